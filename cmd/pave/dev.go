@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"go.uber.org/fx"
+
+	"github.com/pave-platform/pave/pkg/httpfx"
+	"github.com/pave-platform/pave/pkg/platformfx"
+	"github.com/pave-platform/pave/pkg/service"
+	"github.com/pave-platform/pave/services/access"
+	"github.com/pave-platform/pave/services/cost"
+	"github.com/pave-platform/pave/services/gateway"
+	"github.com/pave-platform/pave/services/lifecycle"
+	"github.com/pave-platform/pave/services/provisioning"
+	"github.com/pave-platform/pave/services/scheduler"
+)
+
+func version() string { return "pave " + service.Version }
+
+// devDefaults are the settings `pave dev` applies unless the environment
+// already sets them: everything under one data folder, text logs.
+func devDefaults(dataDir, addr string) map[string]string {
+	return map[string]string{
+		"PAVE_DATA_DIR":             dataDir,
+		"PAVE_HTTP_ADDR":            addr,
+		"PAVE_BOOTSTRAP_TOKEN_FILE": filepath.Join(dataDir, "token"),
+		"PAVE_LOG_FORMAT":           "text",
+	}
+}
+
+func runDev(args []string) error {
+	fs := flag.NewFlagSet("pave dev", flag.ContinueOnError)
+	dataDir := fs.String("data", envOr("PAVE_DATA_DIR", ".pave"), "folder for JetStream data and the admin token")
+	addr := fs.String("addr", envOr("PAVE_HTTP_ADDR", ":8080"), "address of the API")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	for k, v := range devDefaults(*dataDir, *addr) {
+		if _, set := os.LookupEnv(k); !set || k == "PAVE_DATA_DIR" || k == "PAVE_HTTP_ADDR" {
+			if err := os.Setenv(k, v); err != nil {
+				return err
+			}
+		}
+	}
+	app := fx.New(devApp(os.Stdout))
+	app.Run()
+	return app.Err()
+}
+
+// devApp is every service in one process, then a welcome note.
+func devApp(out io.Writer) fx.Option {
+	return fx.Options(
+		platformfx.Module,
+		access.Module,
+		gateway.Module,
+		lifecycle.Module,
+		provisioning.Module,
+		cost.Module,
+		scheduler.Module,
+		fx.Invoke(func(lc fx.Lifecycle, srv *httpfx.Server) {
+			lc.Append(fx.StartHook(func(context.Context) error {
+				welcome(out, srv.Addr(), os.Getenv("PAVE_BOOTSTRAP_TOKEN_FILE"))
+				return nil
+			}))
+		}),
+	)
+}
+
+func welcome(w io.Writer, addr, tokenFile string) {
+	fmt.Fprintf(w, `
+Pave is running: every service in one process, data in %s.
+
+  API          http://%s
+  health       curl %s/healthz
+  admin token  %s (keep it secret)
+  try          curl -H "Authorization: Bearer $(cat %s)" %s/v1/events/types
+
+Stop with Ctrl-C; data and the token survive a restart.
+`, filepath.Dir(tokenFile), addr, "http://"+addr, tokenFile, tokenFile, "http://"+addr)
+}
+
+func envOr(k, def string) string {
+	if v, ok := os.LookupEnv(k); ok && v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,78 @@
+// Package authn is the wire contract of authentication between the
+// gateway (and any other caller) and the access service, which owns
+// identities and tokens: a NATS request/reply on SubjectAuthenticate.
+package authn
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+// SubjectAuthenticate is answered by the access service.
+const SubjectAuthenticate = "pave.access.authenticate"
+
+// ErrUnauthenticated means the credential is unknown, expired or revoked.
+var ErrUnauthenticated = errors.New("unauthenticated")
+
+// Request carries the bearer credential. It travels only over NATS
+// request/reply, never in an event.
+type Request struct {
+	Token string `json:"token"`
+}
+
+// Principal is who a credential belongs to.
+type Principal struct {
+	ID    string   `json:"id"`
+	Kind  string   `json:"kind"` // user or service_account
+	Name  string   `json:"name"`
+	Roles []string `json:"roles"` // platform roles, e.g. platform-admin
+}
+
+// Reply is the access service's answer: a principal, or an error code.
+type Reply struct {
+	Principal *Principal `json:"principal,omitempty"`
+	Error     string     `json:"error,omitempty"` // "unauthenticated" or an internal message
+}
+
+// Client asks the access service who a credential belongs to.
+type Client struct {
+	nc      *nats.Conn
+	timeout time.Duration
+}
+
+// NewClient builds a client with a per-request timeout.
+func NewClient(nc *nats.Conn, timeout time.Duration) *Client {
+	return &Client{nc: nc, timeout: timeout}
+}
+
+// Authenticate returns the principal or ErrUnauthenticated.
+func (c *Client) Authenticate(ctx context.Context, token string) (Principal, error) {
+	body, err := json.Marshal(Request{Token: token})
+	if err != nil {
+		return Principal{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	msg, err := c.nc.RequestWithContext(ctx, SubjectAuthenticate, body)
+	if err != nil {
+		return Principal{}, fmt.Errorf("ask access service: %w", err)
+	}
+	var r Reply
+	if err := json.Unmarshal(msg.Data, &r); err != nil {
+		return Principal{}, fmt.Errorf("access service reply: %w", err)
+	}
+	switch {
+	case r.Error == ErrUnauthenticated.Error():
+		return Principal{}, ErrUnauthenticated
+	case r.Error != "":
+		return Principal{}, fmt.Errorf("access service: %s", r.Error)
+	case r.Principal == nil:
+		return Principal{}, errors.New("access service: empty reply")
+	}
+	return *r.Principal, nil
+}

@@ -1,0 +1,101 @@
+package bus
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Stream names shared by every service.
+const (
+	StreamIngress  = "INGRESS"
+	StreamDLQ      = "DLQ"
+	StreamAudit    = "AUDIT"
+	StreamPlatform = "EVT_PLATFORM"
+
+	// SubjectDLQPrefix is where dead letters go: pave.dlq.<stream>.<consumer>.
+	SubjectDLQPrefix = "pave.dlq."
+)
+
+// StreamOptions are the deployment-wide knobs of every stream.
+type StreamOptions struct {
+	Replicas   int           // 1 for pave dev, 3 in production
+	MaxBytes   int64         // per stream; discard-new once reached
+	Duplicates time.Duration // deduplication window for Nats-Msg-Id
+}
+
+// DefaultStreamOptions suits pave dev and tests.
+func DefaultStreamOptions() StreamOptions {
+	return StreamOptions{Replicas: 1, MaxBytes: 1 << 30, Duplicates: 10 * time.Minute}
+}
+
+// ServiceStreams declares the command and event streams a service owns.
+func ServiceStreams(service string, o StreamOptions) []jetstream.StreamConfig {
+	up := strings.ToUpper(service)
+	return []jetstream.StreamConfig{
+		o.base(jetstream.StreamConfig{
+			Name:        "CMD_" + up,
+			Description: "commands for the " + service + " service",
+			Subjects:    []string{"pave.cmd." + service + ".>"},
+			Retention:   jetstream.WorkQueuePolicy,
+		}),
+		o.base(jetstream.StreamConfig{
+			Name:        "EVT_" + up,
+			Description: "events of the " + service + " service",
+			Subjects:    []string{"pave.evt." + service + ".>"},
+			Retention:   jetstream.LimitsPolicy,
+			DenyDelete:  true,
+			DenyPurge:   true,
+		}),
+	}
+}
+
+// CoreStreams declares the streams no single service owns.
+func CoreStreams(o StreamOptions) []jetstream.StreamConfig {
+	return []jetstream.StreamConfig{
+		o.base(jetstream.StreamConfig{
+			Name: StreamIngress, Description: "events sent into Pave by other systems",
+			Subjects: []string{"pave.ingress.>"}, Retention: jetstream.LimitsPolicy,
+		}),
+		o.base(jetstream.StreamConfig{
+			Name: StreamDLQ, Description: "messages the bus gave up on, with the reason",
+			Subjects: []string{SubjectDLQPrefix + ">"}, Retention: jetstream.LimitsPolicy,
+		}),
+		o.base(jetstream.StreamConfig{
+			Name: StreamAudit, Description: "hash-chained audit records",
+			Subjects: []string{"pave.audit.>"}, Retention: jetstream.LimitsPolicy,
+			DenyDelete: true, DenyPurge: true,
+		}),
+		o.base(jetstream.StreamConfig{
+			Name: StreamPlatform, Description: "platform events: service start and stop, dead letters",
+			Subjects: []string{"pave.evt.platform.>"}, Retention: jetstream.LimitsPolicy,
+			DenyDelete: true, DenyPurge: true,
+		}),
+	}
+}
+
+func (o StreamOptions) base(c jetstream.StreamConfig) jetstream.StreamConfig {
+	c.Storage = jetstream.FileStorage
+	c.Replicas = max(o.Replicas, 1)
+	c.MaxBytes = o.MaxBytes
+	c.MaxMsgs = -1
+	c.MaxMsgsPerSubject = -1
+	c.Discard = jetstream.DiscardNew
+	c.Duplicates = o.Duplicates
+	c.MaxMsgSize = 4 << 20
+	return c
+}
+
+// EnsureStreams creates each stream, or updates it to the declared config.
+// It is safe to run at every start of every replica.
+func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfgs ...jetstream.StreamConfig) error {
+	for _, c := range cfgs {
+		if _, err := js.CreateOrUpdateStream(ctx, c); err != nil {
+			return fmt.Errorf("declare stream %s: %w", c.Name, err)
+		}
+	}
+	return nil
+}
