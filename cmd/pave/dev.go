@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 
@@ -56,13 +57,14 @@ func runDev(args []string) error {
 // devApp is every service in one process, then a welcome note.
 func devApp(out io.Writer) fx.Option {
 	return fx.Options(
-		platformfx.Module,
-		access.Module,
-		gateway.Module,
-		lifecycle.Module,
-		provisioning.Module,
-		cost.Module,
-		scheduler.Module,
+		platformfx.App(
+			access.Module,
+			gateway.Module,
+			lifecycle.Module,
+			provisioning.Module,
+			cost.Module,
+			scheduler.Module,
+		),
 		fx.Invoke(func(lc fx.Lifecycle, srv *httpfx.Server) {
 			lc.Append(fx.StartHook(func(context.Context) error {
 				welcome(out, srv.Addr(), os.Getenv("PAVE_BOOTSTRAP_TOKEN_FILE"))
@@ -72,7 +74,8 @@ func devApp(out io.Writer) fx.Option {
 	)
 }
 
-func welcome(w io.Writer, addr, tokenFile string) {
+func welcome(w io.Writer, bound, tokenFile string) {
+	addr := reachable(bound)
 	fmt.Fprintf(w, `
 Pave is running: every service in one process, data in %s.
 
@@ -83,6 +86,19 @@ Pave is running: every service in one process, data in %s.
 
 Stop with Ctrl-C; data and the token survive a restart.
 `, filepath.Dir(tokenFile), addr, "http://"+addr, tokenFile, tokenFile, "http://"+addr)
+}
+
+// reachable turns a bound address such as [::]:8080 into one a person can
+// paste into curl.
+func reachable(bound string) string {
+	host, port, err := net.SplitHostPort(bound)
+	if err != nil {
+		return bound
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
 }
 
 func envOr(k, def string) string {

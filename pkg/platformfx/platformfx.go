@@ -24,14 +24,21 @@ import (
 	"github.com/pave-platform/pave/pkg/schema"
 )
 
-// Module is the platform every service module runs on.
+// App is a whole process: the platform, the given service modules, and
+// last the HTTP server, so that it starts serving after every service has
+// started and stops serving (readiness off) before any service stops.
+func App(services ...fx.Option) fx.Option {
+	return fx.Options(Module, fx.Options(services...), httpfx.Module)
+}
+
+// Module is the platform every service module runs on, without the HTTP
+// server (see App).
 var Module = fx.Options(
 	logfx.Module,
 	logfx.WithFxLogger(),
 	fx.StopTimeout(StopTimeout),
 	otelfx.Module,
 	natsfx.Module,
-	httpfx.Module,
 	fx.Module("bus",
 		fx.Provide(LoadStreamConfig, schema.Default, NewBus, NewMiddleware),
 		fx.Invoke(declareCoreStreams),

@@ -9,5 +9,5 @@ import (
 )
 
 func main() {
-	fx.New(platformfx.Module, access.Module).Run()
+	fx.New(platformfx.App(access.Module)).Run()
 }

@@ -9,5 +9,5 @@ import (
 )
 
 func main() {
-	fx.New(platformfx.Module, cost.Module).Run()
+	fx.New(platformfx.App(cost.Module)).Run()
 }

@@ -9,5 +9,5 @@ import (
 )
 
 func main() {
-	fx.New(platformfx.Module, gateway.Module).Run()
+	fx.New(platformfx.App(gateway.Module)).Run()
 }

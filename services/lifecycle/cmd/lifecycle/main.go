@@ -9,5 +9,5 @@ import (
 )
 
 func main() {
-	fx.New(platformfx.Module, lifecycle.Module).Run()
+	fx.New(platformfx.App(lifecycle.Module)).Run()
 }

@@ -9,5 +9,5 @@ import (
 )
 
 func main() {
-	fx.New(platformfx.Module, provisioning.Module).Run()
+	fx.New(platformfx.App(provisioning.Module)).Run()
 }

@@ -9,5 +9,5 @@ import (
 )
 
 func main() {
-	fx.New(platformfx.Module, scheduler.Module).Run()
+	fx.New(platformfx.App(scheduler.Module)).Run()
 }
