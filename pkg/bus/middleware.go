@@ -1,9 +1,9 @@
 package bus
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"

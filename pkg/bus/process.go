@@ -90,4 +90,3 @@ func eventOf(h map[string][]string, data []byte) (id, typ string) {
 	}
 	return e.ID(), e.Type()
 }
-

@@ -77,4 +77,3 @@ func retryable(err error) bool {
 		errors.Is(err, nats.ErrConnectionReconnecting) ||
 		errors.Is(err, nats.ErrDisconnected)
 }
-

@@ -311,7 +311,10 @@ func TestMalformedMessagesAreDeadLetteredAndConsumerCarriesOn(t *testing.T) {
 		{"no ce-id", func(h nats.Header) []byte { h.Del("ce-id"); return []byte(`{"n":1}`) }, "ce-id: required header is missing"},
 		{"wrong specversion", func(h nats.Header) []byte { h.Set("ce-specversion", "0.3"); return []byte(`{"n":1}`) }, "ce-specversion"},
 		{"data not JSON", func(nats.Header) []byte { return []byte(`{n:`) }, "data: not valid JSON"},
-		{"unknown type", func(h nats.Header) []byte { h.Set("ce-type", "dev.pave.test.nobody.knows.v1"); return []byte(`{"n":1}`) }, "dev.pave.test.nobody.knows.v1"},
+		{"unknown type", func(h nats.Header) []byte {
+			h.Set("ce-type", "dev.pave.test.nobody.knows.v1")
+			return []byte(`{"n":1}`)
+		}, "dev.pave.test.nobody.knows.v1"},
 		{"schema violation", func(nats.Header) []byte { return []byte(`{"n":-4}`) }, "/n"},
 	}
 	for i, tt := range tests {
