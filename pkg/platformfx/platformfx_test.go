@@ -1,0 +1,32 @@
+package platformfx_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pave-platform/pave/pkg/config"
+	"github.com/pave-platform/pave/pkg/platformfx"
+)
+
+func TestStreamConfigErrorsNameTheVariable(t *testing.T) {
+	tests := []struct {
+		give map[string]string
+		want string
+	}{
+		{map[string]string{"PAVE_STREAM_REPLICAS": "2"}, "PAVE_STREAM_REPLICAS: must be 1, 3 or 5"},
+		{map[string]string{"PAVE_STREAM_REPLICAS": "three"}, "PAVE_STREAM_REPLICAS"},
+		{map[string]string{"PAVE_STREAM_MAX_BYTES": "10"}, "PAVE_STREAM_MAX_BYTES"},
+		{map[string]string{"PAVE_STREAM_DUPLICATE_WINDOW": "5s"}, "PAVE_STREAM_DUPLICATE_WINDOW"},
+	}
+	for _, tt := range tests {
+		var c platformfx.StreamConfig
+		err := config.LoadFrom(&c, tt.give)
+		require.Error(t, err, tt.give)
+		assert.Contains(t, err.Error(), tt.want)
+	}
+	var c platformfx.StreamConfig
+	require.NoError(t, config.LoadFrom(&c, nil))
+	assert.Equal(t, 1, c.Replicas)
+}
