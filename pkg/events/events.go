@@ -5,7 +5,10 @@
 // schema. Change the schema first, then the type.
 package events
 
-import "time"
+import (
+	"maps"
+	"time"
+)
 
 // CloudEvent types, named after the schema files in schemas/events.
 const (
@@ -15,7 +18,16 @@ const (
 )
 
 // Types maps every CloudEvent type to the zero value of its data type.
+// Each area keeps its types in a file of its own.
 func Types() map[string]any {
+	out := map[string]any{}
+	for _, set := range []map[string]any{platformTypes(), provisioningTypes(), lifecycleTypes()} {
+		maps.Copy(out, set)
+	}
+	return out
+}
+
+func platformTypes() map[string]any {
 	return map[string]any{
 		TypeServiceStarted:      ServiceStarted{},
 		TypeServiceStopped:      ServiceStopped{},
