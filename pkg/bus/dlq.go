@@ -9,6 +9,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/pave-platform/pave/pkg/events"
 )
 
 // Headers a dead letter carries beside the original ones.
@@ -19,9 +21,6 @@ const (
 	HeaderDLQSubject    = "Pave-Dlq-Subject"
 	HeaderDLQSequence   = "Pave-Dlq-Sequence"
 	HeaderDLQDeliveries = "Pave-Dlq-Deliveries"
-
-	// TypeDeadLettered is the notice published for every dead letter.
-	TypeDeadLettered = "dev.pave.platform.message.deadlettered.v1"
 )
 
 // copyToDLQ stores the message in DLQ with the reason and publishes a
@@ -61,15 +60,12 @@ func (b *Bus) copyToDLQ(ctx context.Context, orig nats.Header, data []byte, info
 
 func (b *Bus) noticeDeadLetter(ctx context.Context, id string, orig nats.Header, data []byte, info MessageInfo, reason string) error {
 	evID, evType := eventOf(orig, data)
-	notice := map[string]any{
-		"stream": info.Stream, "consumer": info.Consumer, "subject": info.Subject,
-		"stream_sequence": info.Sequence, "deliveries": max(info.Deliveries, 1),
-		"reason": reason, "dead_lettered_at": time.Now().UTC().Format(time.RFC3339Nano),
+	notice := events.MessageDeadLettered{
+		Stream: info.Stream, Consumer: info.Consumer, Subject: info.Subject,
+		StreamSequence: info.Sequence, Deliveries: max(info.Deliveries, 1),
+		Reason: reason, EventID: evID, EventType: evType, DeadLetteredAt: time.Now().UTC(),
 	}
-	if evID != "" {
-		notice["event_id"], notice["event_type"] = evID, evType
-	}
-	e, err := NewEvent(id, "pave/bus", TypeDeadLettered, notice)
+	e, err := NewEvent(id, "pave/bus", events.TypeMessageDeadLettered, notice)
 	if err != nil {
 		return err
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/pave-platform/pave/pkg/logfx"
 	"github.com/pave-platform/pave/pkg/natsfx"
 	"github.com/pave-platform/pave/pkg/otelfx"
+	"github.com/pave-platform/pave/pkg/redisfx"
 	"github.com/pave-platform/pave/pkg/schema"
 )
 
@@ -39,6 +40,7 @@ var Module = fx.Options(
 	fx.StopTimeout(StopTimeout),
 	otelfx.Module,
 	natsfx.Module,
+	redisfx.Module,
 	fx.Module("bus",
 		fx.Provide(LoadStreamConfig, schema.Default, NewBus, NewMiddleware),
 		fx.Invoke(declareCoreStreams),
