@@ -49,9 +49,38 @@ func runDev(args []string) error {
 			}
 		}
 	}
+	// The data folder must be traversable for the postgres OS user that a
+	// root-run PostgreSQL switches to; secrets inside are 0600.
+	if err := os.MkdirAll(*dataDir, 0o755); err != nil {
+		return err
+	}
+	if err := os.Chmod(*dataDir, 0o755); err != nil {
+		return err
+	}
+	targets, err := startLocalTargets(context.Background(), *dataDir, os.Stdout)
+	if err != nil {
+		return err
+	}
+	defer targets.stop()
 	app := fx.New(devApp(os.Stdout))
-	app.Run()
-	return app.Err()
+	if err := app.Err(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), platformfx.StopTimeout)
+	defer cancel()
+	if err := app.Start(ctx); err != nil {
+		return err
+	}
+	sig := <-app.Wait()
+	stopCtx, stopCancel := context.WithTimeout(context.Background(), platformfx.StopTimeout)
+	defer stopCancel()
+	if err := app.Stop(stopCtx); err != nil {
+		return err
+	}
+	if sig.ExitCode != 0 {
+		return fmt.Errorf("exit code %d", sig.ExitCode)
+	}
+	return nil
 }
 
 // devApp is every service in one process, then a welcome note.

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -31,6 +32,19 @@ type Principal struct {
 	Kind  string   `json:"kind"` // user or service_account
 	Name  string   `json:"name"`
 	Roles []string `json:"roles"` // platform roles, e.g. platform-admin
+	Teams []string `json:"teams,omitempty"`
+}
+
+// RolePlatformAdmin sees and does everything.
+const RolePlatformAdmin = "platform-admin"
+
+// IsPlatformAdmin reports whether the principal has the platform-admin role.
+func (p Principal) IsPlatformAdmin() bool { return slices.Contains(p.Roles, RolePlatformAdmin) }
+
+// InTeam reports whether the principal may act in team: a member, or a
+// platform admin.
+func (p Principal) InTeam(team string) bool {
+	return p.IsPlatformAdmin() || slices.Contains(p.Teams, team)
 }
 
 // Reply is the access service's answer: a principal, or an error code.

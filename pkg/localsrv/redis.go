@@ -23,6 +23,9 @@ type RedisConfig struct {
 	// AppendOnly turns on the append-only file (fsync every second), so
 	// data survives a restart on the same Dir. Off, nothing is persisted.
 	AppendOnly bool
+	// ACLFile keeps ACL users in Dir/users.acl: `ACL SAVE` writes it and a
+	// restart loads it, so provisioned users survive like the data does.
+	ACLFile bool
 }
 
 // Redis is a running redis-server process.
@@ -48,7 +51,7 @@ func StartRedis(ctx context.Context, cfg RedisConfig) (*Redis, error) {
 	var r *Redis
 	err = startWithPortRetry(cfg.Port, func(port int) error {
 		var err error
-		r, err = startRedisOn(ctx, bin, dir, port, cfg.AppendOnly)
+		r, err = startRedisOn(ctx, bin, dir, port, cfg)
 		return err
 	})
 	if err != nil {
@@ -57,16 +60,26 @@ func StartRedis(ctx context.Context, cfg RedisConfig) (*Redis, error) {
 	return r, nil
 }
 
-func startRedisOn(ctx context.Context, bin, dir string, port int, appendOnly bool) (*Redis, error) {
-	cmd := exec.Command(bin,
+func startRedisOn(ctx context.Context, bin, dir string, port int, cfg RedisConfig) (*Redis, error) {
+	args := []string{
 		"--bind", "127.0.0.1",
 		"--port", strconv.Itoa(port),
 		"--dir", dir,
 		"--save", "",
-		"--appendonly", yesNo(appendOnly),
+		"--appendonly", yesNo(cfg.AppendOnly),
 		"--daemonize", "no",
 		"--logfile", "",
-	)
+	}
+	if cfg.ACLFile {
+		acl := filepath.Join(dir, "users.acl")
+		f, err := os.OpenFile(acl, os.O_CREATE|os.O_RDWR, 0o600)
+		if err != nil {
+			return nil, err
+		}
+		f.Close()
+		args = append(args, "--aclfile", acl)
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
 	proc, err := startProcess(cmd, filepath.Join(dir, "redis.log"), nil)
 	if err != nil {
