@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime/debug"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -27,7 +28,11 @@ func (s *Subscription) process(m jetstream.Msg) {
 	err = s.handle(ctx, m)
 	switch {
 	case err == nil:
-		if aerr := m.DoubleAck(ctx); aerr != nil {
+		// A fresh deadline: the handler may have used up its own.
+		actx, acancel := context.WithTimeout(context.Background(), 5*time.Second)
+		aerr := m.DoubleAck(actx)
+		acancel()
+		if aerr != nil {
 			// The effect is applied; a redelivery must be absorbed by the
 			// handler's idempotency (claimed id or revision fence).
 			s.bus.log.Warn("ack not confirmed", "subject", info.Subject, "seq", info.Sequence, "error", aerr)
