@@ -1,0 +1,146 @@
+package domain
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+)
+
+// Environment is the lifecycle aggregate: one team's instance of a
+// template. Its methods never change the receiver: each returns the next
+// environment, or the receiver unchanged and an error.
+type Environment struct {
+	ID         string           `json:"id"`
+	Team       string           `json:"team"`
+	Name       string           `json:"name"`
+	Template   string           `json:"template"`
+	Version    string           `json:"version"`
+	Stage      Stage            `json:"stage"`
+	Parameters ResolvedParams   `json:"parameters"`
+	Revision   int              `json:"revision"`
+	Revisions  []Revision       `json:"revisions"`
+	State      State            `json:"state"`
+	Reason     string           `json:"reason,omitempty"`
+	Resources  []ResourceStatus `json:"resources"` // in dependency order
+	// The lease of an ephemeral environment (all zero when persistent).
+	Ephemeral       bool          `json:"ephemeral"`
+	TTL             time.Duration `json:"ttl,omitempty"`
+	MaxTTL          time.Duration `json:"max_ttl,omitempty"`
+	RenewOnActivity bool          `json:"renew_on_activity,omitempty"`
+	ExpiresAt       time.Time     `json:"expires_at,omitzero"`
+	// Keep suspends expiry of an ephemeral environment.
+	Keep      bool       `json:"keep,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
+	Operation *Operation `json:"operation,omitempty"`
+}
+
+// Revision is one set of parameters the environment was asked to run with.
+type Revision struct {
+	Number     int            `json:"number"`
+	Parameters ResolvedParams `json:"parameters"`
+	CreatedAt  time.Time      `json:"created_at"`
+	By         string         `json:"by"`
+}
+
+// ResourceStatus is what lifecycle knows of one provisioned resource.
+// Outputs are non-secret connection facts (host, port, database);
+// credentials never travel here.
+type ResourceStatus struct {
+	Name    string            `json:"name"`
+	ID      string            `json:"id"`
+	Driver  Driver            `json:"driver"`
+	Class   string            `json:"class"`
+	State   ResourceState     `json:"state"`
+	Outputs map[string]string `json:"outputs,omitempty"`
+}
+
+// ResourceState is a resource's state as provisioning reports it.
+type ResourceState string
+
+// Resource states.
+const (
+	ResourcePending        ResourceState = "pending"
+	ResourceProvisioning   ResourceState = "provisioning"
+	ResourceReady          ResourceState = "ready"
+	ResourceFailed         ResourceState = "failed"
+	ResourceDeprovisioning ResourceState = "deprovisioning"
+	ResourceDeleted        ResourceState = "deleted"
+)
+
+// Operation is the saga currently working on the environment.
+type Operation struct {
+	ID        string        `json:"id"`
+	Kind      OperationKind `json:"kind"`
+	StartedAt time.Time     `json:"started_at"`
+}
+
+// OperationKind names a saga.
+type OperationKind string
+
+// Operation kinds.
+const (
+	OpCreate   OperationKind = "create"
+	OpUpdate   OperationKind = "update"
+	OpTeardown OperationKind = "teardown"
+)
+
+// NewEnvironment starts a validated request as environment id, in state
+// requested, revision 1, with the create operation opID. An ephemeral
+// environment expires at now + r.TTL.
+func NewEnvironment(id string, r EnvironmentRequest, opID, by string, now time.Time) (Environment, error) {
+	if !ValidEnvironmentID(id) {
+		return Environment{}, fmt.Errorf("new environment: %w: id %q is not like env-abcdefgh2345", ErrInvalid, id)
+	}
+	lc := r.Template.Lifecycle
+	e := Environment{
+		ID: id, Team: r.Team, Name: r.Name,
+		Template: r.Template.Name, Version: r.Template.Version, Stage: r.Stage,
+		Parameters: r.Parameters.Clone(),
+		Revision:   1,
+		Revisions:  []Revision{{Number: 1, Parameters: r.Parameters.Clone(), CreatedAt: now, By: by}},
+		State:      StateRequested,
+		Resources:  resourceStatuses(id, r.Resources),
+		Ephemeral:  lc.Ephemeral,
+		CreatedAt:  now, UpdatedAt: now,
+		Operation: &Operation{ID: opID, Kind: OpCreate, StartedAt: now},
+	}
+	if lc.Ephemeral {
+		e.TTL, e.MaxTTL, e.RenewOnActivity = r.TTL, lc.MaxTTL, lc.RenewOnActivity
+		e.ExpiresAt = now.Add(r.TTL)
+	}
+	return e, nil
+}
+
+func resourceStatuses(envID string, rs []ResolvedResource) []ResourceStatus {
+	out := make([]ResourceStatus, len(rs))
+	for i, r := range rs {
+		out[i] = ResourceStatus{Name: r.Name, ID: ResourceID(envID, r.Name),
+			Driver: r.Driver, Class: r.Class, State: ResourcePending}
+	}
+	return out
+}
+
+// RecordResource stores what provisioning reported for one resource.
+func (e Environment) RecordResource(name string, state ResourceState, outputs map[string]string, now time.Time) (Environment, error) {
+	i := slices.IndexFunc(e.Resources, func(r ResourceStatus) bool { return r.Name == name })
+	if i < 0 {
+		return e, fmt.Errorf("environment %s: record %q: %w", e.ID, name, ErrUnknownResource)
+	}
+	next := e
+	next.Resources = slices.Clone(e.Resources)
+	next.Resources[i].State = state
+	next.Resources[i].Outputs = maps.Clone(outputs)
+	next.UpdatedAt = now
+	return next, nil
+}
+
+// Resource returns the status of the named resource.
+func (e Environment) Resource(name string) (ResourceStatus, bool) {
+	i := slices.IndexFunc(e.Resources, func(r ResourceStatus) bool { return r.Name == name })
+	if i < 0 {
+		return ResourceStatus{}, false
+	}
+	return e.Resources[i], true
+}

@@ -1,0 +1,121 @@
+package domain
+
+import (
+	"slices"
+	"time"
+)
+
+// Queue records that cost, budget and access said yes: requested → queued.
+func (e Environment) Queue(now time.Time) (Environment, error) {
+	return e.step("queue", StateQueued, now)
+}
+
+// MarkProvisioning records the scheduler's admission: queued → provisioning.
+func (e Environment) MarkProvisioning(now time.Time) (Environment, error) {
+	return e.step("provision", StateProvisioning, now)
+}
+
+// MarkReady ends a create or update, or a recovery from degraded, with
+// every resource usable. It clears the operation and the reason.
+func (e Environment) MarkReady(now time.Time) (Environment, error) {
+	next, err := e.step("mark ready", StateReady, now, StateProvisioning, StateUpdating, StateDegraded)
+	if err != nil {
+		return e, err
+	}
+	next.Reason, next.Operation = "", nil
+	return next, nil
+}
+
+// MarkDegraded records that a resource is unhealthy, or that an update
+// failed and left the environment usable in part.
+func (e Environment) MarkDegraded(reason string, now time.Time) (Environment, error) {
+	next, err := e.step("mark degraded", StateDegraded, now)
+	if err != nil {
+		return e, err
+	}
+	next.Reason = reason
+	if e.State == StateUpdating {
+		next.Operation = nil
+	}
+	return next, nil
+}
+
+// MarkFailed ends a create that was refused or failed and whose steps
+// have all been undone.
+func (e Environment) MarkFailed(reason string, now time.Time) (Environment, error) {
+	next, err := e.step("mark failed", StateFailed, now)
+	if err != nil {
+		return e, err
+	}
+	next.Reason, next.Operation = reason, nil
+	return next, nil
+}
+
+// MarkCompensationFailed records that an undo (or teardown) step kept
+// failing. The operation stays, so an operator can see which one.
+func (e Environment) MarkCompensationFailed(reason string, now time.Time) (Environment, error) {
+	next, err := e.step("mark compensation failed", StateCompensationFailed, now)
+	if err != nil {
+		return e, err
+	}
+	next.Reason = reason
+	return next, nil
+}
+
+// BeginUpdate starts revision Revision+1 with params resolved against t,
+// which must be the environment's own template version (an upgrade to
+// another version is a different operation). Bad parameters give a
+// *ValidationError naming each field.
+func (e Environment) BeginUpdate(t Template, params map[string]any, opID, by string, now time.Time) (Environment, error) {
+	next, err := e.step("update", StateUpdating, now, StateReady, StateDegraded)
+	if err != nil {
+		return e, err
+	}
+	if t.Name != e.Template || t.Version != e.Version {
+		return e, &ValidationError{Fields: []FieldError{{Field: "template",
+			Message: "environment runs " + e.Template + "@" + e.Version + ", not " + t.Ref()}}}
+	}
+	values, _, err := t.Resolve(params)
+	if err != nil {
+		return e, err
+	}
+	next.Revision = e.Revision + 1
+	next.Parameters = values
+	next.Revisions = append(slices.Clip(e.Revisions), Revision{Number: next.Revision, Parameters: values.Clone(), CreatedAt: now, By: by})
+	next.Reason = ""
+	next.Operation = &Operation{ID: opID, Kind: OpUpdate, StartedAt: now}
+	return next, nil
+}
+
+// BeginTeardown starts decommissioning: from a request not yet admitted
+// (a cancel), a running environment, or after a compensation failure (an
+// operator's retry).
+func (e Environment) BeginTeardown(opID, reason string, now time.Time) (Environment, error) {
+	next, err := e.step("tear down", StateDecommissioning, now)
+	if err != nil {
+		return e, err
+	}
+	next.Reason = reason
+	next.Operation = &Operation{ID: opID, Kind: OpTeardown, StartedAt: now}
+	return next, nil
+}
+
+// MarkDeleted ends a teardown.
+func (e Environment) MarkDeleted(now time.Time) (Environment, error) {
+	next, err := e.step("mark deleted", StateDeleted, now)
+	if err != nil {
+		return e, err
+	}
+	next.Operation = nil
+	return next, nil
+}
+
+// step is move plus the update time.
+func (e Environment) step(action string, to State, now time.Time, from ...State) (Environment, error) {
+	next, err := e.move(action, to, from...)
+	if err != nil {
+		return e, err
+	}
+	next.UpdatedAt = now
+	return next, nil
+}
