@@ -34,6 +34,9 @@ func startDevJS(t *testing.T, dir string) (string, *fx.App, jetstream.JetStream)
 	t.Setenv("PAVE_NATS_EMBEDDED_ADDR", "off")
 	t.Setenv("PAVE_BOOTSTRAP_TOKEN_FILE", filepath.Join(dir, "token"))
 	t.Setenv("PAVE_LOG_LEVEL", "warn")
+	if os.Getenv("PAVE_TEMPLATES_DIR") == "" {
+		t.Setenv("PAVE_TEMPLATES_DIR", "../../deploy/templates")
+	}
 	var srv *httpfx.Server
 	var js jetstream.JetStream
 	var out bytes.Buffer
@@ -162,4 +165,9 @@ func TestDevKeepsDataAndTokenAcrossRestart(t *testing.T) {
 	assert.Equal(t, http.StatusOK, code)
 	_, err = os.Stat(filepath.Join(dir, "jetstream"))
 	assert.NoError(t, err, "JetStream stores under the data dir")
+}
+
+func readToken(dir string) (string, error) {
+	raw, err := os.ReadFile(filepath.Join(dir, "token"))
+	return strings.TrimSpace(string(raw)), err
 }

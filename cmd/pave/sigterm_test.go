@@ -22,14 +22,8 @@ func TestServiceBinariesDrainOnSIGTERM(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds every service binary")
 	}
-	bin := t.TempDir()
 	services := []string{"access", "cost", "gateway", "lifecycle", "provisioning", "scheduler"}
-	args := []string{"build", "-o", bin + "/"}
-	for _, s := range services {
-		args = append(args, "github.com/pave-platform/pave/services/"+s+"/cmd/"+s)
-	}
-	out, err := exec.Command("go", args...).CombinedOutput()
-	require.NoError(t, err, string(out))
+	bin := buildServices(t, services...)
 
 	for _, s := range services {
 		t.Run(s, func(t *testing.T) {
@@ -37,7 +31,7 @@ func TestServiceBinariesDrainOnSIGTERM(t *testing.T) {
 			cmd := exec.Command(filepath.Join(bin, s))
 			cmd.Env = append(cmd.Environ(),
 				"PAVE_DATA_DIR="+t.TempDir(), "PAVE_HTTP_ADDR="+addr,
-				"PAVE_NATS_EMBEDDED_ADDR=off", "PAVE_LOG_FORMAT=text")
+				"PAVE_NATS_EMBEDDED_ADDR=off", "PAVE_LOG_FORMAT=text", "PAVE_TEMPLATES_DIR=../../deploy/templates")
 			var logs bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &logs, &logs
 			require.NoError(t, cmd.Start())
@@ -63,6 +57,20 @@ func TestServiceBinariesDrainOnSIGTERM(t *testing.T) {
 			assert.Contains(t, logs.String(), fmt.Sprintf(`msg="service stopped" service=%s`, s))
 		})
 	}
+}
+
+// buildServices builds the standalone binaries of the named services into
+// a temporary folder and returns it.
+func buildServices(t *testing.T, services ...string) string {
+	t.Helper()
+	bin := t.TempDir()
+	args := []string{"build", "-o", bin + "/"}
+	for _, s := range services {
+		args = append(args, "github.com/pave-platform/pave/services/"+s+"/cmd/"+s)
+	}
+	out, err := exec.Command("go", args...).CombinedOutput()
+	require.NoError(t, err, string(out))
+	return bin
 }
 
 func freeAddr(t *testing.T) string {

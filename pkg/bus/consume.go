@@ -37,7 +37,7 @@ type ConsumerSpec struct {
 	MaxDeliver     int           // deliveries before the message is dead-lettered; default 5
 	AckWait        time.Duration // also the handler's deadline; default 30s
 	MaxAckPending  int           // default 1024
-	Concurrency    int           // workers; one subject always goes to the same worker; default 4
+	Concurrency    int           // workers; one ordering key always goes to the same worker; default 4
 	Backoff        Backoff       // default 100ms doubling to 30s
 }
 
@@ -129,10 +129,16 @@ func (b *Bus) Subscribe(ctx context.Context, spec ConsumerSpec, h Handler, mw ..
 	return s, nil
 }
 
-// dispatch keeps per-subject order: a subject always hashes to one worker.
+// dispatch keeps order per ordering key — the NATS subject and the
+// CloudEvent subject (an entity: a saga, a resource) — by hashing the key
+// to one worker. Commands for different entities on one NATS subject run
+// in parallel; events of one entity stay in order.
 func (s *Subscription) dispatch(m jetstream.Msg) {
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(m.Subject()))
+	if hs := m.Headers(); hs != nil {
+		_, _ = h.Write([]byte(hs.Get(headerPrefix + "subject")))
+	}
 	s.sendMu.RLock()
 	defer s.sendMu.RUnlock()
 	if s.closed || s.draining.Load() {

@@ -16,13 +16,14 @@ func TestRegister(t *testing.T) {
 	require.NoError(t, err)
 	const typ = "dev.pave.cmd.cost.estimate.v1"
 
+	shipped := len(reg.Types())
 	err = reg.Register(typ, []byte(`{"type":"object","required":["team"],"properties":{"team":{"type":"string"}}}`))
 
 	require.NoError(t, err)
 	assert.True(t, reg.Has(typ))
 	assert.NoError(t, reg.Validate(typ, []byte(`{"team":"payments"}`)))
 	assert.EqualError(t, reg.Validate(typ, []byte(`{}`)), typ+": /team: required property is missing")
-	assert.Len(t, reg.Types(), 4)
+	assert.Len(t, reg.Types(), shipped+1)
 }
 
 func TestRegisterRefuses(t *testing.T) {
@@ -48,11 +49,12 @@ func TestRegisterRefuses(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			reg, err := schema.Default()
 			require.NoError(t, err)
+			shipped := len(reg.Types())
 
 			err = reg.Register(tt.typ, []byte(tt.schema))
 
 			assert.ErrorContains(t, err, tt.want)
-			assert.Len(t, reg.Types(), 3, "a refused schema is not registered")
+			assert.Len(t, reg.Types(), shipped, "a refused schema is not registered")
 		})
 	}
 }
@@ -62,6 +64,7 @@ func TestRegistryConcurrentRegisterAndValidate(t *testing.T) {
 	require.NoError(t, err)
 	data := []byte(`{"service":"gateway","instance":"gw-1","version":"1","started_at":"2025-01-02T03:04:05Z"}`)
 	const writers, readers = 8, 8
+	shipped := len(reg.Types())
 
 	var wg sync.WaitGroup
 	for w := range writers {
@@ -80,7 +83,7 @@ func TestRegistryConcurrentRegisterAndValidate(t *testing.T) {
 	}
 	wg.Wait()
 
-	assert.Len(t, reg.Types(), 3+writers)
+	assert.Len(t, reg.Types(), shipped+writers)
 }
 
 func TestValidateQuotesValuesAsJSON(t *testing.T) {

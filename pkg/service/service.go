@@ -17,8 +17,8 @@ import (
 	"github.com/pave-platform/pave/pkg/events"
 )
 
-// Version is the build's version, set with -ldflags at release.
-var Version = "dev"
+// Version is the build's version (semver), set with -ldflags at release.
+var Version = "0.1.0-dev"
 
 // Runtime is one running instance of a service.
 type Runtime struct {

@@ -28,5 +28,5 @@ var Module = fx.Module(Name,
 
 func newAPIRoute(nc *nats.Conn, reg *schema.Registry, log *slog.Logger) httpfx.Route {
 	client := authn.NewClient(nc, 2*time.Second)
-	return httpfx.Route{Pattern: "/v1/", Handler: ports.API(client, reg, log.With("service", Name))}
+	return httpfx.Route{Pattern: "/v1/", Handler: ports.API(client, ports.NATSCaller{NC: nc}, reg, log.With("service", Name))}
 }

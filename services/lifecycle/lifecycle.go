@@ -1,18 +1,188 @@
-// Package lifecycle is the lifecycle service: environments, templates, promotions and the sagas that build and tear them down.
-//
-// Today the service declares its streams (CMD_LIFECYCLE, EVT_LIFECYCLE),
-// announces its start and stop, and drains on shutdown; its commands and
-// handlers arrive with the issues that build them.
+// Package lifecycle is the lifecycle service: environments, templates and
+// the sagas that build, update and tear them down with compensation.
 package lifecycle
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
 	"go.uber.org/fx"
 
+	"github.com/pave-platform/pave/pkg/bus"
+	"github.com/pave-platform/pave/pkg/config"
+	"github.com/pave-platform/pave/pkg/platformfx"
+	"github.com/pave-platform/pave/pkg/rpc"
+	"github.com/pave-platform/pave/pkg/saga"
 	"github.com/pave-platform/pave/pkg/service"
+	"github.com/pave-platform/pave/services/lifecycle/internal/adapters"
+	"github.com/pave-platform/pave/services/lifecycle/internal/app"
+	"github.com/pave-platform/pave/services/lifecycle/internal/ports"
 )
 
 // Name of the service, its streams and its subjects.
 const Name = "lifecycle"
 
+// SagaBucket holds the saga instances of environment operations.
+const SagaBucket = "LIFECYCLE_SAGAS"
+
+// Config is the lifecycle service's configuration.
+type Config struct {
+	TemplatesDir      string        `env:"PAVE_TEMPLATES_DIR" envDefault:"deploy/templates"`
+	ReconcileInterval time.Duration `env:"PAVE_LIFECYCLE_RECONCILE_INTERVAL" envDefault:"2s"`
+	StepTimeout       time.Duration `env:"PAVE_LIFECYCLE_STEP_TIMEOUT" envDefault:"2m"`
+	// RetryBackoff is the first wait before a step or a compensation is
+	// tried again; it doubles each time.
+	RetryBackoff time.Duration `env:"PAVE_LIFECYCLE_RETRY_BACKOFF" envDefault:"1s"`
+}
+
+// Validate names the variable that is out of range.
+func (c Config) Validate() error {
+	var errs []error
+	if c.ReconcileInterval < 100*time.Millisecond {
+		errs = append(errs, config.Invalid("PAVE_LIFECYCLE_RECONCILE_INTERVAL", "must be at least 100ms"))
+	}
+	if c.StepTimeout < time.Second {
+		errs = append(errs, config.Invalid("PAVE_LIFECYCLE_STEP_TIMEOUT", "must be at least 1s"))
+	}
+	if c.RetryBackoff < time.Millisecond {
+		errs = append(errs, config.Invalid("PAVE_LIFECYCLE_RETRY_BACKOFF", "must be at least 1ms"))
+	}
+	return errors.Join(errs...)
+}
+
 // Module runs the lifecycle service.
-var Module = fx.Module(Name, service.Lifecycle(Name))
+var Module = fx.Module(Name,
+	service.Lifecycle(Name),
+	fx.Invoke(run),
+)
+
+type deps struct {
+	fx.In
+	LC  fx.Lifecycle
+	NC  *nats.Conn
+	Bus *bus.Bus
+	SO  bus.StreamOptions
+	MW  platformfx.Middleware
+	Log *slog.Logger
+}
+
+func run(d deps) error {
+	var cfg Config
+	if err := config.Load(&cfg); err != nil {
+		return err
+	}
+	r := &runner{deps: d, cfg: cfg, log: d.Log.With("service", Name)}
+	d.LC.Append(fx.StartStopHook(r.start, r.stop))
+	return nil
+}
+
+// runner owns what the service starts, to stop it in reverse.
+type runner struct {
+	deps
+	cfg    Config
+	log    *slog.Logger
+	engine *saga.Engine
+	api    micro.Service
+	subs   []*bus.Subscription
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func (r *runner) start(ctx context.Context) error {
+	cat, err := adapters.LoadCatalog(r.cfg.TemplatesDir)
+	if err != nil {
+		return fmt.Errorf("load templates (PAVE_TEMPLATES_DIR=%s): %w", r.cfg.TemplatesDir, err)
+	}
+	js := r.Bus.JetStream()
+	if err := bus.EnsureStreams(ctx, js, bus.ServiceStreams("provisioning", r.SO)...); err != nil {
+		return err
+	}
+	envs, err := adapters.NewKVEnvironments(ctx, js, r.SO.Replicas)
+	if err != nil {
+		return err
+	}
+	policy := app.DefaultStepPolicy()
+	policy.Timeout = r.cfg.StepTimeout
+	policy.Retry.Backoff = r.cfg.RetryBackoff
+	policy.CompensationRetry.Backoff = r.cfg.RetryBackoff
+	r.engine, err = saga.NewEngine(ctx, js, r.Bus, SagaBucket, app.Definitions(cat, policy),
+		saga.WithLogger(r.log), saga.WithSource("pave/lifecycle"), saga.WithReplicas(r.SO.Replicas))
+	if err != nil {
+		return err
+	}
+	svc := app.NewService(envs, r.engine, cat, r.Bus, r.log)
+	if err := r.subscribe(ctx, svc); err != nil {
+		return err
+	}
+	if err := r.engine.Launch(); err != nil {
+		return err
+	}
+	if r.api, err = rpc.Serve(r.NC, "pave-lifecycle", service.Version, r.log, ports.Endpoints(svc)...); err != nil {
+		return err
+	}
+	r.reconcileLoop(svc)
+	return nil
+}
+
+func (r *runner) subscribe(ctx context.Context, svc *app.Service) error {
+	results, err := r.Bus.Subscribe(ctx, bus.ConsumerSpec{
+		Stream: "EVT_PROVISIONING", Durable: "lifecycle-results",
+		FilterSubjects: []string{"pave.evt.provisioning.resource.>"}, MaxDeliver: 20,
+	}, svc.HandleProvisioningResult(r.engine), r.MW...)
+	if err != nil {
+		return err
+	}
+	progress, err := r.Bus.Subscribe(ctx, bus.ConsumerSpec{
+		Stream: "EVT_LIFECYCLE", Durable: "lifecycle-sagas",
+		FilterSubjects: []string{"pave.evt.lifecycle.saga.progressed"}, MaxDeliver: 20,
+	}, svc.HandleSagaProgress, r.MW...)
+	if err != nil {
+		return err
+	}
+	r.subs = append(r.subs, results, progress)
+	return nil
+}
+
+// reconcileLoop runs Reconcile at start and then on every tick.
+func (r *runner) reconcileLoop(svc *app.Service) {
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	r.wg.Go(func() {
+		t := time.NewTicker(r.cfg.ReconcileInterval)
+		defer t.Stop()
+		for {
+			if err := svc.Reconcile(ctx); err != nil && ctx.Err() == nil {
+				r.log.Warn("reconcile", "error", err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	})
+}
+
+func (r *runner) stop(ctx context.Context) error {
+	var errs []error
+	if r.api != nil {
+		errs = append(errs, r.api.Stop())
+	}
+	if r.cancel != nil {
+		r.cancel()
+		r.wg.Wait()
+	}
+	for _, s := range r.subs {
+		errs = append(errs, s.Stop(ctx))
+	}
+	if r.engine != nil {
+		errs = append(errs, r.engine.Stop(ctx))
+	}
+	return errors.Join(errs...)
+}

@@ -7,12 +7,17 @@ import (
 	"net/http"
 
 	"github.com/pave-platform/pave/pkg/httpfx"
+	"github.com/pave-platform/pave/pkg/rpc"
 	"github.com/pave-platform/pave/services/gateway/internal/app"
 )
 
 // API is the authenticated /v1 surface.
-func API(a Authenticator, types app.TypeLister, log *slog.Logger) http.Handler {
+func API(a Authenticator, c Caller, types app.TypeLister, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
+	for _, rt := range forwarded {
+		mux.Handle(rt.pattern, Forward(c, log, rt.subject, rt.keys...))
+	}
+	mux.Handle("GET /v1/environments/{id}", getEnvironment(c, log))
 	mux.HandleFunc("GET /v1/events/types", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, log, http.StatusOK, map[string]any{"items": app.ListEventTypes(types)})
 	})
@@ -21,6 +26,20 @@ func API(a Authenticator, types app.TypeLister, log *slog.Logger) http.Handler {
 			"no route "+r.Method+" "+r.URL.Path+" (this API version does not implement it)", nil)
 	})
 	return RequireAuth(a, log, mux)
+}
+
+// forwarded routes are answered by the service that owns the resource.
+var forwarded = []struct {
+	pattern, subject string
+	keys             []string
+}{
+	{"GET /v1/templates", rpc.TemplatesList, nil},
+	{"GET /v1/templates/{name}", rpc.TemplatesGet, []string{"name"}},
+	{"POST /v1/environments", rpc.EnvironmentsCreate, nil},
+	{"GET /v1/environments", rpc.EnvironmentsList, nil},
+	{"PATCH /v1/environments/{id}", rpc.EnvironmentsUpdate, []string{"id"}},
+	{"DELETE /v1/environments/{id}", rpc.EnvironmentsDelete, []string{"id"}},
+	{"POST /v1/environments/{id}/extend", rpc.EnvironmentsExtend, []string{"id"}},
 }
 
 func writeJSON(w http.ResponseWriter, log *slog.Logger, status int, v any) {

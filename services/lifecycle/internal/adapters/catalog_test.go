@@ -43,7 +43,7 @@ func TestShippedWebServiceShape(t *testing.T) {
 	require.NoError(t, err)
 	tpl, err := cat.Latest("web-service")
 	require.NoError(t, err)
-	_, resources, err := tpl.Resolve(map[string]any{"service": "shop", "db_size": "medium"})
+	_, resources, err := tpl.Resolve(map[string]any{"db_size": "medium"})
 	require.NoError(t, err)
 
 	drivers := map[string]domain.Driver{}
@@ -52,10 +52,9 @@ func TestShippedWebServiceShape(t *testing.T) {
 		drivers[r.Name], deps[r.Name] = r.Driver, r.DependsOn
 	}
 	assert.Equal(t, map[string]domain.Driver{"db": domain.DriverPostgres, "cache": domain.DriverRedis,
-		"events": domain.DriverNATS, "migrate": domain.DriverExec}, drivers)
+		"events": domain.DriverNATS}, drivers)
 	assert.Empty(t, deps["cache"])
-	assert.Empty(t, deps["events"])
-	assert.Equal(t, []string{"db"}, deps["migrate"])
+	assert.Equal(t, []string{"db"}, deps["events"])
 	assert.Equal(t, "medium", resources[0].Class)
 }
 

@@ -1,6 +1,8 @@
 package domain
 
 import (
+	"github.com/pave-platform/pave/pkg/events"
+
 	"fmt"
 	"maps"
 	"slices"
@@ -34,6 +36,11 @@ type Environment struct {
 	CreatedAt time.Time  `json:"created_at"`
 	UpdatedAt time.Time  `json:"updated_at"`
 	Operation *Operation `json:"operation,omitempty"`
+
+	// Seq counts the environment's transitions; Outbox holds transition
+	// events stored with the state but not yet published.
+	Seq    int                              `json:"seq"`
+	Outbox []events.EnvironmentTransitioned `json:"outbox,omitempty"`
 }
 
 // Revision is one set of parameters the environment was asked to run with.

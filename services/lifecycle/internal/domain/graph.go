@@ -70,3 +70,14 @@ func firstWaitingOn(r Resource, byName map[string]Resource, placed map[string]bo
 	}
 	return r.Name // unreachable for an unplaced resource; ends the walk
 }
+
+// Ordered returns the template's resources in dependency order, the order
+// Resolve gives them and the create saga works in (teardown reverses it).
+func (t Template) Ordered() []Resource {
+	order, _ := dependencyOrder(t.Resources)
+	out := make([]Resource, 0, len(order))
+	for _, i := range order {
+		out = append(out, t.Resources[i])
+	}
+	return out
+}

@@ -1,0 +1,108 @@
+package saga
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/pave-platform/pave/pkg/bus"
+	"github.com/pave-platform/pave/pkg/schema"
+)
+
+// maxFlushRounds bounds how often flush goes round when settling the
+// outbox adds to it (a refused command fails its step) or another writer
+// does.
+const maxFlushRounds = 4
+
+// refusal is an outbox entry the bus refused for good.
+type refusal struct {
+	effect Effect
+	reason string
+}
+
+// flush publishes the outbox of inst in order, then removes what it
+// published with a compare-and-set. Ids are deterministic, so publishing
+// an entry again after a crash is deduplicated by the stream. A command
+// the bus refuses for good (its data fails the schema) is removed and
+// fails its step; a refused progress or alert event is removed and logged.
+func (e *Engine) flush(ctx context.Context, inst Instance) error {
+	for round := 0; len(inst.Outbox) > 0 && round < maxFlushRounds; round++ {
+		sent, refused, perr := e.publishOutbox(ctx, inst)
+		if len(sent)+len(refused) > 0 {
+			next, err := e.update(ctx, inst.ID, func(cur Instance, exists bool) (Instance, error) {
+				if !exists {
+					return cur, ErrNotFound
+				}
+				return e.settle(cur, sent, refused)
+			})
+			if err != nil {
+				return errors.Join(perr, fmt.Errorf("clear outbox of saga %s: %w", inst.ID, err))
+			}
+			inst = next
+		}
+		if perr != nil {
+			return perr
+		}
+	}
+	return nil
+}
+
+// publishOutbox stops at the first transient error, so that what follows
+// is never published before what precedes it.
+func (e *Engine) publishOutbox(ctx context.Context, inst Instance) (map[string]bool, []refusal, error) {
+	sent := map[string]bool{}
+	var refused []refusal
+	for _, eff := range inst.Outbox {
+		err := e.publish(ctx, inst.ID, eff)
+		switch {
+		case err == nil:
+			sent[eff.ID] = true
+		case bus.IsPermanent(err):
+			e.log.Error("saga effect refused by the bus", "saga", inst.ID, "event_id", eff.ID, "type", eff.Type, "error", err)
+			refused = append(refused, refusal{effect: eff, reason: err.Error()})
+		default:
+			return sent, refused, fmt.Errorf("publish outbox of saga %s: %w", inst.ID, err)
+		}
+	}
+	return sent, refused, nil
+}
+
+func (e *Engine) publish(ctx context.Context, sagaID string, eff Effect) error {
+	ev, err := bus.NewEvent(eff.ID, e.source, eff.Type, eff.Data)
+	if err != nil {
+		return bus.Permanent(err)
+	}
+	ev.SetSubject(sagaID)
+	ev.SetDataSchema(schema.SchemaURL(eff.Type))
+	return e.bus.Publish(ctx, ev)
+}
+
+// settle removes the published and refused entries from the outbox and
+// fails the steps whose commands were refused.
+func (e *Engine) settle(cur Instance, sent map[string]bool, refused []refusal) (Instance, error) {
+	next := cur.clone()
+	gone := maps.Clone(sent)
+	for _, r := range refused {
+		gone[r.effect.ID] = true
+	}
+	next.Outbox = slices.DeleteFunc(next.Outbox, func(eff Effect) bool { return gone[eff.ID] })
+	for _, r := range refused {
+		// Another flush may have settled the refusal already; failing the
+		// step twice would look like a late answer.
+		pending := slices.ContainsFunc(cur.Outbox, func(eff Effect) bool { return eff.ID == r.effect.ID })
+		if !pending || r.effect.Kind != EffectCommand || r.effect.Ref == nil {
+			continue
+		}
+		def, err := e.definition(next)
+		if err != nil {
+			return cur, err
+		}
+		in := StepFailed{Ref: *r.effect.Ref, Reason: "command refused: " + r.reason}
+		if next, _, err = Transition(def, next, in, e.now()); err != nil {
+			return cur, err
+		}
+	}
+	return next, nil
+}

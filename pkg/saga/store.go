@@ -1,0 +1,87 @@
+package saga
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// maxCASTries bounds the compare-and-set loop; every lost round means
+// another writer made progress, so reaching it means heavy contention.
+const maxCASTries = 64
+
+// stored is an instance as the bucket holds it.
+type stored struct {
+	inst Instance
+	raw  []byte
+	rev  uint64 // 0: the key does not exist
+}
+
+func (e *Engine) load(ctx context.Context, id string) (stored, error) {
+	if !ValidID(id) {
+		return stored{}, fmt.Errorf("%w: saga id %q", ErrInvalidInput, id)
+	}
+	entry, err := e.kv.Get(ctx, id)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return stored{}, ErrNotFound
+	}
+	if err != nil {
+		return stored{}, fmt.Errorf("read saga %s: %w", id, err)
+	}
+	s := stored{raw: entry.Value(), rev: entry.Revision()}
+	if err := json.Unmarshal(s.raw, &s.inst); err != nil {
+		return stored{}, fmt.Errorf("decode saga %s at revision %d: %w", id, s.rev, err)
+	}
+	return s, nil
+}
+
+// update applies change to the stored instance with a compare-and-set on
+// its revision. After a conflict it reads the instance again and applies
+// change again, so change must depend on nothing but the instance it is
+// given. When change leaves the instance as it was, nothing is written.
+func (e *Engine) update(ctx context.Context, id string, change func(cur Instance, exists bool) (Instance, error)) (Instance, error) {
+	for tries := 1; ; tries++ {
+		cur, err := e.load(ctx, id)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return Instance{}, err
+		}
+		next, err := change(cur.inst, cur.rev != 0)
+		if err != nil {
+			return cur.inst, err
+		}
+		val, err := json.Marshal(next)
+		if err != nil {
+			return cur.inst, fmt.Errorf("encode saga %s: %w", id, err)
+		}
+		if bytes.Equal(val, cur.raw) {
+			// Still worth noting: the schedule may hold an older revision.
+			if cur.rev != 0 {
+				e.sched.note(cur.inst, cur.rev, e.now(), e.grace)
+			}
+			return cur.inst, nil
+		}
+		rev, err := e.write(ctx, id, val, cur.rev)
+		if err == nil {
+			e.sched.note(next, rev, e.now(), e.grace)
+			return next, nil
+		}
+		if !isConflict(err) || tries >= maxCASTries || ctx.Err() != nil {
+			return cur.inst, fmt.Errorf("store saga %s at revision %d: %w", id, cur.rev, err)
+		}
+	}
+}
+
+func (e *Engine) write(ctx context.Context, id string, val []byte, rev uint64) (uint64, error) {
+	if rev == 0 {
+		return e.kv.Create(ctx, id, val)
+	}
+	return e.kv.Update(ctx, id, val, rev)
+}
+
+func isConflict(err error) bool {
+	return errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch)
+}

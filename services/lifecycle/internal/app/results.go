@@ -1,0 +1,151 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/pave-platform/pave/pkg/bus"
+	"github.com/pave-platform/pave/pkg/events"
+	"github.com/pave-platform/pave/pkg/saga"
+	"github.com/pave-platform/pave/services/lifecycle/internal/domain"
+)
+
+// SagaDeliverer hands a step's outcome to the saga engine.
+type SagaDeliverer interface {
+	Deliver(ctx context.Context, sagaID string, in saga.Input) error
+}
+
+// HandleProvisioningResult records what provisioning reported on the
+// environment's resource, then tells the saga. Both are idempotent, so a
+// redelivery repeats them harmlessly.
+func (s *Service) HandleProvisioningResult(d SagaDeliverer) bus.Handler {
+	return func(ctx context.Context, e event.Event) error {
+		var r struct {
+			Saga          events.Saga       `json:"saga"`
+			EnvironmentID string            `json:"environment_id"`
+			ResourceID    string            `json:"resource_id"`
+			Outputs       map[string]string `json:"outputs"`
+			Reason        string            `json:"reason"`
+			Retryable     bool              `json:"retryable"`
+		}
+		if err := json.Unmarshal(e.Data(), &r); err != nil {
+			return bus.Permanent(fmt.Errorf("result %s: %w", e.ID(), err))
+		}
+		if r.Saga.ID == "" {
+			return nil // not an environment saga's result
+		}
+		if err := s.recordResource(ctx, e.Type(), r.EnvironmentID, r.ResourceID, r.Outputs); err != nil {
+			return err
+		}
+		ref := saga.Ref{ID: r.Saga.ID, Step: r.Saga.Step, Attempt: r.Saga.Attempt, Compensation: r.Saga.Compensation}
+		var in saga.Input = saga.StepSucceeded{Ref: ref}
+		if e.Type() == events.TypeResourceFailed {
+			in = saga.StepFailed{Ref: ref, Reason: r.Reason, Retryable: r.Retryable}
+		}
+		err := d.Deliver(ctx, r.Saga.ID, in)
+		if errors.Is(err, saga.ErrNotFound) || errors.Is(err, saga.ErrInvalidInput) {
+			return bus.Permanent(err)
+		}
+		return err
+	}
+}
+
+func resourceState(eventType string) domain.ResourceState {
+	switch eventType {
+	case events.TypeResourceProvisioned, events.TypeResourceUpdated, events.TypeResourceSanitized:
+		return domain.ResourceReady
+	case events.TypeResourceDeprovisioned:
+		return domain.ResourceDeleted
+	}
+	return domain.ResourceFailed
+}
+
+func (s *Service) recordResource(ctx context.Context, eventType, envID, resourceID string, outputs map[string]string) error {
+	name, ok := strings.CutPrefix(resourceID, envID+"-")
+	if !ok {
+		return nil
+	}
+	_, err := mutate(ctx, s.envs, envID, func(e domain.Environment) (domain.Environment, error) {
+		st := resourceState(eventType)
+		cur, _ := e.Resource(name)
+		if eventType == events.TypeResourceSanitized {
+			outputs, st = cur.Outputs, cur.State
+		}
+		return e.RecordResource(name, st, outputs, s.now())
+	})
+	if errors.Is(err, ErrNotFound) || errors.Is(err, domain.ErrUnknownResource) {
+		return nil
+	}
+	return err
+}
+
+// HandleSagaProgress moves the environment when its saga ends.
+func (s *Service) HandleSagaProgress(ctx context.Context, e event.Event) error {
+	var p events.SagaProgressed
+	if err := json.Unmarshal(e.Data(), &p); err != nil {
+		return bus.Permanent(fmt.Errorf("progress %s: %w", e.ID(), err))
+	}
+	parts := strings.Split(p.SagaID, ".")
+	if len(parts) != 3 || !domain.ValidEnvironmentID(parts[0]) {
+		return nil
+	}
+	envID, op := parts[0], parts[1]
+	_, err := s.Transition(ctx, envID, func(env domain.Environment) (domain.Environment, error) {
+		if env.Operation == nil || env.Operation.ID != p.SagaID {
+			return env, errNoChange // an older operation's late news
+		}
+		return afterSaga(env, op, p, s.now())
+	})
+	if errors.Is(err, errNoChange) || errors.Is(err, ErrNotFound) || errors.Is(err, domain.ErrIllegalTransition) {
+		return nil
+	}
+	if err == nil && op == OpTeardown && p.Status == string(saga.StatusCompleted) {
+		env, _, gerr := s.envs.Get(ctx, envID)
+		if gerr == nil {
+			return s.envs.Release(ctx, env.Team, env.Name)
+		}
+	}
+	return err
+}
+
+// afterSaga is the environment transition a saga's end calls for.
+func afterSaga(env domain.Environment, op string, p events.SagaProgressed, now time.Time) (domain.Environment, error) {
+	switch saga.Status(p.Status) {
+	case saga.StatusCompleted:
+		if op == OpTeardown {
+			return env.MarkDeleted(now)
+		}
+		return env.MarkReady(now)
+	case saga.StatusCompensated:
+		switch op {
+		case OpCreate:
+			return env.MarkFailed(p.Reason, now)
+		case OpUpdate:
+			return env.MarkDegraded("update rolled back: "+p.Reason, now)
+		}
+		return env.MarkCompensationFailed("teardown gave up: "+p.Reason+"; left: "+leftOver(env), now)
+	case saga.StatusCompensationFailed:
+		return env.MarkCompensationFailed(p.Reason+"; left: "+leftOver(env), now)
+	}
+	return env, errNoChange
+}
+
+// leftOver names the resources that may still exist.
+func leftOver(env domain.Environment) string {
+	var left []string
+	for _, r := range env.Resources {
+		if r.State != domain.ResourceDeleted && r.State != domain.ResourcePending {
+			left = append(left, r.Name+" ("+r.ID+")")
+		}
+	}
+	if len(left) == 0 {
+		return "nothing"
+	}
+	return strings.Join(left, ", ")
+}

@@ -1,0 +1,191 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/pave-platform/pave/pkg/authn"
+	"github.com/pave-platform/pave/pkg/bus"
+	"github.com/pave-platform/pave/pkg/events"
+	"github.com/pave-platform/pave/services/lifecycle/internal/domain"
+)
+
+// Sagas starts environment sagas; starting an existing id is a no-op.
+type Sagas interface {
+	Start(ctx context.Context, defName, sagaID string, data any) error
+}
+
+// Publisher publishes events and waits for the ack.
+type Publisher interface {
+	Publish(ctx context.Context, e event.Event) error
+}
+
+// Service holds the lifecycle use cases.
+type Service struct {
+	envs    Environments
+	sagas   Sagas
+	catalog *domain.Catalog
+	pub     Publisher
+	log     *slog.Logger
+	now     func() time.Time
+}
+
+// NewService builds the lifecycle use cases.
+func NewService(envs Environments, sagas Sagas, cat *domain.Catalog, pub Publisher, log *slog.Logger) *Service {
+	return &Service{envs: envs, sagas: sagas, catalog: cat, pub: pub, log: log, now: func() time.Time { return time.Now().UTC() }}
+}
+
+// Catalog is the template catalog the service validates against.
+func (s *Service) Catalog() *domain.Catalog { return s.catalog }
+
+// Create validates the request, stores the environment (requested) and
+// starts its create saga. What a crash interrupts, Reconcile finishes.
+func (s *Service) Create(ctx context.Context, p authn.Principal, req domain.CreateRequest) (domain.Environment, error) {
+	if !p.InTeam(req.Team) {
+		return domain.Environment{}, &domain.ValidationError{Fields: []domain.FieldError{{Field: "team", Message: "unknown team, or not yours"}}}
+	}
+	r, err := domain.NewEnvironmentRequest(s.catalog, req)
+	if err != nil {
+		return domain.Environment{}, err
+	}
+	id, err := domain.NewEnvironmentID(rand.Reader)
+	if err != nil {
+		return domain.Environment{}, err
+	}
+	env, err := domain.NewEnvironment(id, r, SagaID(id, OpCreate, 1), p.ID, s.now())
+	if err != nil {
+		return domain.Environment{}, err
+	}
+	env = withTransition(domain.Environment{}, env, s.now())
+	if err := s.envs.Reserve(ctx, env.Team, env.Name, env.ID); err != nil {
+		return domain.Environment{}, err
+	}
+	if err := s.envs.Create(ctx, env); err != nil {
+		return domain.Environment{}, err
+	}
+	s.flush(ctx, env.ID)
+	return s.startOperation(ctx, env.ID)
+}
+
+// startOperation starts the saga of the environment's current operation
+// and moves it on from requested (create) as far as it can go.
+func (s *Service) startOperation(ctx context.Context, id string) (domain.Environment, error) {
+	env, _, err := s.envs.Get(ctx, id)
+	if err != nil || env.Operation == nil {
+		return env, err
+	}
+	t, err := s.catalog.Get(env.Template, env.Version)
+	if err != nil {
+		return env, fmt.Errorf("environment %s: %w", id, err)
+	}
+	data, err := s.sagaData(env, t)
+	if err != nil {
+		return env, err
+	}
+	if err := s.sagas.Start(ctx, DefinitionName(string(env.Operation.Kind), t), env.Operation.ID, data); err != nil {
+		return env, fmt.Errorf("start %s: %w", env.Operation.ID, err)
+	}
+	if env.State != domain.StateRequested && env.State != domain.StateQueued {
+		return env, nil
+	}
+	return s.Transition(ctx, id, func(e domain.Environment) (domain.Environment, error) {
+		if e.State == domain.StateRequested {
+			var err error
+			if e, err = e.Queue(s.now()); err != nil {
+				return e, err
+			}
+		}
+		return e.MarkProvisioning(s.now())
+	})
+}
+
+func (s *Service) sagaData(env domain.Environment, t domain.Template) (SagaData, error) {
+	_, resolved, err := t.Resolve(env.Parameters)
+	if err != nil {
+		return SagaData{}, fmt.Errorf("environment %s: resolve parameters: %w", env.ID, err)
+	}
+	d := SagaData{EnvironmentID: env.ID, Team: env.Team}
+	for _, r := range resolved {
+		d.Resources = append(d.Resources, events.ResourceSpec{
+			ID: domain.ResourceID(env.ID, r.Name), Name: r.Name, Driver: string(r.Driver),
+			Class: r.Class, Parameters: r.Parameters,
+		})
+	}
+	return d, nil
+}
+
+// Transition applies change with compare-and-set, stores a transition
+// event with the new state when the state moved, and publishes it.
+func (s *Service) Transition(ctx context.Context, id string, change func(domain.Environment) (domain.Environment, error)) (domain.Environment, error) {
+	env, err := mutate(ctx, s.envs, id, func(cur domain.Environment) (domain.Environment, error) {
+		next, err := change(cur)
+		if err != nil {
+			return cur, err
+		}
+		return withTransition(cur, next, s.now()), nil
+	})
+	if err != nil {
+		return env, err
+	}
+	s.flush(ctx, id)
+	return env, nil
+}
+
+// withTransition appends the transition event to next's outbox when the
+// state moved from cur's.
+func withTransition(cur, next domain.Environment, now time.Time) domain.Environment {
+	if cur.ID != "" && cur.State == next.State {
+		return next
+	}
+	next.Seq = cur.Seq + 1
+	ev := events.EnvironmentTransitioned{
+		EnvironmentID: next.ID, Team: next.Team, Name: next.Name, Template: next.Template,
+		Version: next.Version, Stage: string(next.Stage), From: string(cur.State), To: string(next.State),
+		Reason: next.Reason, Revision: next.Revision, ExpiresAt: next.ExpiresAt, Seq: next.Seq, At: now,
+	}
+	if next.Operation != nil {
+		ev.OperationID = next.Operation.ID
+	}
+	next.Outbox = append(append([]events.EnvironmentTransitioned(nil), next.Outbox...), ev)
+	return next
+}
+
+// flush publishes an environment's stored transition events, then clears
+// them. Event ids are <env>/transition/<seq>, so a repeat is deduplicated.
+// A failure leaves them for the next flush (Reconcile flushes every pass).
+func (s *Service) flush(ctx context.Context, id string) {
+	env, _, err := s.envs.Get(ctx, id)
+	if err != nil || len(env.Outbox) == 0 {
+		return
+	}
+	for _, ev := range env.Outbox {
+		e, err := bus.NewEvent(fmt.Sprintf("%s/transition/%d", ev.EnvironmentID, ev.Seq), "pave/lifecycle", events.TypeEnvironmentTransitioned, ev)
+		if err == nil {
+			err = s.pub.Publish(ctx, e)
+		}
+		if err != nil {
+			s.log.Warn("transition event not published yet", "environment", id, "seq", ev.Seq, "error", err)
+			return
+		}
+	}
+	last := env.Outbox[len(env.Outbox)-1].Seq
+	_, err = mutate(ctx, s.envs, id, func(e domain.Environment) (domain.Environment, error) {
+		var keep []events.EnvironmentTransitioned
+		for _, ev := range e.Outbox {
+			if ev.Seq > last {
+				keep = append(keep, ev)
+			}
+		}
+		e.Outbox = keep
+		return e, nil
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		s.log.Warn("transition outbox not cleared", "environment", id, "error", err)
+	}
+}

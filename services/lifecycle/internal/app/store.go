@@ -1,0 +1,49 @@
+// Package app holds the lifecycle service's command and query handlers.
+package app
+
+import (
+	"context"
+	"errors"
+
+	"github.com/pave-platform/pave/services/lifecycle/internal/domain"
+)
+
+// Store errors.
+var (
+	ErrNotFound  = errors.New("environment not found")
+	ErrNameTaken = errors.New("name already used in the team")
+	ErrConflict  = errors.New("environment changed concurrently")
+)
+
+// Environments is the environment store: every write is a compare-and-set.
+type Environments interface {
+	Reserve(ctx context.Context, team, name, id string) error
+	Release(ctx context.Context, team, name string) error
+	Create(ctx context.Context, e domain.Environment) error
+	Get(ctx context.Context, id string) (domain.Environment, uint64, error)
+	Update(ctx context.Context, e domain.Environment, rev uint64) error
+	List(ctx context.Context) ([]domain.Environment, error)
+}
+
+// mutate applies change to the stored environment, re-reading and
+// re-applying on a concurrent write. change must be pure.
+func mutate(ctx context.Context, s Environments, id string, change func(domain.Environment) (domain.Environment, error)) (domain.Environment, error) {
+	for {
+		cur, rev, err := s.Get(ctx, id)
+		if err != nil {
+			return domain.Environment{}, err
+		}
+		next, err := change(cur)
+		if err != nil {
+			return cur, err
+		}
+		err = s.Update(ctx, next, rev)
+		if errors.Is(err, ErrConflict) {
+			if ctx.Err() != nil {
+				return cur, ctx.Err()
+			}
+			continue
+		}
+		return next, err
+	}
+}

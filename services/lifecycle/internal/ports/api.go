@@ -1,0 +1,194 @@
+// Package ports turns API calls and JetStream events into lifecycle use cases.
+package ports
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/pave-platform/pave/pkg/rpc"
+	"github.com/pave-platform/pave/services/lifecycle/internal/app"
+	"github.com/pave-platform/pave/services/lifecycle/internal/domain"
+)
+
+// Endpoints are the lifecycle API calls the gateway forwards.
+func Endpoints(s *app.Service) []rpc.Endpoint {
+	return []rpc.Endpoint{
+		{Name: "templates-list", Subject: rpc.TemplatesList, Handler: listTemplates(s)},
+		{Name: "templates-get", Subject: rpc.TemplatesGet, Handler: getTemplate(s)},
+		{Name: "environments-create", Subject: rpc.EnvironmentsCreate, Handler: createEnvironment(s)},
+		{Name: "environments-list", Subject: rpc.EnvironmentsList, Handler: listEnvironments(s)},
+		{Name: "environments-get", Subject: rpc.EnvironmentsGet, Handler: getEnvironment(s)},
+		{Name: "environments-update", Subject: rpc.EnvironmentsUpdate, Handler: updateEnvironment(s)},
+		{Name: "environments-delete", Subject: rpc.EnvironmentsDelete, Handler: deleteEnvironment(s)},
+		{Name: "environments-extend", Subject: rpc.EnvironmentsExtend, Handler: extendEnvironment(s)},
+	}
+}
+
+// createBody is POST /v1/environments.
+type createBody struct {
+	Team       string         `json:"team"`
+	Name       string         `json:"name"`
+	Template   string         `json:"template"`
+	Version    string         `json:"version"`
+	Stage      string         `json:"stage"`
+	Parameters map[string]any `json:"parameters"`
+	TTL        string         `json:"ttl"`
+}
+
+func createEnvironment(s *app.Service) rpc.Handler {
+	return func(ctx context.Context, req rpc.Request) rpc.Reply {
+		var b createBody
+		if rep, ok := decode(req.Body, &b); !ok {
+			return rep
+		}
+		cr := domain.CreateRequest{Team: b.Team, Name: b.Name, Template: b.Template, Version: b.Version,
+			Stage: domain.Stage(b.Stage), Parameters: b.Parameters}
+		if b.TTL != "" {
+			d, err := time.ParseDuration(b.TTL)
+			if err != nil || d <= 0 {
+				return invalid(rpc.FieldError{Field: "ttl", Message: fmt.Sprintf("%q is not a positive duration like 4h", b.TTL)})
+			}
+			cr.TTL = d
+		}
+		env, err := s.Create(ctx, req.Principal, cr)
+		if err != nil {
+			return failure(err)
+		}
+		return rpc.OK(http.StatusAccepted, accepted(env))
+	}
+}
+
+// accepted is the 202 answer: the environment and its operation.
+func accepted(env domain.Environment) map[string]any {
+	return map[string]any{"environment": view(env), "operation": env.Operation}
+}
+
+func listEnvironments(s *app.Service) rpc.Handler {
+	return func(ctx context.Context, req rpc.Request) rpc.Reply {
+		f := app.Filter{Team: req.Query["team"], Stage: req.Query["stage"], State: req.Query["state"]}
+		if f.State != "" && !knownState(f.State) {
+			return invalid(rpc.FieldError{Field: "query.state", Message: fmt.Sprintf("unknown state %q", f.State)})
+		}
+		envs, err := s.List(ctx, req.Principal, f)
+		if err != nil {
+			return failure(err)
+		}
+		items := make([]environmentView, 0, len(envs))
+		for _, e := range envs {
+			items = append(items, view(e))
+		}
+		return rpc.OK(http.StatusOK, map[string]any{"items": items})
+	}
+}
+
+func getEnvironment(s *app.Service) rpc.Handler {
+	return func(ctx context.Context, req rpc.Request) rpc.Reply {
+		env, err := s.Get(ctx, req.Principal, req.Path["id"])
+		if err != nil {
+			return failure(err)
+		}
+		return rpc.OK(http.StatusOK, view(env))
+	}
+}
+
+func deleteEnvironment(s *app.Service) rpc.Handler {
+	return func(ctx context.Context, req rpc.Request) rpc.Reply {
+		env, err := s.Delete(ctx, req.Principal, req.Path["id"], "deleted by "+req.Principal.ID)
+		if err != nil {
+			return failure(err)
+		}
+		return rpc.OK(http.StatusAccepted, accepted(env))
+	}
+}
+
+func updateEnvironment(s *app.Service) rpc.Handler {
+	return func(ctx context.Context, req rpc.Request) rpc.Reply {
+		var b struct {
+			Parameters map[string]any `json:"parameters"`
+		}
+		if rep, ok := decode(req.Body, &b); !ok {
+			return rep
+		}
+		env, err := s.Update(ctx, req.Principal, req.Path["id"], b.Parameters)
+		if err != nil {
+			return failure(err)
+		}
+		return rpc.OK(http.StatusAccepted, accepted(env))
+	}
+}
+
+func extendEnvironment(s *app.Service) rpc.Handler {
+	return func(ctx context.Context, req rpc.Request) rpc.Reply {
+		var b struct {
+			TTL  string `json:"ttl"`
+			Keep *bool  `json:"keep"`
+		}
+		if rep, ok := decode(req.Body, &b); !ok {
+			return rep
+		}
+		var d time.Duration
+		if b.TTL != "" {
+			var err error
+			if d, err = time.ParseDuration(b.TTL); err != nil || d <= 0 {
+				return invalid(rpc.FieldError{Field: "ttl", Message: fmt.Sprintf("%q is not a positive duration like 4h", b.TTL)})
+			}
+		}
+		if d == 0 && b.Keep == nil {
+			return invalid(rpc.FieldError{Field: "ttl", Message: "give ttl, keep, or both"})
+		}
+		env, err := s.Extend(ctx, req.Principal, req.Path["id"], d, b.Keep)
+		if err != nil {
+			return failure(err)
+		}
+		return rpc.OK(http.StatusOK, view(env))
+	}
+}
+
+func decode(body json.RawMessage, v any) (rpc.Reply, bool) {
+	if len(body) == 0 {
+		return invalid(rpc.FieldError{Field: "body", Message: "a JSON object is required"}), false
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return invalid(rpc.FieldError{Field: "body", Message: err.Error()}), false
+	}
+	return rpc.Reply{}, true
+}
+
+func invalid(errs ...rpc.FieldError) rpc.Reply {
+	return rpc.Fail(http.StatusUnprocessableEntity, "Invalid request", errs[0].Field+": "+errs[0].Message, errs...)
+}
+
+// failure maps a use-case error to an answer naming the field.
+func failure(err error) rpc.Reply {
+	var verr *domain.ValidationError
+	var terr *domain.TransitionError
+	switch {
+	case errors.As(err, &verr):
+		fields := make([]rpc.FieldError, len(verr.Fields))
+		for i, f := range verr.Fields {
+			fields[i] = rpc.FieldError{Field: f.Field, Message: f.Message}
+		}
+		return rpc.Fail(http.StatusUnprocessableEntity, "Invalid request", verr.Error(), fields...)
+	case errors.Is(err, app.ErrNotFound):
+		return rpc.Fail(http.StatusNotFound, "Not Found", "no such environment")
+	case errors.Is(err, app.ErrNameTaken):
+		return rpc.Fail(http.StatusConflict, "Conflict", "the team already has an environment with this name",
+			rpc.FieldError{Field: "name", Message: "already used in the team"})
+	case errors.As(err, &terr), errors.Is(err, domain.ErrTTL), errors.Is(err, domain.ErrNotEphemeral):
+		return rpc.Fail(http.StatusConflict, "Conflict", err.Error())
+	}
+	return rpc.Fail(http.StatusInternalServerError, "Internal error", "the lifecycle service failed on this request")
+}
+
+func knownState(s string) bool {
+	for _, st := range domain.States() {
+		if string(st) == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,170 @@
+package adapters
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/pave-platform/pave/services/provisioning/internal/app"
+	"github.com/pave-platform/pave/services/provisioning/internal/domain"
+)
+
+// NATS gives each resource a JetStream stream, named
+// domain.ObjectName(id), on subjects env.<id>.>.
+type NATS struct {
+	js  jetstream.JetStream
+	url string
+}
+
+var _ app.Driver = (*NATS)(nil)
+
+// NewNATS uses js; url is reported in outputs (empty: not reported).
+func NewNATS(js jetstream.JetStream, url string) *NATS { return &NATS{js: js, url: url} }
+
+// SubjectPrefix is where a resource's messages live.
+func SubjectPrefix(id string) string { return "env." + id + "." }
+
+// Planned names the stream.
+func (n *NATS) Planned(id string) []string {
+	return []string{domain.ExternalID("stream", domain.ObjectName(id))}
+}
+
+// Provision creates the stream, or updates it to the parameters.
+func (n *NATS) Provision(ctx context.Context, r domain.Resource) (domain.Result, error) {
+	cfg, err := streamConfig(r)
+	if err != nil {
+		return domain.Result{}, err
+	}
+	if _, err := n.js.CreateOrUpdateStream(ctx, cfg); err != nil {
+		return domain.Result{}, fmt.Errorf("create stream %s: %w", cfg.Name, natsClassify(err))
+	}
+	return domain.Result{Outputs: n.outputs(r.ID)}, nil
+}
+
+// Update applies new limits to the existing stream.
+func (n *NATS) Update(ctx context.Context, r domain.Resource) (domain.Result, error) {
+	cfg, err := streamConfig(r)
+	if err != nil {
+		return domain.Result{}, err
+	}
+	if _, err := n.js.UpdateStream(ctx, cfg); err != nil {
+		return domain.Result{}, fmt.Errorf("update stream %s: %w", cfg.Name, natsClassify(err))
+	}
+	return domain.Result{Outputs: n.outputs(r.ID)}, nil
+}
+
+// Sanitize purges the stream's messages.
+func (n *NATS) Sanitize(ctx context.Context, id string) error {
+	name := domain.ObjectName(id)
+	s, err := n.js.Stream(ctx, name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("find stream %s: %w", name, natsClassify(err))
+	}
+	if err := s.Purge(ctx); err != nil {
+		return fmt.Errorf("purge stream %s: %w", name, natsClassify(err))
+	}
+	return nil
+}
+
+// Deprovision deletes the stream.
+func (n *NATS) Deprovision(ctx context.Context, id string) (bool, error) {
+	name := domain.ObjectName(id)
+	err := n.js.DeleteStream(ctx, name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("delete stream %s: %w", name, natsClassify(err))
+	}
+	return true, nil
+}
+
+// Inventory lists streams named with Pave's prefix.
+func (n *NATS) Inventory(ctx context.Context) ([]string, error) {
+	lister := n.js.StreamNames(ctx)
+	var ids []string
+	for name := range lister.Name() {
+		if strings.HasPrefix(name, domain.Prefix) {
+			ids = append(ids, domain.ExternalID("stream", name))
+		}
+	}
+	if err := lister.Err(); err != nil {
+		return nil, fmt.Errorf("list streams: %w", natsClassify(err))
+	}
+	return ids, nil
+}
+
+// Remove deletes an orphaned stream.
+func (n *NATS) Remove(ctx context.Context, externalID string) error {
+	kind, name, _ := domain.SplitExternalID(externalID)
+	if kind != "stream" || !strings.HasPrefix(name, domain.Prefix) {
+		return domain.Permanent(fmt.Errorf("remove %q: not a Pave stream", externalID))
+	}
+	err := n.js.DeleteStream(ctx, name)
+	if err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+		return fmt.Errorf("delete stream %s: %w", name, natsClassify(err))
+	}
+	return nil
+}
+
+func (n *NATS) outputs(id string) map[string]string {
+	out := map[string]string{"stream": domain.ObjectName(id), "subject_prefix": SubjectPrefix(id)}
+	if n.url != "" {
+		out["url"] = n.url
+	}
+	return out
+}
+
+// streamConfig reads the parameters: max_bytes (default 64 MiB), max_msgs
+// (default unlimited) and max_age (a Go duration, default unlimited). Like
+// Pave's own streams, a full stream refuses new messages.
+func streamConfig(r domain.Resource) (jetstream.StreamConfig, error) {
+	ps := newParams("nats", r.Parameters)
+	maxBytes, err := ps.Int("max_bytes", 64<<20)
+	if err != nil {
+		return jetstream.StreamConfig{}, err
+	}
+	maxMsgs, err := ps.Int("max_msgs", -1)
+	if err != nil {
+		return jetstream.StreamConfig{}, err
+	}
+	age, err := ps.String("max_age", "0s")
+	if err != nil {
+		return jetstream.StreamConfig{}, err
+	}
+	maxAge, err := time.ParseDuration(age)
+	if err != nil || maxAge < 0 {
+		return jetstream.StreamConfig{}, domain.Permanent(fmt.Errorf("nats parameter max_age: %q is not a duration such as 24h", age))
+	}
+	if err := ps.Done(); err != nil {
+		return jetstream.StreamConfig{}, err
+	}
+	return jetstream.StreamConfig{
+		Name:        domain.ObjectName(r.ID),
+		Description: fmt.Sprintf("pave resource %s of environment %s", r.ID, r.EnvironmentID),
+		Subjects:    []string{SubjectPrefix(r.ID) + ">"},
+		Retention:   jetstream.LimitsPolicy,
+		Storage:     jetstream.FileStorage,
+		Discard:     jetstream.DiscardNew,
+		MaxBytes:    maxBytes,
+		MaxMsgs:     maxMsgs,
+		MaxAge:      maxAge,
+	}, nil
+}
+
+// natsClassify: the server's refusals (bad config, overlapping subjects,
+// limits) are permanent; timeouts and lost connections are not.
+func natsClassify(err error) error {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) && apiErr.Code >= 400 && apiErr.Code < 500 {
+		return domain.Permanent(err)
+	}
+	return err
+}

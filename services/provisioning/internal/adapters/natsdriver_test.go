@@ -1,0 +1,78 @@
+package adapters_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pave-platform/pave/pkg/testkit"
+	"github.com/pave-platform/pave/services/provisioning/internal/adapters"
+	"github.com/pave-platform/pave/services/provisioning/internal/domain"
+)
+
+func TestNATSDriverGivesEachResourceAStream(t *testing.T) {
+	ctx := context.Background()
+	js := testkit.NATS(t).JetStream(t)
+	d := adapters.NewNATS(js, "nats://127.0.0.1:4222")
+	r := domain.Resource{ID: "env1-events", EnvironmentID: "env1", Driver: "nats",
+		Parameters: map[string]any{"max_bytes": float64(1 << 20), "max_age": "24h"}}
+
+	res, err := d.Provision(ctx, r)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"stream": "pave_env1_events", "subject_prefix": "env.env1-events.",
+		"url": "nats://127.0.0.1:4222"}, res.Outputs)
+	assert.Nil(t, res.Credentials)
+	_, err = d.Provision(ctx, r)
+	require.NoError(t, err, "provisioning twice is fine")
+
+	_, err = js.Publish(ctx, "env.env1-events.orders.created", []byte("{}"))
+	require.NoError(t, err, "the stream takes the resource's subjects")
+	s, err := js.Stream(ctx, "pave_env1_events")
+	require.NoError(t, err)
+	assert.Equal(t, int64(1<<20), s.CachedInfo().Config.MaxBytes)
+	assert.Equal(t, 24*time.Hour, s.CachedInfo().Config.MaxAge)
+
+	require.NoError(t, d.Sanitize(ctx, r.ID))
+	info, err := s.Info(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, info.State.Msgs, "sanitize purges the messages")
+
+	r.Parameters = map[string]any{"max_msgs": float64(100)}
+	_, err = d.Update(ctx, r)
+	require.NoError(t, err)
+	info, err = s.Info(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, int64(100), info.Config.MaxMsgs)
+
+	inv, err := d.Inventory(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"stream:pave_env1_events"}, inv)
+
+	existed, err := d.Deprovision(ctx, r.ID)
+	require.NoError(t, err)
+	assert.True(t, existed)
+	_, err = js.Stream(ctx, "pave_env1_events")
+	assert.ErrorIs(t, err, jetstream.ErrStreamNotFound)
+	existed, err = d.Deprovision(ctx, r.ID)
+	require.NoError(t, err)
+	assert.False(t, existed)
+	assert.NoError(t, d.Sanitize(ctx, r.ID), "sanitizing what is gone is fine")
+}
+
+func TestNATSDriverRefusesBadParametersPermanently(t *testing.T) {
+	d := adapters.NewNATS(testkit.NATS(t).JetStream(t), "")
+	tests := []map[string]any{
+		{"max_age": "forever"},
+		{"max_bytes": "lots"},
+		{"replicas": float64(3)},
+	}
+	for _, give := range tests {
+		_, err := d.Provision(context.Background(), domain.Resource{ID: "x", Driver: "nats", Parameters: give})
+		require.Error(t, err)
+		assert.True(t, domain.IsPermanent(err), "%v: %v", give, err)
+	}
+}

@@ -1,0 +1,80 @@
+// Package ports turns JetStream commands and NATS requests into the
+// provisioning service's app calls, and runs the sweeper on an interval.
+package ports
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/pave-platform/pave/pkg/bus"
+	"github.com/pave-platform/pave/pkg/events"
+	"github.com/pave-platform/pave/services/provisioning/internal/app"
+	"github.com/pave-platform/pave/services/provisioning/internal/domain"
+)
+
+// Consumer of the provisioning commands.
+const (
+	CommandStream  = "CMD_PROVISIONING"
+	CommandDurable = "provisioning"
+	// MaxDeliver is the consumer's delivery limit; the app answers failed
+	// on the last one.
+	MaxDeliver = 5
+	// AckWait bounds one handling, driver calls included.
+	AckWait = 90 * time.Second
+)
+
+// Commands are the handlers of the four commands.
+type Commands struct {
+	Provision   *app.Provision
+	Update      *app.Update
+	Sanitize    *app.Sanitize
+	Deprovision *app.Deprovision
+}
+
+// Spec is the durable consumer the commands are read with.
+func Spec() bus.ConsumerSpec {
+	return bus.ConsumerSpec{
+		Stream: CommandStream, Durable: CommandDurable,
+		MaxDeliver: MaxDeliver, AckWait: AckWait,
+		Backoff: bus.Backoff{Base: 250 * time.Millisecond, Max: 10 * time.Second},
+	}
+}
+
+// Subscribe starts consuming commands.
+func Subscribe(ctx context.Context, b *bus.Bus, c Commands, spec bus.ConsumerSpec, mw ...bus.Middleware) (*bus.Subscription, error) {
+	return b.Subscribe(ctx, spec, c.Handle, mw...)
+}
+
+// Handle routes a command by type. A permanent app error is permanent for
+// the bus too; anything else is redelivered.
+func (c Commands) Handle(ctx context.Context, e event.Event) error {
+	var err error
+	switch e.Type() {
+	case events.TypeProvisionCommand:
+		err = handle(ctx, e, c.Provision.Handle)
+	case events.TypeUpdateCommand:
+		err = handle(ctx, e, c.Update.Handle)
+	case events.TypeSanitizeCommand:
+		err = handle(ctx, e, c.Sanitize.Handle)
+	case events.TypeDeprovisionCommand:
+		err = handle(ctx, e, c.Deprovision.Handle)
+	default:
+		return bus.Permanent(fmt.Errorf("provisioning does not handle %s", e.Type()))
+	}
+	if domain.IsPermanent(err) {
+		return bus.Permanent(err)
+	}
+	return err
+}
+
+func handle[C any](ctx context.Context, e event.Event, h func(context.Context, string, C) error) error {
+	var cmd C
+	if err := json.Unmarshal(e.Data(), &cmd); err != nil {
+		return bus.Permanent(fmt.Errorf("decode %s %s: %w", e.Type(), e.ID(), err))
+	}
+	return h(ctx, e.ID(), cmd)
+}

@@ -1,0 +1,184 @@
+package provisioning
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nats.go/micro"
+	"go.uber.org/fx"
+
+	"github.com/pave-platform/pave/pkg/bus"
+	"github.com/pave-platform/pave/pkg/config"
+	"github.com/pave-platform/pave/pkg/platformfx"
+	"github.com/pave-platform/pave/services/provisioning/internal/adapters"
+	"github.com/pave-platform/pave/services/provisioning/internal/app"
+	"github.com/pave-platform/pave/services/provisioning/internal/ports"
+)
+
+type params struct {
+	fx.In
+	Lifecycle  fx.Lifecycle
+	Conn       *nats.Conn
+	Bus        *bus.Bus
+	JetStream  jetstream.JetStream
+	Streams    bus.StreamOptions
+	Middleware platformfx.Middleware
+	Log        *slog.Logger
+}
+
+// runtime is one running instance: what start opened, stop closes.
+type runtime struct {
+	params
+	cfg     Config
+	log     *slog.Logger
+	sub     *bus.Subscription
+	svc     micro.Service
+	sweeper *ports.Sweeper
+	closers []func()
+}
+
+func run(p params) error {
+	var cfg Config
+	if err := config.Load(&cfg); err != nil {
+		return err
+	}
+	rt := &runtime{params: p, cfg: cfg, log: p.Log.With("service", Name)}
+	p.Lifecycle.Append(fx.StartStopHook(rt.start, rt.stop))
+	return nil
+}
+
+func (rt *runtime) start(ctx context.Context) error {
+	key, file, created, err := rt.cfg.MasterKey()
+	if err != nil {
+		return fmt.Errorf("start %s: master key: %w", Name, err)
+	}
+	if created {
+		rt.log.Warn("generated a master key for credentials; back it up, and give every replica the same one", "file", file)
+	}
+	sealer, err := adapters.NewEnvelope(key)
+	if err != nil {
+		return fmt.Errorf("start %s: %w", Name, err)
+	}
+	ledger, err := adapters.NewKVLedger(ctx, rt.JetStream, rt.Streams.Replicas)
+	if err != nil {
+		return fmt.Errorf("start %s: %w", Name, err)
+	}
+	drivers, err := rt.drivers()
+	if err != nil {
+		return fmt.Errorf("start %s: %w", Name, err)
+	}
+	rt.log.Info("drivers", "configured", drivers.Names())
+	deps := app.Deps{Ledger: ledger, Drivers: drivers, Sealer: sealer, Publisher: rt.Bus,
+		MaxDeliver: ports.MaxDeliver, Lease: 2 * ports.AckWait, Log: rt.log}
+	cmds := ports.Commands{Provision: app.NewProvision(deps), Update: app.NewUpdate(deps),
+		Sanitize: app.NewSanitize(deps), Deprovision: app.NewDeprovision(deps)}
+	if rt.sub, err = ports.Subscribe(ctx, rt.Bus, cmds, ports.Spec(), rt.Middleware...); err != nil {
+		return fmt.Errorf("start %s: %w", Name, err)
+	}
+	if rt.svc, err = ports.ServeCredentials(rt.Conn, app.Credentials{Ledger: ledger, Sealer: sealer}, rt.log); err != nil {
+		return fmt.Errorf("start %s: %w", Name, err)
+	}
+	if rt.cfg.SweepInterval > 0 {
+		sweep := &app.Sweep{Ledger: ledger, Drivers: drivers, Publisher: rt.Bus, Remove: rt.cfg.SweepRemove}
+		rt.sweeper = ports.NewSweeper(sweep, rt.cfg.SweepInterval, rt.log)
+		rt.sweeper.Start()
+	}
+	return nil
+}
+
+// drivers builds every configured driver; none connects yet.
+func (rt *runtime) drivers() (*app.Drivers, error) {
+	ds := app.NewDrivers()
+	for name, setting := range driverSettings {
+		ds.Missing(name, setting)
+	}
+	c := rt.cfg
+	if c.PostgresURL != "" {
+		d, err := adapters.NewPostgres(c.PostgresURL)
+		if err != nil {
+			return nil, err
+		}
+		ds.Add("postgres", d)
+	}
+	if c.RedisURL != "" {
+		d, err := adapters.NewRedis(c.RedisURL)
+		if err != nil {
+			return nil, err
+		}
+		rt.closers = append(rt.closers, func() { _ = d.Close() })
+		ds.Add("redis", d)
+	}
+	js, natsURL, err := rt.natsTarget()
+	if err != nil {
+		return nil, err
+	}
+	ds.Add("nats", adapters.NewNATS(js, natsURL))
+	if c.HTTPURL != "" {
+		d, err := adapters.NewHTTP(c.HTTPURL, c.HTTPToken, c.HTTPTimeout)
+		if err != nil {
+			return nil, err
+		}
+		ds.Add("http", d)
+	}
+	if c.ExecCommand != "" {
+		d, err := adapters.NewExec(c.ExecCommand, c.ExecTimeout)
+		if err != nil {
+			return nil, err
+		}
+		ds.Add("exec", d)
+	}
+	return ds, nil
+}
+
+// natsTarget is the platform's JetStream, or a connection of its own to
+// PAVE_PROVISIONING_NATS_URL that keeps trying when the server is down.
+func (rt *runtime) natsTarget() (jetstream.JetStream, string, error) {
+	if rt.cfg.NATSURL == "" {
+		return rt.JetStream, rt.Conn.ConnectedUrlRedacted(), nil
+	}
+	nc, err := nats.Connect(rt.cfg.NATSURL, nats.Name("pave-provisioning-driver"),
+		nats.RetryOnFailedConnect(true), nats.MaxReconnects(-1))
+	if err != nil {
+		return nil, "", fmt.Errorf("connect to %s: %w", "PAVE_PROVISIONING_NATS_URL", err)
+	}
+	rt.closers = append(rt.closers, nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, "", err
+	}
+	return js, withoutUserinfo(rt.cfg.NATSURL), nil
+}
+
+func withoutUserinfo(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	u.User = nil
+	return u.String()
+}
+
+// stop drains in order: the sweep, the command consumer (in-flight
+// commands finish), the credentials responder, then driver connections.
+func (rt *runtime) stop(ctx context.Context) error {
+	var errs []error
+	if rt.sweeper != nil {
+		errs = append(errs, rt.sweeper.Stop(ctx))
+	}
+	if rt.sub != nil {
+		errs = append(errs, rt.sub.Stop(ctx))
+	}
+	if rt.svc != nil {
+		errs = append(errs, rt.svc.Stop())
+	}
+	for _, c := range rt.closers {
+		c()
+	}
+	return errors.Join(errs...)
+}
