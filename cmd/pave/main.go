@@ -24,6 +24,8 @@ func main() {
 	switch os.Args[1] {
 	case "dev":
 		err = runDev(os.Args[2:])
+	case "bench-environments":
+		err = runEnvBench(os.Args[2:])
 	case "version":
 		fmt.Println(version())
 	case "-h", "--help", "help":

@@ -133,14 +133,14 @@ func (r *runner) start(ctx context.Context) error {
 func (r *runner) subscribe(ctx context.Context, svc *app.Service) error {
 	results, err := r.Bus.Subscribe(ctx, bus.ConsumerSpec{
 		Stream: "EVT_PROVISIONING", Durable: "lifecycle-results",
-		FilterSubjects: []string{"pave.evt.provisioning.resource.>"}, MaxDeliver: 20,
+		FilterSubjects: []string{"pave.evt.provisioning.resource.>"}, MaxDeliver: 20, Concurrency: 16,
 	}, svc.HandleProvisioningResult(r.engine), r.MW...)
 	if err != nil {
 		return err
 	}
 	progress, err := r.Bus.Subscribe(ctx, bus.ConsumerSpec{
 		Stream: "EVT_LIFECYCLE", Durable: "lifecycle-sagas",
-		FilterSubjects: []string{"pave.evt.lifecycle.saga.progressed"}, MaxDeliver: 20,
+		FilterSubjects: []string{"pave.evt.lifecycle.saga.progressed"}, MaxDeliver: 20, Concurrency: 16,
 	}, svc.HandleSagaProgress, r.MW...)
 	if err != nil {
 		return err

@@ -33,8 +33,10 @@ func (s *Service) reconcileOne(ctx context.Context, env domain.Environment) erro
 	switch env.State {
 	case domain.StateRequested, domain.StateQueued, domain.StateProvisioning,
 		domain.StateUpdating, domain.StateDecommissioning:
-		_, err := s.startOperation(ctx, env.ID)
-		return err
+		if _, err := s.startOperation(ctx, env.ID); err != nil {
+			return err
+		}
+		return s.settleEnded(ctx, env)
 	}
 	if !env.Expires() {
 		return nil
@@ -66,4 +68,17 @@ func ignoreIllegal(err error) error {
 		return nil
 	}
 	return err
+}
+
+// settleEnded applies the end of an operation's saga that the progress
+// consumer has not applied (yet): the state converges either way.
+func (s *Service) settleEnded(ctx context.Context, env domain.Environment) error {
+	if env.Operation == nil {
+		return nil
+	}
+	inst, err := s.sagas.Get(ctx, env.Operation.ID)
+	if err != nil || !inst.Status.Terminal() {
+		return nil
+	}
+	return s.HandleSagaEnd(ctx, inst.ID, string(inst.Status), inst.Reason)
 }

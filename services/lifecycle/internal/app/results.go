@@ -91,21 +91,27 @@ func (s *Service) HandleSagaProgress(ctx context.Context, e event.Event) error {
 	if err := json.Unmarshal(e.Data(), &p); err != nil {
 		return bus.Permanent(fmt.Errorf("progress %s: %w", e.ID(), err))
 	}
-	parts := strings.Split(p.SagaID, ".")
+	return s.HandleSagaEnd(ctx, p.SagaID, p.Status, p.Reason)
+}
+
+// HandleSagaEnd moves the environment whose operation sagaID is, when the
+// saga has ended with status.
+func (s *Service) HandleSagaEnd(ctx context.Context, sagaID, status, reason string) error {
+	parts := strings.Split(sagaID, ".")
 	if len(parts) != 3 || !domain.ValidEnvironmentID(parts[0]) {
 		return nil
 	}
 	envID, op := parts[0], parts[1]
 	_, err := s.Transition(ctx, envID, func(env domain.Environment) (domain.Environment, error) {
-		if env.Operation == nil || env.Operation.ID != p.SagaID {
+		if env.Operation == nil || env.Operation.ID != sagaID {
 			return env, errNoChange // an older operation's late news
 		}
-		return afterSaga(env, op, p, s.now())
+		return afterSaga(env, op, status, reason, s.now())
 	})
 	if errors.Is(err, errNoChange) || errors.Is(err, ErrNotFound) || errors.Is(err, domain.ErrIllegalTransition) {
 		return nil
 	}
-	if err == nil && op == OpTeardown && p.Status == string(saga.StatusCompleted) {
+	if err == nil && op == OpTeardown && status == string(saga.StatusCompleted) {
 		env, _, gerr := s.envs.Get(ctx, envID)
 		if gerr == nil {
 			return s.envs.Release(ctx, env.Team, env.Name)
@@ -115,8 +121,8 @@ func (s *Service) HandleSagaProgress(ctx context.Context, e event.Event) error {
 }
 
 // afterSaga is the environment transition a saga's end calls for.
-func afterSaga(env domain.Environment, op string, p events.SagaProgressed, now time.Time) (domain.Environment, error) {
-	switch saga.Status(p.Status) {
+func afterSaga(env domain.Environment, op, status, reason string, now time.Time) (domain.Environment, error) {
+	switch saga.Status(status) {
 	case saga.StatusCompleted:
 		if op == OpTeardown {
 			return env.MarkDeleted(now)
@@ -125,13 +131,13 @@ func afterSaga(env domain.Environment, op string, p events.SagaProgressed, now t
 	case saga.StatusCompensated:
 		switch op {
 		case OpCreate:
-			return env.MarkFailed(p.Reason, now)
+			return env.MarkFailed(reason, now)
 		case OpUpdate:
-			return env.MarkDegraded("update rolled back: "+p.Reason, now)
+			return env.MarkDegraded("update rolled back: "+reason, now)
 		}
-		return env.MarkCompensationFailed("teardown gave up: "+p.Reason+"; left: "+leftOver(env), now)
+		return env.MarkCompensationFailed("teardown gave up: "+reason+"; left: "+leftOver(env), now)
 	case saga.StatusCompensationFailed:
-		return env.MarkCompensationFailed(p.Reason+"; left: "+leftOver(env), now)
+		return env.MarkCompensationFailed(reason+"; left: "+leftOver(env), now)
 	}
 	return env, errNoChange
 }

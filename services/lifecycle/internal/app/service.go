@@ -13,12 +13,15 @@ import (
 	"github.com/pave-platform/pave/pkg/authn"
 	"github.com/pave-platform/pave/pkg/bus"
 	"github.com/pave-platform/pave/pkg/events"
+	"github.com/pave-platform/pave/pkg/saga"
 	"github.com/pave-platform/pave/services/lifecycle/internal/domain"
 )
 
-// Sagas starts environment sagas; starting an existing id is a no-op.
+// Sagas starts environment sagas (starting an existing id is a no-op)
+// and reads them.
 type Sagas interface {
 	Start(ctx context.Context, defName, sagaID string, data any) error
+	Get(ctx context.Context, sagaID string) (saga.Instance, error)
 }
 
 // Publisher publishes events and waits for the ack.
@@ -73,12 +76,28 @@ func (s *Service) Create(ctx context.Context, p authn.Principal, req domain.Crea
 	return s.startOperation(ctx, env.ID)
 }
 
-// startOperation starts the saga of the environment's current operation
-// and moves it on from requested (create) as far as it can go.
+// startOperation moves a new environment on from requested, then starts
+// the saga of its current operation. The state moves first, so the saga's
+// end always finds the environment in the state it ends. Both steps are
+// idempotent: Reconcile calls this again for anything a crash interrupted.
 func (s *Service) startOperation(ctx context.Context, id string) (domain.Environment, error) {
 	env, _, err := s.envs.Get(ctx, id)
 	if err != nil || env.Operation == nil {
 		return env, err
+	}
+	if env.State == domain.StateRequested || env.State == domain.StateQueued {
+		env, err = s.Transition(ctx, id, func(e domain.Environment) (domain.Environment, error) {
+			if e.State == domain.StateRequested {
+				var err error
+				if e, err = e.Queue(s.now()); err != nil {
+					return e, err
+				}
+			}
+			return e.MarkProvisioning(s.now())
+		})
+		if err != nil {
+			return env, err
+		}
 	}
 	t, err := s.catalog.Get(env.Template, env.Version)
 	if err != nil {
@@ -91,18 +110,7 @@ func (s *Service) startOperation(ctx context.Context, id string) (domain.Environ
 	if err := s.sagas.Start(ctx, DefinitionName(string(env.Operation.Kind), t), env.Operation.ID, data); err != nil {
 		return env, fmt.Errorf("start %s: %w", env.Operation.ID, err)
 	}
-	if env.State != domain.StateRequested && env.State != domain.StateQueued {
-		return env, nil
-	}
-	return s.Transition(ctx, id, func(e domain.Environment) (domain.Environment, error) {
-		if e.State == domain.StateRequested {
-			var err error
-			if e, err = e.Queue(s.now()); err != nil {
-				return e, err
-			}
-		}
-		return e.MarkProvisioning(s.now())
-	})
+	return env, nil
 }
 
 func (s *Service) sagaData(env domain.Environment, t domain.Template) (SagaData, error) {

@@ -39,7 +39,7 @@ type Commands struct {
 func Spec() bus.ConsumerSpec {
 	return bus.ConsumerSpec{
 		Stream: CommandStream, Durable: CommandDurable,
-		MaxDeliver: MaxDeliver, AckWait: AckWait,
+		MaxDeliver: MaxDeliver, AckWait: AckWait, Concurrency: 16,
 		Backoff: bus.Backoff{Base: 250 * time.Millisecond, Max: 10 * time.Second},
 	}
 }

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pave-platform/pave/pkg/bus"
+)
+
+func (b *envBench) run(sagas, workers int, steady time.Duration) error {
+	rawRate, err := b.rawWriteRate(5000, 16)
+	if err != nil {
+		return err
+	}
+	before, err := b.writes()
+	if err != nil {
+		return err
+	}
+	id, _, err := b.create()
+	if err != nil {
+		return err
+	}
+	mid, _ := b.writes()
+	if err := b.teardown(id); err != nil {
+		return err
+	}
+	after, _ := b.writes()
+	createWrites, sagaWrites := mid-before, after-before
+
+	rate, err := b.throughput(sagas, workers)
+	if err != nil {
+		return err
+	}
+	lat, err := b.steadyLatency(10, steady)
+	if err != nil {
+		return err
+	}
+	limit := rawRate / float64(sagaWrites)
+	fmt.Printf("RESULT env_saga_throughput %.1f sagas/s (create+teardown, redis driver)\n", rate)
+	fmt.Printf("RESULT env_create_latency_p50 %.1f ms (at 10/s)\n", ms(lat[len(lat)/2]))
+	fmt.Printf("RESULT env_create_latency_p99 %.1f ms (at 10/s)\n", ms(lat[len(lat)*99/100]))
+	fmt.Printf("RESULT env_jetstream_writes_per_create %d writes\n", createWrites)
+	fmt.Printf("RESULT env_jetstream_writes_per_saga %d writes (create+teardown)\n", sagaWrites)
+	fmt.Printf("RESULT jetstream_raw_write_rate %.0f writes/s (sync always, 16 publishers)\n", rawRate)
+	fmt.Printf("RESULT env_saga_physical_limit %.1f sagas/s\n", limit)
+	fmt.Printf("RESULT env_saga_ratio_to_limit %.3f\n", rate/limit)
+	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1e3 }
+
+// rawWriteRate is plain JetStream on the same server: concurrent
+// publishers, each waiting for every ack, into a file stream.
+func (b *envBench) rawWriteRate(n, publishers int) (float64, error) {
+	ctx := context.Background()
+	cfg := bus.ServiceStreams("rawbench", bus.DefaultStreamOptions())[1]
+	if _, err := b.js.CreateOrUpdateStream(ctx, cfg); err != nil {
+		return 0, err
+	}
+	payload := []byte(strings.Repeat("x", 512))
+	start := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, publishers)
+	for p := range publishers {
+		wg.Go(func() {
+			for i := p; i < n; i += publishers {
+				if _, err := b.js.Publish(ctx, "pave.evt.rawbench.x", payload); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return 0, err
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
+}
+
+// writes is every append to every stream (KV buckets included) so far.
+func (b *envBench) writes() (int, error) {
+	ctx := context.Background()
+	total := 0
+	for name := range b.js.StreamNames(ctx).Name() {
+		if strings.Contains(name, "rawbench") {
+			continue
+		}
+		s, err := b.js.Stream(ctx, name)
+		if err != nil {
+			return 0, err
+		}
+		info, err := s.Info(ctx)
+		if err != nil {
+			return 0, err
+		}
+		total += int(info.State.LastSeq)
+	}
+	return total, nil
+}
+
+// throughput runs create-then-teardown sagas with workers at once.
+func (b *envBench) throughput(sagas, workers int) (float64, error) {
+	jobs := make(chan struct{}, sagas)
+	for range sagas {
+		jobs <- struct{}{}
+	}
+	close(jobs)
+	start := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for range workers {
+		wg.Go(func() {
+			for range jobs {
+				id, _, err := b.create()
+				if err == nil {
+					err = b.teardown(id)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return 0, err
+	}
+	return float64(sagas) / time.Since(start).Seconds(), nil
+}
+
+// steadyLatency starts perSecond creates a second for d and returns each
+// one's time to ready, sorted.
+func (b *envBench) steadyLatency(perSecond int, d time.Duration) ([]time.Duration, error) {
+	tick := time.NewTicker(time.Second / time.Duration(perSecond))
+	defer tick.Stop()
+	end := time.After(d)
+	var mu sync.Mutex
+	var lat []time.Duration
+	var wg sync.WaitGroup
+	var firstErr error
+loop:
+	for {
+		select {
+		case <-end:
+			break loop
+		case <-tick.C:
+			wg.Go(func() {
+				_, l, err := b.create()
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+				lat = append(lat, l)
+			})
+		}
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	slices.Sort(lat)
+	return lat, nil
+}
