@@ -17,7 +17,7 @@ build: ## every binary into ./bin
 	@command -v $(GO) >/dev/null || { echo "Go is required: install Go 1.26 from https://go.dev/dl"; exit 1; }
 	$(GO) build -o bin/ ./cmd/pave $(foreach s,$(SERVICES),./services/$(s)/cmd/$(s))
 
-run: build ## all of Pave in one process, API on :8080, data in ./.pave
+run: build servers ## all of Pave in one process, API on :8080, data in ./.pave
 	./bin/pave dev
 
 test: servers ## every test, against real servers

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -64,6 +65,17 @@ func runEnvBench(args []string) error {
 		return err
 	}
 	defer app.Stop(context.Background())
+	if path := os.Getenv("PAVE_BENCH_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	b := &envBench{nc: nc, js: js}
 	if err := b.watch(); err != nil {
 		return err

@@ -246,3 +246,28 @@ func TestBadInputIsRefusedNamingTheFieldAndCreatesNothing(t *testing.T) {
 	assert.Len(t, list["items"], 1, "nothing was created by bad input")
 	assert.Equal(t, map[string]int{"postgres databases": 0, "postgres roles": 0, "redis users": 1, "nats streams": 0}, p.realResources())
 }
+
+func TestUpdateMakesANewRevisionThroughTheUpdateSaga(t *testing.T) {
+	p := startPlatform(t, "../../deploy/templates", nil)
+	id := p.create(map[string]any{"team": "payments", "name": "api", "template": "postgres-db", "stage": "dev"})
+	p.waitState(id, "ready")
+
+	code, out := p.do(http.MethodPatch, "/v1/environments/"+id, map[string]any{"parameters": map[string]any{"connection_limit": 5}})
+	require.Equal(t, http.StatusAccepted, code, "%v", out)
+	env := p.waitState(id, "ready")
+	assert.EqualValues(t, 2, env["revision"])
+	assert.Len(t, env["revisions"], 2, "the history keeps both revisions")
+	assert.EqualValues(t, 5, env["parameters"].(map[string]any)["connection_limit"])
+
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, p.pg)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	var limit int
+	require.NoError(t, conn.QueryRow(ctx, `SELECT rolconnlimit FROM pg_roles WHERE rolname LIKE 'pave\_%'`).Scan(&limit))
+	assert.Equal(t, 5, limit, "the update reached the real role")
+
+	code, out = p.do(http.MethodPatch, "/v1/environments/"+id, map[string]any{"parameters": map[string]any{"connection_limit": -7}})
+	assert.Equal(t, http.StatusUnprocessableEntity, code, "%v", out)
+	assert.Equal(t, "parameters.connection_limit", out["errors"].([]any)[0].(map[string]any)["field"])
+}

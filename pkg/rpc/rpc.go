@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -69,6 +70,9 @@ func NotFound(kind, id string) Reply {
 	return Fail(http.StatusNotFound, "Not Found", fmt.Sprintf("no %s %q", kind, id))
 }
 
+// maxConcurrent bounds the calls one service answers at once.
+const maxConcurrent = 64
+
 // Endpoint binds a subject to a handler.
 type Endpoint struct {
 	Name    string
@@ -76,23 +80,48 @@ type Endpoint struct {
 	Handler Handler
 }
 
+// Server is a running micro service whose Stop also waits for the calls
+// in flight.
+type Server struct {
+	micro.Service
+	inflight sync.WaitGroup
+}
+
+// Stop stops taking calls and waits for those in flight.
+func (s *Server) Stop() error {
+	err := s.Service.Stop()
+	s.inflight.Wait()
+	return err
+}
+
 // Serve answers the endpoints as one NATS micro service; replicas share
 // the load through the service's queue group.
-func Serve(nc *nats.Conn, name, version string, log *slog.Logger, eps ...Endpoint) (micro.Service, error) {
+func Serve(nc *nats.Conn, name, version string, log *slog.Logger, eps ...Endpoint) (*Server, error) {
 	svc, err := micro.AddService(nc, micro.Config{Name: name, Version: version})
 	if err != nil {
 		return nil, fmt.Errorf("serve %s: %w", name, err)
 	}
+	srv := &Server{Service: svc}
+	// micro calls a handler on its subscription's goroutine, one request
+	// at a time; calls run concurrently instead, up to a bound.
+	slots := make(chan struct{}, maxConcurrent)
 	for _, ep := range eps {
 		h := ep.Handler
-		err := svc.AddEndpoint(ep.Name, micro.HandlerFunc(func(m micro.Request) { serveOne(m, h, log) }),
+		serve := func(m micro.Request) {
+			slots <- struct{}{}
+			srv.inflight.Go(func() {
+				defer func() { <-slots }()
+				serveOne(m, h, log)
+			})
+		}
+		err := svc.AddEndpoint(ep.Name, micro.HandlerFunc(serve),
 			micro.WithEndpointSubject(ep.Subject))
 		if err != nil {
-			_ = svc.Stop()
+			_ = srv.Stop()
 			return nil, fmt.Errorf("serve %s %s: %w", name, ep.Subject, err)
 		}
 	}
-	return svc, nil
+	return srv, nil
 }
 
 func serveOne(m micro.Request, h Handler, log *slog.Logger) {

@@ -84,6 +84,9 @@ func (s *Service) Update(ctx context.Context, p authn.Principal, id string, para
 		return cur, err
 	}
 	if _, err := s.Transition(ctx, id, func(e domain.Environment) (domain.Environment, error) {
+		// A new revision is activity: a template that renews on activity
+		// gets a fresh lease.
+		e = e.RecordActivity(s.now())
 		return e.BeginUpdate(t, params, SagaID(e.ID, OpUpdate, e.Revision+1), p.ID, s.now())
 	}); err != nil {
 		return cur, err
