@@ -31,7 +31,8 @@ func (p *platform) extend(id string, body any) (int, map[string]any) {
 func (p *platform) state(id string) string {
 	p.t.Helper()
 	_, env := p.do(http.MethodGet, "/v1/environments/"+id, nil)
-	return env["state"].(string)
+	s, _ := env["state"].(string)
+	return s
 }
 
 // transitions lists, as "from→to", the transition events published to
@@ -162,8 +163,8 @@ func TestBadExtendIsRefusedAndChangesNothing(t *testing.T) {
 		{"ttl not positive", preview, map[string]any{"ttl": "-1h"}, 422, "ttl"},
 		{"neither ttl nor keep", preview, map[string]any{}, 422, "ttl"},
 		{"not JSON", preview, "{", 422, "body"},
-		{"ttl on a persistent environment", cache, map[string]any{"ttl": "1h"}, 409, ""},
-		{"keep on a persistent environment", cache, map[string]any{"keep": true}, 409, ""},
+		{"ttl on a persistent environment", cache, map[string]any{"ttl": "1h"}, 422, "ttl"},
+		{"keep on a persistent environment", cache, map[string]any{"keep": true}, 422, "keep"},
 		{"unknown environment", "env-aaaaaaaaaaaa", map[string]any{"ttl": "1h"}, 404, ""},
 	}
 	for _, tt := range tests {

@@ -141,6 +141,9 @@ func extendEnvironment(s *app.Service) rpc.Handler {
 			return invalid(rpc.FieldError{Field: "ttl", Message: "give ttl, keep, or both"})
 		}
 		env, err := s.Extend(ctx, req.Principal, req.Path["id"], d, b.Keep)
+		if errors.Is(err, domain.ErrNotEphemeral) && d == 0 {
+			return invalid(rpc.FieldError{Field: "keep", Message: "the environment is persistent: it never expires"})
+		}
 		if err != nil {
 			return failure(err)
 		}
@@ -178,7 +181,10 @@ func failure(err error) rpc.Reply {
 	case errors.Is(err, app.ErrNameTaken):
 		return rpc.Fail(http.StatusConflict, "Conflict", "the team already has an environment with this name",
 			rpc.FieldError{Field: "name", Message: "already used in the team"})
-	case errors.As(err, &terr), errors.Is(err, domain.ErrTTL), errors.Is(err, domain.ErrNotEphemeral):
+	case errors.Is(err, domain.ErrTTL), errors.Is(err, domain.ErrNotEphemeral):
+		return rpc.Fail(http.StatusUnprocessableEntity, "Invalid request", err.Error(),
+			rpc.FieldError{Field: "ttl", Message: err.Error()})
+	case errors.As(err, &terr):
 		return rpc.Fail(http.StatusConflict, "Conflict", err.Error())
 	}
 	return rpc.Fail(http.StatusInternalServerError, "Internal error", "the lifecycle service failed on this request")
