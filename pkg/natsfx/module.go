@@ -54,6 +54,11 @@ func NewEmbeddedFromConfig(lc fx.Lifecycle, cfg Config, log *slog.Logger) (*Embe
 			return nil, config.Invalidf("PAVE_NATS_EMBEDDED_ADDR", "port %q is not a number", port)
 		}
 		ec.Host, ec.Port = host, p
+		if l, err := net.Listen("tcp", cfg.EmbeddedAddr); err != nil {
+			return nil, config.Invalidf("PAVE_NATS_EMBEDDED_ADDR", "cannot listen on %s (%v); is another pave dev running? choose another address, or off", cfg.EmbeddedAddr, err)
+		} else {
+			_ = l.Close()
+		}
 	}
 	srv, err := StartEmbedded(ec)
 	if err != nil {
