@@ -113,8 +113,7 @@ func (s *KVEnvironments) Update(ctx context.Context, e domain.Environment, rev u
 }
 
 func isWrongSequence(err error) bool {
-	var apiErr *jetstream.APIError
-	return errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence
+	return errors.Is(err, jetstream.ErrKeyRevisionMismatch) || errors.Is(err, jetstream.ErrKeyExists)
 }
 
 // List returns every environment, sorted by creation time then id.
