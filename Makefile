@@ -26,6 +26,7 @@ test: servers ## every test, against real servers
 
 bench: ## figures as RESULT lines
 	$(GO) run ./pkg/bus/busbench
+	$(GO) run ./cmd/pave bench-environments
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/schema/...
 
 lint: ## gofmt, go vet, staticcheck
