@@ -55,15 +55,28 @@ func (p *proc) kill() {
 }
 
 // Lifecycle and provisioning run as separate processes against one NATS
-// server. During 50 concurrent creates and then 50 teardowns they are
-// killed with SIGKILL at random moments and started again, and the
-// JetStream server itself restarts once. Every environment must reach a
-// terminal state, with zero duplicated and zero orphaned resources,
-// counted on the real PostgreSQL, Redis and NATS.
+// server. During 50 concurrent creates and then 50 teardowns, either the
+// services are killed with SIGKILL at random moments and started again, or
+// the JetStream server itself is restarted again and again. Every
+// environment must reach a terminal state, with zero duplicated and zero
+// orphaned resources, counted on the real PostgreSQL, Redis and NATS.
 func TestCrashesDuringCreatesAndTeardownsLeaveNoOrphans(t *testing.T) {
 	if testing.Short() {
 		t.Skip("long: kills and restarts processes during 100 operations")
 	}
+	for _, mode := range []chaosMode{killServices, restartJetStream} {
+		t.Run(string(mode), func(t *testing.T) { crashDuringOperations(t, mode) })
+	}
+}
+
+type chaosMode string
+
+const (
+	killServices     chaosMode = "kill services"
+	restartJetStream chaosMode = "restart JetStream"
+)
+
+func crashDuringOperations(t *testing.T, mode chaosMode) {
 	srv := testkit.NATS(t)
 	pg, rd := testkit.Postgres(t), testkit.Redis(t)
 	bin := buildServices(t, "lifecycle", "provisioning")
@@ -73,6 +86,9 @@ func TestCrashesDuringCreatesAndTeardownsLeaveNoOrphans(t *testing.T) {
 		"PAVE_PROVISIONING_POSTGRES_URL=" + pg.URL(), "PAVE_PROVISIONING_REDIS_URL=" + rd.URL(),
 		"PAVE_PROVISIONING_KEY=" + "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
 		"PAVE_LIFECYCLE_RETRY_BACKOFF=50ms", "PAVE_LIFECYCLE_STEP_TIMEOUT=3s",
+		// A dead handler's command comes back, and its claim lapses, within
+		// the saga's retries.
+		"PAVE_PROVISIONING_ACK_WAIT=4s", "PAVE_PROVISIONING_HTTP_TIMEOUT=3s", "PAVE_PROVISIONING_EXEC_TIMEOUT=3s",
 		"PAVE_LIFECYCLE_RECONCILE_INTERVAL=250ms",
 	}
 	procs := map[string]*proc{}
@@ -89,7 +105,7 @@ func TestCrashesDuringCreatesAndTeardownsLeaveNoOrphans(t *testing.T) {
 	t.Cleanup(func() { _ = rdb.Close() })
 	api := chaosAPI{t: t, nc: nc}
 
-	stopChaos := chaos(t, procs, srv)
+	stopChaos := chaos(t, procs, srv, mode)
 	ids := api.createMany(50)
 	states := api.waitAll(ids, "ready", "failed")
 	stopChaos()
@@ -99,12 +115,12 @@ func TestCrashesDuringCreatesAndTeardownsLeaveNoOrphans(t *testing.T) {
 			ready++
 		}
 	}
-	t.Logf("creates: %d ready, %d failed", ready, len(ids)-ready)
+	t.Logf("%s: creates: %d ready, %d failed", mode, ready, len(ids)-ready)
 	real := realCounts(t, pg.URL(), rdb, js)
 	assert.Equal(t, map[string]int{"postgres databases": ready, "postgres roles": ready, "redis users": ready, "nats streams": ready},
 		real, "one of each resource per ready environment: no duplicates, no orphans")
 
-	stopChaos = chaos(t, procs, nil)
+	stopChaos = chaos(t, procs, srv, mode)
 	for _, id := range ids {
 		api.call(rpc.EnvironmentsDelete, map[string]string{"id": id}, nil)
 	}
@@ -113,23 +129,32 @@ func TestCrashesDuringCreatesAndTeardownsLeaveNoOrphans(t *testing.T) {
 	assert.Equal(t, none(), realCounts(t, pg.URL(), rdb, js), "teardown left nothing")
 }
 
-// chaos kills a random service every so often and starts it again; with
-// srv set, it also restarts the JetStream server once. The returned func
-// stops it and leaves every service running.
-func chaos(t *testing.T, procs map[string]*proc, srv *testkit.NATSServer) func() {
+// chaos, every so often, kills a random service and starts it again, or
+// restarts the JetStream server. The returned func stops it and leaves
+// everything running.
+func chaos(t *testing.T, procs map[string]*proc, srv *testkit.NATSServer, mode chaosMode) func() {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		names := []string{"lifecycle", "provisioning"}
-		for i := 0; ; i++ {
+		for restarts := 0; ; {
+			pause := time.Duration(300+rand.IntN(700)) * time.Millisecond
+			if mode == restartJetStream {
+				pause = time.Duration(1500+rand.IntN(1500)) * time.Millisecond
+			}
 			select {
 			case <-done:
 				return
-			case <-time.After(time.Duration(300+rand.IntN(700)) * time.Millisecond):
+			case <-time.After(pause):
 			}
-			if srv != nil && i == 2 {
-				srv.Restart(t)
-				t.Log("chaos: restarted the JetStream server")
+			if mode == restartJetStream {
+				// A few restarts per phase: a server that is down more
+				// than up is an outage, not a restart.
+				if restarts < 3 {
+					srv.Restart(t)
+					restarts++
+					t.Log("chaos: restarted the JetStream server")
+				}
 				continue
 			}
 			p := procs[names[rand.IntN(len(names))]]

@@ -120,7 +120,10 @@ func (b *Bus) Subscribe(ctx context.Context, spec ConsumerSpec, h Handler, mw ..
 		s.wg.Add(1)
 		go s.work(s.workers[i])
 	}
-	s.cc, err = cons.Consume(s.dispatch, jetstream.PullMaxMessages(min(spec.MaxAckPending, 512)))
+	// Short pull expiry and heartbeat: after a server restart the pull is
+	// re-issued within seconds rather than after the default 30 s.
+	s.cc, err = cons.Consume(s.dispatch, jetstream.PullMaxMessages(min(spec.MaxAckPending, 512)),
+		jetstream.PullExpiry(5*time.Second), jetstream.PullHeartbeat(2*time.Second))
 	if err != nil {
 		s.closeWorkers()
 		_ = s.advisory.Unsubscribe()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -15,6 +16,8 @@ const (
 	drainTimeout = 5 * time.Second
 	// taskTimeout bounds one timer or outbox task, publishes included.
 	taskTimeout = 30 * time.Second
+	// parallelTasks bounds the due tasks run at once.
+	parallelTasks = 16
 )
 
 // Launch starts the background part — crash recovery and timers — and
@@ -123,15 +126,24 @@ func (e *Engine) observe(entry jetstream.KeyValueEntry, resumed bool) {
 	e.sched.note(inst, entry.Revision(), e.now(), grace)
 }
 
+// runDue runs the due tasks of different sagas side by side, so that one
+// saga whose publish waits out an outage does not hold back the others.
 func (e *Engine) runDue(ctx context.Context) {
+	slots := make(chan struct{}, parallelTasks)
+	var wg sync.WaitGroup
 	for _, t := range e.sched.take(e.now(), e.retryDelay) {
 		if ctx.Err() != nil {
-			return
+			break
 		}
-		tctx, cancel := context.WithTimeout(ctx, taskTimeout)
-		e.runTask(tctx, t)
-		cancel()
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			tctx, cancel := context.WithTimeout(ctx, taskTimeout)
+			defer cancel()
+			e.runTask(tctx, t)
+		})
 	}
+	wg.Wait()
 }
 
 func (e *Engine) runTask(ctx context.Context, t task) {

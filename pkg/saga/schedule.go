@@ -7,7 +7,7 @@ import (
 
 // maxRetryDelay caps the wait between tries of a timer or an outbox that
 // keeps failing.
-const maxRetryDelay = time.Minute
+const maxRetryDelay = 10 * time.Second
 
 // schedule is the background part's agenda: per saga, a deadline to fire
 // and an outbox to publish. It learns from this engine's writes and from

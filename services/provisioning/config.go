@@ -8,7 +8,6 @@ import (
 
 	"github.com/pave-platform/pave/pkg/config"
 	"github.com/pave-platform/pave/services/provisioning/internal/adapters"
-	"github.com/pave-platform/pave/services/provisioning/internal/ports"
 )
 
 // Config is the provisioning service's configuration. A driver whose
@@ -39,6 +38,10 @@ type Config struct {
 	DataDir string `env:"PAVE_DATA_DIR" envDefault:".pave"`
 	// SweepInterval is how often the orphan sweep runs; 0 turns it off.
 	SweepInterval time.Duration `env:"PAVE_PROVISIONING_SWEEP_INTERVAL" envDefault:"5m"`
+	// AckWait bounds one handling of a command, driver calls included; a
+	// command whose handler died is redelivered after it, and a claim on a
+	// resource lapses after twice it.
+	AckWait time.Duration `env:"PAVE_PROVISIONING_ACK_WAIT" envDefault:"90s"`
 	// SweepRemove deletes orphans instead of only reporting them.
 	SweepRemove bool `env:"PAVE_PROVISIONING_SWEEP_REMOVE" envDefault:"false"`
 }
@@ -74,9 +77,12 @@ func (c Config) Validate() error {
 		errs = append(errs, config.Invalid("PAVE_PROVISIONING_HTTP_URL", err.Error()))
 	}
 	for name, d := range map[string]time.Duration{"PAVE_PROVISIONING_HTTP_TIMEOUT": c.HTTPTimeout, "PAVE_PROVISIONING_EXEC_TIMEOUT": c.ExecTimeout} {
-		if d <= 0 || d > ports.AckWait-10*time.Second {
-			errs = append(errs, config.Invalidf(name, "must be > 0 and at most %s (the command's ack wait less a margin)", ports.AckWait-10*time.Second))
+		if limit := c.AckWait - c.AckWait/8; d <= 0 || d > limit {
+			errs = append(errs, config.Invalidf(name, "must be > 0 and at most %s (PAVE_PROVISIONING_ACK_WAIT less a margin)", limit))
 		}
+	}
+	if c.AckWait < 2*time.Second {
+		errs = append(errs, config.Invalid("PAVE_PROVISIONING_ACK_WAIT", "must be at least 2s"))
 	}
 	if c.Key != "" && c.KeyFile != "" {
 		errs = append(errs, config.Invalid("PAVE_PROVISIONING_KEY", "set PAVE_PROVISIONING_KEY or PAVE_PROVISIONING_KEY_FILE, not both"))

@@ -74,10 +74,10 @@ func (rt *runtime) start(ctx context.Context) error {
 	}
 	rt.log.Info("drivers", "configured", drivers.Names())
 	deps := app.Deps{Ledger: ledger, Drivers: drivers, Sealer: sealer, Publisher: rt.Bus,
-		MaxDeliver: ports.MaxDeliver, Lease: 2 * ports.AckWait, Log: rt.log}
+		MaxDeliver: ports.MaxDeliver, Lease: 2 * rt.cfg.AckWait, Log: rt.log}
 	cmds := ports.Commands{Provision: app.NewProvision(deps), Update: app.NewUpdate(deps),
 		Sanitize: app.NewSanitize(deps), Deprovision: app.NewDeprovision(deps)}
-	if rt.sub, err = ports.Subscribe(ctx, rt.Bus, cmds, ports.Spec(), rt.Middleware...); err != nil {
+	if rt.sub, err = ports.Subscribe(ctx, rt.Bus, cmds, ports.Spec(rt.cfg.AckWait), rt.Middleware...); err != nil {
 		return fmt.Errorf("start %s: %w", Name, err)
 	}
 	if rt.svc, err = ports.ServeCredentials(rt.Conn, app.Credentials{Ledger: ledger, Sealer: sealer}, rt.log); err != nil {

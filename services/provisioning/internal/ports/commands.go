@@ -23,8 +23,6 @@ const (
 	// MaxDeliver is the consumer's delivery limit; the app answers failed
 	// on the last one.
 	MaxDeliver = 5
-	// AckWait bounds one handling, driver calls included.
-	AckWait = 90 * time.Second
 )
 
 // Commands are the handlers of the four commands.
@@ -36,10 +34,10 @@ type Commands struct {
 }
 
 // Spec is the durable consumer the commands are read with.
-func Spec() bus.ConsumerSpec {
+func Spec(ackWait time.Duration) bus.ConsumerSpec {
 	return bus.ConsumerSpec{
 		Stream: CommandStream, Durable: CommandDurable,
-		MaxDeliver: MaxDeliver, AckWait: AckWait, Concurrency: 16,
+		MaxDeliver: MaxDeliver, AckWait: ackWait, Concurrency: 16,
 		Backoff: bus.Backoff{Base: 250 * time.Millisecond, Max: 10 * time.Second},
 	}
 }
