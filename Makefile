@@ -2,9 +2,12 @@
 SHELL    := /bin/bash
 GO       ?= go
 SERVICES := access cost gateway lifecycle provisioning scheduler
-MODULES  := pkg schemas $(addprefix services/,$(SERVICES)) cmd/pave
+MODULES  := pkg schemas $(addprefix services/,$(SERVICES)) cmd/pave deploy/deploytest
 PKGS     := $(foreach m,$(MODULES),./$(m)/...)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+HELM_VERSION := v3.22.0
+GOBIN := $(shell $(GO) env GOPATH)/bin
+export PATH := $(GOBIN):$(PATH)
 
 # In CI a missing redis-server or postgres fails the tests instead of skipping them.
 ifeq ($(CI),true)
@@ -34,8 +37,9 @@ lint: ## gofmt, go vet, staticcheck
 	$(GO) vet $(PKGS)
 	$(GO) run $(STATICCHECK) $(PKGS)
 
-servers: ## install redis-server and PostgreSQL when missing
+servers: ## install redis-server, PostgreSQL and helm when missing
 	@bash deploy/scripts/ensure-servers.sh
+	@command -v helm >/dev/null || { echo "installing helm $(HELM_VERSION) with go install"; $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION); }
 
 tidy:
 	@for m in $(MODULES); do (cd $$m && $(GO) mod tidy) || exit 1; done

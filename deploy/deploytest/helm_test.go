@@ -1,0 +1,357 @@
+package deploytest
+
+import (
+	"bytes"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
+)
+
+// helmBinary finds helm on PATH or in $(go env GOPATH)/bin. Missing, the
+// test is skipped, or fails when PAVE_REQUIRE_SERVERS=1.
+func helmBinary(t *testing.T) string {
+	t.Helper()
+	if p, err := exec.LookPath("helm"); err == nil {
+		return p
+	}
+	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
+		for _, dir := range filepath.SplitList(strings.TrimSpace(string(out))) {
+			p := filepath.Join(dir, "bin", "helm")
+			if _, err := os.Stat(p); err == nil {
+				return p
+			}
+		}
+	}
+	msg := "helm not found on PATH or in $(go env GOPATH)/bin; install it with: go install helm.sh/helm/v3/cmd/helm@v3.22.0"
+	if os.Getenv("PAVE_REQUIRE_SERVERS") == "1" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// chartCopy copies deploy/helm/pave (following the files/templates link)
+// into a temporary directory and puts a stub in charts/nats, so that the
+// chart lints and renders without fetching the official NATS chart. The
+// stub renders nothing; the values that configure it are checked apart.
+func chartCopy(t *testing.T) string {
+	t.Helper()
+	src := filepath.Join(repoRoot(t), "deploy", "helm", "pave")
+	dst := filepath.Join(t.TempDir(), "pave")
+	require.NoError(t, copyTree(src, dst))
+	stub := filepath.Join(dst, "charts", "nats")
+	require.NoError(t, os.MkdirAll(stub, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(stub, "Chart.yaml"),
+		[]byte("apiVersion: v2\nname: nats\nversion: 1.3.0\ndescription: test stub of the official NATS chart\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(stub, "values.yaml"), []byte("{}\n"), 0o644))
+	return dst
+}
+
+func copyTree(src, dst string) error {
+	src, err := filepath.EvalSymlinks(src)
+	if err != nil {
+		return err
+	}
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		info, err := os.Stat(p) // follows links
+		if err != nil {
+			return err
+		}
+		if info.IsDir() {
+			if d.Type()&fs.ModeSymlink != 0 {
+				return copyTree(p, target)
+			}
+			return os.MkdirAll(target, 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, b, 0o644)
+	})
+}
+
+func helm(t *testing.T, bin string, args ...string) (string, error) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+t.TempDir(), "HELM_CONFIG_HOME="+t.TempDir(), "HELM_DATA_HOME="+t.TempDir())
+	err := cmd.Run()
+	if err != nil {
+		return stdout.String() + stderr.String(), err
+	}
+	return stdout.String(), nil
+}
+
+type manifest map[string]any
+
+func render(t *testing.T, bin, chart string, set ...string) []manifest {
+	t.Helper()
+	args := []string{"template", "pave", chart, "--namespace", "pave"}
+	for _, s := range set {
+		args = append(args, "--set", s)
+	}
+	out, err := helm(t, bin, args...)
+	require.NoError(t, err, out)
+	var docs []manifest
+	dec := yaml.NewDecoder(strings.NewReader(out))
+	for {
+		var m manifest
+		if err := dec.Decode(&m); err != nil {
+			require.ErrorContains(t, err, "EOF")
+			break
+		}
+		if m != nil {
+			docs = append(docs, m)
+		}
+	}
+	return docs
+}
+
+func find(docs []manifest, kind, name string) manifest {
+	for _, d := range docs {
+		if d["kind"] == kind && dig(d, "metadata", "name") == name {
+			return d
+		}
+	}
+	return nil
+}
+
+// dig walks maps by key and lists by index (int).
+func dig(v any, path ...any) any {
+	if m, ok := v.(manifest); ok {
+		v = map[string]any(m)
+	}
+	for _, p := range path {
+		switch k := p.(type) {
+		case string:
+			switch m := v.(type) {
+			case map[string]any:
+				v = m[k]
+			case map[any]any:
+				v = m[k]
+			case manifest: // yaml.v3 reuses the named map type for nested maps
+				v = m[k]
+			default:
+				return nil
+			}
+		case int:
+			l, ok := v.([]any)
+			if !ok || k >= len(l) {
+				return nil
+			}
+			v = l[k]
+		}
+	}
+	return v
+}
+
+func envOf(c any) map[string]any {
+	out := map[string]any{}
+	l, _ := dig(c, "env").([]any)
+	for _, e := range l {
+		name, _ := dig(e, "name").(string)
+		if v := dig(e, "value"); v != nil {
+			out[name] = v
+		} else {
+			out[name] = dig(e, "valueFrom")
+		}
+	}
+	return out
+}
+
+var external = []string{"nats.enabled=false", "nats.url=nats://nats.example:4222"}
+
+func TestHelmLint(t *testing.T) {
+	bin := helmBinary(t)
+	chart := chartCopy(t)
+	for _, set := range [][]string{nil, external} {
+		args := []string{"lint", chart, "--strict"}
+		for _, s := range set {
+			args = append(args, "--set", s)
+		}
+		out, err := helm(t, bin, args...)
+		assert.NoError(t, err, out)
+	}
+}
+
+func TestHelmTemplate(t *testing.T) {
+	bin := helmBinary(t)
+	chart := chartCopy(t)
+	docs := render(t, bin, chart, external...)
+
+	for _, svc := range services {
+		t.Run(svc, func(t *testing.T) {
+			name := "pave-" + svc
+			d := find(docs, "Deployment", name)
+			require.NotNil(t, d, "Deployment %s", name)
+			assert.EqualValues(t, 2, dig(d, "spec", "replicas"))
+			pod := dig(d, "spec", "template", "spec")
+			assert.Equal(t, true, dig(pod, "securityContext", "runAsNonRoot"))
+			c := dig(pod, "containers", 0)
+			assert.Equal(t, []any{svc}, dig(c, "command"), "started by binary name")
+			assert.Equal(t, "/healthz", dig(c, "livenessProbe", "httpGet", "path"))
+			assert.Equal(t, "/readyz", dig(c, "readinessProbe", "httpGet", "path"))
+			assert.Equal(t, "http", dig(c, "readinessProbe", "httpGet", "port"))
+			assert.EqualValues(t, 8080, dig(c, "ports", 0, "containerPort"))
+			assert.Equal(t, true, dig(c, "securityContext", "runAsNonRoot"))
+			assert.Equal(t, true, dig(c, "securityContext", "readOnlyRootFilesystem"))
+			assert.Equal(t, false, dig(c, "securityContext", "allowPrivilegeEscalation"))
+			assert.NotNil(t, dig(c, "resources", "requests", "cpu"))
+			assert.NotNil(t, dig(c, "resources", "limits", "memory"))
+
+			env := envOf(c)
+			assert.Equal(t, "nats://nats.example:4222", env["PAVE_NATS_URL"])
+			assert.Equal(t, "3", env["PAVE_STREAM_REPLICAS"])
+			assert.Equal(t, ":8080", env["PAVE_HTTP_ADDR"])
+			assert.Equal(t, "/var/lib/pave", env["PAVE_DATA_DIR"])
+
+			// PAVE_DATA_DIR is an emptyDir: the root filesystem is read-only.
+			mounted := false
+			for _, m := range dig(c, "volumeMounts").([]any) {
+				if dig(m, "mountPath") == "/var/lib/pave" {
+					vol := dig(m, "name")
+					for _, v := range dig(pod, "volumes").([]any) {
+						if dig(v, "name") == vol && dig(v, "emptyDir") != nil {
+							mounted = true
+						}
+					}
+				}
+			}
+			assert.True(t, mounted, "emptyDir at /var/lib/pave")
+
+			pdb := find(docs, "PodDisruptionBudget", name)
+			require.NotNil(t, pdb, "PDB %s", name)
+			assert.Equal(t, dig(d, "spec", "selector", "matchLabels"), dig(pdb, "spec", "selector", "matchLabels"))
+		})
+	}
+
+	// Service-specific configuration, from Secrets.
+	acc := envOf(dig(find(docs, "Deployment", "pave-access"), "spec", "template", "spec", "containers", 0))
+	assert.Equal(t, "pave-bootstrap", dig(acc["PAVE_BOOTSTRAP_TOKEN"], "secretKeyRef", "name"))
+	prov := envOf(dig(find(docs, "Deployment", "pave-provisioning"), "spec", "template", "spec", "containers", 0))
+	for _, v := range []string{"PAVE_PROVISIONING_KEY", "PAVE_PROVISIONING_POSTGRES_URL", "PAVE_PROVISIONING_REDIS_URL"} {
+		assert.Equal(t, "pave-provisioning", dig(prov[v], "secretKeyRef", "name"), v)
+	}
+	lc := envOf(dig(find(docs, "Deployment", "pave-lifecycle"), "spec", "template", "spec", "containers", 0))
+	assert.Equal(t, "/etc/pave/templates", lc["PAVE_TEMPLATES_DIR"])
+
+	// Generated secrets have the right shape.
+	boot := find(docs, "Secret", "pave-bootstrap")
+	require.NotNil(t, boot)
+	assert.Regexp(t, bootstrapToken, b64(t, dig(boot, "data", "token")))
+	ps := find(docs, "Secret", "pave-provisioning")
+	require.NotNil(t, ps)
+	assert.Len(t, b64(t, b64(t, dig(ps, "data", "key"))), 32, "32-byte master key, base64")
+
+	// The template catalog ConfigMap holds deploy/templates; placeholders for the rest.
+	tm := find(docs, "ConfigMap", "pave-templates")
+	require.NotNil(t, tm)
+	entries, err := os.ReadDir(filepath.Join(repoRoot(t), "deploy", "templates"))
+	require.NoError(t, err)
+	for _, e := range entries {
+		assert.Contains(t, dig(tm, "data"), e.Name())
+	}
+	for _, cm := range []string{"pave-policies", "pave-pools", "pave-rate-cards"} {
+		assert.NotNil(t, find(docs, "ConfigMap", cm), cm)
+	}
+
+	gw := find(docs, "Service", "pave-gateway")
+	require.NotNil(t, gw, "the gateway has a Service")
+	assert.Equal(t, "http", dig(gw, "spec", "ports", 0, "targetPort"))
+	assert.Equal(t, "gateway", dig(gw, "spec", "selector", "app.kubernetes.io/component"))
+	assert.Nil(t, find(docs, "Ingress", "pave-gateway"), "Ingress is optional, off by default")
+}
+
+func b64(t *testing.T, v any) string {
+	t.Helper()
+	s, _ := v.(string)
+	out, err := decodeB64(s)
+	require.NoError(t, err)
+	return out
+}
+
+func TestHelmTemplateOptions(t *testing.T) {
+	bin := helmBinary(t)
+	chart := chartCopy(t)
+
+	// The NATS subchart's client Service when it is enabled.
+	docs := render(t, bin, chart)
+	c := dig(find(docs, "Deployment", "pave-gateway"), "spec", "template", "spec", "containers", 0)
+	assert.Equal(t, "nats://pave-nats:4222", envOf(c)["PAVE_NATS_URL"])
+
+	// Ingress, existing secrets, Redis and OTLP.
+	docs = render(t, bin, chart, append(external,
+		"gateway.ingress.enabled=true",
+		"bootstrapToken.existingSecret=ops-bootstrap",
+		"provisioning.existingSecret=ops-provisioning",
+		"redis.url=redis://redis.example:6379/1",
+		"otel.endpoint=http://collector:4318",
+	)...)
+	assert.NotNil(t, find(docs, "Ingress", "pave-gateway"))
+	assert.Nil(t, find(docs, "Secret", "pave-bootstrap"))
+	assert.Nil(t, find(docs, "Secret", "pave-provisioning"))
+	acc := envOf(dig(find(docs, "Deployment", "pave-access"), "spec", "template", "spec", "containers", 0))
+	assert.Equal(t, "ops-bootstrap", dig(acc["PAVE_BOOTSTRAP_TOKEN"], "secretKeyRef", "name"))
+	assert.Equal(t, "pave-redis", dig(acc["PAVE_REDIS_URL"], "secretKeyRef", "name"))
+	assert.Equal(t, "http://collector:4318", acc["OTEL_EXPORTER_OTLP_ENDPOINT"])
+}
+
+// values.schema.json rejects bad values: helm template fails.
+func TestHelmSchemaRejects(t *testing.T) {
+	bin := helmBinary(t)
+	chart := chartCopy(t)
+	for _, bad := range []string{
+		"services.gateway.replicas=-1",
+		"streams.replicas=2",
+		"bootstrapToken.value=not-a-token",
+		"provisioning.key=tooshort",
+		"log.level=loud",
+		"unknownTopLevel=1",
+	} {
+		t.Run(bad, func(t *testing.T) {
+			out, err := helm(t, bin, "template", "pave", chart, "--set", external[0], "--set", external[1], "--set", bad)
+			assert.Error(t, err, "accepted %s", bad)
+			assert.Contains(t, out, "values don't meet the specifications of the schema")
+		})
+	}
+	t.Run("nats disabled without url", func(t *testing.T) {
+		out, err := helm(t, bin, "template", "pave", chart, "--set", "nats.enabled=false")
+		assert.Error(t, err)
+		assert.Contains(t, out, "url")
+	})
+}
+
+// The values that configure the official NATS chart: a three-node
+// JetStream cluster with file storage that fsyncs every write.
+func TestHelmNATSValues(t *testing.T) {
+	var v map[string]any
+	require.NoError(t, yaml.Unmarshal([]byte(readFile(t, "deploy/helm/pave/values.yaml")), &v))
+	assert.Equal(t, true, dig(v, "nats", "enabled"))
+	assert.Equal(t, true, dig(v, "nats", "config", "cluster", "enabled"))
+	assert.Equal(t, 3, dig(v, "nats", "config", "cluster", "replicas"))
+	assert.Equal(t, true, dig(v, "nats", "config", "jetstream", "enabled"))
+	assert.Equal(t, true, dig(v, "nats", "config", "jetstream", "fileStore", "enabled"))
+	assert.Equal(t, "always", dig(v, "nats", "config", "jetstream", "merge", "sync_interval"))
+	assert.Equal(t, 3, dig(v, "streams", "replicas"), "R3 streams")
+
+	var c map[string]any
+	require.NoError(t, yaml.Unmarshal([]byte(readFile(t, "deploy/helm/pave/Chart.yaml")), &c))
+	dep := dig(c, "dependencies", 0)
+	assert.Equal(t, "nats", dig(dep, "name"))
+	assert.Equal(t, "https://nats-io.github.io/k8s/helm/charts/", dig(dep, "repository"))
+	assert.Equal(t, "nats.enabled", dig(dep, "condition"))
+}

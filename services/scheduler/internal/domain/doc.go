@@ -1,0 +1,32 @@
+// Package domain is the scheduler's pure decision core: state in,
+// decisions out, no I/O. The service feeds it events (submit, finish,
+// fail), calls Schedule, publishes the Decisions and applies them.
+//
+//	Submit ──validate──▶ State ──Schedule(state, now)──▶ Decisions ──Apply──▶ State
+//	                       │
+//	        per pool:      ├─ dependencies: parent failed → Cancel; running → Wait
+//	                       ├─ starving (eligible ≥ StarvationAfter), oldest first:
+//	                       │     admit, or reclaim/preempt, or reserve its demand
+//	                       └─ everyone else, team with the lowest weighted
+//	                             dominant share first (heap), priority then age
+//	                             within a team: admit, or preempt, or Wait(reason)
+//
+// Vocabulary:
+//
+//   - Pool: shared capacity, a Vector of resources (cpu, memory, ops, …).
+//   - Nominal quota: capacity a team is guaranteed in a pool.
+//   - Borrowing: using idle capacity beyond nominal, up to the borrowing limit.
+//   - Lending limit: how much of a team's idle nominal others may borrow; the
+//     rest is kept idle for it ("guard").
+//   - Weighted dominant share: the largest fraction of any pool resource a
+//     team uses above its nominal quota, divided by its weight (weighted DRF;
+//     teams without quotas get textbook DRF).
+//   - Reclaim: a team within its nominal quota takes capacity back by
+//     preempting borrowed, preemptible work that has run its MinRuntime.
+//   - Fair-share preemption: a borrowing team preempts a team whose share
+//     stays at or above its own after the move; a victim's team always keeps
+//     its nominal quota, so preemption never loops.
+//   - Starving: an eligible workload that has waited StarvationAfter; the
+//     pool and its team hold its demand so small work cannot overtake it.
+//   - Eligible: all parents finished; the wait is measured from then.
+package domain
