@@ -4,8 +4,10 @@
 //
 // Throughput: P concurrent publishers, each waiting for every ack, and one
 // durable consumer, over N events of 1 KiB; time from the first publish to
-// the last handled event. Latency: one publisher at a time, so the figure
-// is the path's own cost (publish, store, fsync, deliver), not queueing.
+// the last handled event; the best of the rounds. Latency: one event at a
+// time, alternating raw and bus, so the figure is the path's own cost
+// (publish, store, fsync, deliver) under the same disk conditions, not
+// queueing.
 package main
 
 import (
@@ -75,14 +77,24 @@ func run(o options) error {
 	best := map[string]figures{}
 	for r := range o.rounds {
 		for _, s := range sides {
-			f, err := measure(s, o, r)
+			thr, err := throughput(context.Background(), s, fmt.Sprintf("%s%dt", s.name(), r), o.events, o.publishers)
 			if err != nil {
 				return fmt.Errorf("%s round %d: %w", s.name(), r, err)
 			}
-			if f.throughput > best[s.name()].throughput {
-				best[s.name()] = f
-			}
+			f := best[s.name()]
+			f.throughput = max(f.throughput, thr)
+			best[s.name()] = f
 		}
+	}
+	lat, err := interleavedLatency(context.Background(), sides, o.latencyEvents)
+	if err != nil {
+		return err
+	}
+	for i, s := range sides {
+		slices.Sort(lat[i])
+		f := best[s.name()]
+		f.p50, f.p99 = lat[i][len(lat[i])/2], lat[i][len(lat[i])*99/100]
+		best[s.name()] = f
 	}
 	report(best["raw"], best["bus"])
 	return nil
@@ -106,22 +118,6 @@ func report(raw, bb figures) {
 }
 
 func us(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 }
-
-// measure runs one throughput and one latency run of a side on fresh streams.
-func measure(s side, o options, round int) (figures, error) {
-	ctx := context.Background()
-	tag := fmt.Sprintf("%s%d", s.name(), round)
-	thr, err := throughput(ctx, s, tag+"t", o.events, o.publishers)
-	if err != nil {
-		return figures{}, err
-	}
-	lat, err := latency(ctx, s, tag+"l", o.latencyEvents)
-	if err != nil {
-		return figures{}, err
-	}
-	slices.Sort(lat)
-	return figures{throughput: thr, p50: lat[len(lat)/2], p99: lat[len(lat)*99/100]}, nil
-}
 
 func throughput(ctx context.Context, s side, tag string, n, publishers int) (float64, error) {
 	var got atomic.Int64
@@ -165,23 +161,32 @@ func publishAll(ctx context.Context, s side, tag string, n, publishers int) erro
 	return <-errs
 }
 
-func latency(ctx context.Context, s side, tag string, n int) ([]time.Duration, error) {
-	lat := make([]time.Duration, 0, n)
-	got := make(chan time.Duration, 1)
-	stop, err := s.consume(ctx, tag, func(sent time.Time) { got <- time.Since(sent) })
-	if err != nil {
-		return nil, err
-	}
-	defer stop()
-	for i := range n {
-		if err := s.publish(ctx, tag, fmt.Sprintf("%s-%d", tag, i), 0); err != nil {
+// interleavedLatency sends one event through each side in turn, each
+// waiting for its delivery before the next, so both sides see the same
+// disk and scheduler conditions; it returns each side's latencies.
+func interleavedLatency(ctx context.Context, sides []side, n int) ([][]time.Duration, error) {
+	lat := make([][]time.Duration, len(sides))
+	got := make([]chan time.Duration, len(sides))
+	for i, s := range sides {
+		got[i] = make(chan time.Duration, 1)
+		ch := got[i]
+		stop, err := s.consume(ctx, s.name()+"l", func(sent time.Time) { ch <- time.Since(sent) })
+		if err != nil {
 			return nil, err
 		}
-		select {
-		case d := <-got:
-			lat = append(lat, d)
-		case <-time.After(10 * time.Second):
-			return nil, fmt.Errorf("event %d not delivered", i)
+		defer stop()
+	}
+	for k := range n {
+		for i, s := range sides {
+			if err := s.publish(ctx, s.name()+"l", fmt.Sprintf("%sl-%d", s.name(), k), 0); err != nil {
+				return nil, err
+			}
+			select {
+			case d := <-got[i]:
+				lat[i] = append(lat[i], d)
+			case <-time.After(10 * time.Second):
+				return nil, fmt.Errorf("%s event %d not delivered", s.name(), k)
+			}
 		}
 	}
 	return lat, nil
