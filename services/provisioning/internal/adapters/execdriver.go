@@ -120,12 +120,11 @@ func (e *Exec) Inventory(ctx context.Context) ([]string, error) {
 
 // Remove deprovisions the resource an orphan's name encodes.
 func (e *Exec) Remove(ctx context.Context, externalID string) error {
-	kind, name, _ := domain.SplitExternalID(externalID)
-	id, ok := domain.ResourceIDFromObjectName(name)
-	if kind != "exec" || !ok {
-		return domain.Permanent(fmt.Errorf("remove %q: not a Pave exec object", externalID))
+	id, err := domain.ResourceIDOf(externalID, "exec")
+	if err != nil {
+		return err
 	}
-	_, err := e.Deprovision(ctx, id)
+	_, err = e.Deprovision(ctx, id)
 	return err
 }
 

@@ -155,12 +155,11 @@ func (h *HTTP) Inventory(ctx context.Context) ([]string, error) {
 
 // Remove deletes an orphaned resource by the id its name encodes.
 func (h *HTTP) Remove(ctx context.Context, externalID string) error {
-	kind, name, _ := domain.SplitExternalID(externalID)
-	id, ok := domain.ResourceIDFromObjectName(name)
-	if kind != "resource" || !ok {
-		return domain.Permanent(fmt.Errorf("remove %q: not a Pave resource of the provisioner", externalID))
+	id, err := domain.ResourceIDOf(externalID, "resource")
+	if err != nil {
+		return err
 	}
-	_, err := h.Deprovision(ctx, id)
+	_, err = h.Deprovision(ctx, id)
 	return err
 }
 

@@ -76,3 +76,15 @@ func ExternalID(kind, name string) string { return kind + ":" + name }
 func SplitExternalID(ext string) (kind, name string, ok bool) {
 	return strings.Cut(ext, ":")
 }
+
+// ResourceIDOf reads the resource id an external id of the given kind
+// encodes (an orphan to remove by deprovisioning it); anything else is a
+// permanent error, so a sweep never touches an object Pave did not make.
+func ResourceIDOf(externalID, kind string) (string, error) {
+	k, name, _ := SplitExternalID(externalID)
+	id, ok := ResourceIDFromObjectName(name)
+	if k != kind || !ok {
+		return "", Permanent(fmt.Errorf("remove %q: not a Pave %s object", externalID, kind))
+	}
+	return id, nil
+}
