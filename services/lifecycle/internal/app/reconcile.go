@@ -28,7 +28,7 @@ func (s *Service) Reconcile(ctx context.Context) error {
 
 func (s *Service) reconcileOne(ctx context.Context, env domain.Environment) error {
 	if len(env.Outbox) > 0 {
-		s.flush(ctx, env.ID)
+		s.flush(ctx, env)
 	}
 	switch env.State {
 	case domain.StateRequested, domain.StateQueued, domain.StateProvisioning,

@@ -72,7 +72,7 @@ func (s *Service) Create(ctx context.Context, p authn.Principal, req domain.Crea
 	if err := s.envs.Create(ctx, env); err != nil {
 		return domain.Environment{}, err
 	}
-	s.flush(ctx, env.ID)
+	s.flush(ctx, env)
 	return s.startOperation(ctx, env.ID)
 }
 
@@ -141,7 +141,7 @@ func (s *Service) Transition(ctx context.Context, id string, change func(domain.
 	if err != nil {
 		return env, err
 	}
-	s.flush(ctx, id)
+	s.flush(ctx, env)
 	return env, nil
 }
 
@@ -164,14 +164,15 @@ func withTransition(cur, next domain.Environment, now time.Time) domain.Environm
 	return next
 }
 
-// flush publishes an environment's stored transition events, then clears
-// them. Event ids are <env>/transition/<seq>, so a repeat is deduplicated.
-// A failure leaves them for the next flush (Reconcile flushes every pass).
-func (s *Service) flush(ctx context.Context, id string) {
-	env, _, err := s.envs.Get(ctx, id)
-	if err != nil || len(env.Outbox) == 0 {
+// flush publishes the transition events env (as just stored) holds, then
+// clears them from the stored environment. Event ids are
+// <env>/transition/<seq>, so a repeat is deduplicated. A failure leaves
+// them for the next flush (Reconcile flushes every pass).
+func (s *Service) flush(ctx context.Context, env domain.Environment) {
+	if len(env.Outbox) == 0 {
 		return
 	}
+	id := env.ID
 	for _, ev := range env.Outbox {
 		e, err := bus.NewEvent(fmt.Sprintf("%s/transition/%d", ev.EnvironmentID, ev.Seq), "pave/lifecycle", events.TypeEnvironmentTransitioned, ev)
 		if err == nil {
@@ -183,7 +184,7 @@ func (s *Service) flush(ctx context.Context, id string) {
 		}
 	}
 	last := env.Outbox[len(env.Outbox)-1].Seq
-	_, err = mutate(ctx, s.envs, id, func(e domain.Environment) (domain.Environment, error) {
+	_, err := mutate(ctx, s.envs, id, func(e domain.Environment) (domain.Environment, error) {
 		var keep []events.EnvironmentTransitioned
 		for _, ev := range e.Outbox {
 			if ev.Seq > last {
