@@ -17,6 +17,8 @@ type EmbeddedConfig struct {
 	// Host and Port of the client listener; Port -1 picks a free port.
 	Host string
 	Port int
+	// DontListen serves in-process connections only (nats.InProcessServer).
+	DontListen bool
 	// ServerName must be unique inside a cluster.
 	ServerName string
 	// Cluster joins the server to a route cluster when set.
@@ -49,6 +51,7 @@ func StartEmbedded(cfg EmbeddedConfig) (*server.Server, error) {
 		StoreDir:   cfg.StoreDir,
 		SyncAlways: true,
 		NoSigs:     true,
+		DontListen: cfg.DontListen,
 		// Generous payload for batch ingress; JetStream limits are per stream.
 		MaxPayload: 8 << 20,
 	}

@@ -46,8 +46,9 @@ func NewEmbeddedFromConfig(lc fx.Lifecycle, cfg Config, log *slog.Logger) (*Embe
 	if !cfg.Embedded() {
 		return &Embedded{}, nil
 	}
-	ec := EmbeddedConfig{StoreDir: cfg.StoreDir(), ServerName: "pave-dev", Port: -1}
+	ec := EmbeddedConfig{StoreDir: cfg.StoreDir(), ServerName: "pave-dev", Port: -1, DontListen: true}
 	if cfg.EmbeddedAddr != "off" {
+		ec.DontListen = false
 		host, port, _ := net.SplitHostPort(cfg.EmbeddedAddr)
 		p, err := strconv.Atoi(port)
 		if err != nil {
