@@ -24,21 +24,39 @@ func (b *Bus) Publish(ctx context.Context, e event.Event) error {
 
 // PublishOn is Publish on an explicit subject (ingress, tests).
 func (b *Bus) PublishOn(ctx context.Context, subject string, e event.Event) error {
+	msg, err := b.messageOn(ctx, subject, e)
+	if err != nil {
+		return err
+	}
+	if err := b.publishMsg(ctx, msg); err != nil {
+		return fmt.Errorf("publish %s on %s: %w", e.ID(), subject, err)
+	}
+	return nil
+}
+
+// Message validates e and encodes it for the subject its type maps to,
+// with the trace of ctx, without publishing it: for a publisher that needs
+// its own publish options, such as a log fenced by expected sequence.
+func (b *Bus) Message(ctx context.Context, e event.Event) (*nats.Msg, error) {
+	subject, err := b.subjectFor(e.Type())
+	if err != nil {
+		return nil, Permanent(fmt.Errorf("publish %s: %w", e.Type(), err))
+	}
+	return b.messageOn(ctx, subject, e)
+}
+
+func (b *Bus) messageOn(ctx context.Context, subject string, e event.Event) (*nats.Msg, error) {
 	if e.DataContentType() == "" {
 		e.SetDataContentType(contentTypeJSON)
 	}
 	injectTrace(ctx, b.prop, &e)
 	if err := e.Validate(); err != nil {
-		return Permanent(fmt.Errorf("publish %s: cloudevent: %w", e.ID(), err))
+		return nil, Permanent(fmt.Errorf("publish %s: cloudevent: %w", e.ID(), err))
 	}
 	if err := b.validator.Validate(e.Type(), e.Data()); err != nil {
-		return Permanent(fmt.Errorf("publish %s: %w", e.ID(), err))
+		return nil, Permanent(fmt.Errorf("publish %s: %w", e.ID(), err))
 	}
-	msg := Encode(subject, e)
-	if err := b.publishMsg(ctx, msg); err != nil {
-		return fmt.Errorf("publish %s on %s: %w", e.ID(), subject, err)
-	}
-	return nil
+	return Encode(subject, e), nil
 }
 
 // DefaultPublishTimeout bounds a publish whose context has no deadline.
