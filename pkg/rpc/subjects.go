@@ -18,3 +18,17 @@ const (
 	// only for callers allowed to see credentials.
 	ResourceCredentials = "pave.provisioning.credentials"
 )
+
+// Scheduler API calls. Only the scheduler's leader answers them; during a
+// failover nobody does for a few seconds and the gateway answers 503.
+const (
+	WorkloadsSubmit = "pave.scheduler.api.workloads.submit"
+	WorkloadsList   = "pave.scheduler.api.workloads.list"
+	WorkloadsGet    = "pave.scheduler.api.workloads.get"
+	WorkloadsCancel = "pave.scheduler.api.workloads.cancel"
+	PoolsList       = "pave.scheduler.api.pools.list"
+	PoolsGet        = "pave.scheduler.api.pools.get"
+	PoolsPut        = "pave.scheduler.api.pools.put"
+	QuotasGet       = "pave.scheduler.api.quotas.get"
+	QuotasPut       = "pave.scheduler.api.quotas.put"
+)

@@ -1,18 +1,195 @@
-// Package scheduler is the scheduler service: weighted fair queueing of the platform's shared capacity.
+// Package scheduler is the scheduler service: weighted fair queueing of the
+// platform's shared capacity across teams.
 //
-// Today the service declares its streams (CMD_SCHEDULER, EVT_SCHEDULER),
-// announces its start and stop, and drains on shutdown; its commands and
-// handlers arrive with the issues that build them.
+// Every replica campaigns for a leader lease in the SCHEDULER_LEADER
+// bucket. The leader rebuilds its state by replaying its log (the stream
+// EVT_SCHEDULER, which only the leader appends to, each append fenced by
+// the sequence it expects last), then consumes commands (CMD_SCHEDULER)
+// and runner reports (EVT_RUNNER), runs the pure decision core and appends
+// what it decided before it acknowledges anything. Admitted jobs are
+// dispatched to `pave runner` on pave.cmd.runner.run.<pool>; environment
+// sagas hear of their admission through the log's events.
 package scheduler
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
 	"go.uber.org/fx"
 
+	"github.com/pave-platform/pave/pkg/bus"
+	"github.com/pave-platform/pave/pkg/config"
+	"github.com/pave-platform/pave/pkg/platformfx"
+	"github.com/pave-platform/pave/pkg/rpc"
 	"github.com/pave-platform/pave/pkg/service"
+	"github.com/pave-platform/pave/services/scheduler/internal/adapters"
+	"github.com/pave-platform/pave/services/scheduler/internal/app"
+	"github.com/pave-platform/pave/services/scheduler/internal/ports"
 )
 
 // Name of the service, its streams and its subjects.
 const Name = "scheduler"
 
+// Config is the scheduler service's configuration.
+type Config struct {
+	// File holds the pools and teams.
+	File string `env:"PAVE_SCHEDULER_CONFIG" envDefault:"deploy/scheduler/pools.yaml"`
+	// Tick is how often a pass runs without news, and runners are checked.
+	Tick time.Duration `env:"PAVE_SCHEDULER_TICK" envDefault:"1s"`
+	// RunnerTimeout: a runner silent this long loses its jobs' admissions.
+	RunnerTimeout time.Duration `env:"PAVE_SCHEDULER_RUNNER_TIMEOUT" envDefault:"5s"`
+	// LeaseTTL: a leader silent this long is replaced.
+	LeaseTTL time.Duration `env:"PAVE_SCHEDULER_LEASE_TTL" envDefault:"3s"`
+}
+
+// Validate names the variable that is out of range.
+func (c Config) Validate() error {
+	var errs []error
+	if c.File == "" {
+		errs = append(errs, config.Invalid("PAVE_SCHEDULER_CONFIG", "is required"))
+	}
+	if c.Tick < 10*time.Millisecond {
+		errs = append(errs, config.Invalid("PAVE_SCHEDULER_TICK", "must be at least 10ms"))
+	}
+	if c.RunnerTimeout < time.Second {
+		errs = append(errs, config.Invalid("PAVE_SCHEDULER_RUNNER_TIMEOUT", "must be at least 1s"))
+	}
+	if c.LeaseTTL < time.Second {
+		errs = append(errs, config.Invalid("PAVE_SCHEDULER_LEASE_TTL", "must be at least 1s"))
+	}
+	return errors.Join(errs...)
+}
+
 // Module runs the scheduler service.
-var Module = fx.Module(Name, service.Lifecycle(Name))
+var Module = fx.Module(Name,
+	service.Lifecycle(Name),
+	fx.Invoke(run),
+)
+
+type deps struct {
+	fx.In
+	LC  fx.Lifecycle
+	NC  *nats.Conn
+	Bus *bus.Bus
+	SO  bus.StreamOptions
+	MW  platformfx.Middleware
+	Log *slog.Logger
+}
+
+func run(d deps) error {
+	var cfg Config
+	if err := config.Load(&cfg); err != nil {
+		return err
+	}
+	s, err := New(d.NC, d.Bus, d.SO, d.MW, cfg, d.Log)
+	if err != nil {
+		return err
+	}
+	d.LC.Append(fx.StartStopHook(s.Start, s.Stop))
+	return nil
+}
+
+// New is a scheduler replica, not started; it reads cfg.File.
+func New(nc *nats.Conn, b *bus.Bus, so bus.StreamOptions, mw platformfx.Middleware, cfg Config, log *slog.Logger) (*Service, error) {
+	sc, err := adapters.LoadPoolsFile(cfg.File)
+	if err != nil {
+		return nil, fmt.Errorf("%w (PAVE_SCHEDULER_CONFIG=%s)", err, cfg.File)
+	}
+	d := deps{NC: nc, Bus: b, SO: so, MW: mw, Log: log}
+	return &Service{deps: d, cfg: cfg, sc: sc, log: log.With("service", Name)}, nil
+}
+
+// Service is one scheduler replica.
+type Service struct {
+	deps
+	cfg      Config
+	sc       adapters.SchedulerConfig
+	log      *slog.Logger
+	elector  *app.Elector
+	runners  *adapters.RunnerWatch
+	instance string
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+}
+
+// Start declares the streams and buckets and starts campaigning.
+func (s *Service) Start(ctx context.Context) error {
+	js := s.Bus.JetStream()
+	streams := append(bus.ServiceStreams(Name, s.SO), bus.ServiceStreams("runner", s.SO)...)
+	if err := bus.EnsureStreams(ctx, js, streams...); err != nil {
+		return err
+	}
+	s.instance = fmt.Sprintf("scheduler-%d", time.Now().UnixNano())
+	lease, err := adapters.NewLease(ctx, js, s.instance, s.cfg.LeaseTTL, s.SO.Replicas)
+	if err != nil {
+		return err
+	}
+	if s.runners, err = adapters.WatchRunners(ctx, js, s.SO.Replicas); err != nil {
+		return err
+	}
+	s.elector = &app.Elector{Lease: lease, Bus: s.Bus, Config: s.sc, Instance: s.instance, Runners: s.runners,
+		Log: s.log, Renew: s.cfg.LeaseTTL / 3, Poll: max(s.cfg.LeaseTTL/12, 50*time.Millisecond),
+		Options: app.Options{Tick: s.cfg.Tick, RunnerTimeout: s.cfg.RunnerTimeout},
+		OnLead:  s.lead}
+	rctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.wg.Go(func() { s.elector.Run(rctx) })
+	return nil
+}
+
+// lead starts what only the leader runs: the command and report
+// consumers and the API.
+func (s *Service) lead(ctx context.Context, l *app.Leader) (func(context.Context) error, error) {
+	var subs []*bus.Subscription
+	var api *rpc.Server
+	stop := func(ctx context.Context) error {
+		var errs []error
+		if api != nil {
+			errs = append(errs, api.Stop())
+		}
+		for _, sub := range subs {
+			errs = append(errs, sub.Stop(ctx))
+		}
+		return errors.Join(errs...)
+	}
+	cmds, err := s.Bus.Subscribe(ctx, bus.ConsumerSpec{
+		Stream: "CMD_SCHEDULER", Durable: "scheduler", FilterSubjects: []string{"pave.cmd.scheduler.>"},
+		MaxDeliver: 20, Concurrency: 256, MaxAckPending: 4096,
+	}, ports.Commands(l), s.MW...)
+	if err != nil {
+		return stop, err
+	}
+	subs = append(subs, cmds)
+	reports, err := s.Bus.Subscribe(ctx, bus.ConsumerSpec{
+		Stream: "EVT_RUNNER", Durable: "scheduler-reports", FilterSubjects: []string{"pave.evt.runner.job.>"},
+		MaxDeliver: 20, Concurrency: 256, MaxAckPending: 4096,
+	}, ports.Reports(l), s.MW...)
+	if err != nil {
+		return stop, err
+	}
+	subs = append(subs, reports)
+	if api, err = rpc.Serve(s.NC, "pave-scheduler", service.Version, s.log, ports.Endpoints(l)...); err != nil {
+		return stop, err
+	}
+	return stop, nil
+}
+
+// Leading says whether this replica is the leader now.
+func (s *Service) Leading() bool { return s.elector != nil && s.elector.Current() != nil }
+
+// Stop steps down (a standby takes over at once) and stops.
+func (s *Service) Stop(ctx context.Context) error {
+	if s.cancel != nil {
+		s.cancel()
+		s.wg.Wait()
+	}
+	if s.runners != nil {
+		return s.runners.Stop()
+	}
+	return nil
+}

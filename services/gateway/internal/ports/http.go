@@ -40,6 +40,15 @@ var forwarded = []struct {
 	{"PATCH /v1/environments/{id}", rpc.EnvironmentsUpdate, []string{"id"}},
 	{"DELETE /v1/environments/{id}", rpc.EnvironmentsDelete, []string{"id"}},
 	{"POST /v1/environments/{id}/extend", rpc.EnvironmentsExtend, []string{"id"}},
+	{"POST /v1/workloads", rpc.WorkloadsSubmit, nil},
+	{"GET /v1/workloads", rpc.WorkloadsList, nil},
+	{"GET /v1/workloads/{id}", rpc.WorkloadsGet, []string{"id"}},
+	{"DELETE /v1/workloads/{id}", rpc.WorkloadsCancel, []string{"id"}},
+	{"GET /v1/pools", rpc.PoolsList, nil},
+	{"GET /v1/pools/{name}", rpc.PoolsGet, []string{"name"}},
+	{"PUT /v1/pools/{name}", rpc.PoolsPut, []string{"name"}},
+	{"GET /v1/quotas/{team}", rpc.QuotasGet, []string{"team"}},
+	{"PUT /v1/quotas/{team}", rpc.QuotasPut, []string{"team"}},
 }
 
 func writeJSON(w http.ResponseWriter, log *slog.Logger, status int, v any) {

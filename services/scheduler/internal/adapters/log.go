@@ -1,0 +1,135 @@
+package adapters
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/pave-platform/pave/pkg/bus"
+)
+
+// LogStream is the scheduler's log: only the leader appends to it, and
+// replaying it rebuilds the scheduler's state.
+const LogStream = "EVT_SCHEDULER"
+
+// ErrFenced means another instance appended to the log since this one last
+// read it: this instance is no longer the leader and must rebuild.
+var ErrFenced = errors.New("scheduler log: another leader appended first")
+
+// Log appends events to LogStream, each publish fenced by the sequence the
+// appender expects to be last, so a deposed leader can never append.
+type Log struct {
+	js   jetstream.JetStream
+	bus  *bus.Bus
+	last uint64
+}
+
+// NewLog returns a log whose appends expect last to be the stream's last
+// sequence (what Replay returned).
+func NewLog(js jetstream.JetStream, b *bus.Bus, last uint64) *Log {
+	return &Log{js: js, bus: b, last: last}
+}
+
+// Last is the sequence of the last event this log knows.
+func (l *Log) Last() uint64 { return l.last }
+
+// Append publishes the events in order, pipelined, each expecting the one
+// before it to be last. On ErrFenced, or any error, the log may hold a
+// prefix of the batch: the caller must stop and rebuild from the log.
+func (l *Log) Append(ctx context.Context, evs []event.Event) error {
+	const window = 512
+	for start := 0; start < len(evs); start += window {
+		end := min(start+window, len(evs))
+		futures := make([]jetstream.PubAckFuture, 0, end-start)
+		for i, e := range evs[start:end] {
+			msg, err := l.bus.Message(ctx, e)
+			if err != nil {
+				return err
+			}
+			f, err := l.js.PublishMsgAsync(msg, jetstream.WithExpectLastSequence(l.last+uint64(i)))
+			if err != nil {
+				return fmt.Errorf("scheduler log: append %s: %w", e.ID(), err)
+			}
+			futures = append(futures, f)
+		}
+		for i, f := range futures {
+			select {
+			case ack := <-f.Ok():
+				if ack.Sequence != l.last+1 {
+					return fmt.Errorf("scheduler log: %s stored at %d, expected %d: %w", evs[start+i].ID(), ack.Sequence, l.last+1, ErrFenced)
+				}
+				l.last = ack.Sequence
+			case err := <-f.Err():
+				var apiErr *jetstream.APIError
+				if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
+					return fmt.Errorf("%w: %v", ErrFenced, err)
+				}
+				return fmt.Errorf("scheduler log: append %s: %w", evs[start+i].ID(), err)
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
+	return nil
+}
+
+// Replay reads the whole log in order and hands each event to apply. It
+// returns the last sequence read and how many events there were.
+func Replay(ctx context.Context, js jetstream.JetStream, apply func(seq uint64, e event.Event) error) (uint64, int64, error) {
+	s, err := js.Stream(ctx, LogStream)
+	if err != nil {
+		return 0, 0, fmt.Errorf("scheduler log: %w", err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("scheduler log: %w", err)
+	}
+	last := info.State.LastSeq
+	if info.State.Msgs == 0 {
+		return last, 0, nil
+	}
+	c, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		return 0, 0, fmt.Errorf("scheduler log: %w", err)
+	}
+	var n int64
+	for {
+		batch, err := c.FetchNoWait(1024)
+		if err != nil {
+			return 0, 0, fmt.Errorf("scheduler log: replay: %w", err)
+		}
+		got := 0
+		for m := range batch.Messages() {
+			got++
+			meta, err := m.Metadata()
+			if err != nil {
+				return 0, 0, err
+			}
+			e, err := bus.Decode(m.Headers(), m.Data())
+			if err != nil {
+				return 0, 0, fmt.Errorf("scheduler log: event %d: %w", meta.Sequence.Stream, err)
+			}
+			if err := apply(meta.Sequence.Stream, e); err != nil {
+				return 0, 0, fmt.Errorf("scheduler log: event %d (%s): %w", meta.Sequence.Stream, e.Type(), err)
+			}
+			n++
+			if meta.Sequence.Stream >= last {
+				return last, n, nil
+			}
+		}
+		if err := batch.Error(); err != nil {
+			return 0, 0, fmt.Errorf("scheduler log: replay: %w", err)
+		}
+		if got == 0 {
+			select {
+			case <-ctx.Done():
+				return 0, 0, ctx.Err()
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}
+}

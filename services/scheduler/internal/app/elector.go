@@ -1,0 +1,136 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/pave-platform/pave/pkg/bus"
+	"github.com/pave-platform/pave/services/scheduler/internal/adapters"
+)
+
+// Elector runs this instance as a standby until it takes the lease, then
+// as the leader until it loses the lease, the log fences it off, or it
+// stops. OnLead starts what only the leader runs (consumers, the API) and
+// returns the function that stops it.
+type Elector struct {
+	Lease    *adapters.Lease
+	Bus      *bus.Bus
+	Config   adapters.SchedulerConfig
+	Options  Options
+	Instance string
+	Runners  RunnerClock
+	Log      *slog.Logger
+	// Renew is how often the leader renews the lease; Poll how often a
+	// standby tries to take it.
+	Renew, Poll time.Duration
+	OnLead      func(ctx context.Context, l *Leader) (stop func(context.Context) error, err error)
+
+	mu      sync.Mutex
+	current *Leader
+}
+
+// Current is the leader this instance runs, or nil when it is a standby.
+func (e *Elector) Current() *Leader {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.current
+}
+
+// Run campaigns until ctx ends.
+func (e *Elector) Run(ctx context.Context) {
+	for ctx.Err() == nil {
+		ok, err := e.Lease.TryAcquire(ctx)
+		if err != nil && ctx.Err() == nil {
+			e.Log.Warn("scheduler lease", "error", err)
+		}
+		if !ok {
+			select {
+			case <-ctx.Done():
+			case <-time.After(e.Poll):
+			}
+			continue
+		}
+		e.lead(ctx)
+	}
+}
+
+// lead rebuilds from the log and runs the leader while the lease holds.
+func (e *Elector) lead(ctx context.Context) {
+	term := e.Lease.Term()
+	log := e.Log.With("term", term)
+	lctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		defer cancel()
+		t := time.NewTicker(e.Renew)
+		defer t.Stop()
+		for {
+			select {
+			case <-lctx.Done():
+				return
+			case <-t.C:
+				if err := e.Lease.Renew(lctx); err != nil {
+					if lctx.Err() == nil {
+						log.Warn("scheduler: lease lost; stepping down", "error", err)
+					}
+					return
+				}
+			}
+		}
+	})
+	start := time.Now()
+	l, replayed, err := Rebuild(lctx, e.Bus, e.Config, e.Options, e.Instance, term, e.Runners, log)
+	if err != nil {
+		log.Error("scheduler: rebuild from the log failed; giving the lease up", "error", err)
+		cancel()
+		wg.Wait()
+		e.giveUp(ctx)
+		return
+	}
+	log.Info("scheduler: leading", "replayed", replayed, "rebuild", time.Since(start).Round(time.Millisecond))
+	e.mu.Lock()
+	e.current = l
+	e.mu.Unlock()
+	stop, err := e.OnLead(lctx, l)
+	if err == nil {
+		err = l.Run(lctx, replayed)
+	}
+	e.mu.Lock()
+	e.current = nil
+	e.mu.Unlock()
+	cancel()
+	if stop != nil {
+		sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		if serr := stop(sctx); serr != nil {
+			log.Warn("scheduler: stopping leader parts", "error", serr)
+		}
+		scancel()
+	}
+	wg.Wait()
+	switch {
+	case errors.Is(err, adapters.ErrFenced):
+		log.Warn("scheduler: another leader appended to the log; standing by", "error", err)
+	case err != nil:
+		log.Error("scheduler: leader stopped", "error", err)
+	}
+	e.giveUp(ctx)
+}
+
+func (e *Elector) giveUp(ctx context.Context) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	if err := e.Lease.Release(rctx); err != nil {
+		e.Log.Debug("scheduler: release lease", "error", err)
+	}
+	if ctx.Err() == nil {
+		// Let another instance take over before campaigning again.
+		select {
+		case <-ctx.Done():
+		case <-time.After(e.Poll):
+		}
+	}
+}

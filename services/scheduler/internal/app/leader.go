@@ -1,0 +1,370 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/pave-platform/pave/pkg/bus"
+	"github.com/pave-platform/pave/pkg/events"
+	"github.com/pave-platform/pave/services/scheduler/internal/adapters"
+	"github.com/pave-platform/pave/services/scheduler/internal/domain"
+)
+
+// Options tune the leader.
+type Options struct {
+	// Tick is how often a pass runs when nothing happens, so that time
+	// alone (the starvation bound, minimum runtimes) can change decisions,
+	// and how often runners are checked.
+	Tick time.Duration
+	// RunnerTimeout is how long a runner may go without a heartbeat
+	// before the admissions of its jobs are reclaimed.
+	RunnerTimeout time.Duration
+	// MaxBatch bounds the inputs handled before a pass.
+	MaxBatch int
+}
+
+// Leader owns the state while this instance holds the lease: it takes
+// inputs (commands, reports, API calls) one batch at a time, appends what
+// they and the following scheduling pass decide to the log, and only then
+// answers them.
+type Leader struct {
+	opts     Options
+	cfg      adapters.SchedulerConfig
+	bus      *bus.Bus
+	log      *adapters.Log
+	core     *Core
+	runners  RunnerClock
+	instance string
+	term     uint64
+	logger   *slog.Logger
+	inputs   chan *input
+	dispatch chan events.RunCommand
+	started  time.Time
+	now      func() time.Time
+
+	seq     uint64 // events emitted in this term
+	wg      sync.WaitGroup
+	stopped chan struct{} // closed when Run returns
+}
+
+// RunnerClock says when a runner was last heard of.
+type RunnerClock interface {
+	LastSeen(runner string) (time.Time, bool)
+}
+
+type input struct {
+	do   func(tx *tx) (any, error)
+	res  any
+	err  error
+	done chan struct{}
+}
+
+// tx collects the events of one batch; each is applied to the state as it
+// is emitted, so later inputs of the batch see it.
+type tx struct {
+	l       *Leader
+	ctx     context.Context
+	now     time.Time
+	events  []event.Event
+	runs    []events.RunCommand
+	changed bool
+}
+
+// emit validates an event, applies it and keeps it for the append.
+func (t *tx) emit(eventType string, data any) error {
+	t.l.seq++
+	id := "scheduler/" + strconv.FormatUint(t.l.term, 10) + "/" + strconv.FormatUint(t.l.seq, 10)
+	e, err := bus.NewEvent(id, "pave/scheduler", eventType, data)
+	if err != nil {
+		return err
+	}
+	if _, err := t.l.bus.Message(t.ctx, e); err != nil {
+		return err
+	}
+	if err := t.l.core.Apply(e); err != nil {
+		return err
+	}
+	t.events = append(t.events, e)
+	if eventType != events.TypeWorkloadWaiting && eventType != events.TypeSchedulerLeadership {
+		t.changed = true
+	}
+	return nil
+}
+
+// Rebuild replays the log into a new state and returns a leader ready to
+// run with it.
+func Rebuild(ctx context.Context, b *bus.Bus, cfg adapters.SchedulerConfig, opts Options, instance string, term uint64,
+	runners RunnerClock, logger *slog.Logger) (*Leader, int64, error) {
+	core := NewCore(cfg.Core)
+	last, n, err := adapters.Replay(ctx, b.JetStream(), func(_ uint64, e event.Event) error {
+		if err := core.Apply(e); err != nil {
+			// A log event that no longer applies is a bug; keep going so
+			// that one bad event cannot stop the scheduler for good.
+			logger.Error("scheduler log: event does not apply", "id", e.ID(), "type", e.Type(), "error", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 1024
+	}
+	l := &Leader{opts: opts, cfg: cfg, bus: b, log: adapters.NewLog(b.JetStream(), b, last), core: core,
+		runners: runners, instance: instance, term: term, logger: logger, inputs: make(chan *input, 4096),
+		dispatch: make(chan events.RunCommand, 4096), stopped: make(chan struct{}), now: func() time.Time { return time.Now().UTC() }}
+	return l, n, nil
+}
+
+// Run configures the pools and teams from the file, announces the term,
+// re-dispatches admitted jobs no runner has started, and serves inputs
+// until ctx ends or the log fences it off (ErrFenced).
+func (l *Leader) Run(ctx context.Context, replayed int64) error {
+	l.started = l.now()
+	dctx, stopDispatch := context.WithCancel(context.WithoutCancel(ctx))
+	for range 4 {
+		l.wg.Go(func() { l.dispatcher(dctx) })
+	}
+	defer func() {
+		close(l.stopped)
+		l.failPending(ErrNotLeader)
+		close(l.dispatch)
+		l.wg.Wait()
+		stopDispatch()
+	}()
+	t := l.newTx(ctx)
+	if err := l.configure(t); err != nil {
+		return err
+	}
+	if err := t.emit(events.TypeSchedulerLeadership, events.LeaderElected{
+		Instance: l.instance, Term: l.term, Replayed: replayed, At: t.now,
+	}); err != nil {
+		return err
+	}
+	for _, m := range l.core.metas {
+		if m.outcome == "" && m.spec.Kind == events.WorkloadKindJob && m.admission > 0 && m.runner == "" &&
+			l.core.state.Status(m.spec.ID) == domain.StatusAdmitted {
+			t.runs = append(t.runs, runCommand(m))
+		}
+	}
+	if err := l.commit(t, nil); err != nil {
+		return err
+	}
+	return l.loop(ctx)
+}
+
+// Do hands fn to the leader's loop and waits for its result, which is
+// given only once what fn emitted is in the log.
+func (l *Leader) Do(ctx context.Context, fn func(tx *tx) (any, error)) (any, error) {
+	in := &input{do: fn, done: make(chan struct{})}
+	select {
+	case l.inputs <- in:
+	case <-l.stopped:
+		return nil, ErrNotLeader
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	select {
+	case <-in.done:
+		return in.res, in.err
+	case <-l.stopped:
+		// The loop may still answer it; if not, it is not leading.
+		select {
+		case <-in.done:
+			return in.res, in.err
+		default:
+			return nil, ErrNotLeader
+		}
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (l *Leader) newTx(ctx context.Context) *tx {
+	return &tx{l: l, ctx: ctx, now: l.now()}
+}
+
+func (l *Leader) loop(ctx context.Context) error {
+	tick := time.NewTicker(l.opts.Tick)
+	defer tick.Stop()
+	for {
+		var batch []*input
+		timed := false
+		select {
+		case in := <-l.inputs:
+			batch = append(batch, in)
+		case <-tick.C:
+			timed = true
+		case <-ctx.Done():
+			return nil
+		}
+	drain:
+		for len(batch) < l.opts.MaxBatch {
+			select {
+			case in := <-l.inputs:
+				batch = append(batch, in)
+			default:
+				break drain
+			}
+		}
+		t := l.newTx(ctx)
+		for _, in := range batch {
+			in.res, in.err = in.do(t)
+		}
+		if timed {
+			l.reclaimLostRunners(t)
+		}
+		if t.changed || timed {
+			if err := l.pass(t); err != nil {
+				l.release(batch, err)
+				return err
+			}
+		}
+		if err := l.commit(t, batch); err != nil {
+			return err
+		}
+	}
+}
+
+// commit appends the batch's events, answers its inputs and dispatches
+// the jobs it admitted. A failed append means the state is ahead of the
+// log: the leader stops and a new one rebuilds.
+func (l *Leader) commit(t *tx, batch []*input) error {
+	if err := l.log.Append(t.ctx, t.events); err != nil {
+		l.release(batch, err)
+		return err
+	}
+	l.release(batch, nil)
+	for _, r := range t.runs {
+		l.dispatch <- r
+	}
+	return nil
+}
+
+func (l *Leader) release(batch []*input, err error) {
+	for _, in := range batch {
+		if err != nil {
+			in.res, in.err = nil, err
+		}
+		close(in.done)
+	}
+}
+
+func (l *Leader) failPending(err error) {
+	for {
+		select {
+		case in := <-l.inputs:
+			in.err = err
+			close(in.done)
+		default:
+			return
+		}
+	}
+}
+
+// pass runs the decision core until it has nothing more to decide, emits
+// its decisions, and tells each queued environment why it waits.
+func (l *Leader) pass(t *tx) error {
+	c := l.core
+	var d domain.Decisions
+	for range 8 {
+		d = domain.Schedule(c.state, t.now)
+		for _, x := range d.Cancel {
+			m := c.metas[x.ID]
+			if err := t.emit(events.TypeWorkloadCancelled, events.WorkloadCancelled{
+				WorkloadID: x.ID, Team: m.spec.Team, Reason: x.Reason, Saga: m.saga, At: t.now}); err != nil {
+				return err
+			}
+		}
+		for _, x := range d.Preempt {
+			m := c.metas[x.ID]
+			if err := t.emit(events.TypeWorkloadPreempted, events.WorkloadPreempted{
+				WorkloadID: x.ID, Team: m.spec.Team, Admission: m.admission, By: x.By, Reason: x.Reason, At: t.now}); err != nil {
+				return err
+			}
+		}
+		for _, id := range d.Admit {
+			info, _ := c.state.Workload(id)
+			m := c.metas[id]
+			if err := t.emit(events.TypeWorkloadAdmitted, events.WorkloadAdmitted{
+				WorkloadID: id, Team: m.spec.Team, Pool: m.spec.Pool, Kind: m.spec.Kind,
+				Demand: map[string]int64(info.Workload.Demand), Admission: m.admission + 1, Saga: m.saga,
+				WaitedMS: t.now.Sub(info.Since).Milliseconds(), At: t.now}); err != nil {
+				return err
+			}
+			if m.spec.Kind == events.WorkloadKindJob {
+				t.runs = append(t.runs, runCommand(m))
+			}
+		}
+		if len(d.Admit)+len(d.Preempt)+len(d.Cancel) == 0 {
+			break
+		}
+	}
+	c.waits = make(map[string]string, len(d.Waiting))
+	for _, w := range d.Waiting {
+		c.waits[w.ID] = w.Reason
+		m := c.metas[w.ID]
+		if m == nil || m.spec.Kind != events.WorkloadKindEnvironment || m.waitSent == w.Reason {
+			continue
+		}
+		if err := t.emit(events.TypeWorkloadWaiting, events.WorkloadWaiting{
+			WorkloadID: w.ID, Team: m.spec.Team, Kind: m.spec.Kind, Reason: w.Reason,
+			Position: c.state.Position(w.ID), Saga: m.saga, At: t.now}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func runCommand(m *meta) events.RunCommand {
+	job := events.JobSpec{}
+	if m.spec.Job != nil {
+		job = *m.spec.Job
+	}
+	return events.RunCommand{WorkloadID: m.spec.ID, Admission: m.admission, Team: m.spec.Team, Pool: m.spec.Pool,
+		Job: job, MaxRuntimeMS: m.spec.MaxRuntimeMS}
+}
+
+// dispatcher hands admitted jobs to the runners of their pool. The id is
+// derived from the admission, so a dispatch repeated after a failover is
+// deduplicated by the stream.
+func (l *Leader) dispatcher(ctx context.Context) {
+	for r := range l.dispatch {
+		e, err := bus.NewEvent(fmt.Sprintf("%s/run/%d", r.WorkloadID, r.Admission), "pave/scheduler", events.TypeRunCommand, r)
+		if err == nil {
+			err = l.bus.PublishOn(ctx, events.RunnerSubjectRun+r.Pool, e)
+		}
+		if err != nil {
+			l.logger.Error("dispatch job", "workload", r.WorkloadID, "admission", r.Admission, "error", err)
+		}
+	}
+}
+
+// reclaimLostRunners requeues the jobs of runners that stopped
+// heartbeating. A runner never heard of since this leader started gets
+// the same grace as one that just went quiet.
+func (l *Leader) reclaimLostRunners(t *tx) {
+	for _, m := range l.core.metas {
+		if m.outcome != "" || m.runner == "" {
+			continue
+		}
+		seen, ok := l.runners.LastSeen(m.runner)
+		if !ok {
+			seen = l.started
+		}
+		if t.now.Sub(seen) < l.opts.RunnerTimeout {
+			continue
+		}
+		reason := fmt.Sprintf("runner %s sent no heartbeat for %s; the job is queued again", m.runner, t.now.Sub(seen).Round(time.Second))
+		if err := t.emit(events.TypeWorkloadRequeued, events.WorkloadRequeued{
+			WorkloadID: m.spec.ID, Admission: m.admission, Reason: reason, At: t.now}); err != nil {
+			l.logger.Error("requeue", "workload", m.spec.ID, "error", err)
+		}
+	}
+}
