@@ -39,6 +39,11 @@ type Config struct {
 	// RetryBackoff is the first wait before a step or a compensation is
 	// tried again; it doubles each time.
 	RetryBackoff time.Duration `env:"PAVE_LIFECYCLE_RETRY_BACKOFF" envDefault:"1s"`
+	// AdmissionPool is the scheduler pool new environments queue in.
+	AdmissionPool string `env:"PAVE_LIFECYCLE_ADMISSION_POOL" envDefault:"platform"`
+	// AdmissionTimeout is how long a create waits for the scheduler's
+	// admission before it asks again; it gives up after the second wait.
+	AdmissionTimeout time.Duration `env:"PAVE_LIFECYCLE_ADMISSION_TIMEOUT" envDefault:"30m"`
 }
 
 // Validate names the variable that is out of range.
@@ -53,7 +58,28 @@ func (c Config) Validate() error {
 	if c.RetryBackoff < time.Millisecond {
 		errs = append(errs, config.Invalid("PAVE_LIFECYCLE_RETRY_BACKOFF", "must be at least 1ms"))
 	}
+	if !validPoolName(c.AdmissionPool) {
+		errs = append(errs, config.Invalid("PAVE_LIFECYCLE_ADMISSION_POOL",
+			"must be 1 to 128 letters, digits, '.', '_' or '-'"))
+	}
+	if c.AdmissionTimeout < time.Second {
+		errs = append(errs, config.Invalid("PAVE_LIFECYCLE_ADMISSION_TIMEOUT", "must be at least 1s"))
+	}
 	return errors.Join(errs...)
+}
+
+// validPoolName accepts what the scheduler can name a pool by and an
+// operator can type: the characters of workload ids.
+func validPoolName(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // Module runs the lifecycle service.
@@ -100,8 +126,10 @@ func (r *runner) start(ctx context.Context) error {
 		return fmt.Errorf("load templates (PAVE_TEMPLATES_DIR=%s): %w", r.cfg.TemplatesDir, err)
 	}
 	js := r.Bus.JetStream()
-	if err := bus.EnsureStreams(ctx, js, bus.ServiceStreams("provisioning", r.SO)...); err != nil {
-		return err
+	for _, peer := range []string{"provisioning", "scheduler"} {
+		if err := bus.EnsureStreams(ctx, js, bus.ServiceStreams(peer, r.SO)...); err != nil {
+			return err
+		}
 	}
 	envs, err := adapters.NewKVEnvironments(ctx, js, r.SO.Replicas)
 	if err != nil {
@@ -111,12 +139,13 @@ func (r *runner) start(ctx context.Context) error {
 	policy.Timeout = r.cfg.StepTimeout
 	policy.Retry.Backoff = r.cfg.RetryBackoff
 	policy.CompensationRetry.Backoff = r.cfg.RetryBackoff
+	policy.AdmissionTimeout = r.cfg.AdmissionTimeout
 	r.engine, err = saga.NewEngine(ctx, js, r.Bus, SagaBucket, app.Definitions(cat, policy),
 		saga.WithLogger(r.log), saga.WithSource("pave/lifecycle"), saga.WithReplicas(r.SO.Replicas))
 	if err != nil {
 		return err
 	}
-	svc := app.NewService(envs, r.engine, cat, r.Bus, r.log)
+	svc := app.NewService(envs, r.engine, cat, r.cfg.AdmissionPool, r.Bus, r.log)
 	if err := r.subscribe(ctx, svc); err != nil {
 		return err
 	}
@@ -131,21 +160,31 @@ func (r *runner) start(ctx context.Context) error {
 }
 
 func (r *runner) subscribe(ctx context.Context, svc *app.Service) error {
-	results, err := r.Bus.Subscribe(ctx, bus.ConsumerSpec{
-		Stream: "EVT_PROVISIONING", Durable: "lifecycle-results",
-		FilterSubjects: []string{"pave.evt.provisioning.resource.>"}, MaxDeliver: 20, Concurrency: 16,
-	}, svc.HandleProvisioningResult(r.engine), r.MW...)
-	if err != nil {
-		return err
+	consumers := []struct {
+		spec    bus.ConsumerSpec
+		handler bus.Handler
+	}{
+		{bus.ConsumerSpec{
+			Stream: "EVT_PROVISIONING", Durable: "lifecycle-results",
+			FilterSubjects: []string{"pave.evt.provisioning.resource.>"}, MaxDeliver: 20, Concurrency: 16,
+		}, svc.HandleProvisioningResult(r.engine)},
+		{bus.ConsumerSpec{
+			Stream: "EVT_SCHEDULER", Durable: "lifecycle-admissions",
+			FilterSubjects: []string{"pave.evt.scheduler.workload.>"}, MaxDeliver: 20, Concurrency: 16,
+		}, svc.HandleAdmission(r.engine)},
+		{bus.ConsumerSpec{
+			Stream: "EVT_LIFECYCLE", Durable: "lifecycle-sagas",
+			FilterSubjects: []string{"pave.evt.lifecycle.saga.progressed"}, MaxDeliver: 20, Concurrency: 16,
+		}, svc.HandleSagaProgress},
 	}
-	progress, err := r.Bus.Subscribe(ctx, bus.ConsumerSpec{
-		Stream: "EVT_LIFECYCLE", Durable: "lifecycle-sagas",
-		FilterSubjects: []string{"pave.evt.lifecycle.saga.progressed"}, MaxDeliver: 20, Concurrency: 16,
-	}, svc.HandleSagaProgress, r.MW...)
-	if err != nil {
-		return err
+	for _, c := range consumers {
+		sub, err := r.Bus.Subscribe(ctx, c.spec, c.handler, r.MW...)
+		if err != nil {
+			return err
+		}
+		// stop drains whatever started, also after a later one failed.
+		r.subs = append(r.subs, sub)
 	}
-	r.subs = append(r.subs, results, progress)
 	return nil
 }
 

@@ -67,6 +67,10 @@ func (s *Service) Delete(ctx context.Context, p authn.Principal, id, reason stri
 	if err != nil {
 		return env, err
 	}
+	if err := s.abandonCreate(ctx, env); err != nil {
+		// Reconcile aborts it on its next pass.
+		s.log.Warn("create saga not aborted yet", "environment", id, "error", err)
+	}
 	return s.startOperation(ctx, id)
 }
 

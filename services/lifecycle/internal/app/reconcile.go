@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/pave-platform/pave/pkg/saga"
 	"github.com/pave-platform/pave/services/lifecycle/internal/domain"
 )
 
@@ -34,6 +35,9 @@ func (s *Service) reconcileOne(ctx context.Context, env domain.Environment) erro
 	case domain.StateRequested, domain.StateQueued, domain.StateProvisioning,
 		domain.StateUpdating, domain.StateDecommissioning:
 		if _, err := s.startOperation(ctx, env.ID); err != nil {
+			return err
+		}
+		if err := s.abandonCreate(ctx, env); err != nil {
 			return err
 		}
 		return s.settleEnded(ctx, env)
@@ -70,15 +74,46 @@ func ignoreIllegal(err error) error {
 	return err
 }
 
-// settleEnded applies the end of an operation's saga that the progress
-// consumer has not applied (yet): the state converges either way.
+// settleEnded applies what the consumers have not applied (yet) of an
+// operation's saga — its admission, its end: the state converges either
+// way.
 func (s *Service) settleEnded(ctx context.Context, env domain.Environment) error {
 	if env.Operation == nil {
 		return nil
 	}
 	inst, err := s.sagas.Get(ctx, env.Operation.ID)
-	if err != nil || !inst.Status.Terminal() {
+	if err != nil {
+		return nil
+	}
+	if env.State == domain.StateQueued && admitted(inst) {
+		if err := s.recordAdmission(ctx, inst.ID); err != nil {
+			return err
+		}
+	}
+	if !inst.Status.Terminal() {
 		return nil
 	}
 	return s.HandleSagaEnd(ctx, inst.ID, string(inst.Status), inst.Reason)
+}
+
+// admitted reports whether a create saga has its admission and goes on.
+func admitted(inst saga.Instance) bool {
+	st, ok := inst.Step(StepAdmit)
+	return ok && st.Status == saga.StepStatusSucceeded &&
+		(inst.Status == saga.StatusRunning || inst.Status == saga.StatusCompleted)
+}
+
+// abandonCreate aborts the create saga of an environment torn down before
+// it was admitted: the saga withdraws it from the scheduler's queue
+// instead of provisioning it later. Aborting a saga that no longer runs,
+// or never started, changes nothing.
+func (s *Service) abandonCreate(ctx context.Context, env domain.Environment) error {
+	if env.State != domain.StateDecommissioning || env.Admission == nil || !env.Admission.AdmittedAt.IsZero() {
+		return nil
+	}
+	err := s.sagas.Deliver(ctx, SagaID(env.ID, OpCreate, 1), saga.Abort{Reason: "environment torn down before admission"})
+	if errors.Is(err, saga.ErrNotFound) {
+		return nil
+	}
+	return err
 }

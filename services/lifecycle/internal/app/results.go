@@ -43,17 +43,28 @@ func (s *Service) HandleProvisioningResult(d SagaDeliverer) bus.Handler {
 		if err := s.recordResource(ctx, e.Type(), r.EnvironmentID, r.ResourceID, r.Outputs); err != nil {
 			return err
 		}
-		ref := saga.Ref{ID: r.Saga.ID, Step: r.Saga.Step, Attempt: r.Saga.Attempt, Compensation: r.Saga.Compensation}
+		ref := fromSaga(r.Saga)
 		var in saga.Input = saga.StepSucceeded{Ref: ref}
 		if e.Type() == events.TypeResourceFailed {
 			in = saga.StepFailed{Ref: ref, Reason: r.Reason, Retryable: r.Retryable}
 		}
-		err := d.Deliver(ctx, r.Saga.ID, in)
-		if errors.Is(err, saga.ErrNotFound) || errors.Is(err, saga.ErrInvalidInput) {
-			return bus.Permanent(err)
-		}
-		return err
+		return deliver(ctx, d, in, ref)
 	}
+}
+
+func fromSaga(s events.Saga) saga.Ref {
+	return saga.Ref{ID: s.ID, Step: s.Step, Attempt: s.Attempt, Compensation: s.Compensation}
+}
+
+// deliver hands an answer to the saga ref names. An answer for a saga
+// that does not exist, or that cannot apply to it, never will: it is
+// dead-lettered rather than retried.
+func deliver(ctx context.Context, d SagaDeliverer, in saga.Input, ref saga.Ref) error {
+	err := d.Deliver(ctx, ref.ID, in)
+	if errors.Is(err, saga.ErrNotFound) || errors.Is(err, saga.ErrInvalidInput) {
+		return bus.Permanent(err)
+	}
+	return err
 }
 
 func resourceState(eventType string) domain.ResourceState {
@@ -97,11 +108,10 @@ func (s *Service) HandleSagaProgress(ctx context.Context, e event.Event) error {
 // HandleSagaEnd moves the environment whose operation sagaID is, when the
 // saga has ended with status.
 func (s *Service) HandleSagaEnd(ctx context.Context, sagaID, status, reason string) error {
-	parts := strings.Split(sagaID, ".")
-	if len(parts) != 3 || !domain.ValidEnvironmentID(parts[0]) {
+	envID, op, ok := parseSagaID(sagaID)
+	if !ok {
 		return nil
 	}
-	envID, op := parts[0], parts[1]
 	_, err := s.Transition(ctx, envID, func(env domain.Environment) (domain.Environment, error) {
 		if env.Operation == nil || env.Operation.ID != sagaID {
 			return env, errNoChange // an older operation's late news
@@ -118,6 +128,16 @@ func (s *Service) HandleSagaEnd(ctx context.Context, sagaID, status, reason stri
 		}
 	}
 	return err
+}
+
+// parseSagaID splits the id of an environment saga,
+// <env-id>.<op>.<revision>; ok is false for any other saga.
+func parseSagaID(sagaID string) (envID, op string, ok bool) {
+	parts := strings.Split(sagaID, ".")
+	if len(parts) != 3 || !domain.ValidEnvironmentID(parts[0]) {
+		return "", "", false
+	}
+	return parts[0], parts[1], true
 }
 
 // afterSaga is the environment transition a saga's end calls for.

@@ -26,6 +26,10 @@ type SagaData struct {
 	Resources []events.ResourceSpec `json:"resources"`
 	// Previous holds, for an update, each resource as it was, by name.
 	Previous map[string]events.ResourceSpec `json:"previous,omitempty"`
+	// Pool is the scheduler pool the create queues in, RequestedBy the
+	// principal that asked for the environment.
+	Pool        string `json:"pool,omitempty"`
+	RequestedBy string `json:"requested_by,omitempty"`
 }
 
 // StepPolicy is how long a step may take and how often it is tried.
@@ -33,6 +37,9 @@ type StepPolicy struct {
 	Timeout           time.Duration
 	Retry             saga.RetryPolicy
 	CompensationRetry saga.RetryPolicy
+	// AdmissionTimeout is how long each attempt of the admit step waits
+	// for the scheduler: waiting in the queue is normal.
+	AdmissionTimeout time.Duration
 }
 
 // DefaultStepPolicy suits real drivers: provisioning retries transient
@@ -43,7 +50,15 @@ func DefaultStepPolicy() StepPolicy {
 		Timeout:           2 * time.Minute,
 		Retry:             saga.RetryPolicy{MaxAttempts: 3, Backoff: time.Second, MaxBackoff: 10 * time.Second},
 		CompensationRetry: saga.RetryPolicy{MaxAttempts: 6, Backoff: time.Second, MaxBackoff: 30 * time.Second},
+		AdmissionTimeout:  30 * time.Minute,
 	}
+}
+
+// patient is the retry policy of steps that must not give up quickly:
+// teardown steps, which nothing can undo, and settling a provisioned
+// environment's admission, which would otherwise undo the whole create.
+func (p StepPolicy) patient() saga.RetryPolicy {
+	return saga.RetryPolicy{MaxAttempts: 10, Backoff: p.Retry.Backoff, MaxBackoff: 30 * time.Second}
 }
 
 // DefinitionName names the saga of an operation on a template version.
@@ -72,14 +87,19 @@ func Definitions(cat *domain.Catalog, p StepPolicy) []saga.Definition {
 	return defs
 }
 
+// createDefinition is admit, then provision each resource in dependency
+// order, then settle the admission down to what a ready environment
+// holds.
 func createDefinition(t domain.Template, p StepPolicy) saga.Definition {
 	d := saga.Definition{Name: DefinitionName(OpCreate, t)}
+	d.Steps = append(d.Steps, admitStep(p))
 	for _, r := range t.Ordered() {
 		d.Steps = append(d.Steps, saga.Step{
 			Name: "provision-" + r.Name, Do: provision(r.Name), Undo: deprovision(r.Name),
 			Timeout: p.Timeout, Retry: p.Retry, CompensationRetry: p.CompensationRetry,
 		})
 	}
+	d.Steps = append(d.Steps, saga.Step{Name: StepSettle, Do: settle, Timeout: p.Timeout, Retry: p.patient()})
 	return d
 }
 
@@ -95,20 +115,22 @@ func updateDefinition(t domain.Template, p StepPolicy) saga.Definition {
 }
 
 // teardownDefinition sanitizes and deprovisions in reverse dependency
-// order. Nothing in it can be undone: a step that gives up leaves the
-// environment compensation_failed with what is left and why.
+// order, then gives the admission back. Nothing in it can be undone: a
+// step that gives up leaves the environment compensation_failed with what
+// is left and why.
 func teardownDefinition(t domain.Template, p StepPolicy) saga.Definition {
 	d := saga.Definition{Name: DefinitionName(OpTeardown, t)}
 	ordered := t.Ordered()
+	forever := p.patient()
 	for i := len(ordered) - 1; i >= 0; i-- {
 		r := ordered[i]
-		forever := saga.RetryPolicy{MaxAttempts: 10, Backoff: p.Retry.Backoff, MaxBackoff: 30 * time.Second}
 		if r.Sanitize == domain.SanitizeDrop {
 			d.Steps = append(d.Steps, saga.Step{Name: "sanitize-" + r.Name, Do: sanitize(r.Name), Timeout: p.Timeout, Retry: forever})
 		}
 		d.Steps = append(d.Steps,
 			saga.Step{Name: "deprovision-" + r.Name, Do: deprovisionByName(r.Name), Timeout: p.Timeout, Retry: forever})
 	}
+	d.Steps = append(d.Steps, saga.Step{Name: StepRelease, Do: release, Timeout: p.Timeout, Retry: forever})
 	return d
 }
 

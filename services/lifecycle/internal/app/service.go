@@ -17,11 +17,12 @@ import (
 	"github.com/pave-platform/pave/services/lifecycle/internal/domain"
 )
 
-// Sagas starts environment sagas (starting an existing id is a no-op)
-// and reads them.
+// Sagas starts environment sagas (starting an existing id is a no-op),
+// reads them, and aborts a create that is cancelled.
 type Sagas interface {
 	Start(ctx context.Context, defName, sagaID string, data any) error
 	Get(ctx context.Context, sagaID string) (saga.Instance, error)
+	Deliver(ctx context.Context, sagaID string, in saga.Input) error
 }
 
 // Publisher publishes events and waits for the ack.
@@ -34,14 +35,18 @@ type Service struct {
 	envs    Environments
 	sagas   Sagas
 	catalog *domain.Catalog
-	pub     Publisher
-	log     *slog.Logger
-	now     func() time.Time
+	// pool is the scheduler pool new environments queue in.
+	pool string
+	pub  Publisher
+	log  *slog.Logger
+	now  func() time.Time
 }
 
-// NewService builds the lifecycle use cases.
-func NewService(envs Environments, sagas Sagas, cat *domain.Catalog, pub Publisher, log *slog.Logger) *Service {
-	return &Service{envs: envs, sagas: sagas, catalog: cat, pub: pub, log: log, now: func() time.Time { return time.Now().UTC() }}
+// NewService builds the lifecycle use cases. New environments queue for
+// admission in the scheduler pool pool.
+func NewService(envs Environments, sagas Sagas, cat *domain.Catalog, pool string, pub Publisher, log *slog.Logger) *Service {
+	return &Service{envs: envs, sagas: sagas, catalog: cat, pool: pool, pub: pub, log: log,
+		now: func() time.Time { return time.Now().UTC() }}
 }
 
 // Catalog is the template catalog the service validates against.
@@ -76,26 +81,25 @@ func (s *Service) Create(ctx context.Context, p authn.Principal, req domain.Crea
 	return s.startOperation(ctx, env.ID)
 }
 
-// startOperation moves a new environment on from requested, then starts
-// the saga of its current operation. The state moves first, so the saga's
-// end always finds the environment in the state it ends. Both steps are
+// startOperation moves a new environment on from requested to queued,
+// then starts the saga of its current operation. A create stays queued
+// until the scheduler admits it (HandleAdmission moves it on); the admit
+// step cannot succeed before that move, so the saga's end always finds
+// the environment in a state the end applies to. Both steps are
 // idempotent: Reconcile calls this again for anything a crash interrupted.
 func (s *Service) startOperation(ctx context.Context, id string) (domain.Environment, error) {
 	env, _, err := s.envs.Get(ctx, id)
 	if err != nil || env.Operation == nil {
 		return env, err
 	}
-	if env.State == domain.StateRequested || env.State == domain.StateQueued {
+	if env.State == domain.StateRequested {
 		env, err = s.Transition(ctx, id, func(e domain.Environment) (domain.Environment, error) {
-			if e.State == domain.StateRequested {
-				var err error
-				if e, err = e.Queue(s.now()); err != nil {
-					return e, err
-				}
+			if e.State != domain.StateRequested {
+				return e, errNoChange
 			}
-			return e.MarkProvisioning(s.now())
+			return e.Queue(s.pool, s.now())
 		})
-		if err != nil {
+		if err != nil && !errors.Is(err, errNoChange) {
 			return env, err
 		}
 	}
@@ -119,6 +123,12 @@ func (s *Service) sagaData(env domain.Environment, t domain.Template) (SagaData,
 		return SagaData{}, fmt.Errorf("environment %s: resolve parameters: %w", env.ID, err)
 	}
 	d := SagaData{EnvironmentID: env.ID, Team: env.Team}
+	if len(env.Revisions) > 0 {
+		d.RequestedBy = env.Revisions[0].By
+	}
+	if env.Admission != nil {
+		d.Pool = env.Admission.Pool
+	}
 	for _, r := range resolved {
 		d.Resources = append(d.Resources, events.ResourceSpec{
 			ID: domain.ResourceID(env.ID, r.Name), Name: r.Name, Driver: string(r.Driver),

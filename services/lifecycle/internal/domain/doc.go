@@ -4,8 +4,8 @@
 //
 //	template file ─ ParseTemplate ─ Catalog ─┐
 //	CreateRequest ─────────── NewEnvironmentRequest ─ NewEnvironment ─ Environment
-//	                            (Template.Resolve)                     │ Queue, MarkProvisioning, MarkReady,
-//	                                                                   │ BeginUpdate, BeginTeardown, MarkDeleted,
+//	                            (Template.Resolve)                     │ Queue, WaitForAdmission, MarkProvisioning,
+//	                                                                   │ MarkReady, BeginUpdate, BeginTeardown, MarkDeleted,
 //	                                                                   │ Expiring, Expire, Extend, SetKeep …
 //	                                                                   ▼
 //	                                                            next Environment (or the same one and an error)
@@ -21,6 +21,9 @@
 //   - lease: an ephemeral environment expires at created + ttl; it turns
 //     expiring WarningLead(ttl) before, and Extend, Keep or activity (if
 //     the template renews on activity) move the expiry.
+//   - admission: a create queues (state queued) in a scheduler pool until
+//     the scheduler admits it; meanwhile the environment's reason says why
+//     it waits and where it is in the queue.
 //   - field errors: every refusal names its field: resources[1].depends_on,
 //     parameters.size, ttl.
 package domain

@@ -36,6 +36,8 @@ type Environment struct {
 	CreatedAt time.Time  `json:"created_at"`
 	UpdatedAt time.Time  `json:"updated_at"`
 	Operation *Operation `json:"operation,omitempty"`
+	// Admission is set when the create queues for the scheduler.
+	Admission *Admission `json:"admission,omitempty"`
 
 	// Seq counts the environment's transitions; Outbox holds transition
 	// events stored with the state but not yet published.

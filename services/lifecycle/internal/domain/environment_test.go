@@ -79,10 +79,13 @@ func actions(t *testing.T) []action {
 	at := t0.Add(5 * time.Hour) // past the pv lease of 4h
 	all := func(ss ...domain.State) []domain.State { return ss }
 	return []action{
-		{"Queue", func(e domain.Environment) (domain.Environment, error) { return e.Queue(at) },
+		{"Queue", func(e domain.Environment) (domain.Environment, error) { return e.Queue("platform", at) },
 			all(domain.StateRequested), domain.StateQueued},
 		{"MarkProvisioning", func(e domain.Environment) (domain.Environment, error) { return e.MarkProvisioning(at) },
 			all(domain.StateQueued), domain.StateProvisioning},
+		{"WaitForAdmission", func(e domain.Environment) (domain.Environment, error) {
+			return e.WaitForAdmission("team quota exhausted for ops", 2, at, at)
+		}, all(domain.StateQueued), domain.StateQueued},
 		{"MarkReady", func(e domain.Environment) (domain.Environment, error) { return e.MarkReady(at) },
 			all(domain.StateProvisioning, domain.StateUpdating, domain.StateDegraded), domain.StateReady},
 		{"MarkDegraded", func(e domain.Environment) (domain.Environment, error) { return e.MarkDegraded("db down", at) },
@@ -145,7 +148,7 @@ func TestTransitionErrorNamesTheMove(t *testing.T) {
 }
 
 func TestBeginUpdateStartsARevision(t *testing.T) {
-	env, err := newEnv(t, "svc", map[string]any{"service": "shop"}).Queue(t0)
+	env, err := newEnv(t, "svc", map[string]any{"service": "shop"}).Queue("platform", t0)
 	require.NoError(t, err)
 	env, err = env.MarkProvisioning(t0)
 	require.NoError(t, err)

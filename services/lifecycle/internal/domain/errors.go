@@ -31,6 +31,8 @@ var (
 	ErrNotDue = errors.New("not due")
 	// ErrUnknownResource means the environment has no resource of that name.
 	ErrUnknownResource = errors.New("unknown resource")
+	// ErrStale means a report older than the one the environment holds.
+	ErrStale = errors.New("stale report")
 )
 
 // FieldError is one problem with one field. Field is a path such as

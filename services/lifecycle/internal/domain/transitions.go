@@ -1,18 +1,40 @@
 package domain
 
 import (
+	"fmt"
 	"slices"
 	"time"
 )
 
-// Queue records that cost, budget and access said yes: requested → queued.
-func (e Environment) Queue(now time.Time) (Environment, error) {
-	return e.step("queue", StateQueued, now)
+// Queue records that cost, budget and access said yes and that the
+// environment now waits for the scheduler's admission in pool:
+// requested → queued.
+func (e Environment) Queue(pool string, now time.Time) (Environment, error) {
+	if pool == "" {
+		return e, fmt.Errorf("environment %s: queue: %w: no admission pool", e.ID, ErrInvalid)
+	}
+	next, err := e.step("queue", StateQueued, now)
+	if err != nil {
+		return e, err
+	}
+	next.Admission = &Admission{Pool: pool}
+	next.Reason = next.Admission.reason()
+	return next, nil
 }
 
-// MarkProvisioning records the scheduler's admission: queued → provisioning.
+// MarkProvisioning records the scheduler's admission: queued →
+// provisioning. The waiting reason goes; the pool stays.
 func (e Environment) MarkProvisioning(now time.Time) (Environment, error) {
-	return e.step("provision", StateProvisioning, now)
+	next, err := e.step("provision", StateProvisioning, now)
+	if err != nil {
+		return e, err
+	}
+	a := Admission{AdmittedAt: now}
+	if e.Admission != nil {
+		a.Pool = e.Admission.Pool
+	}
+	next.Admission, next.Reason = &a, ""
+	return next, nil
 }
 
 // MarkReady ends a create or update, or a recovery from degraded, with

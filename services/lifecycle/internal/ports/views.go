@@ -28,8 +28,11 @@ type environmentView struct {
 	ExpiresAt  *time.Time              `json:"expires_at,omitempty"`
 	Keep       bool                    `json:"keep,omitempty"`
 	Operation  *domain.Operation       `json:"operation,omitempty"`
-	CreatedAt  time.Time               `json:"created_at"`
-	UpdatedAt  time.Time               `json:"updated_at"`
+	// Admission: the scheduler pool a create queues in and, while it
+	// waits, why and where in the queue.
+	Admission *domain.Admission `json:"admission,omitempty"`
+	CreatedAt time.Time         `json:"created_at"`
+	UpdatedAt time.Time         `json:"updated_at"`
 }
 
 func view(e domain.Environment) environmentView {
@@ -37,7 +40,7 @@ func view(e domain.Environment) environmentView {
 		ID: e.ID, Team: e.Team, Name: e.Name, Template: e.Template, Version: e.Version,
 		Stage: e.Stage, State: e.State, Reason: e.Reason, Parameters: e.Parameters,
 		Revision: e.Revision, Revisions: e.Revisions, Resources: e.Resources,
-		Ephemeral: e.Ephemeral, Keep: e.Keep, Operation: e.Operation,
+		Ephemeral: e.Ephemeral, Keep: e.Keep, Operation: e.Operation, Admission: e.Admission,
 		CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt,
 	}
 	if !e.ExpiresAt.IsZero() {
