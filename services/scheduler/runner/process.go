@@ -1,0 +1,211 @@
+package runner
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/pave-platform/pave/pkg/events"
+)
+
+const (
+	// killGrace is how long a job has between SIGTERM and SIGKILL.
+	killGrace = 2 * time.Second
+	// outputGrace bounds the wait for the output pipe to close after the
+	// process group is gone: a process that left the group (setsid) may
+	// hold it open forever.
+	outputGrace = 2 * time.Second
+	// defaultPath is PATH for jobs when the runner itself has none.
+	defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+)
+
+// inheritedEnv are the runner's variables a job gets, when set. Nothing
+// else of the runner's environment (NATS credentials, PAVE_* settings)
+// reaches a job.
+var inheritedEnv = []string{"PATH", "HOME", "USER", "LOGNAME", "LANG", "TZ", "TMPDIR"}
+
+// jobEnv is the base environment, the job's identity, then the job's own
+// variables, which win.
+func jobEnv(cmd events.RunCommand, runnerID string) []string {
+	vars := map[string]string{"PATH": defaultPath}
+	for _, k := range inheritedEnv {
+		if v, ok := os.LookupEnv(k); ok {
+			vars[k] = v
+		}
+	}
+	vars["PAVE_WORKLOAD_ID"] = cmd.WorkloadID
+	vars["PAVE_ADMISSION"] = strconv.Itoa(cmd.Admission)
+	vars["PAVE_POOL"] = cmd.Pool
+	vars["PAVE_RUNNER_ID"] = runnerID
+	for k, v := range cmd.Job.Env {
+		vars[k] = v
+	}
+	env := make([]string, 0, len(vars))
+	for k, v := range vars {
+		env = append(env, k+"="+v)
+	}
+	return env
+}
+
+// process is a started job: the leader of its own process group, its
+// stdout and stderr going into one pipe that is read into a tail.
+type process struct {
+	cmd     *exec.Cmd
+	out     *tail
+	pipe    *os.File
+	copied  chan struct{}
+	started time.Time
+}
+
+// exit is how a process ended.
+type exit struct {
+	code  int
+	ended time.Time
+}
+
+// startProcess starts the job's command. The command is looked up in the
+// job's PATH, not the runner's.
+func startProcess(spec events.JobSpec, env []string) (*process, error) {
+	if err := checkDir(spec.Dir); err != nil {
+		return nil, err
+	}
+	path, err := lookPath(spec.Command, envValue(env, "PATH"))
+	if err != nil {
+		return nil, err
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("output pipe: %w", err)
+	}
+	cmd := &exec.Cmd{
+		Path: path, Args: append([]string{spec.Command}, spec.Args...), Env: env, Dir: spec.Dir,
+		Stdout: w, Stderr: w, SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
+	}
+	err = cmd.Start()
+	_ = w.Close() // the child has its copy
+	if err != nil {
+		_ = r.Close()
+		return nil, err
+	}
+	p := &process{cmd: cmd, out: newTail(events.MaxJobOutput), pipe: r, copied: make(chan struct{}), started: time.Now()}
+	go func() {
+		defer close(p.copied)
+		_, _ = io.Copy(p.out, r)
+	}()
+	return p, nil
+}
+
+// wait returns when the process has ended: by itself, at the deadline
+// (timedOut) or when stop closes. Either way the whole process group is
+// gone and the output read when it returns.
+func (p *process) wait(deadline <-chan time.Time, stop <-chan struct{}) (e exit, timedOut bool) {
+	waited := make(chan error, 1)
+	go func() { waited <- p.cmd.Wait() }()
+	select {
+	case <-waited:
+	case <-deadline:
+		timedOut = true
+		p.terminate(waited)
+	case <-stop:
+		p.terminate(waited)
+	}
+	e.ended = time.Now()
+	p.signal(syscall.SIGKILL) // what the job left behind in its group
+	p.readOutput()
+	e.code = exitCode(p.cmd.ProcessState)
+	return e, timedOut
+}
+
+// terminate asks the group to stop, and kills it after killGrace.
+func (p *process) terminate(waited <-chan error) {
+	p.signal(syscall.SIGTERM)
+	t := time.NewTimer(killGrace)
+	defer t.Stop()
+	select {
+	case <-waited:
+		return
+	case <-t.C:
+	}
+	p.signal(syscall.SIGKILL)
+	<-waited
+}
+
+func (p *process) signal(sig syscall.Signal) {
+	_ = syscall.Kill(-p.cmd.Process.Pid, sig) // ESRCH: the group is gone
+}
+
+func (p *process) readOutput() {
+	t := time.NewTimer(outputGrace)
+	defer t.Stop()
+	select {
+	case <-p.copied:
+	case <-t.C:
+	}
+	_ = p.pipe.Close()
+	<-p.copied
+}
+
+// exitCode follows the shell: a process killed by signal N exits 128+N.
+func exitCode(ps *os.ProcessState) int {
+	if ps == nil {
+		return -1
+	}
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ps.ExitCode()
+}
+
+// lookPath finds name in path like a shell does, ignoring relative
+// directories. A name with a slash is used as is (relative to the job's
+// directory).
+func lookPath(name, path string) (string, error) {
+	if name == "" {
+		return "", errors.New("no command given")
+	}
+	if strings.Contains(name, "/") {
+		return name, nil
+	}
+	for _, dir := range filepath.SplitList(path) {
+		if !filepath.IsAbs(dir) {
+			continue
+		}
+		p := filepath.Join(dir, name)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%q: %w", name, exec.ErrNotFound)
+}
+
+// checkDir checks the job's directory before the start: the child's
+// chdir error would name the command, not the directory.
+func checkDir(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("job directory: %w", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("job directory %s: not a directory", dir)
+	}
+	return nil
+}
+
+func envValue(env []string, key string) string {
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, key+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
