@@ -30,6 +30,8 @@ test: servers ## every test, against real servers
 bench: ## figures as RESULT lines
 	$(GO) run ./pkg/bus/busbench
 	$(GO) run ./cmd/pave bench-environments
+	$(GO) run ./services/scheduler/cmd/schedbench
+	$(GO) run ./services/scheduler/cmd/kueuebench
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/schema/...
 
 lint: ## gofmt, go vet, staticcheck

@@ -54,7 +54,7 @@ func (p *proc) kill() {
 	_ = p.cmd.Wait()
 }
 
-// Lifecycle and provisioning run as separate processes against one NATS
+// Lifecycle, provisioning and the scheduler run as separate processes against one NATS
 // server. During 50 concurrent creates and then 50 teardowns, either the
 // services are killed with SIGKILL at random moments and started again, or
 // the JetStream server itself is restarted again and again. Every
@@ -79,10 +79,12 @@ const (
 func crashDuringOperations(t *testing.T, mode chaosMode) {
 	srv := testkit.NATS(t)
 	pg, rd := testkit.Postgres(t), testkit.Redis(t)
-	bin := buildServices(t, "lifecycle", "provisioning")
+	bin := buildServices(t, "lifecycle", "provisioning", "scheduler")
 	env := []string{
 		"PAVE_NATS_URL=" + srv.URL(), "PAVE_LOG_LEVEL=warn",
 		"PAVE_TEMPLATES_DIR=../../deploy/templates",
+		"PAVE_SCHEDULER_CONFIG=../../deploy/scheduler/pools.yaml",
+		"PAVE_RUNNER_POOL=batch",
 		"PAVE_PROVISIONING_POSTGRES_URL=" + pg.URL(), "PAVE_PROVISIONING_REDIS_URL=" + rd.URL(),
 		"PAVE_PROVISIONING_KEY=" + "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
 		"PAVE_LIFECYCLE_RETRY_BACKOFF=50ms", "PAVE_LIFECYCLE_STEP_TIMEOUT=3s",
@@ -92,7 +94,7 @@ func crashDuringOperations(t *testing.T, mode chaosMode) {
 		"PAVE_LIFECYCLE_RECONCILE_INTERVAL=250ms",
 	}
 	procs := map[string]*proc{}
-	for _, name := range []string{"lifecycle", "provisioning"} {
+	for _, name := range []string{"lifecycle", "provisioning", "scheduler"} {
 		p := &proc{t: t, bin: filepath.Join(bin, name), env: append(env, "PAVE_DATA_DIR="+t.TempDir())}
 		p.start()
 		t.Cleanup(p.kill)
@@ -136,7 +138,7 @@ func chaos(t *testing.T, procs map[string]*proc, srv *testkit.NATSServer, mode c
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		names := []string{"lifecycle", "provisioning"}
+		names := []string{"lifecycle", "provisioning", "scheduler"}
 		for restarts := 0; ; {
 			pause := time.Duration(300+rand.IntN(700)) * time.Millisecond
 			if mode == restartJetStream {

@@ -16,6 +16,8 @@ import (
 	"github.com/pave-platform/pave/services/access"
 	"github.com/pave-platform/pave/services/lifecycle"
 	"github.com/pave-platform/pave/services/provisioning"
+	"github.com/pave-platform/pave/services/scheduler"
+	"github.com/pave-platform/pave/services/scheduler/runner"
 )
 
 // operationsDoc is the operator documentation every setting must be in.
@@ -32,11 +34,13 @@ var configStructs = []any{
 	access.Config{},
 	lifecycle.Config{},
 	provisioning.Config{},
+	scheduler.Config{},
+	runner.Config{},
 }
 
 // devOnlyVariables are read with os.Getenv by `pave dev`, outside any
 // config struct.
-var devOnlyVariables = []string{"PAVE_DEV_POSTGRES_PORT", "PAVE_DEV_REDIS_PORT"}
+var devOnlyVariables = []string{"PAVE_DEV_POSTGRES_PORT", "PAVE_DEV_REDIS_PORT", "PAVE_SERVER", "PAVE_TOKEN"}
 
 // envNames collects the env tags of t's fields, recursing into nested
 // structs (also through pointers).

@@ -20,6 +20,7 @@ import (
 	"github.com/pave-platform/pave/services/lifecycle"
 	"github.com/pave-platform/pave/services/provisioning"
 	"github.com/pave-platform/pave/services/scheduler"
+	"github.com/pave-platform/pave/services/scheduler/runner"
 )
 
 func version() string { return "pave " + service.Version }
@@ -32,6 +33,7 @@ func devDefaults(dataDir, addr string) map[string]string {
 		"PAVE_HTTP_ADDR":            addr,
 		"PAVE_BOOTSTRAP_TOKEN_FILE": filepath.Join(dataDir, "token"),
 		"PAVE_LOG_FORMAT":           "text",
+		"PAVE_RUNNER_POOL":          "batch",
 	}
 }
 
@@ -93,6 +95,7 @@ func devApp(out io.Writer) fx.Option {
 			provisioning.Module,
 			cost.Module,
 			scheduler.Module,
+			runner.Module,
 		),
 		fx.Invoke(func(lc fx.Lifecycle, srv *httpfx.Server) {
 			lc.Append(fx.StartHook(func(context.Context) error {

@@ -37,6 +37,12 @@ func startDevJS(t *testing.T, dir string) (string, *fx.App, jetstream.JetStream)
 	if os.Getenv("PAVE_TEMPLATES_DIR") == "" {
 		t.Setenv("PAVE_TEMPLATES_DIR", "../../deploy/templates")
 	}
+	if os.Getenv("PAVE_RUNNER_POOL") == "" {
+		t.Setenv("PAVE_RUNNER_POOL", "batch")
+	}
+	if os.Getenv("PAVE_SCHEDULER_CONFIG") == "" {
+		t.Setenv("PAVE_SCHEDULER_CONFIG", "../../deploy/scheduler/pools.yaml")
+	}
 	var srv *httpfx.Server
 	var js jetstream.JetStream
 	var out bytes.Buffer

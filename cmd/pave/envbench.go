@@ -47,7 +47,14 @@ func runEnvBench(args []string) error {
 		return err
 	}
 	defer rd.Stop()
+	// The benchmark measures the sagas, admission included, not a quota:
+	// the pool admits every environment at once.
+	pools := filepath.Join(dir, "pools.yaml")
+	if err := os.WriteFile(pools, []byte(benchPools), 0o600); err != nil {
+		return err
+	}
 	for k, v := range map[string]string{
+		"PAVE_SCHEDULER_CONFIG": pools, "PAVE_RUNNER_POOL": "batch",
 		"PAVE_DATA_DIR": dir, "PAVE_HTTP_ADDR": "127.0.0.1:0", "PAVE_NATS_EMBEDDED_ADDR": "off",
 		"PAVE_LOG_LEVEL": envOr("PAVE_LOG_LEVEL", "error"), "PAVE_TEMPLATES_DIR": *templates, "PAVE_PROVISIONING_REDIS_URL": rd.URL(),
 		"PAVE_LIFECYCLE_RECONCILE_INTERVAL": "1m",
@@ -194,3 +201,13 @@ func (b *envBench) await(id, state string, ch chan string) error {
 		}
 	}
 }
+
+const benchPools = `
+pools:
+  - name: platform
+    capacity: {environments: 1000000, ops: 100000}
+  - name: batch
+    capacity: {cpu: 1000}
+defaultTeam:
+  nominal: {platform: {environments: 1000000, ops: 100000}}
+`

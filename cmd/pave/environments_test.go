@@ -41,6 +41,7 @@ func startPlatform(t *testing.T, templates string, extraEnv map[string]string) *
 	t.Setenv("PAVE_LIFECYCLE_RETRY_BACKOFF", "20ms")
 	t.Setenv("PAVE_LIFECYCLE_RECONCILE_INTERVAL", "200ms")
 	t.Setenv("PAVE_TEMPLATES_DIR", templates)
+	t.Setenv("PAVE_SCHEDULER_CONFIG", "../../deploy/scheduler/pools.yaml")
 	for k, v := range extraEnv {
 		t.Setenv(k, v)
 	}

@@ -10,6 +10,9 @@ const usage = `pave — the internal developer platform
 
 Usage:
   pave dev [flags]     run every service in one process with an embedded JetStream server
+  pave runner [flags]  run admitted jobs of a pool as OS processes
+  pave workloads ...   submit, get, list and cancel workloads (jobs)
+  pave pools           pools, capacity and usage
   pave version         print the version
 
 Run 'pave dev -h' for its flags.
@@ -24,6 +27,12 @@ func main() {
 	switch os.Args[1] {
 	case "dev":
 		err = runDev(os.Args[2:])
+	case "workloads":
+		err = runWorkloads(os.Args[2:], os.Stdout)
+	case "pools":
+		err = runPools(os.Args[2:], os.Stdout)
+	case "runner":
+		err = runRunner(os.Args[2:])
 	case "bench-environments":
 		err = runEnvBench(os.Args[2:])
 	case "version":

@@ -31,7 +31,8 @@ func TestServiceBinariesDrainOnSIGTERM(t *testing.T) {
 			cmd := exec.Command(filepath.Join(bin, s))
 			cmd.Env = append(cmd.Environ(),
 				"PAVE_DATA_DIR="+t.TempDir(), "PAVE_HTTP_ADDR="+addr,
-				"PAVE_NATS_EMBEDDED_ADDR=off", "PAVE_LOG_FORMAT=text", "PAVE_TEMPLATES_DIR=../../deploy/templates")
+				"PAVE_NATS_EMBEDDED_ADDR=off", "PAVE_LOG_FORMAT=text", "PAVE_TEMPLATES_DIR=../../deploy/templates",
+				"PAVE_SCHEDULER_CONFIG=../../deploy/scheduler/pools.yaml")
 			var logs bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &logs, &logs
 			require.NoError(t, cmd.Start())

@@ -1,0 +1,362 @@
+// Command kueuebench replays Kueue's own baseline performance scenario
+// end to end through Pave: an embedded JetStream server (file storage,
+// sync always), the scheduler service, and one `pave runner` per pool that
+// runs every job as a real OS process (`sleep` for the job's runtime).
+//
+// Scenario (Kueue test/performance/scheduler, baseline): 5 pools of 120
+// units; 6 teams per pool, each with nominal 20 and borrowing limit 100;
+// each team receives 350 small (1 unit, 200 ms, priority 50), 100 medium
+// (5 units, 500 ms, priority 100) and 50 large (20 units, 1 s, priority
+// 200) workloads: 15,000 in all, all submitted at the start.
+//
+// Figures, as RESULT lines: wall time from the first submit to the last
+// finish; mean usage of the nominal quota (admitted units over time,
+// divided by the 600 units of quota, over the wall time); mean time from
+// submit to admission per class. Kueue's published figures for the same
+// scenario are printed beside them.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/pave-platform/pave/pkg/bus"
+	"github.com/pave-platform/pave/pkg/events"
+	"github.com/pave-platform/pave/pkg/natsfx"
+	"github.com/pave-platform/pave/pkg/schema"
+	"github.com/pave-platform/pave/services/scheduler"
+	"github.com/pave-platform/pave/services/scheduler/runner"
+)
+
+type class struct {
+	name     string
+	count    int
+	units    int64
+	runtime  time.Duration
+	priority int
+}
+
+var classes = []class{
+	{"large", 50, 20, time.Second, 200},
+	{"medium", 100, 5, 500 * time.Millisecond, 100},
+	{"small", 350, 1, 200 * time.Millisecond, 50},
+}
+
+// Kueue's published baseline figures.
+var kueue = map[string]float64{"wall_s": 351, "usage_pct": 58.7, "large_s": 6.7, "medium_s": 76.8, "small_s": 215.5}
+
+func main() {
+	pools := flag.Int("pools", 5, "pools")
+	teams := flag.Int("teams", 6, "teams per pool")
+	scale := flag.Float64("scale", 1, "fraction of each class's count to submit (1 = the full scenario)")
+	flag.Parse()
+	if err := run(*pools, *teams, *scale); err != nil {
+		fmt.Fprintln(os.Stderr, "kueuebench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(nPools, nTeams int, scale float64) error {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "kueuebench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	srv, err := natsfx.StartEmbedded(natsfx.EmbeddedConfig{StoreDir: dir, Port: -1})
+	if err != nil {
+		return err
+	}
+	defer srv.Shutdown()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	newBus := func() (*nats.Conn, *bus.Bus, error) {
+		nc, err := nats.Connect(srv.ClientURL())
+		if err != nil {
+			return nil, nil, err
+		}
+		reg, err := schema.Default()
+		if err != nil {
+			return nil, nil, err
+		}
+		b, err := bus.New(nc, reg, schema.SubjectFor, bus.WithLogger(log))
+		return nc, b, err
+	}
+	so := bus.DefaultStreamOptions()
+
+	file := filepath.Join(dir, "pools.yaml")
+	if err := os.WriteFile(file, []byte(poolsFile(nPools, nTeams)), 0o600); err != nil {
+		return err
+	}
+	nc, b, err := newBus()
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	sched, err := scheduler.New(nc, b, so, nil, scheduler.Config{File: file, Tick: time.Second,
+		RunnerTimeout: 10 * time.Second, LeaseTTL: 3 * time.Second}, log)
+	if err != nil {
+		return err
+	}
+	if err := sched.Start(ctx); err != nil {
+		return err
+	}
+	defer func() { _ = sched.Stop(context.Background()) }()
+	for p := range nPools {
+		rnc, rb, err := newBus()
+		if err != nil {
+			return err
+		}
+		defer rnc.Close()
+		r, err := runner.New(rb, so, runner.Config{Pool: pool(p), ID: "bench-" + pool(p)}, log)
+		if err != nil {
+			return err
+		}
+		if err := r.Start(ctx); err != nil {
+			return err
+		}
+		defer func() { _ = r.Stop(context.Background()) }()
+	}
+	for !sched.Leading() {
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	var specs []events.WorkloadSpec
+	for p := range nPools {
+		for t := range nTeams {
+			for _, c := range classes {
+				for i := range max(1, int(float64(c.count)*scale)) {
+					specs = append(specs, events.WorkloadSpec{
+						ID: fmt.Sprintf("%s-%s-%d", team(p, t), c.name, i), Team: team(p, t), Pool: pool(p),
+						Kind: events.WorkloadKindJob, Demand: map[string]int64{"units": c.units}, Priority: c.priority,
+						Labels: map[string]string{"class": c.name},
+						Job:    &events.JobSpec{Command: "sleep", Args: []string{fmt.Sprintf("%.3f", c.runtime.Seconds())}},
+					})
+				}
+			}
+		}
+	}
+	rec := newRecorder(specs)
+	stopWatch, err := rec.watch(ctx, b.JetStream())
+	if err != nil {
+		return err
+	}
+	defer stopWatch()
+
+	start := time.Now()
+	if err := submitAll(ctx, b, specs); err != nil {
+		return err
+	}
+	submitted := time.Since(start)
+	select {
+	case <-rec.done:
+	case <-time.After(15 * time.Minute):
+		return fmt.Errorf("not done after 15 minutes: %d of %d finished", rec.finishedCount(), len(specs))
+	}
+	wall := time.Since(start)
+	rec.report(wall, submitted, float64(nPools*nTeams*20), scale)
+	return nil
+}
+
+func pool(p int) string    { return fmt.Sprintf("p%d", p) }
+func team(p, t int) string { return fmt.Sprintf("p%d-t%d", p, t) }
+
+func poolsFile(nPools, nTeams int) string {
+	var s strings.Builder
+	s.WriteString("pools:\n")
+	for p := range nPools {
+		fmt.Fprintf(&s, "  - name: %s\n    capacity: {units: %d}\n", pool(p), 20*nTeams)
+	}
+	s.WriteString("teams:\n")
+	for p := range nPools {
+		for t := range nTeams {
+			fmt.Fprintf(&s, "  - name: %s\n    nominal: {%s: {units: 20}}\n    borrowingLimit: {%s: {units: 100}}\n",
+				team(p, t), pool(p), pool(p))
+		}
+	}
+	return s.String()
+}
+
+func submitAll(ctx context.Context, b *bus.Bus, specs []events.WorkloadSpec) error {
+	work := make(chan events.WorkloadSpec)
+	errs := make(chan error, 64)
+	var wg sync.WaitGroup
+	for range 64 {
+		wg.Go(func() {
+			for s := range work {
+				e, err := bus.NewEvent(s.ID+"/submit", "kueuebench", events.TypeSubmitCommand,
+					events.SubmitCommand{Workload: s, SubmittedBy: "kueuebench"})
+				if err == nil {
+					e.SetSubject(s.ID)
+					err = b.Publish(ctx, e)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	for _, s := range specs {
+		select {
+		case work <- s:
+		case err := <-errs:
+			close(work)
+			wg.Wait()
+			return err
+		}
+	}
+	close(work)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+		return nil
+	}
+}
+
+// recorder follows the scheduler's log: admissions, ends, and the admitted
+// units over time.
+type recorder struct {
+	mu        sync.Mutex
+	class     map[string]string
+	units     map[string]int64
+	waited    map[string][]time.Duration
+	admitted  map[string]bool
+	finished  map[string]bool
+	running   int64
+	area      float64 // unit-seconds admitted
+	last      time.Time
+	first     time.Time
+	total     int
+	done      chan struct{}
+	failures  []string
+	preempted int
+}
+
+func newRecorder(specs []events.WorkloadSpec) *recorder {
+	r := &recorder{class: map[string]string{}, units: map[string]int64{}, waited: map[string][]time.Duration{},
+		admitted: map[string]bool{}, finished: map[string]bool{}, total: len(specs), done: make(chan struct{})}
+	for _, s := range specs {
+		r.class[s.ID] = s.Labels["class"]
+		r.units[s.ID] = s.Demand["units"]
+	}
+	return r
+}
+
+func (r *recorder) watch(ctx context.Context, js jetstream.JetStream) (func(), error) {
+	c, err := js.OrderedConsumer(ctx, "EVT_SCHEDULER", jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{"pave.evt.scheduler.workload.>"}, DeliverPolicy: jetstream.DeliverNewPolicy})
+	if err != nil {
+		return nil, err
+	}
+	cc, err := c.Consume(func(m jetstream.Msg) {
+		e, err := bus.Decode(m.Headers(), m.Data())
+		if err == nil {
+			r.apply(e.Type(), e.Data())
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return cc.Stop, nil
+}
+
+func (r *recorder) advance(at time.Time) {
+	if !r.last.IsZero() && at.After(r.last) {
+		r.area += float64(r.running) * at.Sub(r.last).Seconds()
+	}
+	if at.After(r.last) {
+		r.last = at
+	}
+}
+
+func (r *recorder) apply(typ string, data []byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var d struct {
+		WorkloadID string    `json:"workload_id"`
+		WaitedMS   int64     `json:"waited_ms"`
+		Admission  int       `json:"admission"`
+		Reason     string    `json:"reason"`
+		At         time.Time `json:"at"`
+	}
+	if json.Unmarshal(data, &d) != nil || r.class[d.WorkloadID] == "" {
+		return
+	}
+	switch typ {
+	case events.TypeWorkloadAdmitted:
+		if r.first.IsZero() {
+			r.first = d.At
+		}
+		r.advance(d.At)
+		r.running += r.units[d.WorkloadID]
+		if !r.admitted[d.WorkloadID] {
+			r.admitted[d.WorkloadID] = true
+			r.waited[r.class[d.WorkloadID]] = append(r.waited[r.class[d.WorkloadID]], time.Duration(d.WaitedMS)*time.Millisecond)
+		}
+	case events.TypeWorkloadPreempted, events.TypeWorkloadRequeued:
+		r.advance(d.At)
+		r.running -= r.units[d.WorkloadID]
+		r.preempted++
+	case events.TypeWorkloadFinished, events.TypeWorkloadFailed:
+		r.advance(d.At)
+		r.running -= r.units[d.WorkloadID]
+		if typ == events.TypeWorkloadFailed {
+			r.failures = append(r.failures, d.WorkloadID+": "+d.Reason)
+		}
+		if !r.finished[d.WorkloadID] {
+			r.finished[d.WorkloadID] = true
+			if len(r.finished) == r.total {
+				close(r.done)
+			}
+		}
+	}
+}
+
+func (r *recorder) finishedCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.finished)
+}
+
+func (r *recorder) report(wall, submitted time.Duration, quota, scale float64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	usage := 100 * r.area / (quota * wall.Seconds())
+	fmt.Printf("RESULT scheduler.kueue_baseline.wall_s %.1f s (kueue %.0f; target <= 90) workloads=%d scale=%g submit_s=%.1f\n",
+		wall.Seconds(), kueue["wall_s"], r.total, scale, submitted.Seconds())
+	fmt.Printf("RESULT scheduler.kueue_baseline.usage_pct %.1f %% (kueue %.1f; target >= 80)\n", usage, kueue["usage_pct"])
+	names := make([]string, 0, len(r.waited))
+	for n := range r.waited {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		var sum time.Duration
+		for _, w := range r.waited[n] {
+			sum += w
+		}
+		mean := sum.Seconds() / float64(len(r.waited[n]))
+		fmt.Printf("RESULT scheduler.kueue_baseline.time_to_admission_%s_s %.1f s (kueue %.1f)\n", n, mean, kueue[n+"_s"])
+	}
+	fmt.Printf("RESULT scheduler.kueue_baseline.failed %d (preemptions %d)\n", len(r.failures), r.preempted)
+	for i, f := range r.failures {
+		if i == 5 {
+			break
+		}
+		fmt.Println("  failed:", f)
+	}
+}
