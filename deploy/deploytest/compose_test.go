@@ -21,6 +21,7 @@ import (
 var required = map[string][]string{
 	"access":       {"PAVE_BOOTSTRAP_TOKEN"},
 	"lifecycle":    {"PAVE_TEMPLATES_DIR"},
+	"scheduler":    {"PAVE_SCHEDULER_CONFIG"},
 	"provisioning": {"PAVE_PROVISIONING_POSTGRES_URL", "PAVE_PROVISIONING_REDIS_URL", "PAVE_PROVISIONING_KEY"},
 }
 

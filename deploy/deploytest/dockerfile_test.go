@@ -49,6 +49,8 @@ func TestDockerfileBuildsEveryBinary(t *testing.T) {
 		"USER 65532:65532",
 		"COPY deploy/templates /etc/pave/templates",
 		"PAVE_TEMPLATES_DIR=/etc/pave/templates",
+		"COPY deploy/scheduler /etc/pave/scheduler",
+		"PAVE_SCHEDULER_CONFIG=/etc/pave/scheduler/pools.yaml",
 		"-o /out/healthcheck ./cmd/healthcheck",
 	} {
 		assert.Contains(t, df, want)

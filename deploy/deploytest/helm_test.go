@@ -248,6 +248,8 @@ func TestHelmTemplate(t *testing.T) {
 	}
 	lc := envOf(dig(find(docs, "Deployment", "pave-lifecycle"), "spec", "template", "spec", "containers", 0))
 	assert.Equal(t, "/etc/pave/templates", lc["PAVE_TEMPLATES_DIR"])
+	sc := envOf(dig(find(docs, "Deployment", "pave-scheduler"), "spec", "template", "spec", "containers", 0))
+	assert.Equal(t, "/etc/pave/pools/pools.yaml", sc["PAVE_SCHEDULER_CONFIG"])
 
 	// Generated secrets have the right shape.
 	boot := find(docs, "Secret", "pave-bootstrap")
@@ -265,7 +267,11 @@ func TestHelmTemplate(t *testing.T) {
 	for _, e := range entries {
 		assert.Contains(t, dig(tm, "data"), e.Name())
 	}
-	for _, cm := range []string{"pave-policies", "pave-pools", "pave-rate-cards"} {
+	pools := find(docs, "ConfigMap", "pave-pools")
+	require.NotNil(t, pools)
+	assert.Equal(t, readFile(t, "deploy/scheduler/pools.yaml"), dig(pools, "data", "pools.yaml"),
+		"the scheduler's pools file is deploy/scheduler/pools.yaml")
+	for _, cm := range []string{"pave-policies", "pave-rate-cards"} {
 		assert.NotNil(t, find(docs, "ConfigMap", cm), cm)
 	}
 
