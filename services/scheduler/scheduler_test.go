@@ -360,3 +360,77 @@ func TestFailoverRebuildsAndNeverAdmitsTwice(t *testing.T) {
 	}
 	assert.Len(t, admissions, 4)
 }
+
+// TestRunnerThatStopsHeartbeatingLosesItsJobs: a runner starts a job and
+// is never heard of again; the admission is reclaimed and the job queued
+// and admitted again.
+func TestRunnerThatStopsHeartbeatingLosesItsJobs(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	require.Equal(t, http.StatusAccepted, h.call(rpc.WorkloadsSubmit, admin, nil, job("lost", "a", 1)).Status)
+	h.waitState("lost", "admitted")
+	e, err := bus.NewEvent("lost/1/started", "test-runner", events.TypeJobStarted, events.JobStarted{
+		WorkloadID: "lost", Admission: 1, Runner: "vanished", Pool: "batch", PID: 1, At: time.Now().UTC()})
+	require.NoError(t, err)
+	e.SetSubject("lost")
+	require.NoError(t, h.bus.Publish(context.Background(), e))
+	h.waitState("lost", "running")
+
+	var v map[string]any
+	require.Eventually(t, func() bool {
+		_, v = h.get("lost", admin)
+		return v["admission"] == float64(2)
+	}, 10*time.Second, 20*time.Millisecond, "never reclaimed: %v", &v)
+	var requeued events.WorkloadRequeued
+	for _, e := range h.logEvents() {
+		if e.Type() == events.TypeWorkloadRequeued {
+			require.NoError(t, json.Unmarshal(e.Data(), &requeued))
+		}
+	}
+	assert.Equal(t, 1, requeued.Admission)
+	assert.Contains(t, requeued.Reason, "runner vanished sent no heartbeat")
+}
+
+// TestPoolsAndQuotasThroughTheAPI: a platform admin changes capacity and
+// quotas; nobody else may; bad values are refused naming the field.
+func TestPoolsAndQuotasThroughTheAPI(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	put := func(p authn.Principal, subject string, path map[string]string, body any) rpc.Reply {
+		return h.call(subject, p, path, body)
+	}
+	rep := put(member("a"), rpc.PoolsPut, map[string]string{"name": "batch"}, map[string]any{"capacity": map[string]int{"cpu": 16, "memory": 16}})
+	assert.Equal(t, http.StatusForbidden, rep.Status)
+	rep = put(admin, rpc.PoolsPut, map[string]string{"name": "batch"}, map[string]any{"capacity": map[string]int{"cpu": -1, "memory": 16}})
+	require.Equal(t, http.StatusUnprocessableEntity, rep.Status)
+	assert.Equal(t, "capacity.cpu", rep.Problem.Errors[0].Field)
+
+	rep = put(admin, rpc.PoolsPut, map[string]string{"name": "gpu"}, map[string]any{"capacity": map[string]int{"gpu": 4}})
+	require.Equal(t, http.StatusOK, rep.Status, "%+v", rep.Problem)
+	rep = put(admin, rpc.QuotasPut, map[string]string{"team": "a"}, map[string]any{"weight": 2,
+		"nominal": map[string]any{"gpu": map[string]int{"gpu": 2}}})
+	require.Equal(t, http.StatusOK, rep.Status, "%+v", rep.Problem)
+	rep = put(admin, rpc.QuotasPut, map[string]string{"team": "a"}, map[string]any{"nominal": map[string]any{"tpu": map[string]int{"x": 1}}})
+	require.Equal(t, http.StatusUnprocessableEntity, rep.Status)
+	assert.Equal(t, "nominal.tpu", rep.Problem.Errors[0].Field)
+
+	// The new pool takes work at once, and a shrink that would strand it is refused.
+	gpuJob := map[string]any{"id": "g-1", "team": "a", "pool": "gpu", "demand": map[string]int{"gpu": 3}, "job": map[string]any{"command": "true"}}
+	require.Equal(t, http.StatusAccepted, h.call(rpc.WorkloadsSubmit, member("a"), nil, gpuJob).Status)
+	h.waitState("g-1", "admitted")
+	rep = put(admin, rpc.PoolsPut, map[string]string{"name": "gpu"}, map[string]any{"capacity": map[string]int{"gpu": 2}})
+	require.Equal(t, http.StatusUnprocessableEntity, rep.Status)
+	assert.Equal(t, "capacity.gpu", rep.Problem.Errors[0].Field)
+
+	// Quotas are visible to the team, not to others (404, not 403).
+	rep = h.call(rpc.QuotasGet, member("a"), map[string]string{"team": "a"}, nil)
+	require.Equal(t, http.StatusOK, rep.Status)
+	var q map[string]any
+	require.NoError(t, json.Unmarshal(rep.Body, &q))
+	assert.EqualValues(t, 2, q["weight"])
+	assert.Equal(t, http.StatusNotFound, h.call(rpc.QuotasGet, member("b"), map[string]string{"team": "a"}, nil).Status)
+
+	// API changes survive a new leader (they are in the log).
+	rep = h.call(rpc.PoolsGet, member("a"), map[string]string{"name": "gpu"}, nil)
+	require.Equal(t, http.StatusOK, rep.Status)
+}

@@ -20,6 +20,15 @@ const LogStream = "EVT_SCHEDULER"
 // read it: this instance is no longer the leader and must rebuild.
 var ErrFenced = errors.New("scheduler log: another leader appended first")
 
+// fenced are the errors of a publish whose expectation failed: the wrong
+// last sequence (10071; 10164 on replicated streams) or the wrong last
+// message id (10070).
+var fenced = map[jetstream.ErrorCode]bool{
+	jetstream.JSErrCodeStreamWrongLastSequence:         true,
+	jetstream.JSErrCodeStreamWrongLastSequenceConstant: true,
+	10070: true,
+}
+
 // Log appends events to LogStream, each publish fenced by the sequence the
 // appender expects to be last, so a deposed leader can never append.
 type Log struct {
@@ -37,8 +46,8 @@ func NewLog(js jetstream.JetStream, b *bus.Bus, last uint64) *Log {
 // Last is the sequence of the last event this log knows.
 func (l *Log) Last() uint64 { return l.last }
 
-// Append publishes the events in order, pipelined, each expecting the one
-// before it to be last. On ErrFenced, or any error, the log may hold a
+// Append publishes the events in order, pipelined, each fenced on what
+// must be last in the stream before it. On ErrFenced, or any error, the log may hold a
 // prefix of the batch: the caller must stop and rebuild from the log.
 func (l *Log) Append(ctx context.Context, evs []event.Event) error {
 	const window = 512
@@ -50,7 +59,15 @@ func (l *Log) Append(ctx context.Context, evs []event.Event) error {
 			if err != nil {
 				return err
 			}
-			f, err := l.js.PublishMsgAsync(msg, jetstream.WithExpectLastSequence(l.last+uint64(i)))
+			// The first message expects the sequence this log last saw;
+			// each next one expects the id of the one before it. (Expecting
+			// last+i would let a deposed leader's later messages land once
+			// the new leader's appends have moved the sequence that far.)
+			fence := jetstream.WithExpectLastSequence(l.last)
+			if i > 0 {
+				fence = jetstream.WithExpectLastMsgID(evs[start+i-1].ID())
+			}
+			f, err := l.js.PublishMsgAsync(msg, fence)
 			if err != nil {
 				return fmt.Errorf("scheduler log: append %s: %w", e.ID(), err)
 			}
@@ -65,7 +82,7 @@ func (l *Log) Append(ctx context.Context, evs []event.Event) error {
 				l.last = ack.Sequence
 			case err := <-f.Err():
 				var apiErr *jetstream.APIError
-				if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
+				if errors.As(err, &apiErr) && fenced[apiErr.ErrorCode] {
 					return fmt.Errorf("%w: %v", ErrFenced, err)
 				}
 				return fmt.Errorf("scheduler log: append %s: %w", evs[start+i].ID(), err)

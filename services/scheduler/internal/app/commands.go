@@ -256,12 +256,18 @@ func (t *tx) Report(eventType string, data any) error {
 
 // SetPool changes or adds a pool through the API.
 func (t *tx) SetPool(name string, capacity map[string]int64) error {
+	if _, err := domain.NewPool(name, capacity); err != nil {
+		return asInput(err)
+	}
 	err := t.emit(events.TypePoolConfigured, events.PoolConfigured{Name: name, Capacity: capacity, Source: SourceAPI, At: t.now})
 	return asInput(err)
 }
 
 // SetTeam changes or adds a team's weight and quotas through the API.
 func (t *tx) SetTeam(team domain.Team) error {
+	if _, err := domain.NewTeam(team); err != nil {
+		return asInput(err)
+	}
 	return asInput(t.emit(events.TypeTeamConfigured, teamEvent(team, SourceAPI, t.now)))
 }
 
