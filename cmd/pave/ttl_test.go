@@ -98,7 +98,7 @@ func TestShortTTLPreviewWarnsThenExpiresAndIsTornDownByItself(t *testing.T) {
 
 	env = p.waitState(id, "deleted")
 	assert.Equal(t, "expired", env["reason"])
-	p.waitTransitions(id, "→requested", "requested→provisioning", "provisioning→ready",
+	p.waitTransitions(id, "→requested", "requested→queued", "queued→provisioning", "provisioning→ready",
 		"ready→expiring", "expiring→decommissioning", "decommissioning→deleted")
 	assert.Equal(t, none(), p.realResources(), "expiry leaves nothing behind")
 }
@@ -117,7 +117,7 @@ func TestExtendPushesExpiryBackAndTheWarningIsWithdrawn(t *testing.T) {
 
 	assert.Never(t, func() bool { return p.state(id) != "ready" }, shortTTL+time.Second, 100*time.Millisecond,
 		"an extended environment outlives its first expiry")
-	p.waitTransitions(id, "→requested", "requested→provisioning", "provisioning→ready",
+	p.waitTransitions(id, "→requested", "requested→queued", "queued→provisioning", "provisioning→ready",
 		"ready→expiring", "expiring→ready")
 	assert.Equal(t, map[string]int{"postgres databases": 1, "postgres roles": 1, "redis users": 1, "nats streams": 0},
 		p.realResources(), "its resources are still there")

@@ -18,6 +18,7 @@ type poolRun struct {
 	guard       []int64 // sum over teams of their unlendable idle nominal
 	teams       map[string]*teamRun
 	order       []*teamRun // by name
+	starving    []*cand
 	victims     int // preemptible admitted workloads not yet taken
 	heap        teamHeap
 }

@@ -48,16 +48,14 @@ func Schedule(s *State, now time.Time) Decisions {
 }
 
 // cand is a queued workload whose parents have all finished; ready is
-// when it became eligible, the start of its wait. A starving cand has
-// waited at least Config.StarvationAfter.
+// when it became eligible, the start of its wait.
 type cand struct {
-	e        *entry
-	ready    time.Time
-	starving bool
+	e     *entry
+	ready time.Time
 }
 
 // classify settles dependencies: cancel, wait for a parent, or hand the
-// workload to its team's queue in its pool.
+// workload to its pool as starving or as an ordinary candidate.
 func (s *State) classify(runs map[string]*poolRun, now time.Time, d *Decisions) {
 	memo := map[string]string{}
 	cands := make([]cand, 0, len(s.queued))
@@ -69,11 +67,14 @@ func (s *State) classify(runs map[string]*poolRun, now time.Time, d *Decisions) 
 		case why != "":
 			d.Waiting = append(d.Waiting, Wait{ID: e.w.ID, Reason: why})
 		default:
-			p := runs[e.w.Pool]
-			cands = append(cands, cand{e: e, ready: ready,
-				starving: p.cfg.StarvationAfter > 0 && now.Sub(ready) >= p.cfg.StarvationAfter})
-			t := p.team(e.w.Team)
-			t.queue = append(t.queue, &cands[len(cands)-1])
+			cands = append(cands, cand{e: e, ready: ready})
+			c, p := &cands[len(cands)-1], runs[e.w.Pool]
+			if p.cfg.StarvationAfter > 0 && now.Sub(ready) >= p.cfg.StarvationAfter {
+				p.starving = append(p.starving, c)
+			} else {
+				t := p.team(e.w.Team)
+				t.queue = append(t.queue, c)
+			}
 		}
 	}
 }
@@ -119,13 +120,8 @@ func (s *State) cancelCause(id string, memo map[string]string) string {
 	return memo[id]
 }
 
-// run serves the teams in weighted dominant-share order, lowest first.
-// Within a team, starving workloads come first, oldest first, then the
-// rest by priority and age. A starving workload that cannot be admitted
-// holds its demand against everything served after it in the pass: its
-// own team's later work and teams at or above its team's share. Teams
-// below that share were served before it: a reservation stops work from
-// overtaking it unfairly, never a team from reaching its fair share.
+// run serves starving workloads oldest first, then everyone else in
+// weighted dominant-share order.
 func (p *poolRun) run() {
 	p.order = make([]*teamRun, 0, len(p.teams))
 	for _, t := range p.teams {
@@ -138,14 +134,34 @@ func (p *poolRun) run() {
 		sortVictims(t.victims)
 		t.taken = make([]bool, len(t.victims))
 	}
-	p.serve()
+	p.serveStarving()
+	p.serveFair()
 }
 
-func (p *poolRun) serve() {
+func (p *poolRun) serveStarving() {
+	sort.Slice(p.starving, func(i, j int) bool {
+		a, b := p.starving[i], p.starving[j]
+		if !a.ready.Equal(b.ready) {
+			return a.ready.Before(b.ready)
+		}
+		return queueLess(a, b)
+	})
+	for _, c := range p.starving {
+		t := p.team(c.e.w.Team)
+		if why := p.tryAdmit(t, c); why != "" {
+			addTo(p.reserved, c.e.demand, 1)
+			addTo(t.held, c.e.demand, 1)
+			p.wait(c, fmt.Sprintf("waiting for %s, past the starvation bound; capacity is held for it (%s)",
+				p.now.Sub(c.ready), why))
+		}
+	}
+}
+
+func (p *poolRun) serveFair() {
 	h := &p.heap
 	for _, t := range p.order {
 		if len(t.queue) > 0 {
-			sort.Slice(t.queue, func(i, j int) bool { return serveLess(t.queue[i], t.queue[j]) })
+			sort.Slice(t.queue, func(i, j int) bool { return queueLess(t.queue[i], t.queue[j]) })
 			t.idx = len(*h)
 			*h = append(*h, t)
 		}
@@ -156,7 +172,7 @@ func (p *poolRun) serve() {
 		c := t.queue[t.next]
 		t.next++
 		if why := p.tryAdmit(t, c); why != "" {
-			p.hold(t, c, why)
+			p.wait(c, why)
 		}
 		if t.next == len(t.queue) {
 			heap.Remove(h, t.idx)
@@ -164,19 +180,6 @@ func (p *poolRun) serve() {
 			heap.Fix(h, t.idx)
 		}
 	}
-}
-
-// hold records why c waits; a starving c also holds its demand in the
-// pool and in its team's quota for the rest of the pass.
-func (p *poolRun) hold(t *teamRun, c *cand, why string) {
-	if !c.starving {
-		p.wait(c, why)
-		return
-	}
-	addTo(p.reserved, c.e.demand, 1)
-	addTo(t.held, c.e.demand, 1)
-	p.wait(c, fmt.Sprintf("waiting for %s, past the starvation bound; capacity is held for it (%s)",
-		p.now.Sub(c.ready), why))
 }
 
 // tryAdmit admits c, preempting borrowed work if that is allowed, or says
@@ -196,18 +199,6 @@ func (p *poolRun) tryAdmit(t *teamRun, c *cand) string {
 
 func (p *poolRun) wait(c *cand, why string) {
 	p.d.Waiting = append(p.d.Waiting, Wait{ID: c.e.w.ID, Reason: why})
-}
-
-// serveLess orders a team's queue: starving workloads first, longest
-// waiting first; then queueLess.
-func serveLess(a, b *cand) bool {
-	if a.starving != b.starving {
-		return a.starving
-	}
-	if a.starving && !a.ready.Equal(b.ready) {
-		return a.ready.Before(b.ready)
-	}
-	return queueLess(a, b)
 }
 
 // queueLess orders a team's queue: higher priority, then older, then ID.
