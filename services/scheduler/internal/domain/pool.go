@@ -129,7 +129,7 @@ func (p *poolRun) check(t *teamRun, demand []int64) (block, string) {
 	for i, q := range demand {
 		guard := p.guard[i] - p.ownGuard(t, i)
 		free := p.info.capacity[i] - p.used[i] - guard
-		if q == 0 || free-p.reserved[i] >= q {
+		if q == 0 || free-p.reservedAgainst(t, i) >= q {
 			continue
 		}
 		r := p.info.resources[i]
@@ -147,10 +147,34 @@ func (p *poolRun) check(t *teamRun, demand []int64) (block, string) {
 	return fits, ""
 }
 
+// reservedAgainst is how much of the capacity held for starving workloads
+// stands in t's way. A starving workload of another team can only ever be
+// admitted outside t's unlendable idle nominal (t's guard), so what is held
+// for it counts against t only up to the shared idle capacity, never
+// against t's guard. When t holds capacity for starving work of its own,
+// that work may need t's guard, and all of it counts.
+func (p *poolRun) reservedAgainst(t *teamRun, i int) int64 {
+	if !t.q.guards || p.reserved[i] == 0 || p.holds(t) {
+		return p.reserved[i]
+	}
+	shared := p.info.capacity[i] - p.used[i] - p.guard[i]
+	return min(p.reserved[i], max(0, shared))
+}
+
+func (p *poolRun) holds(t *teamRun) bool {
+	for _, h := range t.held {
+		if h > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 const eps = 1e-9
 
-// teamHeap orders teams by weighted dominant share, then by the age of
-// their next workload, then by name.
+// teamHeap orders teams by weighted dominant share, then teams whose next
+// workload fits their nominal quota before teams whose next would borrow,
+// then by the age of their next workload, then by name.
 type teamHeap []*teamRun
 
 func (h teamHeap) Len() int { return len(h) }
@@ -159,6 +183,9 @@ func (h teamHeap) Less(i, j int) bool {
 	a, b := h[i], h[j]
 	if math.Abs(a.share-b.share) > eps {
 		return a.share < b.share
+	}
+	if ba, bb := a.borrows(), b.borrows(); ba != bb {
+		return bb // else a pass may lend what a team within quota then reclaims by preemption
 	}
 	ha, hb := a.head(), b.head()
 	if !ha.Equal(hb) {
@@ -184,6 +211,20 @@ func (h *teamHeap) Pop() any {
 	t.idx = -1
 	*h = old[:len(old)-1]
 	return t
+}
+
+// borrows says whether admitting t's next workload would take t above its
+// nominal quota.
+func (t *teamRun) borrows() bool {
+	if t.next >= len(t.queue) {
+		return false
+	}
+	for i, q := range t.queue[t.next].e.demand {
+		if q > 0 && t.usage[i]+q > t.q.nominal[i] {
+			return true
+		}
+	}
+	return false
 }
 
 func (t *teamRun) head() time.Time {
