@@ -232,10 +232,15 @@ func submitWorkload(args []string, stdout io.Writer) error {
 	wid := fmt.Sprint(v["id"])
 	last := ""
 	for {
+		v = nil // a fresh answer each time, without keys left from the last
 		if err := c.do(http.MethodGet, "/v1/workloads/"+wid, nil, &v); err != nil {
 			return err
 		}
-		if line := fmt.Sprintf("%v: %v", v["state"], orEmpty(v["reason"])); line != last {
+		line := fmt.Sprint(v["state"])
+		if v["reason"] != nil {
+			line += ": " + fmt.Sprint(v["reason"])
+		}
+		if line != last {
 			fmt.Fprintln(stdout, wid, line)
 			last = line
 		}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,6 +96,13 @@ func TestCLISubmitsJobsThatReallyRunThroughTheRunner(t *testing.T) {
 	assert.Equal(t, "finished", wl["state"])
 	assert.EqualValues(t, 0, wl["exit_code"])
 	assert.NotEmpty(t, wl["runner"])
+	assert.Equal(t, "done\n", wl["output"], "the end of the job's output")
+	assert.Nil(t, wl["position"], "a finished job has no queue position")
+	final := stdout.String()[strings.Index(stdout.String(), "{"):]
+	var printed map[string]any
+	require.NoError(t, json.Unmarshal([]byte(final), &printed), final)
+	assert.Equal(t, "finished", printed["state"])
+	assert.Nil(t, printed["reason"], "the final answer has no reason left over from the wait")
 
 	// A job that fails says so, and the CLI exits non-zero.
 	stdout.Reset()

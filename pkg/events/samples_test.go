@@ -83,9 +83,9 @@ var schedulerSamples = map[string]any{
 	events.TypeWorkloadSettled: events.WorkloadSettled{WorkloadID: "env-abcdefghijkl", Demand: map[string]int64{"cpu": 500, "ops": 0},
 		Saga: &sagaRef, At: at},
 	events.TypeWorkloadFinished: events.WorkloadFinished{WorkloadID: "build-42.test", Team: "payments", Admission: 1,
-		ExitCode: 3, DurationMS: 4500, At: at}, // exit code 0 in practice; non-zero so the round trip sees it
+		ExitCode: 3, DurationMS: 4500, Output: "ok\n", At: at}, // exit code 0 in practice; non-zero so the round trip sees it
 	events.TypeWorkloadFailed: events.WorkloadFailed{WorkloadID: "build-42.test", Team: "payments", Admission: 1,
-		Reason: "exited with code 2", ExitCode: 2, DurationMS: 4500, At: at},
+		Reason: "exited with code 2", ExitCode: 2, DurationMS: 4500, Output: "FAIL\n", At: at},
 	events.TypeWorkloadCancelled: events.WorkloadCancelled{WorkloadID: "build-42.test", Team: "payments",
 		Reason: "build-42.compile failed", Saga: &sagaRef, At: at},
 	events.TypeWorkloadReleased: events.WorkloadReleased{WorkloadID: "env-abcdefghijkl", Existed: true,

@@ -243,24 +243,33 @@ type WorkloadSettled struct {
 
 // WorkloadFinished is the data of TypeWorkloadFinished: a job exited 0.
 type WorkloadFinished struct {
-	WorkloadID string    `json:"workload_id"`
-	Team       string    `json:"team"`
-	Admission  int       `json:"admission"`
-	ExitCode   int       `json:"exit_code"`
-	DurationMS int64     `json:"duration_ms"`
-	At         time.Time `json:"at"`
+	WorkloadID string `json:"workload_id"`
+	Team       string `json:"team"`
+	Admission  int    `json:"admission"`
+	ExitCode   int    `json:"exit_code"`
+	DurationMS int64  `json:"duration_ms"`
+	// Output is the end of the job's output, at most MaxLoggedOutput bytes;
+	// the runner's job report has more.
+	Output string    `json:"output,omitempty"`
+	At     time.Time `json:"at"`
 }
+
+// MaxLoggedOutput bounds the output a workload's end keeps in the
+// scheduler's log.
+const MaxLoggedOutput = 4 << 10
 
 // WorkloadFailed is the data of TypeWorkloadFailed: a job exited non-zero,
 // timed out, or could not start. Its dependants are cancelled.
 type WorkloadFailed struct {
-	WorkloadID string    `json:"workload_id"`
-	Team       string    `json:"team"`
-	Admission  int       `json:"admission"`
-	Reason     string    `json:"reason"`
-	ExitCode   int       `json:"exit_code"`
-	DurationMS int64     `json:"duration_ms"`
-	At         time.Time `json:"at"`
+	WorkloadID string `json:"workload_id"`
+	Team       string `json:"team"`
+	Admission  int    `json:"admission"`
+	Reason     string `json:"reason"`
+	ExitCode   int    `json:"exit_code"`
+	DurationMS int64  `json:"duration_ms"`
+	// Output is the end of the job's output, at most MaxLoggedOutput bytes.
+	Output string    `json:"output,omitempty"`
+	At     time.Time `json:"at"`
 }
 
 // WorkloadCancelled is the data of TypeWorkloadCancelled: a parent

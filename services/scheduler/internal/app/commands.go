@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/pave-platform/pave/pkg/events"
 	"github.com/pave-platform/pave/services/scheduler/internal/domain"
@@ -225,14 +226,15 @@ func (t *tx) Report(eventType string, data any) error {
 		}
 		if d.ExitCode == 0 && d.Error == "" {
 			return t.emit(events.TypeWorkloadFinished, events.WorkloadFinished{WorkloadID: d.WorkloadID, Team: m.spec.Team,
-				Admission: d.Admission, ExitCode: 0, DurationMS: d.DurationMS, At: t.now})
+				Admission: d.Admission, ExitCode: 0, DurationMS: d.DurationMS, Output: outputTail(d.Output), At: t.now})
 		}
 		reason := fmt.Sprintf("exited with code %d", d.ExitCode)
 		if d.Error != "" {
 			reason = "could not run: " + d.Error
 		}
 		return t.emit(events.TypeWorkloadFailed, events.WorkloadFailed{WorkloadID: d.WorkloadID, Team: m.spec.Team,
-			Admission: d.Admission, Reason: reason, ExitCode: d.ExitCode, DurationMS: d.DurationMS, At: t.now})
+			Admission: d.Admission, Reason: reason, ExitCode: d.ExitCode, DurationMS: d.DurationMS,
+			Output: outputTail(d.Output), At: t.now})
 	case events.JobTimedOut:
 		m := c.current(d.WorkloadID, d.Admission)
 		if m == nil || c.state.Status(d.WorkloadID) != domain.StatusAdmitted {
@@ -240,7 +242,7 @@ func (t *tx) Report(eventType string, data any) error {
 		}
 		return t.emit(events.TypeWorkloadFailed, events.WorkloadFailed{WorkloadID: d.WorkloadID, Team: m.spec.Team,
 			Admission: d.Admission, Reason: fmt.Sprintf("timed out after %d ms", m.spec.MaxRuntimeMS),
-			ExitCode: -1, DurationMS: d.DurationMS, At: t.now})
+			ExitCode: -1, DurationMS: d.DurationMS, Output: outputTail(d.Output), At: t.now})
 	case events.JobStopped:
 		m := c.current(d.WorkloadID, d.Admission)
 		if m == nil || c.state.Status(d.WorkloadID) != domain.StatusAdmitted {
@@ -252,6 +254,21 @@ func (t *tx) Report(eventType string, data any) error {
 		return fmt.Errorf("report %s: unexpected data %T", eventType, data)
 	}
 	return nil
+}
+
+// outputTail is the end of a job's output that the log keeps: at most
+// events.MaxLoggedOutput bytes, starting on a whole UTF-8 character.
+func outputTail(out string) string {
+	if len(out) <= events.MaxLoggedOutput {
+		return out
+	}
+	out = out[len(out)-events.MaxLoggedOutput:]
+	for i := 0; i < len(out) && i < utf8.UTFMax; i++ {
+		if utf8.RuneStart(out[i]) {
+			return out[i:]
+		}
+	}
+	return out
 }
 
 // SetPool changes or adds a pool through the API.

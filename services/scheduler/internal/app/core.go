@@ -37,6 +37,7 @@ type meta struct {
 	reason      string
 	exitCode    *int
 	durationMS  int64
+	output      string // the end of a job's output
 	endedAt     time.Time
 	waitSent    string // the reason of the last waiting event
 }
@@ -169,7 +170,7 @@ func (c *Core) Apply(e event.Event) error {
 			}
 			code := d.ExitCode
 			c.end(m, OutcomeFinished, "", d.At)
-			m.exitCode, m.durationMS = &code, d.DurationMS
+			m.exitCode, m.durationMS, m.output = &code, d.DurationMS, d.Output
 		}
 	case events.TypeWorkloadFailed:
 		var d events.WorkloadFailed
@@ -185,7 +186,7 @@ func (c *Core) Apply(e event.Event) error {
 		}
 		code := d.ExitCode
 		c.end(m, OutcomeFailed, d.Reason, d.At)
-		m.exitCode, m.durationMS = &code, d.DurationMS
+		m.exitCode, m.durationMS, m.output = &code, d.DurationMS, d.Output
 	case events.TypeWorkloadCancelled:
 		var d events.WorkloadCancelled
 		if err := decode(e, &d); err != nil {

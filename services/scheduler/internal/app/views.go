@@ -40,6 +40,7 @@ type View struct {
 	Runner      string            `json:"runner,omitempty"`
 	ExitCode    *int              `json:"exit_code,omitempty"`
 	DurationMS  int64             `json:"duration_ms,omitempty"`
+	Output      string            `json:"output,omitempty"`
 	SubmittedBy string            `json:"submitted_by"`
 	SubmittedAt time.Time         `json:"submitted_at"`
 	AdmittedAt  *time.Time        `json:"admitted_at,omitempty"`
@@ -51,7 +52,7 @@ func (c *Core) view(m *meta) View {
 	v := View{ID: m.spec.ID, Team: m.spec.Team, Pool: m.spec.Pool, Kind: m.spec.Kind, Demand: m.spec.Demand,
 		Priority: m.spec.Priority, DependsOn: m.spec.DependsOn, Preemptible: m.spec.Preemptible, Job: m.spec.Job,
 		Labels: m.spec.Labels, Admission: m.admission, Runner: m.runner, ExitCode: m.exitCode,
-		DurationMS: m.durationMS, SubmittedBy: m.submittedBy, SubmittedAt: m.submittedAt,
+		DurationMS: m.durationMS, Output: m.output, SubmittedBy: m.submittedBy, SubmittedAt: m.submittedAt,
 		MinRuntime: ms(m.spec.MinRuntimeMS), MaxRuntime: ms(m.spec.MaxRuntimeMS),
 		AdmittedAt: ptr(m.admittedAt), StartedAt: ptr(m.startedAt), EndedAt: ptr(m.endedAt)}
 	if m.spec.Job != nil && len(m.spec.Job.Env) > 0 {
