@@ -64,6 +64,12 @@ func Fail(status int, title, detail string, errs ...FieldError) Reply {
 	return Reply{Status: status, Problem: &Problem{Title: title, Detail: detail, Errors: errs}}
 }
 
+// Invalid is the 422 answer for input that names its bad fields; the
+// detail quotes the first.
+func Invalid(errs ...FieldError) Reply {
+	return Fail(http.StatusUnprocessableEntity, "Invalid request", errs[0].Field+": "+errs[0].Message, errs...)
+}
+
 // NotFound is the answer for a missing resource, and for one of another
 // team: a team never learns that another team's resource exists.
 func NotFound(kind, id string) Reply {

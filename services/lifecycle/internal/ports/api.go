@@ -50,7 +50,7 @@ func createEnvironment(s *app.Service) rpc.Handler {
 		if b.TTL != "" {
 			d, err := time.ParseDuration(b.TTL)
 			if err != nil || d <= 0 {
-				return invalid(rpc.FieldError{Field: "ttl", Message: fmt.Sprintf("%q is not a positive duration like 4h", b.TTL)})
+				return rpc.Invalid(rpc.FieldError{Field: "ttl", Message: fmt.Sprintf("%q is not a positive duration like 4h", b.TTL)})
 			}
 			cr.TTL = d
 		}
@@ -71,7 +71,7 @@ func listEnvironments(s *app.Service) rpc.Handler {
 	return func(ctx context.Context, req rpc.Request) rpc.Reply {
 		f := app.Filter{Team: req.Query["team"], Stage: req.Query["stage"], State: req.Query["state"]}
 		if f.State != "" && !knownState(f.State) {
-			return invalid(rpc.FieldError{Field: "query.state", Message: fmt.Sprintf("unknown state %q", f.State)})
+			return rpc.Invalid(rpc.FieldError{Field: "query.state", Message: fmt.Sprintf("unknown state %q", f.State)})
 		}
 		envs, err := s.List(ctx, req.Principal, f)
 		if err != nil {
@@ -134,15 +134,15 @@ func extendEnvironment(s *app.Service) rpc.Handler {
 		if b.TTL != "" {
 			var err error
 			if d, err = time.ParseDuration(b.TTL); err != nil || d <= 0 {
-				return invalid(rpc.FieldError{Field: "ttl", Message: fmt.Sprintf("%q is not a positive duration like 4h", b.TTL)})
+				return rpc.Invalid(rpc.FieldError{Field: "ttl", Message: fmt.Sprintf("%q is not a positive duration like 4h", b.TTL)})
 			}
 		}
 		if d == 0 && b.Keep == nil {
-			return invalid(rpc.FieldError{Field: "ttl", Message: "give ttl, keep, or both"})
+			return rpc.Invalid(rpc.FieldError{Field: "ttl", Message: "give ttl, keep, or both"})
 		}
 		env, err := s.Extend(ctx, req.Principal, req.Path["id"], d, b.Keep)
 		if errors.Is(err, domain.ErrNotEphemeral) && d == 0 {
-			return invalid(rpc.FieldError{Field: "keep", Message: "the environment is persistent: it never expires"})
+			return rpc.Invalid(rpc.FieldError{Field: "keep", Message: "the environment is persistent: it never expires"})
 		}
 		if err != nil {
 			return failure(err)
@@ -153,16 +153,12 @@ func extendEnvironment(s *app.Service) rpc.Handler {
 
 func decode(body json.RawMessage, v any) (rpc.Reply, bool) {
 	if len(body) == 0 {
-		return invalid(rpc.FieldError{Field: "body", Message: "a JSON object is required"}), false
+		return rpc.Invalid(rpc.FieldError{Field: "body", Message: "a JSON object is required"}), false
 	}
 	if err := json.Unmarshal(body, v); err != nil {
-		return invalid(rpc.FieldError{Field: "body", Message: err.Error()}), false
+		return rpc.Invalid(rpc.FieldError{Field: "body", Message: err.Error()}), false
 	}
 	return rpc.Reply{}, true
-}
-
-func invalid(errs ...rpc.FieldError) rpc.Reply {
-	return rpc.Fail(http.StatusUnprocessableEntity, "Invalid request", errs[0].Field+": "+errs[0].Message, errs...)
 }
 
 // failure maps a use-case error to an answer naming the field.

@@ -78,22 +78,6 @@ func (l *Lease) Release(ctx context.Context) error {
 	return err
 }
 
-// Holder says who holds the lease now, if anyone.
-func (l *Lease) Holder(ctx context.Context) (string, error) {
-	e, err := l.kv.Get(ctx, leaseKey)
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return "", nil
-	}
-	if err != nil {
-		return "", err
-	}
-	var v leaseValue
-	if err := json.Unmarshal(e.Value(), &v); err != nil {
-		return "", err
-	}
-	return v.Holder, nil
-}
-
 func (l *Lease) value() []byte {
 	raw, _ := json.Marshal(leaseValue{Holder: l.id, At: time.Now().UTC()})
 	return raw

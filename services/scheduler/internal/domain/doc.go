@@ -8,7 +8,9 @@
 //	                       ├─ starving (eligible ≥ StarvationAfter), oldest first:
 //	                       │     admit, or reclaim/preempt, or reserve its demand
 //	                       └─ everyone else, team with the lowest weighted
-//	                             dominant share first (heap), priority then age
+//	                             dominant share first (heap; on a tie, a team
+//	                             whose next workload fits its own quota before
+//	                             one that would borrow), priority then age
 //	                             within a team: admit, or preempt, or Wait(reason)
 //
 // Vocabulary:

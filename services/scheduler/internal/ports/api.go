@@ -62,10 +62,10 @@ func submit(l *app.Leader) rpc.Handler {
 		}
 		spec, fe := b.spec()
 		if fe != nil {
-			return invalid(*fe)
+			return rpc.Invalid(*fe)
 		}
 		if !req.Principal.InTeam(spec.Team) {
-			return invalid(rpc.FieldError{Field: "team", Message: "unknown team, or not yours"})
+			return rpc.Invalid(rpc.FieldError{Field: "team", Message: "unknown team, or not yours"})
 		}
 		res, err := l.Submit(ctx, events.SubmitCommand{Workload: spec, SubmittedBy: req.Principal.ID})
 		if err != nil {
@@ -140,12 +140,12 @@ func list(l *app.Leader) rpc.Handler {
 		f := app.ListFilter{Teams: visible(req.Principal), Team: req.Query["team"], Pool: req.Query["pool"],
 			State: req.Query["state"], Limit: 100}
 		if f.State != "" && !knownStates[f.State] {
-			return invalid(rpc.FieldError{Field: "query.state", Message: fmt.Sprintf("unknown state %q", f.State)})
+			return rpc.Invalid(rpc.FieldError{Field: "query.state", Message: fmt.Sprintf("unknown state %q", f.State)})
 		}
 		if s := req.Query["limit"]; s != "" {
 			n, err := strconv.Atoi(s)
 			if err != nil || n < 1 || n > 1000 {
-				return invalid(rpc.FieldError{Field: "query.limit", Message: "must be an integer from 1 to 1000"})
+				return rpc.Invalid(rpc.FieldError{Field: "query.limit", Message: "must be an integer from 1 to 1000"})
 			}
 			f.Limit = n
 		}
@@ -272,7 +272,7 @@ func putQuota(l *app.Leader) rpc.Handler {
 // decode reads a JSON body strictly: an unknown field is named.
 func decode(body json.RawMessage, v any) (rpc.Reply, bool) {
 	if len(body) == 0 {
-		return invalid(rpc.FieldError{Field: "body", Message: "a JSON object is required"}), false
+		return rpc.Invalid(rpc.FieldError{Field: "body", Message: "a JSON object is required"}), false
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -284,15 +284,11 @@ func decode(body json.RawMessage, v any) (rpc.Reply, bool) {
 			field = te.Field
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			field = strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-			return invalid(rpc.FieldError{Field: field, Message: "unknown field"}), false
+			return rpc.Invalid(rpc.FieldError{Field: field, Message: "unknown field"}), false
 		}
-		return invalid(rpc.FieldError{Field: field, Message: err.Error()}), false
+		return rpc.Invalid(rpc.FieldError{Field: field, Message: err.Error()}), false
 	}
 	return rpc.Reply{}, true
-}
-
-func invalid(errs ...rpc.FieldError) rpc.Reply {
-	return rpc.Fail(http.StatusUnprocessableEntity, "Invalid request", errs[0].Field+": "+errs[0].Message, errs...)
 }
 
 func forbidden(detail string) rpc.Reply {
@@ -304,7 +300,7 @@ func failure(err error) rpc.Reply {
 	var ie *app.InputError
 	switch {
 	case errors.As(err, &ie):
-		return invalid(rpc.FieldError{Field: ie.Field, Message: ie.Message})
+		return rpc.Invalid(rpc.FieldError{Field: ie.Field, Message: ie.Message})
 	case errors.Is(err, app.ErrNotFound):
 		return rpc.Fail(http.StatusNotFound, "Not Found", "no such workload")
 	case errors.Is(err, app.ErrConflict):
