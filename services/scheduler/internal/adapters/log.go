@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/pave-platform/pave/pkg/bus"
@@ -33,14 +34,13 @@ var fenced = map[jetstream.ErrorCode]bool{
 // appender expects to be last, so a deposed leader can never append.
 type Log struct {
 	js   jetstream.JetStream
-	bus  *bus.Bus
 	last uint64
 }
 
 // NewLog returns a log whose appends expect last to be the stream's last
 // sequence (what Replay returned).
-func NewLog(js jetstream.JetStream, b *bus.Bus, last uint64) *Log {
-	return &Log{js: js, bus: b, last: last}
+func NewLog(js jetstream.JetStream, last uint64) *Log {
+	return &Log{js: js, last: last}
 }
 
 // Last is the sequence of the last event this log knows.
@@ -49,27 +49,24 @@ func (l *Log) Last() uint64 { return l.last }
 // Append publishes the events in order, pipelined, each fenced on what
 // must be last in the stream before it. On ErrFenced, or any error, the log may hold a
 // prefix of the batch: the caller must stop and rebuild from the log.
-func (l *Log) Append(ctx context.Context, evs []event.Event) error {
+func (l *Log) Append(ctx context.Context, msgs []*nats.Msg) error {
 	const window = 512
-	for start := 0; start < len(evs); start += window {
-		end := min(start+window, len(evs))
+	id := func(i int) string { return msgs[i].Header.Get(nats.MsgIdHdr) }
+	for start := 0; start < len(msgs); start += window {
+		end := min(start+window, len(msgs))
 		futures := make([]jetstream.PubAckFuture, 0, end-start)
-		for i, e := range evs[start:end] {
-			msg, err := l.bus.Message(ctx, e)
-			if err != nil {
-				return err
-			}
+		for i, msg := range msgs[start:end] {
 			// The first message expects the sequence this log last saw;
 			// each next one expects the id of the one before it. (Expecting
 			// last+i would let a deposed leader's later messages land once
 			// the new leader's appends have moved the sequence that far.)
 			fence := jetstream.WithExpectLastSequence(l.last)
 			if i > 0 {
-				fence = jetstream.WithExpectLastMsgID(evs[start+i-1].ID())
+				fence = jetstream.WithExpectLastMsgID(id(start + i - 1))
 			}
 			f, err := l.js.PublishMsgAsync(msg, fence)
 			if err != nil {
-				return fmt.Errorf("scheduler log: append %s: %w", e.ID(), err)
+				return fmt.Errorf("scheduler log: append %s: %w", id(start+i), err)
 			}
 			futures = append(futures, f)
 		}
@@ -77,7 +74,7 @@ func (l *Log) Append(ctx context.Context, evs []event.Event) error {
 			select {
 			case ack := <-f.Ok():
 				if ack.Sequence != l.last+1 {
-					return fmt.Errorf("scheduler log: %s stored at %d, expected %d: %w", evs[start+i].ID(), ack.Sequence, l.last+1, ErrFenced)
+					return fmt.Errorf("scheduler log: %s stored at %d, expected %d: %w", id(start+i), ack.Sequence, l.last+1, ErrFenced)
 				}
 				l.last = ack.Sequence
 			case err := <-f.Err():
@@ -85,7 +82,7 @@ func (l *Log) Append(ctx context.Context, evs []event.Event) error {
 				if errors.As(err, &apiErr) && fenced[apiErr.ErrorCode] {
 					return fmt.Errorf("%w: %v", ErrFenced, err)
 				}
-				return fmt.Errorf("scheduler log: append %s: %w", evs[start+i].ID(), err)
+				return fmt.Errorf("scheduler log: append %s: %w", id(start+i), err)
 			case <-ctx.Done():
 				return ctx.Err()
 			}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -26,23 +27,25 @@ func TestDeposedLeaderCannotAppend(t *testing.T) {
 	require.NoError(t, err)
 	ctx := context.Background()
 	require.NoError(t, bus.EnsureStreams(ctx, b.JetStream(), bus.ServiceStreams("scheduler", bus.DefaultStreamOptions())...))
-	ev := func(id string) event.Event {
+	ev := func(id string) *nats.Msg {
 		e, err := bus.NewEvent(id, "test", events.TypeSchedulerLeadership,
 			events.LeaderElected{Instance: id, Term: 1, At: time.Now().UTC()})
 		require.NoError(t, err)
-		return e
+		msg, err := b.Message(ctx, e)
+		require.NoError(t, err)
+		return msg
 	}
-	old := adapters.NewLog(b.JetStream(), b, 0)
-	require.NoError(t, old.Append(ctx, []event.Event{ev("a1"), ev("a2")}))
+	old := adapters.NewLog(b.JetStream(), 0)
+	require.NoError(t, old.Append(ctx, []*nats.Msg{ev("a1"), ev("a2")}))
 
 	last, n, err := adapters.Replay(ctx, b.JetStream(), func(uint64, event.Event) error { return nil })
 	require.NoError(t, err)
 	assert.EqualValues(t, 2, last)
 	assert.EqualValues(t, 2, n)
 
-	next := adapters.NewLog(b.JetStream(), b, last)
-	require.NoError(t, next.Append(ctx, []event.Event{ev("b1")}))
-	err = old.Append(ctx, []event.Event{ev("a3"), ev("a4")})
+	next := adapters.NewLog(b.JetStream(), last)
+	require.NoError(t, next.Append(ctx, []*nats.Msg{ev("b1")}))
+	err = old.Append(ctx, []*nats.Msg{ev("a3"), ev("a4")})
 	require.ErrorIs(t, err, adapters.ErrFenced, "the deposed leader's append must fail")
 
 	_, n, err = adapters.Replay(ctx, b.JetStream(), func(uint64, event.Event) error { return nil })

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/nats-io/nats.go"
 
 	"github.com/pave-platform/pave/pkg/bus"
 	"github.com/pave-platform/pave/pkg/events"
@@ -71,7 +72,7 @@ type tx struct {
 	l       *Leader
 	ctx     context.Context
 	now     time.Time
-	events  []event.Event
+	msgs    []*nats.Msg // the emitted events, encoded for the log
 	runs    []events.RunCommand
 	changed bool
 }
@@ -84,13 +85,14 @@ func (t *tx) emit(eventType string, data any) error {
 	if err != nil {
 		return err
 	}
-	if _, err := t.l.bus.Message(t.ctx, e); err != nil {
+	msg, err := t.l.bus.Message(t.ctx, e) // validated and encoded once, here
+	if err != nil {
 		return err
 	}
 	if err := t.l.core.Apply(e); err != nil {
 		return err
 	}
-	t.events = append(t.events, e)
+	t.msgs = append(t.msgs, msg)
 	if eventType != events.TypeWorkloadWaiting && eventType != events.TypeSchedulerLeadership {
 		t.changed = true
 	}
@@ -116,7 +118,7 @@ func Rebuild(ctx context.Context, b *bus.Bus, cfg adapters.SchedulerConfig, opts
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = 1024
 	}
-	l := &Leader{opts: opts, cfg: cfg, bus: b, log: adapters.NewLog(b.JetStream(), b, last), core: core,
+	l := &Leader{opts: opts, cfg: cfg, bus: b, log: adapters.NewLog(b.JetStream(), last), core: core,
 		runners: runners, instance: instance, term: term, logger: logger, inputs: make(chan *input, 4096),
 		dispatch: make(chan events.RunCommand, 4096), stopped: make(chan struct{}), now: func() time.Time { return time.Now().UTC() }}
 	return l, n, nil
@@ -236,7 +238,7 @@ func (l *Leader) loop(ctx context.Context) error {
 // the jobs it admitted. A failed append means the state is ahead of the
 // log: the leader stops and a new one rebuilds.
 func (l *Leader) commit(t *tx, batch []*input) error {
-	if err := l.log.Append(t.ctx, t.events); err != nil {
+	if err := l.log.Append(t.ctx, t.msgs); err != nil {
 		l.release(batch, err)
 		return err
 	}
