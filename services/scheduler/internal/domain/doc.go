@@ -5,13 +5,15 @@
 //	Submit ──validate──▶ State ──Schedule(state, now)──▶ Decisions ──Apply──▶ State
 //	                       │
 //	        per pool:      ├─ dependencies: parent failed → Cancel; running → Wait
-//	                       ├─ starving (eligible ≥ StarvationAfter), oldest first:
-//	                       │     admit, or reclaim/preempt, or reserve its demand
-//	                       └─ everyone else, team with the lowest weighted
-//	                             dominant share first (heap; on a tie, a team
-//	                             whose next workload fits its own quota before
-//	                             one that would borrow), priority then age
-//	                             within a team: admit, or preempt, or Wait(reason)
+//	                       └─ team with the lowest weighted dominant share
+//	                             first (heap; on a tie, a team whose next
+//	                             workload fits its own quota before one that
+//	                             would borrow); within a team starving work
+//	                             (eligible ≥ StarvationAfter) oldest first, then
+//	                             priority, then age: admit, or preempt, or
+//	                             Wait(reason); a team's first starving workload
+//	                             that waits holds its demand against all that
+//	                             is served after it
 //
 // Vocabulary:
 //
@@ -28,7 +30,11 @@
 //   - Fair-share preemption: a borrowing team preempts a team whose share
 //     stays at or above its own after the move; a victim's team always keeps
 //     its nominal quota, so preemption never loops.
-//   - Starving: an eligible workload that has waited StarvationAfter; the
-//     pool and its team hold its demand so small work cannot overtake it.
+//   - Starving: an eligible workload that has waited StarvationAfter. The
+//     first one of each team that does not fit holds its demand in the pool
+//     and the team, so nothing served after it (teams with a larger share,
+//     its own team's later work) can overtake it; teams with a smaller
+//     share still go first, which keeps a flood from buying priority by
+//     being old.
 //   - Eligible: all parents finished; the wait is measured from then.
 package domain

@@ -2,6 +2,7 @@ package domain_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -21,18 +22,25 @@ import (
 // five teams is 4/5 at the instant it arrives, so for that run the 0.95
 // target applies from one maximum runtime after the arrival; with
 // preemptible work it applies from the arrival on.
+//
+// Starvation reservations (the shipped starvationAfter of 2m, against jobs
+// of up to 10m) must not change that: under saturation almost every wait
+// passes the bound, and the reservations follow the fair order.
 func TestJainFairnessOfSaturatedMixedRun(t *testing.T) {
 	tests := []struct {
 		name        string
 		preemptible bool
+		starve      time.Duration
 	}{
 		{name: "not preemptible"},
 		{name: "preemptible", preemptible: true},
+		{name: "not preemptible, starvationAfter 2m", starve: 2 * time.Minute},
+		{name: "preemptible, starvationAfter 2m", preemptible: true, starve: 2 * time.Minute},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r, err := sim.RunFairness(sim.FairnessOptions{Preemptible: tt.preemptible, Seed: 1})
+			r, err := sim.RunFairness(sim.FairnessOptions{Preemptible: tt.preemptible, StarvationAfter: tt.starve, Seed: 1})
 			require.NoError(t, err)
 			require.True(t, r.Backlogged, "every team had work queued at every sample")
 

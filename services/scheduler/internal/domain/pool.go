@@ -18,8 +18,7 @@ type poolRun struct {
 	guard       []int64 // sum over teams of their unlendable idle nominal
 	teams       map[string]*teamRun
 	order       []*teamRun // by name
-	starving    []*cand
-	victims     int // preemptible admitted workloads not yet taken
+	victims     int        // preemptible admitted workloads not yet taken
 	heap        teamHeap
 }
 
@@ -37,6 +36,7 @@ type teamRun struct {
 	share        float64 // weighted dominant share
 	idx          int     // in the heap, -1 when out
 	preemptTried bool
+	holding      bool // the team's first starving workload holds capacity
 }
 
 func (p *poolRun) team(name string) *teamRun {

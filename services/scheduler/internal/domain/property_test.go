@@ -13,11 +13,20 @@ import (
 // The starvation bound, precisely. Every job runs at most R = maxRuntime.
 // A wait starts when a workload becomes eligible (submitted, requeued after
 // preemption, or its last parent finished) and ends at admission. Let S be
-// Config.StarvationAfter and k the number of other waits in the same pool
-// that started no later than w's and were still going at w's start + S.
-// Then w waits at most S + (k+1)·R: past S it holds a reservation behind
-// at most k older ones, and each R frees the pool of anything admitted
-// before the reservations.
+// Config.StarvationAfter, k the number of other waits in the same pool
+// that started no later than w's and were still going at w's start + S,
+// and a the number of workloads of other teams admitted while w starved
+// (from w's start + S on) in a pass that began with their team's weighted
+// dominant share at or below w's team's. Then w waits at most
+// S + (k+a+1)·R. Past S, w (or an older starving workload of its team)
+// holds capacity against everything served after it in the fair order, so
+// only the k older waits and the a admissions of teams served before it
+// can take what it needs, and each R without one of those frees the pool
+// of everything admitted before the hold.
+//
+// a is what fair share costs a starving workload of a team above its
+// share: FIFO across teams (a = 0) would let a flood older than S overtake
+// the light teams. The flood, Jain and big-job tests show the other side.
 const (
 	scenarios  = 10_000
 	maxRuntime = 5 // minutes
@@ -53,6 +62,15 @@ type scenario struct {
 	admitted map[string]int
 	limit    map[string]Vector
 	capacity Vector
+	ahead    []admission // admissions that may overtake a starving workload
+}
+
+// admission is one admission and the weighted dominant shares of every
+// team when the pass that made it began.
+type admission struct {
+	team   string
+	at     int
+	shares map[string]float64
 }
 
 func runScenario(t *testing.T, r *rand.Rand) bool {
@@ -168,7 +186,11 @@ func (sc *scenario) startWait(id string, now int) {
 func (sc *scenario) settle(now int) bool {
 	preempted := map[[2]string]bool{}
 	for range 30 {
+		shares := sc.shares()
 		d := Schedule(sc.s, at(now))
+		for _, id := range d.Admit {
+			sc.ahead = append(sc.ahead, admission{team: sc.w[id].Team, at: now, shares: shares})
+		}
 		for _, p := range d.Preempt {
 			victim, by := sc.w[p.ID], sc.w[p.By]
 			if !assert.False(sc.t, preempted[[2]string{victim.Team, by.Team}], "preemption loop %s <-> %s", by.Team, victim.Team) ||
@@ -229,6 +251,32 @@ func (sc *scenario) withinCapacity() bool {
 	return true
 }
 
+// shares computes each team's weighted dominant share of pool p from the
+// running workloads: the largest fraction of a resource it uses above its
+// nominal quota, over its weight.
+func (sc *scenario) shares() map[string]float64 {
+	usage := map[string]Vector{}
+	for _, a := range sc.s.Running() {
+		if usage[a.Workload.Team] == nil {
+			usage[a.Workload.Team] = Vector{}
+		}
+		for res, q := range a.Workload.Demand {
+			usage[a.Workload.Team][res] += q
+		}
+	}
+	out := map[string]float64{}
+	for _, team := range sc.s.Teams() {
+		m := 0.0
+		for res, c := range sc.capacity {
+			if over := usage[team.Name][res] - team.Nominal["p"][res]; over > 0 && c > 0 {
+				m = max(m, float64(over)/float64(c))
+			}
+		}
+		out[team.Name] = m / team.Weight
+	}
+	return out
+}
+
 func (sc *scenario) checkStarvation(horizon int) bool {
 	S := int(sc.s.cfg.StarvationAfter / time.Minute)
 	for _, w := range sc.waits {
@@ -242,7 +290,13 @@ func (sc *scenario) checkStarvation(horizon int) bool {
 				k++
 			}
 		}
-		if !assert.LessOrEqual(sc.t, end-w.start, S+(k+1)*maxRuntime, "%s waited from %d to %d (k=%d)", w.id, w.start, end, k) {
+		a := 0
+		for _, o := range sc.ahead {
+			if o.team != w.team && o.at >= w.start+S && o.at <= end && o.shares[o.team] <= o.shares[w.team]+eps {
+				a++
+			}
+		}
+		if !assert.LessOrEqual(sc.t, end-w.start, S+(k+a+1)*maxRuntime, "%s waited from %d to %d (k=%d, a=%d)", w.id, w.start, end, k, a) {
 			return false
 		}
 	}

@@ -50,8 +50,9 @@ func Schedule(s *State, now time.Time) Decisions {
 // cand is a queued workload whose parents have all finished; ready is
 // when it became eligible, the start of its wait.
 type cand struct {
-	e     *entry
-	ready time.Time
+	e        *entry
+	ready    time.Time
+	starving bool // eligible for at least StarvationAfter
 }
 
 // classify settles dependencies: cancel, wait for a parent, or hand the
@@ -67,14 +68,11 @@ func (s *State) classify(runs map[string]*poolRun, now time.Time, d *Decisions) 
 		case why != "":
 			d.Waiting = append(d.Waiting, Wait{ID: e.w.ID, Reason: why})
 		default:
-			cands = append(cands, cand{e: e, ready: ready})
-			c, p := &cands[len(cands)-1], runs[e.w.Pool]
-			if p.cfg.StarvationAfter > 0 && now.Sub(ready) >= p.cfg.StarvationAfter {
-				p.starving = append(p.starving, c)
-			} else {
-				t := p.team(e.w.Team)
-				t.queue = append(t.queue, c)
-			}
+			p := runs[e.w.Pool]
+			cands = append(cands, cand{e: e, ready: ready,
+				starving: p.cfg.StarvationAfter > 0 && now.Sub(ready) >= p.cfg.StarvationAfter})
+			t := p.team(e.w.Team)
+			t.queue = append(t.queue, &cands[len(cands)-1])
 		}
 	}
 }
@@ -120,8 +118,7 @@ func (s *State) cancelCause(id string, memo map[string]string) string {
 	return memo[id]
 }
 
-// run serves starving workloads oldest first, then everyone else in
-// weighted dominant-share order.
+// run serves the pool's teams in weighted dominant-share order.
 func (p *poolRun) run() {
 	p.order = make([]*teamRun, 0, len(p.teams))
 	for _, t := range p.teams {
@@ -134,34 +131,14 @@ func (p *poolRun) run() {
 		sortVictims(t.victims)
 		t.taken = make([]bool, len(t.victims))
 	}
-	p.serveStarving()
 	p.serveFair()
-}
-
-func (p *poolRun) serveStarving() {
-	sort.Slice(p.starving, func(i, j int) bool {
-		a, b := p.starving[i], p.starving[j]
-		if !a.ready.Equal(b.ready) {
-			return a.ready.Before(b.ready)
-		}
-		return queueLess(a, b)
-	})
-	for _, c := range p.starving {
-		t := p.team(c.e.w.Team)
-		if why := p.tryAdmit(t, c); why != "" {
-			addTo(p.reserved, c.e.demand, 1)
-			addTo(t.held, c.e.demand, 1)
-			p.wait(c, fmt.Sprintf("waiting for %s, past the starvation bound; capacity is held for it (%s)",
-				p.now.Sub(c.ready), why))
-		}
-	}
 }
 
 func (p *poolRun) serveFair() {
 	h := &p.heap
 	for _, t := range p.order {
 		if len(t.queue) > 0 {
-			sort.Slice(t.queue, func(i, j int) bool { return queueLess(t.queue[i], t.queue[j]) })
+			sort.Slice(t.queue, func(i, j int) bool { return teamQueueLess(t.queue[i], t.queue[j]) })
 			t.idx = len(*h)
 			*h = append(*h, t)
 		}
@@ -172,7 +149,7 @@ func (p *poolRun) serveFair() {
 		c := t.queue[t.next]
 		t.next++
 		if why := p.tryAdmit(t, c); why != "" {
-			p.wait(c, why)
+			p.block(t, c, why)
 		}
 		if t.next == len(t.queue) {
 			heap.Remove(h, t.idx)
@@ -197,8 +174,38 @@ func (p *poolRun) tryAdmit(t *teamRun, c *cand) string {
 	return ""
 }
 
+// block records why c waits. When c is the first starving workload of its
+// team, the pool and the team hold its demand: nothing served after it in
+// this pass — teams with a larger share, and its own team's later work —
+// may take what it needs, so a stream of small workloads cannot keep it
+// out. Teams with a smaller share were served before it and are not held
+// back, which keeps the order fair while it waits.
+func (p *poolRun) block(t *teamRun, c *cand, why string) {
+	if !c.starving || t.holding {
+		p.wait(c, why)
+		return
+	}
+	t.holding = true
+	addTo(p.reserved, c.e.demand, 1)
+	addTo(t.held, c.e.demand, 1)
+	p.wait(c, fmt.Sprintf("waiting for %s, past the starvation bound; capacity is held for it (%s)",
+		p.now.Sub(c.ready), why))
+}
+
 func (p *poolRun) wait(c *cand, why string) {
 	p.d.Waiting = append(p.d.Waiting, Wait{ID: c.e.w.ID, Reason: why})
+}
+
+// teamQueueLess orders a team's queue: starving workloads first, longest
+// waiting first, then the rest by queueLess.
+func teamQueueLess(a, b *cand) bool {
+	if a.starving != b.starving {
+		return a.starving
+	}
+	if a.starving && !a.ready.Equal(b.ready) {
+		return a.ready.Before(b.ready)
+	}
+	return queueLess(a, b)
 }
 
 // queueLess orders a team's queue: higher priority, then older, then ID.
