@@ -26,10 +26,11 @@ const (
 // after the start, so MaxAckPending bounds how many starts are in flight
 // across the pool's runners, not how many jobs run; it is the same for
 // every runner of the pool, since they share the consumer. Each runner
-// starts up to its slots (or 32) jobs at once; a command that finds its
-// runner full goes back for another runner of the pool.
+// starts up to its slots (or 128) jobs at once, since admissions come in
+// bursts when capacity frees up; a command that finds its runner full goes
+// back for another runner of the pool.
 func (r *Runner) consumerSpec() bus.ConsumerSpec {
-	concurrency := 32
+	concurrency := 128
 	if r.cfg.Slots > 0 {
 		concurrency = min(r.cfg.Slots, concurrency)
 	}

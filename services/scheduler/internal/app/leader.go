@@ -75,6 +75,10 @@ type tx struct {
 	msgs    []*nats.Msg // the emitted events, encoded for the log
 	runs    []events.RunCommand
 	changed bool
+	// again: the pass admitted work and stopped; the admissions may make
+	// another decision possible (a preemption, mostly), which the next
+	// pass finds.
+	again bool
 }
 
 // emit validates an event, applies it and keeps it for the append.
@@ -130,7 +134,7 @@ func Rebuild(ctx context.Context, b *bus.Bus, cfg adapters.SchedulerConfig, opts
 func (l *Leader) Run(ctx context.Context, replayed int64) error {
 	l.started = l.now()
 	dctx, stopDispatch := context.WithCancel(context.WithoutCancel(ctx))
-	for range 4 {
+	for range dispatchers {
 		l.wg.Go(func() { l.dispatcher(dctx) })
 	}
 	defer func() {
@@ -195,16 +199,29 @@ func (l *Leader) newTx(ctx context.Context) *tx {
 func (l *Leader) loop(ctx context.Context) error {
 	tick := time.NewTicker(l.opts.Tick)
 	defer tick.Stop()
+	again := false
 	for {
 		var batch []*input
 		timed := false
-		select {
-		case in := <-l.inputs:
-			batch = append(batch, in)
-		case <-tick.C:
-			timed = true
-		case <-ctx.Done():
-			return nil
+		if again {
+			// Another pass is due: inputs that are waiting come along, and
+			// without any the pass runs alone.
+			select {
+			case in := <-l.inputs:
+				batch = append(batch, in)
+			case <-ctx.Done():
+				return nil
+			default:
+			}
+		} else {
+			select {
+			case in := <-l.inputs:
+				batch = append(batch, in)
+			case <-tick.C:
+				timed = true
+			case <-ctx.Done():
+				return nil
+			}
 		}
 	drain:
 		for len(batch) < l.opts.MaxBatch {
@@ -222,12 +239,13 @@ func (l *Leader) loop(ctx context.Context) error {
 		if timed {
 			l.reclaimLostRunners(t)
 		}
-		if t.changed || timed {
+		if t.changed || timed || again {
 			if err := l.pass(t); err != nil {
 				l.release(batch, err)
 				return err
 			}
 		}
+		again = t.again
 		if err := l.commit(t, batch); err != nil {
 			return err
 		}
@@ -270,8 +288,12 @@ func (l *Leader) failPending(err error) {
 	}
 }
 
-// pass runs the decision core until it has nothing more to decide, emits
-// its decisions, and tells each queued environment why it waits.
+// pass runs the decision core, emits its decisions, and tells each queued
+// environment why it waits. Preemptions and cancellations can free room
+// at once, so the core runs again after them; after admissions alone the
+// pass stops and asks for another (tx.again), which the loop runs with the
+// next inputs or straight away when there are none: one call of the core
+// per batch under load, where each call weighs every queued workload.
 func (l *Leader) pass(t *tx) error {
 	c := l.core
 	var d domain.Decisions
@@ -304,7 +326,8 @@ func (l *Leader) pass(t *tx) error {
 				t.runs = append(t.runs, runCommand(m))
 			}
 		}
-		if len(d.Admit)+len(d.Preempt)+len(d.Cancel) == 0 {
+		t.again = len(d.Admit)+len(d.Preempt)+len(d.Cancel) > 0
+		if len(d.Preempt)+len(d.Cancel) == 0 {
 			break
 		}
 	}
@@ -333,9 +356,15 @@ func runCommand(m *meta) events.RunCommand {
 		Job: job, MaxRuntimeMS: m.spec.MaxRuntimeMS}
 }
 
+// dispatchers is how many run commands are published at once.
+const dispatchers = 16
+
 // dispatcher hands admitted jobs to the runners of their pool. The id is
 // derived from the admission, so a dispatch repeated after a failover is
 // deduplicated by the stream.
+//
+// Several dispatchers publish at once: each publish waits for its ack (an
+// fsync), and admissions come in bursts when capacity frees up.
 func (l *Leader) dispatcher(ctx context.Context) {
 	for r := range l.dispatch {
 		e, err := bus.NewEvent(fmt.Sprintf("%s/run/%d", r.WorkloadID, r.Admission), "pave/scheduler", events.TypeRunCommand, r)
