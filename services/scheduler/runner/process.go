@@ -86,7 +86,7 @@ func startProcess(spec events.JobSpec, env []string) (*process, error) {
 	}
 	cmd := &exec.Cmd{
 		Path: path, Args: append([]string{spec.Command}, spec.Args...), Env: env, Dir: spec.Dir,
-		Stdout: w, Stderr: w, SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
+		Stdout: w, Stderr: w, SysProcAttr: sysProcAttr(),
 	}
 	err = cmd.Start()
 	_ = w.Close() // the child has its copy
