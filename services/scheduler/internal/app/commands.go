@@ -214,6 +214,14 @@ func (t *tx) Cancel(id, by, reason string) (View, error) {
 func (t *tx) Report(eventType string, data any) error {
 	c := t.l.core
 	switch d := data.(type) {
+	case events.JobFinished:
+		t.victimEnded(d.WorkloadID, d.Admission)
+	case events.JobTimedOut:
+		t.victimEnded(d.WorkloadID, d.Admission)
+	case events.JobStopped:
+		t.victimEnded(d.WorkloadID, d.Admission)
+	}
+	switch d := data.(type) {
 	case events.JobStarted:
 		if m := c.current(d.WorkloadID, d.Admission); m != nil && c.state.Status(d.WorkloadID) == domain.StatusAdmitted {
 			return t.emit(events.TypeWorkloadStarted, events.WorkloadStarted{

@@ -49,7 +49,8 @@ type Leader struct {
 	started  time.Time
 	now      func() time.Time
 
-	seq     uint64 // events emitted in this term
+	held    map[string]*heldRun // by preemptor, until its victims end
+	seq     uint64              // events emitted in this term
 	wg      sync.WaitGroup
 	stopped chan struct{} // closed when Run returns
 }
@@ -124,7 +125,8 @@ func Rebuild(ctx context.Context, b *bus.Bus, cfg adapters.SchedulerConfig, opts
 	}
 	l := &Leader{opts: opts, cfg: cfg, bus: b, log: adapters.NewLog(b.JetStream(), last), core: core,
 		runners: runners, instance: instance, term: term, logger: logger, inputs: make(chan *input, 4096),
-		dispatch: make(chan events.RunCommand, 4096), stopped: make(chan struct{}), now: func() time.Time { return time.Now().UTC() }}
+		dispatch: make(chan events.RunCommand, 4096), stopped: make(chan struct{}), now: func() time.Time { return time.Now().UTC() },
+		held: map[string]*heldRun{}}
 	return l, n, nil
 }
 
@@ -239,6 +241,9 @@ func (l *Leader) loop(ctx context.Context) error {
 		if timed {
 			l.reclaimLostRunners(t)
 		}
+		if len(l.held) > 0 {
+			t.releaseOverdue()
+		}
 		if t.changed || timed || again {
 			if err := l.pass(t); err != nil {
 				l.release(batch, err)
@@ -306,6 +311,7 @@ func (l *Leader) pass(t *tx) error {
 				return err
 			}
 		}
+		held := t.holdForVictims(d.Preempt)
 		for _, x := range d.Preempt {
 			m := c.metas[x.ID]
 			if err := t.emit(events.TypeWorkloadPreempted, events.WorkloadPreempted{
@@ -322,7 +328,11 @@ func (l *Leader) pass(t *tx) error {
 				WaitedMS: t.now.Sub(info.Since).Milliseconds(), At: t.now}); err != nil {
 				return err
 			}
-			if m.spec.Kind == events.WorkloadKindJob {
+			switch {
+			case m.spec.Kind != events.WorkloadKindJob:
+			case held[id]:
+				l.held[id].run = runCommand(m)
+			default:
 				t.runs = append(t.runs, runCommand(m))
 			}
 		}

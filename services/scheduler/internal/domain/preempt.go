@@ -47,13 +47,17 @@ func (p *poolRun) preempt(t *teamRun, c *cand) bool {
 			if u.taken[k] || !p.canTake(u, left, v, need) {
 				continue
 			}
+			freed := p.freedBy(u, left, v.demand)
+			if !helps(freed, need) {
+				continue
+			}
 			addTo(left, v.demand, -1)
 			if !reclaim && p.shareOf(u, left) < mine-eps {
 				addTo(left, v.demand, 1)
 				continue
 			}
 			picks = append(picks, pick{team: u, k: k})
-			addTo(need, v.demand, -1)
+			addTo(need, freed, -1)
 			if satisfied(need) {
 				p.commit(t, c, picks, reclaim)
 				return true
@@ -64,20 +68,52 @@ func (p *poolRun) preempt(t *teamRun, c *cand) bool {
 	return false
 }
 
-// canTake: v has run its minimum runtime, frees something c needs, and its
-// team keeps at least its nominal quota without it.
+// freedBy is what taking demand from u's usage (left) frees for others:
+// the demand, less what becomes u's unlendable idle nominal again.
+func (p *poolRun) freedBy(u *teamRun, left, demand []int64) []int64 {
+	freed := append([]int64(nil), demand...)
+	if !u.q.guards {
+		return freed
+	}
+	for i, q := range demand {
+		before := max(0, u.q.guaranteed[i]-left[i])
+		after := max(0, u.q.guaranteed[i]-(left[i]-q))
+		freed[i] -= after - before
+	}
+	return freed
+}
+
+// canTake: v has run its minimum runtime, uses something c needs, and is
+// part of what its team borrows: on some resource v uses, the team is above
+// its nominal quota, and on every such resource it stays at or above it
+// without v. Resources the team uses within its quota (memory beside
+// borrowed cpu, say) may drop below it: the team can take those back
+// whenever it wants.
 func (p *poolRun) canTake(u *teamRun, left []int64, v *entry, need []int64) bool {
 	if p.now.Sub(v.since) < v.w.MinRuntime {
 		return false
 	}
-	helps := false
+	borrowed := false
 	for i, q := range v.demand {
-		if q > 0 && left[i]-q < u.q.nominal[i] {
+		if q == 0 || left[i] <= u.q.nominal[i] {
+			continue
+		}
+		if left[i]-q < u.q.nominal[i] {
 			return false
 		}
-		helps = helps || (q > 0 && need[i] > 0)
+		borrowed = true
 	}
-	return helps
+	return borrowed && helps(v.demand, need)
+}
+
+// helps: freed covers part of a resource still needed.
+func helps(freed, need []int64) bool {
+	for i, q := range freed {
+		if q > 0 && need[i] > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *poolRun) commit(t *teamRun, c *cand, picks []pick, reclaim bool) {

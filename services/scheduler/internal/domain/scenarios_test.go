@@ -85,6 +85,27 @@ func TestReclaim(t *testing.T) {
 	assert.Equal(t, []int{4, 4, 1}, []int{m.running("a"), m.running("b"), m.running("c")})
 }
 
+// Reclaim with two resources: a borrows cpu but uses memory well within
+// its quota, as jobs do. Its borrowed job is still a victim; its job
+// within the cpu quota is not.
+func TestReclaimTakesJobsBorrowingOneResourceOnly(t *testing.T) {
+	nominal := map[string]Vector{"p": {"cpu": 4, "memory": 8}}
+	m := newSim(t, Config{}, []Pool{pool("p", Vector{"cpu": 8, "memory": 16})},
+		[]Team{{Name: "a", Nominal: nominal}, {Name: "b", Nominal: nominal}})
+	keep := m.submit("a", "p", 1, Vector{"cpu": 4, "memory": 1}, preemptible(0))
+	m.step()
+	borrowed := m.submit("a", "p", 1, Vector{"cpu": 4, "memory": 1}, preemptible(0))
+	m.step()
+	require.Equal(t, 2, m.running("a"))
+
+	claim := m.submit("b", "p", 1, Vector{"cpu": 4, "memory": 1}, nil)
+	m.step()
+	require.Len(t, m.preempt, 1)
+	assert.Equal(t, borrowed[0], m.preempt[0].ID)
+	assert.ElementsMatch(t, keep, m.runningIDs("a"))
+	assert.ElementsMatch(t, claim, m.runningIDs("b"))
+}
+
 func TestReclaimWaitsForMinRuntimeAndPrefersNewestLowest(t *testing.T) {
 	nominal := map[string]Vector{"p": cpu(2)}
 	m := newSim(t, Config{}, []Pool{pool("p", cpu(4))}, []Team{{Name: "a", Nominal: nominal}, {Name: "b", Nominal: nominal}})
