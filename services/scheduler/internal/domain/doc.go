@@ -28,8 +28,10 @@
 //   - Reclaim: a team within its nominal quota takes capacity back by
 //     preempting borrowed, preemptible work that has run its MinRuntime.
 //   - Fair-share preemption: a borrowing team preempts a team whose share
-//     stays at or above its own after the move; a victim's team always keeps
-//     its nominal quota, so preemption never loops.
+//     stays at or above its own after the move, so preemption never loops.
+//   - Victim: on both paths, a job its team borrows for: the team is above
+//     its nominal quota on a resource the job uses and stays at or above it
+//     there without the job.
 //   - Starving: an eligible workload that has waited StarvationAfter. The
 //     first one of each team that does not fit holds its demand in the pool
 //     and the team, so nothing served after it (teams with a larger share,
