@@ -166,6 +166,12 @@ func run(nPools, nTeams int, scale float64) error {
 	}
 	wall := time.Since(start)
 	rec.report(wall, submitted, float64(nPools*nTeams*20), scale)
+	if st, err := b.JetStream().Stream(ctx, "EVT_SCHEDULER"); err == nil {
+		if info, err := st.Info(ctx); err == nil {
+			fmt.Printf("RESULT scheduler.kueue_baseline.log_bytes_per_workload %.0f (EVT_SCHEDULER %d bytes, %d events)\n",
+				float64(info.State.Bytes)/float64(len(specs)), info.State.Bytes, info.State.Msgs)
+		}
+	}
 	return nil
 }
 
