@@ -114,5 +114,6 @@ func allSamples() map[string]any {
 	maps.Copy(out, lifecycleSamples)
 	maps.Copy(out, schedulerSamples)
 	maps.Copy(out, runnerSamples)
+	maps.Copy(out, costSamples)
 	return out
 }

@@ -44,6 +44,9 @@ type Config struct {
 	// AdmissionTimeout is how long a create waits for the scheduler's
 	// admission before it asks again; it gives up after the second wait.
 	AdmissionTimeout time.Duration `env:"PAVE_LIFECYCLE_ADMISSION_TIMEOUT" envDefault:"30m"`
+	// CostCheck starts create and update sagas with the cost service's
+	// budget step.
+	CostCheck bool `env:"PAVE_LIFECYCLE_COST_CHECK" envDefault:"true"`
 }
 
 // Validate names the variable that is out of range.
@@ -126,7 +129,7 @@ func (r *runner) start(ctx context.Context) error {
 		return fmt.Errorf("load templates (PAVE_TEMPLATES_DIR=%s): %w", r.cfg.TemplatesDir, err)
 	}
 	js := r.Bus.JetStream()
-	for _, peer := range []string{"provisioning", "scheduler"} {
+	for _, peer := range []string{"provisioning", "scheduler", "cost"} {
 		if err := bus.EnsureStreams(ctx, js, bus.ServiceStreams(peer, r.SO)...); err != nil {
 			return err
 		}
@@ -140,6 +143,7 @@ func (r *runner) start(ctx context.Context) error {
 	policy.Retry.Backoff = r.cfg.RetryBackoff
 	policy.CompensationRetry.Backoff = r.cfg.RetryBackoff
 	policy.AdmissionTimeout = r.cfg.AdmissionTimeout
+	policy.CostCheck = r.cfg.CostCheck
 	r.engine, err = saga.NewEngine(ctx, js, r.Bus, SagaBucket, app.Definitions(cat, policy),
 		saga.WithLogger(r.log), saga.WithSource("pave/lifecycle"), saga.WithReplicas(r.SO.Replicas))
 	if err != nil {
@@ -172,6 +176,10 @@ func (r *runner) subscribe(ctx context.Context, svc *app.Service) error {
 			Stream: "EVT_SCHEDULER", Durable: "lifecycle-admissions",
 			FilterSubjects: []string{"pave.evt.scheduler.workload.>"}, MaxDeliver: 20, Concurrency: 16,
 		}, svc.HandleAdmission(r.engine)},
+		{bus.ConsumerSpec{
+			Stream: "EVT_COST", Durable: "lifecycle-cost-checks",
+			FilterSubjects: []string{"pave.evt.cost.check.>"}, MaxDeliver: 20, Concurrency: 16,
+		}, svc.HandleCostCheck(r.engine)},
 		{bus.ConsumerSpec{
 			Stream: "EVT_LIFECYCLE", Durable: "lifecycle-sagas",
 			FilterSubjects: []string{"pave.evt.lifecycle.saga.progressed"}, MaxDeliver: 20, Concurrency: 16,

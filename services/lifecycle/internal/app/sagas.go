@@ -40,6 +40,9 @@ type StepPolicy struct {
 	// AdmissionTimeout is how long each attempt of the admit step waits
 	// for the scheduler: waiting in the queue is normal.
 	AdmissionTimeout time.Duration
+	// CostCheck puts the cost service's budget step first in create and
+	// update sagas.
+	CostCheck bool
 }
 
 // DefaultStepPolicy suits real drivers: provisioning retries transient
@@ -92,6 +95,9 @@ func Definitions(cat *domain.Catalog, p StepPolicy) []saga.Definition {
 // holds.
 func createDefinition(t domain.Template, p StepPolicy) saga.Definition {
 	d := saga.Definition{Name: DefinitionName(OpCreate, t)}
+	if p.CostCheck {
+		d.Steps = append(d.Steps, budgetStep(OpCreate, p))
+	}
 	d.Steps = append(d.Steps, admitStep(p))
 	for _, r := range t.Ordered() {
 		d.Steps = append(d.Steps, saga.Step{
@@ -105,6 +111,9 @@ func createDefinition(t domain.Template, p StepPolicy) saga.Definition {
 
 func updateDefinition(t domain.Template, p StepPolicy) saga.Definition {
 	d := saga.Definition{Name: DefinitionName(OpUpdate, t)}
+	if p.CostCheck {
+		d.Steps = append(d.Steps, budgetStep(OpUpdate, p))
+	}
 	for _, r := range t.Ordered() {
 		d.Steps = append(d.Steps, saga.Step{
 			Name: "update-" + r.Name, Do: update(r.Name), Undo: undoUpdate(r.Name),

@@ -1,0 +1,134 @@
+// Package adapters keeps the cost service's state in JetStream KV buckets.
+package adapters
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/pave-platform/pave/services/cost/internal/app"
+)
+
+// Buckets the cost service owns.
+const (
+	MetersBucket  = "COST_METERS"
+	BudgetsBucket = "COST_BUDGETS"
+	AlertsBucket  = "COST_ALERTS"
+)
+
+// ErrNotFound is a key that holds nothing.
+var ErrNotFound = app.ErrNotFound
+
+var (
+	_ app.Store       = (*KV)(nil)
+	_ app.Claims      = (*KV)(nil)
+	_ app.BudgetStore = (*KV)(nil)
+	_ app.Reader      = (*Index)(nil)
+)
+
+// KV is one bucket whose writes are compare-and-set.
+type KV struct{ kv jetstream.KeyValue }
+
+// OpenKV creates or updates bucket name.
+func OpenKV(ctx context.Context, js jetstream.JetStream, name string, replicas int) (*KV, error) {
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: name, Replicas: max(replicas, 1), History: 1})
+	if err != nil {
+		return nil, fmt.Errorf("open bucket %s: %w", name, err)
+	}
+	return &KV{kv: kv}, nil
+}
+
+// Bucket is the underlying bucket.
+func (k *KV) Bucket() jetstream.KeyValue { return k.kv }
+
+// Get reads key; ErrNotFound when it holds nothing.
+func (k *KV) Get(ctx context.Context, key string) ([]byte, error) {
+	e, err := k.kv.Get(ctx, key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get %s: %w", key, err)
+	}
+	return e.Value(), nil
+}
+
+// Mutate applies change to key's value (nil when absent) with
+// compare-and-set, retrying on a concurrent write. A nil result from
+// change writes nothing.
+func (k *KV) Mutate(ctx context.Context, key string, change func(cur []byte) ([]byte, error)) error {
+	for range 50 {
+		var cur []byte
+		var rev uint64
+		e, err := k.kv.Get(ctx, key)
+		switch {
+		case err == nil:
+			cur, rev = e.Value(), e.Revision()
+		case !errors.Is(err, jetstream.ErrKeyNotFound):
+			return fmt.Errorf("get %s: %w", key, err)
+		}
+		next, err := change(cur)
+		if err != nil || next == nil {
+			return err
+		}
+		if rev == 0 {
+			_, err = k.kv.Create(ctx, key, next)
+		} else {
+			_, err = k.kv.Update(ctx, key, next, rev)
+		}
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, jetstream.ErrKeyExists) && !isWrongSequence(err) {
+			return fmt.Errorf("write %s: %w", key, err)
+		}
+	}
+	return fmt.Errorf("write %s: too many concurrent writers", key)
+}
+
+// Create writes key only if it holds nothing; false when it did.
+func (k *KV) Create(ctx context.Context, key string, value []byte) (bool, error) {
+	_, err := k.kv.Create(ctx, key, value)
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("create %s: %w", key, err)
+	}
+	return true, nil
+}
+
+// Put overwrites key.
+func (k *KV) Put(ctx context.Context, key string, value []byte) error {
+	if _, err := k.kv.Put(ctx, key, value); err != nil {
+		return fmt.Errorf("put %s: %w", key, err)
+	}
+	return nil
+}
+
+// Values lists every value whose key has prefix.
+func (k *KV) Values(ctx context.Context, prefix string) ([][]byte, error) {
+	lister, err := k.kv.ListKeysFiltered(ctx, prefix+">")
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", prefix, err)
+	}
+	var out [][]byte
+	for key := range lister.Keys() {
+		v, err := k.Get(ctx, key)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func isWrongSequence(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence
+}
