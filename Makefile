@@ -33,6 +33,7 @@ bench: ## figures as RESULT lines
 	$(GO) run ./services/scheduler/cmd/schedbench
 	$(GO) run ./services/scheduler/cmd/kueuebench
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/schema/...
+	$(GO) test -run '^$$' -bench . -benchtime 5x ./services/cost/internal/domain/
 
 lint: ## gofmt, go vet, staticcheck
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
