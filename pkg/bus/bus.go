@@ -9,6 +9,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 )
 
@@ -31,6 +32,8 @@ type Bus struct {
 	prop       propagation.TextMapPropagator
 	// attemptTimeout bounds one publish attempt; Publish retries until ctx ends.
 	attemptTimeout time.Duration
+	meter          metric.MeterProvider // nil: no metrics
+	dlq            dlqMetrics
 }
 
 // Option configures a Bus.
@@ -63,6 +66,9 @@ func New(nc *nats.Conn, validator Validator, subjectFor SubjectFunc, opts ...Opt
 	}
 	for _, o := range opts {
 		o(b)
+	}
+	if err := b.registerMetrics(); err != nil {
+		return nil, err
 	}
 	return b, nil
 }

@@ -47,6 +47,7 @@ func (b *Bus) copyToDLQ(ctx context.Context, orig nats.Header, data []byte, info
 	if err := b.publishMsg(ctx, msg); err != nil {
 		return fmt.Errorf("store dead letter %s: %w", id, err)
 	}
+	b.countDeadLetter(ctx, info)
 	b.log.Warn("message dead-lettered", "stream", info.Stream, "consumer", info.Consumer,
 		"subject", info.Subject, "seq", info.Sequence, "reason", reason)
 	// The notice is for alerting; the dead letter itself is already safe.

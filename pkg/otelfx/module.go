@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/fx"
 )
@@ -36,13 +37,35 @@ var Module = fx.Module("otelfx",
 	fx.Invoke(setGlobals),
 )
 
-func newTelemetry(lc fx.Lifecycle, cfg Config) (*Telemetry, error) {
+// SpanProcessorGroup is the fx value group whose sdktrace.SpanProcessor
+// values the tracer provider feeds besides its exporter: a test adds an
+// in-memory recorder with AsSpanProcessor.
+const SpanProcessorGroup = "otel_span_processors"
+
+// AsSpanProcessor annotates a constructor returning an
+// sdktrace.SpanProcessor so its result joins SpanProcessorGroup.
+func AsSpanProcessor(f any) any {
+	return fx.Annotate(f, fx.ResultTags(`group:"`+SpanProcessorGroup+`"`))
+}
+
+type telemetryParams struct {
+	fx.In
+	Lifecycle  fx.Lifecycle
+	Config     Config
+	Processors []sdktrace.SpanProcessor `group:"otel_span_processors"`
+}
+
+func newTelemetry(p telemetryParams) (*Telemetry, error) {
 	// Resource detection reads only the host and environment; it has no
 	// caller context to honour here.
-	t, err := New(context.Background(), cfg)
+	t, err := New(context.Background(), p.Config)
 	if err != nil {
 		return nil, err
 	}
+	for _, sp := range p.Processors {
+		t.TracerProvider.RegisterSpanProcessor(sp)
+	}
+	lc := p.Lifecycle
 	lc.Append(fx.StopHook(t.Shutdown))
 	return t, nil
 }

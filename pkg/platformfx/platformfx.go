@@ -83,8 +83,9 @@ func LoadStreamConfig() (bus.StreamOptions, error) {
 }
 
 // NewBus builds the bus over the process's connection and schema registry.
-func NewBus(nc *nats.Conn, reg *schema.Registry, log *slog.Logger, prop propagation.TextMapPropagator) (*bus.Bus, error) {
-	return bus.New(nc, reg, schema.SubjectFor, bus.WithLogger(log), bus.WithPropagator(prop))
+// The bus reports its dead-letter metrics to mp.
+func NewBus(nc *nats.Conn, reg *schema.Registry, log *slog.Logger, prop propagation.TextMapPropagator, mp metric.MeterProvider) (*bus.Bus, error) {
+	return bus.New(nc, reg, schema.SubjectFor, bus.WithLogger(log), bus.WithPropagator(prop), bus.WithMeterProvider(mp))
 }
 
 // Middleware is the standard handler chain: tracing outermost, so logs

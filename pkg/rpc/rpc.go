@@ -15,6 +15,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 
 	"github.com/pave-platform/pave/pkg/authn"
 )
@@ -117,7 +119,7 @@ func Serve(nc *nats.Conn, name, version string, log *slog.Logger, eps ...Endpoin
 			slots <- struct{}{}
 			srv.inflight.Go(func() {
 				defer func() { <-slots }()
-				serveOne(m, h, log)
+				serveOne(name, m, h, log)
 			})
 		}
 		err := svc.AddEndpoint(ep.Name, micro.HandlerFunc(serve),
@@ -130,15 +132,21 @@ func Serve(nc *nats.Conn, name, version string, log *slog.Logger, eps ...Endpoin
 	return srv, nil
 }
 
-func serveOne(m micro.Request, h Handler, log *slog.Logger) {
+func serveOne(service string, m micro.Request, h Handler, log *slog.Logger) {
 	var req Request
 	var rep Reply
+	ctx, span := startServer(context.Background(), service, m.Subject(), m.Headers())
+	defer span.End()
 	if err := json.Unmarshal(m.Data(), &req); err != nil {
 		rep = Fail(http.StatusBadRequest, "Bad Request", "the request envelope is not valid JSON")
 	} else {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		rep = safeCall(ctx, h, req, log)
 		cancel()
+	}
+	span.SetAttributes(attribute.Int("rpc.status", rep.Status))
+	if rep.Status >= 500 {
+		span.SetStatus(codes.Error, http.StatusText(rep.Status))
 	}
 	if err := m.RespondJSON(rep); err != nil {
 		log.Warn("rpc reply not sent", "subject", m.Subject(), "error", err)
@@ -161,8 +169,13 @@ func Call(ctx context.Context, nc *nats.Conn, subject string, req Request) (Repl
 	if err != nil {
 		return Reply{}, err
 	}
-	msg, err := nc.RequestWithContext(ctx, subject, raw)
+	out := nats.NewMsg(subject)
+	out.Data = raw
+	ctx, span := startClient(ctx, out)
+	defer span.End()
+	msg, err := nc.RequestMsgWithContext(ctx, out)
 	if err != nil {
+		span.SetStatus(codes.Error, err.Error())
 		return Reply{}, fmt.Errorf("call %s: %w", subject, err)
 	}
 	var rep Reply

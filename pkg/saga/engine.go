@@ -30,6 +30,7 @@ type Engine struct {
 	grace      time.Duration
 	retryDelay time.Duration
 	sched      *schedule
+	metrics    metrics
 
 	runMu  sync.Mutex
 	cancel context.CancelFunc
@@ -100,7 +101,7 @@ func NewEngine(ctx context.Context, js jetstream.JetStream, b *bus.Bus, bucket s
 	}
 	return &Engine{
 		kv: kv, bus: b, defs: byName, source: cfg.source, now: cfg.now, log: cfg.log,
-		grace: cfg.grace, retryDelay: cfg.retryDelay, sched: newSchedule(),
+		grace: cfg.grace, retryDelay: cfg.retryDelay, sched: newSchedule(), metrics: newMetrics(),
 	}, nil
 }
 
@@ -121,7 +122,7 @@ func (e *Engine) Start(ctx context.Context, defName, sagaID string, data any) er
 			return cur, fmt.Errorf("%w: it runs %s", ErrIDInUse, cur.Definition)
 		}
 		if !exists {
-			cur = Instance{ID: sagaID}
+			cur = Instance{ID: sagaID, Trace: traceOf(ctx)}
 		}
 		next, _, err := Transition(def, cur, Start{Data: raw}, e.now())
 		return next, err

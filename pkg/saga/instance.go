@@ -55,9 +55,12 @@ type Instance struct {
 	// Seq counts transitions; it numbers progress events.
 	Seq int `json:"seq"`
 	// Outbox holds effects not yet published, oldest first.
-	Outbox    []Effect  `json:"outbox,omitempty"`
-	CreatedAt time.Time `json:"created_at,omitzero"`
-	UpdatedAt time.Time `json:"updated_at,omitzero"`
+	Outbox []Effect `json:"outbox,omitempty"`
+	// Trace is the W3C trace context (traceparent, tracestate) of the call
+	// that started the saga; what it publishes continues that trace.
+	Trace     map[string]string `json:"trace,omitempty"`
+	CreatedAt time.Time         `json:"created_at,omitzero"`
+	UpdatedAt time.Time         `json:"updated_at,omitzero"`
 }
 
 // StepState is the state of one step of an instance.

@@ -7,6 +7,8 @@ import (
 	"maps"
 	"slices"
 
+	"go.opentelemetry.io/otel/codes"
+
 	"github.com/pave-platform/pave/pkg/bus"
 	"github.com/pave-platform/pave/pkg/schema"
 )
@@ -55,7 +57,7 @@ func (e *Engine) publishOutbox(ctx context.Context, inst Instance) (map[string]b
 	sent := map[string]bool{}
 	var refused []refusal
 	for _, eff := range inst.Outbox {
-		err := e.publish(ctx, inst.ID, eff)
+		err := e.publish(ctx, inst, eff)
 		switch {
 		case err == nil:
 			sent[eff.ID] = true
@@ -69,14 +71,20 @@ func (e *Engine) publishOutbox(ctx context.Context, inst Instance) (map[string]b
 	return sent, refused, nil
 }
 
-func (e *Engine) publish(ctx context.Context, sagaID string, eff Effect) error {
+func (e *Engine) publish(ctx context.Context, inst Instance, eff Effect) error {
 	ev, err := bus.NewEvent(eff.ID, e.source, eff.Type, eff.Data)
 	if err != nil {
 		return bus.Permanent(err)
 	}
-	ev.SetSubject(sagaID)
+	ev.SetSubject(inst.ID)
 	ev.SetDataSchema(schema.SchemaURL(eff.Type))
-	return e.bus.Publish(ctx, ev)
+	ctx, span := publishSpan(ctx, inst, eff)
+	defer span.End()
+	if err := e.bus.Publish(ctx, ev); err != nil {
+		span.SetStatus(codes.Error, err.Error())
+		return err
+	}
+	return nil
 }
 
 // settle removes the published and refused entries from the outbox and

@@ -67,6 +67,7 @@ func (e *Engine) update(ctx context.Context, id string, change func(cur Instance
 		rev, err := e.write(ctx, id, val, cur.rev)
 		if err == nil {
 			e.sched.note(next, rev, e.now(), e.grace)
+			e.metrics.ended(ctx, cur.inst, next)
 			return next, nil
 		}
 		if !isConflict(err) || tries >= maxCASTries || ctx.Err() != nil {

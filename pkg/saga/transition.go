@@ -116,7 +116,7 @@ func (t *transition) start(in Start) bool {
 		return false
 	}
 	t.inst = Instance{
-		ID: t.inst.ID, Definition: t.def.Name, Status: StatusRunning,
+		ID: t.inst.ID, Definition: t.def.Name, Status: StatusRunning, Trace: t.inst.Trace,
 		Data: in.Data, Steps: make([]StepState, len(t.def.Steps)), CreatedAt: t.now,
 	}
 	for i, s := range t.def.Steps {

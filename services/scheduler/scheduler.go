@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"go.opentelemetry.io/otel"
 	"go.uber.org/fx"
 
 	"github.com/pave-platform/pave/pkg/bus"
@@ -132,9 +133,13 @@ func (s *Service) Start(ctx context.Context) error {
 	if s.runners, err = adapters.WatchRunners(ctx, js, s.SO.Replicas); err != nil {
 		return err
 	}
+	metrics, err := app.NewMetrics(otel.GetMeterProvider())
+	if err != nil {
+		return err
+	}
 	s.elector = &app.Elector{Lease: lease, Bus: s.Bus, Config: s.sc, Instance: s.instance, Runners: s.runners,
 		Log: s.log, Renew: s.cfg.LeaseTTL / 3, Poll: max(s.cfg.LeaseTTL/12, 50*time.Millisecond),
-		Options: app.Options{Tick: s.cfg.Tick, RunnerTimeout: s.cfg.RunnerTimeout},
+		Options: app.Options{Tick: s.cfg.Tick, RunnerTimeout: s.cfg.RunnerTimeout, Metrics: metrics},
 		OnLead:  s.lead}
 	rctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel

@@ -72,9 +72,9 @@ func NewDrivers() *Drivers {
 	return &Drivers{byName: map[string]Driver{}, settings: map[string]string{}}
 }
 
-// Add configures driver name.
+// Add configures driver name. Its calls are traced.
 func (ds *Drivers) Add(name string, d Driver) *Drivers {
-	ds.byName[name] = d
+	ds.byName[name] = tracedDriver{name: name, next: d}
 	return ds
 }
 

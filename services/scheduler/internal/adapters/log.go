@@ -53,39 +53,54 @@ func (l *Log) Append(ctx context.Context, msgs []*nats.Msg) error {
 	const window = 512
 	id := func(i int) string { return msgs[i].Header.Get(nats.MsgIdHdr) }
 	for start := 0; start < len(msgs); start += window {
-		end := min(start+window, len(msgs))
-		futures := make([]jetstream.PubAckFuture, 0, end-start)
-		for i, msg := range msgs[start:end] {
-			// The first message expects the sequence this log last saw;
-			// each next one expects the id of the one before it. (Expecting
-			// last+i would let a deposed leader's later messages land once
-			// the new leader's appends have moved the sequence that far.)
-			fence := jetstream.WithExpectLastSequence(l.last)
-			if i > 0 {
-				fence = jetstream.WithExpectLastMsgID(id(start + i - 1))
-			}
-			f, err := l.js.PublishMsgAsync(msg, fence)
-			if err != nil {
-				return fmt.Errorf("scheduler log: append %s: %w", id(start+i), err)
-			}
-			futures = append(futures, f)
+		if err := l.appendWindow(ctx, msgs, start, min(start+window, len(msgs)), id); err != nil {
+			return err
 		}
-		for i, f := range futures {
-			select {
-			case ack := <-f.Ok():
-				if ack.Sequence != l.last+1 {
-					return fmt.Errorf("scheduler log: %s stored at %d, expected %d: %w", id(start+i), ack.Sequence, l.last+1, ErrFenced)
-				}
-				l.last = ack.Sequence
-			case err := <-f.Err():
-				var apiErr *jetstream.APIError
-				if errors.As(err, &apiErr) && fenced[apiErr.ErrorCode] {
-					return fmt.Errorf("%w: %v", ErrFenced, err)
-				}
-				return fmt.Errorf("scheduler log: append %s: %w", id(start+i), err)
-			case <-ctx.Done():
-				return ctx.Err()
+	}
+	return nil
+}
+
+// AppendAckTimeout bounds the wait for one window's acks. The ack of a
+// publish in flight when a NATS node dies may never come; a leader waiting
+// for it would hold its lease and answer nothing. Failing the append
+// stops the leader, and the next one rebuilds from the log, which holds
+// the message if it landed.
+const AppendAckTimeout = 10 * time.Second
+
+func (l *Log) appendWindow(ctx context.Context, msgs []*nats.Msg, start, end int, id func(int) string) error {
+	ctx, cancel := context.WithTimeout(ctx, AppendAckTimeout)
+	defer cancel()
+	futures := make([]jetstream.PubAckFuture, 0, end-start)
+	for i, msg := range msgs[start:end] {
+		// The first message expects the sequence this log last saw;
+		// each next one expects the id of the one before it. (Expecting
+		// last+i would let a deposed leader's later messages land once
+		// the new leader's appends have moved the sequence that far.)
+		fence := jetstream.WithExpectLastSequence(l.last)
+		if i > 0 {
+			fence = jetstream.WithExpectLastMsgID(id(start + i - 1))
+		}
+		f, err := l.js.PublishMsgAsync(msg, fence)
+		if err != nil {
+			return fmt.Errorf("scheduler log: append %s: %w", id(start+i), err)
+		}
+		futures = append(futures, f)
+	}
+	for i, f := range futures {
+		select {
+		case ack := <-f.Ok():
+			if ack.Sequence != l.last+1 {
+				return fmt.Errorf("scheduler log: %s stored at %d, expected %d: %w", id(start+i), ack.Sequence, l.last+1, ErrFenced)
 			}
+			l.last = ack.Sequence
+		case err := <-f.Err():
+			var apiErr *jetstream.APIError
+			if errors.As(err, &apiErr) && fenced[apiErr.ErrorCode] {
+				return fmt.Errorf("%w: %v", ErrFenced, err)
+			}
+			return fmt.Errorf("scheduler log: append %s: %w", id(start+i), err)
+		case <-ctx.Done():
+			return fmt.Errorf("scheduler log: append %s: no ack: %w", id(start+i), ctx.Err())
 		}
 	}
 	return nil

@@ -28,6 +28,8 @@ type Options struct {
 	RunnerTimeout time.Duration
 	// MaxBatch bounds the inputs handled before a pass.
 	MaxBatch int
+	// Metrics records admissions, queue depth and pass time; nil: none.
+	Metrics *Metrics
 }
 
 // Leader owns the state while this instance holds the lease: it takes
@@ -79,7 +81,8 @@ type tx struct {
 	// again: the pass admitted work and stopped; the admissions may make
 	// another decision possible (a preemption, mostly), which the next
 	// pass finds.
-	again bool
+	again    bool
+	admitted []admittedWork // counted in Metrics once appended
 }
 
 // emit validates an event, applies it and keeps it for the append.
@@ -266,6 +269,7 @@ func (l *Leader) commit(t *tx, batch []*input) error {
 		return err
 	}
 	l.release(batch, nil)
+	l.opts.Metrics.committed(t.admitted)
 	for _, r := range t.runs {
 		l.dispatch <- r
 	}
@@ -300,6 +304,7 @@ func (l *Leader) failPending(err error) {
 // next inputs or straight away when there are none: one call of the core
 // per batch under load, where each call weighs every queued workload.
 func (l *Leader) pass(t *tx) error {
+	defer l.opts.Metrics.timePass(time.Now())
 	c := l.core
 	var d domain.Decisions
 	for range 8 {
@@ -328,6 +333,7 @@ func (l *Leader) pass(t *tx) error {
 				WaitedMS: t.now.Sub(info.Since).Milliseconds(), At: t.now}); err != nil {
 				return err
 			}
+			t.admitted = append(t.admitted, admittedWork{m.spec.Team, m.spec.Pool, m.spec.Kind, t.now.Sub(info.Since)})
 			switch {
 			case m.spec.Kind != events.WorkloadKindJob:
 			case held[id]:
@@ -341,6 +347,7 @@ func (l *Leader) pass(t *tx) error {
 			break
 		}
 	}
+	l.opts.Metrics.setQueue(d.Waiting, c.metas)
 	c.waits = make(map[string]string, len(d.Waiting))
 	for _, w := range d.Waiting {
 		c.waits[w.ID] = w.Reason
