@@ -14,6 +14,7 @@ import (
 	"github.com/pave-platform/pave/pkg/platformfx"
 	"github.com/pave-platform/pave/pkg/redisfx"
 	"github.com/pave-platform/pave/services/access"
+	"github.com/pave-platform/pave/services/cost"
 	"github.com/pave-platform/pave/services/lifecycle"
 	"github.com/pave-platform/pave/services/provisioning"
 	"github.com/pave-platform/pave/services/scheduler"
@@ -32,6 +33,7 @@ var configStructs = []any{
 	redisfx.Config{},
 	platformfx.StreamConfig{},
 	access.Config{},
+	cost.Config{},
 	lifecycle.Config{},
 	provisioning.Config{},
 	scheduler.Config{},

@@ -28,14 +28,30 @@ func version() string { return "pave " + service.Version }
 // devDefaults are the settings `pave dev` applies unless the environment
 // already sets them: everything under one data folder, text logs.
 func devDefaults(dataDir, addr string) map[string]string {
-	return map[string]string{
+	d := map[string]string{
 		"PAVE_DATA_DIR":             dataDir,
 		"PAVE_HTTP_ADDR":            addr,
 		"PAVE_BOOTSTRAP_TOKEN_FILE": filepath.Join(dataDir, "token"),
 		"PAVE_LOG_FORMAT":           "text",
 		"PAVE_RUNNER_POOL":          "batch",
 	}
+	// From the repository (make run), the cost service loads the shipped
+	// rate card; elsewhere its built-in copy.
+	if _, err := os.Stat(shippedRateCard); err == nil {
+		d["PAVE_COST_RATECARDS"] = shippedRateCard
+	}
+	// Likewise the shipped Cedar policies (elsewhere the built-in copy).
+	if _, err := os.Stat(shippedPolicies); err == nil {
+		d["PAVE_POLICIES_DIR"] = shippedPolicies
+	}
+	return d
 }
+
+// shippedRateCard is the rate card make run loads.
+const shippedRateCard = "deploy/cost/ratecards.yaml"
+
+// shippedPolicies are the Cedar policies make run loads.
+const shippedPolicies = "deploy/policies"
 
 func runDev(args []string) error {
 	fs := flag.NewFlagSet("pave dev", flag.ContinueOnError)

@@ -13,6 +13,10 @@ Usage:
   pave runner [flags]  run admitted jobs of a pool as OS processes
   pave workloads ...   submit, get, list and cancel workloads (jobs)
   pave pools           pools, capacity and usage
+  pave teams ...       teams, members and service accounts
+  pave tokens ...      issue, list and revoke API tokens
+  pave roles USER R..  set a user's platform roles
+  pave audit ...       query the audit ledger; verify its hash chain
   pave version         print the version
 
 Run 'pave dev -h' for its flags.
@@ -31,6 +35,8 @@ func main() {
 		err = runWorkloads(os.Args[2:], os.Stdout)
 	case "pools":
 		err = runPools(os.Args[2:], os.Stdout)
+	case "teams", "tokens", "roles", "audit", "whoami":
+		err = runAccess(os.Args[1], os.Args[2:], os.Stdout)
 	case "runner":
 		err = runRunner(os.Args[2:])
 	case "bench-environments":

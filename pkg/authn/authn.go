@@ -33,10 +33,23 @@ type Principal struct {
 	Name  string   `json:"name"`
 	Roles []string `json:"roles"` // platform roles, e.g. platform-admin
 	Teams []string `json:"teams,omitempty"`
+	// TeamRoles is the principal's role in each of its Teams (viewer,
+	// developer, maintainer or admin).
+	TeamRoles map[string]string `json:"team_roles,omitempty"`
 }
 
-// RolePlatformAdmin sees and does everything.
-const RolePlatformAdmin = "platform-admin"
+// Kinds of principal.
+const (
+	KindUser           = "user"
+	KindServiceAccount = "service_account"
+)
+
+// Platform roles: RolePlatformAdmin sees and does everything;
+// RoleAuditor reads everything, including every team's audit records.
+const (
+	RolePlatformAdmin = "platform-admin"
+	RoleAuditor       = "auditor"
+)
 
 // IsPlatformAdmin reports whether the principal has the platform-admin role.
 func (p Principal) IsPlatformAdmin() bool { return slices.Contains(p.Roles, RolePlatformAdmin) }

@@ -8,12 +8,17 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/fx"
 
 	"github.com/pave-platform/pave/pkg/authn"
+	"github.com/pave-platform/pave/pkg/config"
 	"github.com/pave-platform/pave/pkg/httpfx"
+	"github.com/pave-platform/pave/pkg/otelfx"
 	"github.com/pave-platform/pave/pkg/schema"
 	"github.com/pave-platform/pave/pkg/service"
+	"github.com/pave-platform/pave/services/access/audit"
+	"github.com/pave-platform/pave/services/access/decide"
 	"github.com/pave-platform/pave/services/gateway/internal/ports"
 )
 
@@ -26,7 +31,20 @@ var Module = fx.Module(Name,
 	fx.Provide(httpfx.AsRoute(newAPIRoute)),
 )
 
-func newAPIRoute(nc *nats.Conn, reg *schema.Registry, log *slog.Logger) httpfx.Route {
+func newAPIRoute(nc *nats.Conn, js jetstream.JetStream, reg *schema.Registry, log *slog.Logger) (httpfx.Route, error) {
 	client := authn.NewClient(nc, 2*time.Second)
-	return httpfx.Route{Pattern: "/v1/", Handler: ports.API(client, ports.NATSCaller{NC: nc}, reg, log.With("service", Name))}
+	// Every /v1 route is decided in-process against the Cedar policies
+	// (an invalid policy stops the start) and recorded in the audit ledger.
+	var cfg decide.Config
+	if err := config.Load(&cfg); err != nil {
+		return httpfx.Route{}, err
+	}
+	policies, err := decide.Load(cfg)
+	if err != nil {
+		return httpfx.Route{}, err
+	}
+	az := ports.Authz{Decider: decide.New(policies), Recorder: audit.NewLedger(js)}
+	api := ports.API(client, ports.NATSCaller{NC: nc}, reg, az, log.With("service", Name))
+	// Every API request starts (or continues) a trace at the edge.
+	return httpfx.Route{Pattern: "/v1/", Handler: otelfx.HTTPHandler(Name, api)}, nil
 }

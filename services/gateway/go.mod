@@ -5,13 +5,21 @@ go 1.26.8
 require (
 	github.com/nats-io/nats.go v1.55.0
 	github.com/pave-platform/pave/pkg v0.0.0
+	github.com/stretchr/testify v1.12.1
 	go.uber.org/fx v1.24.0
+)
+
+require (
+	github.com/go-json-experiment/json v0.0.0-20260820222146-c27c302e5fc3 // indirect
+	go.yaml.in/yaml/v3 v3.0.6 // indirect
+	golang.org/x/exp v0.0.0-20220921023135-46d9e7742f1e // indirect
 )
 
 require (
 	github.com/antithesishq/antithesis-sdk-go v0.8.0-default-no-op // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/caarlos0/env/v11 v11.4.2 // indirect
+	github.com/cedar-policy/cedar-go v1.9.0 // indirect
 	github.com/cenkalti/backoff/v5 v5.0.3 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/cloudevents/sdk-go/v2 v2.16.2 // indirect
@@ -31,6 +39,7 @@ require (
 	github.com/nats-io/nkeys v0.4.16 // indirect
 	github.com/nats-io/nuid v1.0.1 // indirect
 	github.com/pave-platform/pave/schemas v0.0.0 // indirect
+	github.com/pave-platform/pave/services/access v0.0.0
 	github.com/prometheus/client_golang v1.25.0 // indirect
 	github.com/prometheus/client_model v0.6.3 // indirect
 	github.com/prometheus/common v0.72.0 // indirect
@@ -68,3 +77,5 @@ replace (
 	github.com/pave-platform/pave/pkg => ../../pkg
 	github.com/pave-platform/pave/schemas => ../../schemas
 )
+
+replace github.com/pave-platform/pave/services/access => ../access

@@ -61,3 +61,35 @@ func (s *KVTokens) Create(ctx context.Context, t domain.Token) error {
 	}
 	return nil
 }
+
+// Put stores a changed token (last use, revocation).
+func (s *KVTokens) Put(ctx context.Context, t domain.Token) error {
+	raw, err := json.Marshal(t)
+	if err != nil {
+		return err
+	}
+	if _, err := s.kv.Put(ctx, t.Hash, raw); err != nil {
+		return fmt.Errorf("store token %s: %w", t.ID, err)
+	}
+	return nil
+}
+
+// List returns every stored token.
+func (s *KVTokens) List(ctx context.Context) ([]domain.Token, error) {
+	lister, err := s.kv.ListKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	var out []domain.Token
+	for key := range lister.Keys() {
+		t, err := s.ByHash(ctx, key)
+		if errors.Is(err, app.ErrTokenNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}

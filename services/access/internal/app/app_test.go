@@ -42,7 +42,7 @@ func TestBootstrapGeneratesOnceAndAuthenticates(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, generated, "a second start keeps the token")
 
-	p, err := app.NewAuthenticate(tokens).Handle(ctx, secret)
+	p, err := app.NewAuthenticate(tokens, nil).Handle(ctx, secret)
 	require.NoError(t, err)
 	assert.Equal(t, "bootstrap-admin", p.ID)
 	assert.Equal(t, []string{domain.RolePlatformAdmin}, p.Roles)
@@ -55,7 +55,7 @@ func TestBootstrapRegistersOperatorToken(t *testing.T) {
 	require.NoError(t, err)
 	_, err = app.NewBootstrap(tokens).Ensure(ctx, secret, "")
 	require.NoError(t, err)
-	_, err = app.NewAuthenticate(tokens).Handle(ctx, secret)
+	_, err = app.NewAuthenticate(tokens, nil).Handle(ctx, secret)
 	assert.NoError(t, err)
 
 	_, err = app.NewBootstrap(tokens).Ensure(ctx, "not-a-token", "")
@@ -85,7 +85,7 @@ func TestAuthenticateRefusesUnknownExpiredAndRevoked(t *testing.T) {
 		{"expired", store(func(tk *domain.Token) { tk.ExpiresAt = time.Now().Add(-time.Second) })},
 		{"revoked", store(func(tk *domain.Token) { tk.RevokedAt = time.Now().Add(-time.Second) })},
 	}
-	auth := app.NewAuthenticate(tokens)
+	auth := app.NewAuthenticate(tokens, nil)
 	for _, tt := range tests {
 		_, err := auth.Handle(ctx, tt.secret)
 		assert.ErrorIs(t, err, authn.ErrUnauthenticated, tt.name)

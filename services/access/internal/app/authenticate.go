@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sort"
 	"time"
 
 	"github.com/pave-platform/pave/pkg/authn"
@@ -19,19 +21,39 @@ type TokenReader interface {
 	ByHash(ctx context.Context, hash string) (domain.Token, error)
 }
 
-// Authenticate answers who a bearer token belongs to.
+// tokenToucher records a token's last use.
+type tokenToucher interface {
+	Put(ctx context.Context, t domain.Token) error
+}
+
+// lastUsedEvery bounds the writes last-use tracking costs: at most one per
+// token per interval.
+const lastUsedEvery = time.Minute
+
+// Identity answers who is behind a token's subject.
+type Identity interface {
+	Memberships(user string) map[string]string
+	ServiceAccount(team, name string) (domain.ServiceAccount, bool)
+	User(id string) (domain.User, bool)
+}
+
+// Authenticate answers who a bearer token belongs to, with the teams,
+// team roles and platform roles the directory holds now.
 type Authenticate struct {
 	tokens TokenReader
+	dir    Identity
 	now    func() time.Time
 }
 
-// NewAuthenticate builds the handler.
-func NewAuthenticate(tokens TokenReader) *Authenticate {
-	return &Authenticate{tokens: tokens, now: time.Now}
+// NewAuthenticate builds the handler; dir may be nil (tokens then carry
+// only their own roles).
+func NewAuthenticate(tokens TokenReader, dir Identity) *Authenticate {
+	return &Authenticate{tokens: tokens, dir: dir, now: time.Now}
 }
 
 // Handle returns the principal, or authn.ErrUnauthenticated for a token
-// that is malformed, unknown, expired or revoked.
+// that is malformed, unknown, expired or revoked, or whose service account
+// no longer exists.
 func (a *Authenticate) Handle(ctx context.Context, secret string) (authn.Principal, error) {
 	hash, err := domain.HashSecret(secret)
 	if err != nil {
@@ -44,8 +66,57 @@ func (a *Authenticate) Handle(ctx context.Context, secret string) (authn.Princip
 	if err != nil {
 		return authn.Principal{}, fmt.Errorf("authenticate: %w", err)
 	}
-	if !tok.Active(a.now()) {
+	now := a.now()
+	if !tok.Active(now) {
 		return authn.Principal{}, authn.ErrUnauthenticated
 	}
-	return authn.Principal{ID: tok.Subject, Kind: tok.Kind, Name: tok.Subject, Roles: tok.Roles}, nil
+	p, ok := a.principal(tok)
+	if !ok {
+		return authn.Principal{}, authn.ErrUnauthenticated
+	}
+	a.touch(ctx, tok, now)
+	return p, nil
+}
+
+func (a *Authenticate) principal(tok domain.Token) (authn.Principal, bool) {
+	p := authn.Principal{ID: tok.Subject, Kind: tok.Kind, Name: tok.Subject, Roles: append([]string{}, tok.Roles...)}
+	if a.dir == nil {
+		return p, true
+	}
+	switch tok.Kind {
+	case domain.KindServiceAccount:
+		team, name, _ := cutSA(tok.Subject)
+		sa, ok := a.dir.ServiceAccount(team, name)
+		if !ok {
+			return authn.Principal{}, false
+		}
+		p.TeamRoles = map[string]string{team: sa.Role}
+	default:
+		p.TeamRoles = a.dir.Memberships(tok.Subject)
+		if u, ok := a.dir.User(tok.Subject); ok {
+			for _, r := range u.Roles {
+				if !slices.Contains(p.Roles, r) {
+					p.Roles = append(p.Roles, r)
+				}
+			}
+		}
+	}
+	for team := range p.TeamRoles {
+		p.Teams = append(p.Teams, team)
+	}
+	sort.Strings(p.Teams)
+	if len(p.TeamRoles) == 0 {
+		p.TeamRoles = nil
+	}
+	return p, true
+}
+
+// touch records the last use; a failure costs only the timestamp.
+func (a *Authenticate) touch(ctx context.Context, tok domain.Token, now time.Time) {
+	w, ok := a.tokens.(tokenToucher)
+	if !ok || now.Sub(tok.LastUsedAt) < lastUsedEvery {
+		return
+	}
+	tok.LastUsedAt = now.UTC()
+	_ = w.Put(ctx, tok)
 }

@@ -23,14 +23,26 @@ const RolePlatformAdmin = "platform-admin"
 
 // Token is a stored API token: only its hash is kept.
 type Token struct {
-	ID        string    `json:"id"`
-	Hash      string    `json:"hash"`
-	Subject   string    `json:"subject"`
-	Kind      string    `json:"kind"`
-	Roles     []string  `json:"roles"`
-	CreatedAt time.Time `json:"created_at"`
-	ExpiresAt time.Time `json:"expires_at,omitzero"`
-	RevokedAt time.Time `json:"revoked_at,omitzero"`
+	ID      string `json:"id"`
+	Hash    string `json:"hash"`
+	Subject string `json:"subject"`
+	Kind    string `json:"kind"`
+	// Roles are platform roles the token itself carries (the bootstrap
+	// token); others take their roles from the identity.
+	Roles      []string  `json:"roles"`
+	Name       string    `json:"name,omitempty"`
+	CreatedBy  string    `json:"created_by,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+	ExpiresAt  time.Time `json:"expires_at,omitzero"`
+	LastUsedAt time.Time `json:"last_used_at,omitzero"`
+	RevokedAt  time.Time `json:"revoked_at,omitzero"`
+}
+
+// NewTokenID is a token's public id (never derived from the secret).
+func NewTokenID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return "tok-" + hex.EncodeToString(b[:])
 }
 
 // Active reports whether the token may be used at t.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"slices"
 
 	"github.com/pave-platform/pave/pkg/httpfx"
 	"github.com/pave-platform/pave/pkg/rpc"
@@ -12,12 +13,13 @@ import (
 )
 
 // API is the authenticated /v1 surface.
-func API(a Authenticator, c Caller, types app.TypeLister, log *slog.Logger) http.Handler {
+func API(a Authenticator, c Caller, types app.TypeLister, az Authz, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
-	for _, rt := range forwarded {
+	for _, rt := range slices.Concat(forwarded, accessRoutes) {
 		mux.Handle(rt.pattern, Forward(c, log, rt.subject, rt.keys...))
 	}
 	mux.Handle("GET /v1/environments/{id}", getEnvironment(c, log))
+	mux.Handle("GET /v1/costs/export", exportCosts(c, log))
 	mux.HandleFunc("GET /v1/events/types", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, log, http.StatusOK, map[string]any{"items": app.ListEventTypes(types)})
 	})
@@ -25,7 +27,7 @@ func API(a Authenticator, c Caller, types app.TypeLister, log *slog.Logger) http
 		httpfx.WriteProblem(w, http.StatusNotFound, "Not Found",
 			"no route "+r.Method+" "+r.URL.Path+" (this API version does not implement it)", nil)
 	})
-	return RequireAuth(a, log, mux)
+	return RequireAuth(a, log, authorize(az, c, mux, log))
 }
 
 // forwarded routes are answered by the service that owns the resource.
@@ -49,6 +51,12 @@ var forwarded = []struct {
 	{"PUT /v1/pools/{name}", rpc.PoolsPut, []string{"name"}},
 	{"GET /v1/quotas/{team}", rpc.QuotasGet, []string{"team"}},
 	{"PUT /v1/quotas/{team}", rpc.QuotasPut, []string{"team"}},
+	{"POST /v1/costs/estimate", rpc.CostsEstimate, nil},
+	{"GET /v1/costs", rpc.CostsQuery, nil},
+	{"GET /v1/budgets", rpc.BudgetsList, nil},
+	{"GET /v1/budgets/{team}", rpc.BudgetsGet, []string{"team"}},
+	{"PUT /v1/budgets/{team}", rpc.BudgetsPut, []string{"team"}},
+	{"GET /v1/ratecards", rpc.RateCardsGet, nil},
 }
 
 func writeJSON(w http.ResponseWriter, log *slog.Logger, status int, v any) {

@@ -1,0 +1,152 @@
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Walk hands every record of stream to fn in order, from the first
+// sequence at or after since (the zero time: from the start), up to the
+// last record at the time of the call. fn returns false to stop.
+func Walk(ctx context.Context, js jetstream.JetStream, stream string, since time.Time, fn func(seq uint64, raw []byte) bool) error {
+	s, err := js.Stream(ctx, stream)
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	last := info.State.LastSeq
+	if info.State.Msgs == 0 {
+		return nil
+	}
+	cfg := jetstream.OrderedConsumerConfig{}
+	if !since.IsZero() {
+		cfg.DeliverPolicy = jetstream.DeliverByStartTimePolicy
+		cfg.OptStartTime = &since
+	}
+	c, err := s.OrderedConsumer(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	for {
+		batch, err := c.Fetch(512, jetstream.FetchMaxWait(200*time.Millisecond))
+		if err != nil {
+			return fmt.Errorf("audit: read: %w", err)
+		}
+		got := 0
+		for m := range batch.Messages() {
+			got++
+			meta, err := m.Metadata()
+			if err != nil {
+				return err
+			}
+			if !fn(meta.Sequence.Stream, m.Data()) || meta.Sequence.Stream >= last {
+				return nil
+			}
+		}
+		if err := batch.Error(); err != nil {
+			return fmt.Errorf("audit: read: %w", err)
+		}
+		if got == 0 {
+			return nil // nothing at or after since
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+}
+
+// Broken names the first record that does not match.
+type Broken struct {
+	Seq    uint64 `json:"seq"`
+	ID     string `json:"id,omitempty"`
+	Reason string `json:"reason"`
+}
+
+// Report is the result of a verification.
+type Report struct {
+	OK       bool    `json:"ok"`
+	Records  int     `json:"records"`
+	LastHash string  `json:"last_hash,omitempty"`
+	Broken   *Broken `json:"broken,omitempty"`
+}
+
+// Verify walks the chain of stream from its first record and stops at the
+// first one whose hash does not match its content or whose prev does not
+// match the record before it.
+func Verify(ctx context.Context, js jetstream.JetStream, stream string) (Report, error) {
+	var rep Report
+	prev := ""
+	err := Walk(ctx, js, stream, time.Time{}, func(seq uint64, raw []byte) bool {
+		var r Record
+		if err := json.Unmarshal(raw, &r); err != nil {
+			rep.Broken = &Broken{Seq: seq, Reason: "not a record: " + err.Error()}
+			return false
+		}
+		switch {
+		case r.Prev != prev:
+			rep.Broken = &Broken{Seq: seq, ID: r.ID, Reason: "prev does not match the hash of the record before it"}
+		case r.ComputeHash() != r.Hash:
+			rep.Broken = &Broken{Seq: seq, ID: r.ID, Reason: "hash does not match the record's content"}
+		}
+		if rep.Broken != nil {
+			return false
+		}
+		prev = r.Hash
+		rep.Records++
+		return true
+	})
+	if err != nil {
+		return Report{}, err
+	}
+	rep.OK = rep.Broken == nil
+	rep.LastHash = prev
+	return rep, nil
+}
+
+// Filter selects records; empty fields match everything. Teams, when not
+// nil, limits the answer to records of those teams.
+type Filter struct {
+	Team, Actor, Action string
+	Since, Until        time.Time
+	Teams               []string
+	Limit               int
+}
+
+// Query answers the records that match f, oldest first, at most f.Limit.
+func Query(ctx context.Context, js jetstream.JetStream, stream string, f Filter) ([]Record, error) {
+	var out []Record
+	err := Walk(ctx, js, stream, f.Since, func(_ uint64, raw []byte) bool {
+		var r Record
+		if json.Unmarshal(raw, &r) != nil || !f.match(r) {
+			return true
+		}
+		out = append(out, r)
+		return f.Limit <= 0 || len(out) < f.Limit
+	})
+	return out, err
+}
+
+func (f Filter) match(r Record) bool {
+	if f.Teams != nil && !contains(f.Teams, r.Team) {
+		return false
+	}
+	return (f.Team == "" || r.Team == f.Team) && (f.Actor == "" || r.Actor == f.Actor) &&
+		(f.Action == "" || r.Action == f.Action) &&
+		(f.Since.IsZero() || !r.Time.Before(f.Since)) && (f.Until.IsZero() || r.Time.Before(f.Until))
+}
+
+func contains(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,208 @@
+// Command accessbench measures the decision point: in-process decisions
+// with 100 policies and 10,000 entities, and decisions over NATS
+// request/reply (each one recorded in the audit ledger), printing RESULT
+// lines.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing/fstest"
+	"time"
+
+	"github.com/cedar-policy/cedar-go"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/pave-platform/pave/pkg/authn"
+	"github.com/pave-platform/pave/pkg/bus"
+	"github.com/pave-platform/pave/services/access/audit"
+	"github.com/pave-platform/pave/services/access/decide"
+	"github.com/pave-platform/pave/services/access/internal/ports"
+)
+
+func main() {
+	dir := flag.String("policies", "deploy/policies", "shipped policy folder")
+	n := flag.Int("n", 200000, "in-process decisions")
+	dur := flag.Duration("duration", 5*time.Second, "NATS throughput run")
+	flag.Parse()
+	if err := run(*dir, *n, *dur); err != nil {
+		fmt.Fprintln(os.Stderr, "accessbench:", err)
+		os.Exit(1)
+	}
+}
+
+const teams, users = 1000, 10000
+
+func run(dir string, n int, dur time.Duration) error {
+	policies, err := loadPolicies(dir)
+	if err != nil {
+		return err
+	}
+	principals, ents := population()
+	reqs := requests(principals, 4096)
+
+	engine := decide.New(policies, decide.WithEntities(ents), decide.WithCache(0))
+	lat := make([]time.Duration, n)
+	for i := range n {
+		start := time.Now()
+		engine.Decide(reqs[i%len(reqs)])
+		lat[i] = time.Since(start)
+	}
+	p50, p99 := pct(lat, 50), pct(lat, 99)
+	fmt.Printf("RESULT access_decide_inprocess policies=%d entities=%d p50_us=%.1f p99_us=%.1f target_p99_us=50\n",
+		policies.Len(), len(ents), us(p50), us(p99))
+	cached := decide.New(policies, decide.WithEntities(ents))
+	for i := range n {
+		start := time.Now()
+		cached.Decide(reqs[i%len(reqs)])
+		lat[i] = time.Since(start)
+	}
+	fmt.Printf("RESULT access_decide_inprocess_cached p50_us=%.2f p99_us=%.2f\n", us(pct(lat, 50)), us(pct(lat, 99)))
+	return overNATS(engine, reqs, dur)
+}
+
+func loadPolicies(dir string) (*decide.Policies, error) {
+	fsys := fstest.MapFS{}
+	for _, name := range []string{"schema.cedarschema", "roles.cedar", "production.cedar"} {
+		raw, err := os.ReadFile(dir + "/" + name)
+		if err != nil {
+			return nil, err
+		}
+		fsys[name] = &fstest.MapFile{Data: raw}
+	}
+	base, err := decide.LoadFS(fsys, dir)
+	if err != nil {
+		return nil, err
+	}
+	// Team-specific policies up to 100 in all, of the shapes a platform
+	// team writes: a team's stage rule, a named reader.
+	var extra []byte
+	for i := 0; base.Len()+i < 100; i++ {
+		extra = fmt.Appendf(extra, "@id(\"team%d-no-friday-prod\")\nforbid (principal, action in Action::\"team-write\", resource is Environment)\nwhen { resource.owner == Team::\"team%d\" && resource.stage == \"prod\" && context.second_approval };\n", i, i)
+	}
+	fsys["teams.cedar"] = &fstest.MapFile{Data: extra}
+	return decide.LoadFS(fsys, dir)
+}
+
+// population: 10,000 users, each with a role in one of 1,000 teams (the
+// grants), as stored entities.
+func population() ([]authn.Principal, cedar.EntityMap) {
+	roles := []string{"viewer", "developer", "maintainer", "admin"}
+	ents := cedar.EntityMap{}
+	out := make([]authn.Principal, users)
+	for i := range users {
+		team, role := fmt.Sprintf("team%d", i%teams), roles[i%len(roles)]
+		p := authn.Principal{ID: fmt.Sprintf("user%d", i), Kind: authn.KindUser, Teams: []string{team},
+			TeamRoles: map[string]string{team: role}}
+		out[i] = p
+		uid := decide.PrincipalUID(p)
+		ents[uid] = cedar.Entity{UID: uid, Parents: cedar.NewEntityUIDSet(cedar.NewEntityUID(decide.TypeRole, cedar.String(team+"/"+role)))}
+	}
+	return out, ents
+}
+
+func requests(ps []authn.Principal, k int) []decide.Request {
+	r := rand.New(rand.NewPCG(1, 2))
+	actions := []string{"environment:read", "environment:create", "environment:update", "environment:delete"}
+	out := make([]decide.Request, k)
+	for i := range out {
+		p := ps[r.IntN(len(ps))]
+		team := p.Teams[0]
+		if r.IntN(4) == 0 {
+			team = fmt.Sprintf("team%d", r.IntN(teams))
+		}
+		stage := []string{"dev", "staging", "prod"}[r.IntN(3)]
+		out[i] = decide.Request{Principal: p, Action: actions[r.IntN(len(actions))],
+			Resource: decide.Resource{Type: decide.TypeEnvironment, ID: fmt.Sprintf("env%d", i), Team: team, Stage: stage, Persistent: r.IntN(2) == 0}}
+	}
+	return out
+}
+
+func overNATS(engine *decide.Engine, reqs []decide.Request, dur time.Duration) error {
+	tmp, err := os.MkdirTemp("", "accessbench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: tmp, SyncAlways: true, NoLog: true, NoSigs: true})
+	if err != nil {
+		return err
+	}
+	go ns.Start()
+	defer ns.Shutdown()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		return fmt.Errorf("nats server did not start")
+	}
+	nc, err := nats.Connect(ns.ClientURL())
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	for _, cfg := range bus.CoreStreams(bus.DefaultStreamOptions()) {
+		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
+			return err
+		}
+	}
+	srv, err := ports.ServeAuthorize(nc, engine, audit.NewLedger(js), slog.New(slog.DiscardHandler))
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+	client := decide.NewClient(nc, 5*time.Second)
+
+	const seq = 2000
+	lat := make([]time.Duration, seq)
+	for i := range seq {
+		start := time.Now()
+		if _, err := client.Decide(ctx, reqs[i%len(reqs)]); err != nil {
+			return err
+		}
+		lat[i] = time.Since(start)
+	}
+	fmt.Printf("RESULT access_decide_nats_recorded p50_us=%.0f p99_us=%.0f target_p99_us=1000\n", us(pct(lat, 50)), us(pct(lat, 99)))
+
+	var done atomic.Int64
+	var wg sync.WaitGroup
+	stop := time.Now().Add(dur)
+	errs := make(chan error, 128)
+	for w := range 128 {
+		wg.Go(func() {
+			for i := w; time.Now().Before(stop); i += 128 {
+				if _, err := client.Decide(ctx, reqs[i%len(reqs)]); err != nil {
+					errs <- err
+					return
+				}
+				done.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return err
+	}
+	fmt.Printf("RESULT access_decide_nats_throughput per_s=%.0f clients=128 target_per_s=20000 recorded=true\n", float64(done.Load())/dur.Seconds())
+	return nil
+}
+
+func pct(xs []time.Duration, p int) time.Duration {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[(len(s)-1)*p/100]
+}
+
+func us(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1000 }

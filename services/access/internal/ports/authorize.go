@@ -1,0 +1,73 @@
+package ports
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
+
+	"github.com/pave-platform/pave/pkg/rpc"
+	"github.com/pave-platform/pave/services/access/audit"
+	"github.com/pave-platform/pave/services/access/decide"
+)
+
+// ServeAuthorize answers rpc.Authorize: the decision point for services
+// other than the gateway. Each decision is recorded before it is answered.
+// Requests are answered concurrently up to a bound, so records of
+// concurrent requests share one group commit.
+func ServeAuthorize(nc *nats.Conn, e *decide.Engine, rec *audit.Ledger, log *slog.Logger) (*AuthorizeServer, error) {
+	svc, err := micro.AddService(nc, micro.Config{Name: "pave-access-authorize", Version: "0.1.0"})
+	if err != nil {
+		return nil, err
+	}
+	srv := &AuthorizeServer{Service: svc}
+	slots := make(chan struct{}, 256)
+	handle := func(m micro.Request) {
+		slots <- struct{}{}
+		srv.inflight.Go(func() {
+			defer func() { <-slots }()
+			authorize(m, e, rec, log)
+		})
+	}
+	if err := svc.AddEndpoint("authorize", micro.HandlerFunc(handle), micro.WithEndpointSubject(rpc.Authorize)); err != nil {
+		_ = svc.Stop()
+		return nil, err
+	}
+	return srv, nil
+}
+
+// AuthorizeServer is the running decision endpoint.
+type AuthorizeServer struct {
+	micro.Service
+	inflight sync.WaitGroup
+}
+
+// Stop stops taking requests and waits for those in flight.
+func (s *AuthorizeServer) Stop() error {
+	err := s.Service.Stop()
+	s.inflight.Wait()
+	return err
+}
+
+func authorize(m micro.Request, e *decide.Engine, rec *audit.Ledger, log *slog.Logger) {
+	var req decide.Request
+	if err := json.Unmarshal(m.Data(), &req); err != nil || req.Action == "" || req.Principal.ID == "" {
+		_ = m.Error("400", "a decide.Request with principal and action is required", nil)
+		return
+	}
+	d := e.Decide(req)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := rec.Append(ctx, decide.AuditRecord(req, d, "")); err != nil {
+		log.Error("authorize: record decision", "error", err)
+		_ = m.Error("503", "the decision could not be recorded", nil)
+		return
+	}
+	if err := m.RespondJSON(d); err != nil {
+		log.Warn("authorize reply not sent", "error", err)
+	}
+}
