@@ -192,10 +192,11 @@ func (a httpAPI) createAll(specs []map[string]any) []string {
 func (a httpAPI) create(spec map[string]any) string {
 	code, raw := a.do(http.MethodPost, "/v1/environments", spec)
 	if code == http.StatusNotFound {
-		// Known bug, not the cluster's: lifecycle stores the environment
-		// and reads it back at once; on an R3 bucket the read may be a
-		// direct get answered by a follower that has not applied the write
-		// yet. The environment exists; the retry finds its name taken.
+		// A stale read: lifecycle stores the environment and reads it back
+		// at once, and a follower answering a direct get may not have the
+		// write yet. Its buckets read from the leader now
+		// (bus.ReadYourWrites); the test fails on any of these, and the
+		// retry (which finds the name taken) lets the run finish first.
 		a.staleCreates.Add(1)
 		code, raw = a.do(http.MethodPost, "/v1/environments", spec)
 	}

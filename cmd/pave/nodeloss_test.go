@@ -176,6 +176,7 @@ func TestNodeLossDuringCreatesAndTeardownsLosesNothing(t *testing.T) {
 		"longest publish stall %s; creates answered 404 though stored (stale read) %d; orphans %d",
 		len(ids), len(readyIDs), len(ids)-len(readyIDs), deleted, transitions, len(ids)-len(broken), pc.Published, pc.Acknowledged, pc.Failed,
 		pc.Delivered, pc.Redelivered, pc.LongestGap.Round(time.Millisecond), api.staleCreates.Load(), orphans)
+	assert.Zero(t, api.staleCreates.Load(), "creates answered 404 for an environment they had stored")
 }
 
 // nodeLossSpecs mixes the two single-resource templates across four

@@ -99,6 +99,10 @@ func NewEngine(ctx context.Context, js jetstream.JetStream, b *bus.Bus, bucket s
 	if err != nil {
 		return nil, fmt.Errorf("new saga engine: declare bucket %s: %w", bucket, err)
 	}
+	// Every step reads the instance before its compare-and-set.
+	if kv, err = bus.ReadYourWrites(ctx, js, kv); err != nil {
+		return nil, fmt.Errorf("new saga engine: %w", err)
+	}
 	return &Engine{
 		kv: kv, bus: b, defs: byName, source: cfg.source, now: cfg.now, log: cfg.log,
 		grace: cfg.grace, retryDelay: cfg.retryDelay, sched: newSchedule(), metrics: newMetrics(),

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/pave-platform/pave/pkg/bus"
 	"github.com/pave-platform/pave/services/lifecycle/internal/app"
 	"github.com/pave-platform/pave/services/lifecycle/internal/domain"
 )
@@ -32,6 +33,11 @@ func NewKVEnvironments(ctx context.Context, js jetstream.JetStream, replicas int
 	})
 	if err != nil {
 		return nil, fmt.Errorf("declare bucket %s: %w", EnvironmentBucket, err)
+	}
+	// A create reads the environment back at once; every transition reads
+	// it before its compare-and-set.
+	if kv, err = bus.ReadYourWrites(ctx, js, kv); err != nil {
+		return nil, err
 	}
 	return &KVEnvironments{kv: kv}, nil
 }
