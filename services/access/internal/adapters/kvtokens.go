@@ -9,6 +9,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/pave-platform/pave/pkg/bus"
+
 	"github.com/pave-platform/pave/services/access/internal/app"
 	"github.com/pave-platform/pave/services/access/internal/domain"
 )
@@ -30,6 +32,10 @@ func NewKVTokens(ctx context.Context, js jetstream.JetStream, replicas int) (*KV
 	})
 	if err != nil {
 		return nil, fmt.Errorf("declare bucket %s: %w", TokenBucket, err)
+	}
+	// A token is used as soon as it is issued, and revoked for good.
+	if kv, err = bus.ReadYourWrites(ctx, js, kv); err != nil {
+		return nil, err
 	}
 	return &KVTokens{kv: kv}, nil
 }

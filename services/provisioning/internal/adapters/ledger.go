@@ -8,6 +8,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/pave-platform/pave/pkg/bus"
+
 	"github.com/pave-platform/pave/services/provisioning/internal/app"
 	"github.com/pave-platform/pave/services/provisioning/internal/domain"
 )
@@ -35,6 +37,10 @@ func NewKVLedger(ctx context.Context, js jetstream.JetStream, replicas int) (*KV
 	})
 	if err != nil {
 		return nil, fmt.Errorf("declare bucket %s: %w", LedgerBucket, err)
+	}
+	// The ledger is read before every compare-and-set of a resource.
+	if kv, err = bus.ReadYourWrites(ctx, js, kv); err != nil {
+		return nil, err
 	}
 	return &KVLedger{kv: kv}, nil
 }
