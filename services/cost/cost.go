@@ -108,31 +108,8 @@ func LoadRateCard(file string) (domain.RateCard, error) {
 // Module runs the cost service.
 var Module = fx.Module(Name,
 	service.Lifecycle(Name),
-	fx.Invoke(run),
+	platformfx.Run(New),
 )
-
-type deps struct {
-	fx.In
-	LC  fx.Lifecycle
-	NC  *nats.Conn
-	Bus *bus.Bus
-	SO  bus.StreamOptions
-	MW  platformfx.Middleware
-	Log *slog.Logger
-}
-
-func run(d deps) error {
-	var cfg Config
-	if err := config.Load(&cfg); err != nil {
-		return err
-	}
-	s, err := New(d.NC, d.Bus, d.SO, d.MW, cfg, d.Log)
-	if err != nil {
-		return err
-	}
-	d.LC.Append(fx.StartStopHook(s.Start, s.Stop))
-	return nil
-}
 
 // Service is one cost replica.
 type Service struct {

@@ -69,31 +69,8 @@ func (c Config) Validate() error {
 // Module runs the scheduler service.
 var Module = fx.Module(Name,
 	service.Lifecycle(Name),
-	fx.Invoke(run),
+	platformfx.Run(New),
 )
-
-type deps struct {
-	fx.In
-	LC  fx.Lifecycle
-	NC  *nats.Conn
-	Bus *bus.Bus
-	SO  bus.StreamOptions
-	MW  platformfx.Middleware
-	Log *slog.Logger
-}
-
-func run(d deps) error {
-	var cfg Config
-	if err := config.Load(&cfg); err != nil {
-		return err
-	}
-	s, err := New(d.NC, d.Bus, d.SO, d.MW, cfg, d.Log)
-	if err != nil {
-		return err
-	}
-	d.LC.Append(fx.StartStopHook(s.Start, s.Stop))
-	return nil
-}
 
 // New is a scheduler replica, not started; it reads cfg.File.
 func New(nc *nats.Conn, b *bus.Bus, so bus.StreamOptions, mw platformfx.Middleware, cfg Config, log *slog.Logger) (*Service, error) {
@@ -101,13 +78,13 @@ func New(nc *nats.Conn, b *bus.Bus, so bus.StreamOptions, mw platformfx.Middlewa
 	if err != nil {
 		return nil, fmt.Errorf("%w (PAVE_SCHEDULER_CONFIG=%s)", err, cfg.File)
 	}
-	d := deps{NC: nc, Bus: b, SO: so, MW: mw, Log: log}
-	return &Service{deps: d, cfg: cfg, sc: sc, log: log.With("service", Name)}, nil
+	d := platformfx.Parts{NC: nc, Bus: b, SO: so, MW: mw, Log: log}
+	return &Service{Parts: d, cfg: cfg, sc: sc, log: log.With("service", Name)}, nil
 }
 
 // Service is one scheduler replica.
 type Service struct {
-	deps
+	platformfx.Parts
 	cfg      Config
 	sc       adapters.SchedulerConfig
 	log      *slog.Logger
