@@ -34,6 +34,7 @@ bench: ## figures as RESULT lines
 	$(GO) run ./services/scheduler/cmd/kueuebench
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/schema/...
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./services/cost/internal/domain/
+	$(GO) run ./services/access/cmd/accessbench -policies deploy/policies
 
 lint: ## gofmt, go vet, staticcheck
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
