@@ -37,21 +37,7 @@ func TestSchedulePropertiesWithLendingLimits(t *testing.T) {
 
 func runLendingScenario(t *testing.T, r *rand.Rand) bool {
 	sc, guaranteed, arrivals := newLendingScenario(t, r)
-	pending := 0
-	for now := 0; now < 400; now++ {
-		if !sc.finishDue(now) && (pending >= len(arrivals) || arrivals[pending].SubmittedAt.After(at(now))) &&
-			now%maxRuntime != 0 {
-			continue
-		}
-		for ; pending < len(arrivals) && !arrivals[pending].SubmittedAt.After(at(now)); pending++ {
-			require.NoError(t, sc.s.Submit(arrivals[pending]))
-			sc.startWait(arrivals[pending].ID, now)
-		}
-		if !sc.settle(now) || !sc.guardsKept(guaranteed, now) {
-			return false
-		}
-	}
-	return sc.checkStarvation(400)
+	return sc.run(arrivals, func(now int) bool { return sc.guardsKept(guaranteed, now) })
 }
 
 // newLendingScenario draws a scenario like newScenario, with a lending
@@ -59,8 +45,7 @@ func runLendingScenario(t *testing.T, r *rand.Rand) bool {
 // unlendable nominal.
 func newLendingScenario(t *testing.T, r *rand.Rand) (*scenario, map[string]Vector, []Workload) {
 	capacity := Vector{"cpu": 4 + r.Int64N(9), "mem": 4 + r.Int64N(9)}
-	sc := &scenario{t: t, w: map[string]Workload{}, runtime: map[string]int{}, fails: map[string]bool{},
-		open: map[string]*wait{}, admitted: map[string]int{}, limit: map[string]Vector{}, capacity: capacity}
+	sc := newScenarioFor(t, capacity)
 	n := 2 + r.IntN(3)
 	guaranteed := map[string]Vector{}
 	var teams []Team
@@ -89,23 +74,10 @@ func newLendingScenario(t *testing.T, r *rand.Rand) (*scenario, map[string]Vecto
 		[]Pool{pool("p", capacity)}, teams)
 	require.NoError(t, err)
 	sc.s = s
-	var ws []Workload
-	for i := range 6 + r.IntN(15) {
-		team := teams[r.IntN(len(teams))].Name
+	ws := sc.drawWorkloads(r, teams, func(team string) Vector {
 		room := roomBeside(capacity, guaranteed, team)
-		demand := Vector{"cpu": 1 + r.Int64N(min(4, sc.limit[team]["cpu"], room["cpu"])),
-			"mem": r.Int64N(min(4, sc.limit[team]["mem"], room["mem"]) + 1)}
-		w := Workload{ID: fmt.Sprintf("w%d", i), Team: team, Pool: "p", Demand: demand, Kind: KindJob,
-			Priority: r.IntN(3), Preemptible: r.IntN(2) == 0, MinRuntime: time.Duration(r.IntN(3)) * time.Minute,
-			MaxRuntime: maxRuntime * time.Minute, SubmittedAt: at(r.IntN(30))}
-		if i > 0 && r.IntN(5) == 0 {
-			parent := ws[r.IntN(len(ws))]
-			w.DependsOn, w.SubmittedAt = []string{parent.ID}, parent.SubmittedAt.Add(time.Minute)
-		}
-		ws = append(ws, w)
-		sc.w[w.ID], sc.runtime[w.ID], sc.fails[w.ID] = w, 1+r.IntN(maxRuntime), r.IntN(10) == 0
-	}
-	sortBySubmission(ws)
+		return Vector{"cpu": min(sc.limit[team]["cpu"], room["cpu"]), "mem": min(sc.limit[team]["mem"], room["mem"])}
+	})
 	return sc, guaranteed, ws
 }
 
@@ -124,15 +96,7 @@ func roomBeside(capacity Vector, guaranteed map[string]Vector, team string) Vect
 }
 
 func (sc *scenario) guardsKept(guaranteed map[string]Vector, now int) bool {
-	usage := map[string]Vector{}
-	for _, a := range sc.s.Running() {
-		if usage[a.Workload.Team] == nil {
-			usage[a.Workload.Team] = Vector{}
-		}
-		for res, q := range a.Workload.Demand {
-			usage[a.Workload.Team][res] += q
-		}
-	}
+	usage := sc.usage()
 	for res, c := range sc.capacity {
 		held := int64(0)
 		for team, g := range guaranteed {

@@ -75,6 +75,13 @@ type admission struct {
 
 func runScenario(t *testing.T, r *rand.Rand) bool {
 	sc, arrivals := newScenario(t, r)
+	return sc.run(arrivals, nil)
+}
+
+// run submits arrivals on time and settles the core at every minute
+// something happens (and on a coarse beat), with check after each, then
+// checks the starvation bound.
+func (sc *scenario) run(arrivals []Workload, check func(now int) bool) bool {
 	pending := 0
 	for now := 0; now < 400; now++ {
 		if !sc.finishDue(now) && (pending >= len(arrivals) || arrivals[pending].SubmittedAt.After(at(now))) &&
@@ -82,10 +89,10 @@ func runScenario(t *testing.T, r *rand.Rand) bool {
 			continue // nothing happened; settle on a coarse beat anyway
 		}
 		for ; pending < len(arrivals) && !arrivals[pending].SubmittedAt.After(at(now)); pending++ {
-			require.NoError(t, sc.s.Submit(arrivals[pending]))
+			require.NoError(sc.t, sc.s.Submit(arrivals[pending]))
 			sc.startWait(arrivals[pending].ID, now)
 		}
-		if !sc.settle(now) {
+		if !sc.settle(now) || (check != nil && !check(now)) {
 			return false
 		}
 	}
@@ -96,8 +103,7 @@ func at(minute int) time.Time { return t0.Add(time.Duration(minute) * time.Minut
 
 func newScenario(t *testing.T, r *rand.Rand) (*scenario, []Workload) {
 	capacity := Vector{"cpu": 4 + r.Int64N(9), "mem": 4 + r.Int64N(9)}
-	sc := &scenario{t: t, w: map[string]Workload{}, runtime: map[string]int{}, fails: map[string]bool{},
-		open: map[string]*wait{}, admitted: map[string]int{}, limit: map[string]Vector{}, capacity: capacity}
+	sc := newScenarioFor(t, capacity)
 	var teams []Team
 	for i := range 2 + r.IntN(3) {
 		name := fmt.Sprintf("t%d", i)
@@ -122,10 +128,23 @@ func newScenario(t *testing.T, r *rand.Rand) (*scenario, []Workload) {
 		[]Pool{pool("p", capacity)}, teams)
 	require.NoError(t, err)
 	sc.s = s
+	return sc, sc.drawWorkloads(r, teams, func(team string) Vector { return sc.limit[team] })
+}
+
+func newScenarioFor(t *testing.T, capacity Vector) *scenario {
+	return &scenario{t: t, w: map[string]Workload{}, runtime: map[string]int{}, fails: map[string]bool{},
+		open: map[string]*wait{}, admitted: map[string]int{}, limit: map[string]Vector{}, capacity: capacity}
+}
+
+// drawWorkloads draws 6 to 20 jobs of random teams, each asking for at
+// most 4 of a resource and at most bound(team) of it, some behind a
+// parent, sorted by submission.
+func (sc *scenario) drawWorkloads(r *rand.Rand, teams []Team, bound func(team string) Vector) []Workload {
 	var ws []Workload
 	for i := range 6 + r.IntN(15) {
 		team := teams[r.IntN(len(teams))].Name
-		demand := Vector{"cpu": 1 + r.Int64N(min(4, sc.limit[team]["cpu"])), "mem": r.Int64N(min(4, sc.limit[team]["mem"]) + 1)}
+		b := bound(team)
+		demand := Vector{"cpu": 1 + r.Int64N(min(4, b["cpu"])), "mem": r.Int64N(min(4, b["mem"]) + 1)}
 		w := Workload{ID: fmt.Sprintf("w%d", i), Team: team, Pool: "p", Demand: demand, Kind: KindJob,
 			Priority: r.IntN(3), Preemptible: r.IntN(2) == 0, MinRuntime: time.Duration(r.IntN(3)) * time.Minute,
 			MaxRuntime: maxRuntime * time.Minute, SubmittedAt: at(r.IntN(30))}
@@ -137,7 +156,7 @@ func newScenario(t *testing.T, r *rand.Rand) (*scenario, []Workload) {
 		sc.w[w.ID], sc.runtime[w.ID], sc.fails[w.ID] = w, 1+r.IntN(maxRuntime), r.IntN(10) == 0
 	}
 	sortBySubmission(ws)
-	return sc, ws
+	return ws
 }
 
 func sortBySubmission(ws []Workload) {
@@ -251,10 +270,8 @@ func (sc *scenario) withinCapacity() bool {
 	return true
 }
 
-// shares computes each team's weighted dominant share of pool p from the
-// running workloads: the largest fraction of a resource it uses above its
-// nominal quota, over its weight.
-func (sc *scenario) shares() map[string]float64 {
+// usage is what each team's running workloads use.
+func (sc *scenario) usage() map[string]Vector {
 	usage := map[string]Vector{}
 	for _, a := range sc.s.Running() {
 		if usage[a.Workload.Team] == nil {
@@ -264,6 +281,14 @@ func (sc *scenario) shares() map[string]float64 {
 			usage[a.Workload.Team][res] += q
 		}
 	}
+	return usage
+}
+
+// shares computes each team's weighted dominant share of pool p from the
+// running workloads: the largest fraction of a resource it uses above its
+// nominal quota, over its weight.
+func (sc *scenario) shares() map[string]float64 {
+	usage := sc.usage()
 	out := map[string]float64{}
 	for _, team := range sc.s.Teams() {
 		m := 0.0
