@@ -15,6 +15,7 @@ import (
 	"github.com/pave-platform/pave/pkg/config"
 	"github.com/pave-platform/pave/pkg/httpfx"
 	"github.com/pave-platform/pave/pkg/otelfx"
+	"github.com/pave-platform/pave/pkg/redisfx"
 	"github.com/pave-platform/pave/pkg/schema"
 	"github.com/pave-platform/pave/pkg/service"
 	"github.com/pave-platform/pave/services/access/audit"
@@ -31,7 +32,7 @@ var Module = fx.Module(Name,
 	fx.Provide(httpfx.AsRoute(newAPIRoute)),
 )
 
-func newAPIRoute(nc *nats.Conn, js jetstream.JetStream, reg *schema.Registry, log *slog.Logger) (httpfx.Route, error) {
+func newAPIRoute(nc *nats.Conn, js jetstream.JetStream, reg *schema.Registry, rc redisfx.Client, log *slog.Logger) (httpfx.Route, error) {
 	client := authn.NewClient(nc, 2*time.Second)
 	// Every /v1 route is decided in-process against the Cedar policies
 	// (an invalid policy stops the start) and recorded in the audit ledger.
@@ -44,7 +45,8 @@ func newAPIRoute(nc *nats.Conn, js jetstream.JetStream, reg *schema.Registry, lo
 		return httpfx.Route{}, err
 	}
 	az := ports.Authz{Decider: decide.New(policies), Recorder: audit.NewLedger(js)}
-	api := ports.API(client, ports.NATSCaller{NC: nc}, reg, az, log.With("service", Name))
+	api := ports.API(ports.Deps{Auth: client, Caller: ports.NATSCaller{NC: nc}, Types: reg, Authz: az,
+		Log: log.With("service", Name), NC: nc, JS: js, Registry: reg, Redis: rc.Redis})
 	// Every API request starts (or continues) a trace at the edge.
 	return httpfx.Route{Pattern: "/v1/", Handler: otelfx.HTTPHandler(Name, api)}, nil
 }

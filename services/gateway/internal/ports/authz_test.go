@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -19,10 +20,7 @@ var explicitRoute = regexp.MustCompile(`mux\.Handle(?:Func)?\("([^"]+)"`)
 func registeredRoutes(t *testing.T) []string {
 	t.Helper()
 	var out []string
-	for _, rt := range forwarded {
-		out = append(out, rt.pattern)
-	}
-	for _, rt := range accessRoutes {
+	for _, rt := range slices.Concat(routeGroups...) {
 		out = append(out, rt.pattern)
 	}
 	files, err := filepath.Glob("*.go")

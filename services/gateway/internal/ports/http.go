@@ -7,15 +7,35 @@ import (
 	"net/http"
 	"slices"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/redis/go-redis/v9"
+
 	"github.com/pave-platform/pave/pkg/httpfx"
 	"github.com/pave-platform/pave/pkg/rpc"
+	"github.com/pave-platform/pave/pkg/schema"
 	"github.com/pave-platform/pave/services/gateway/internal/app"
 )
 
+// Deps is what the gateway's handlers are built from.
+type Deps struct {
+	Auth     Authenticator
+	Caller   Caller
+	Types    app.TypeLister
+	Authz    Authz
+	Log      *slog.Logger
+	NC       *nats.Conn
+	JS       jetstream.JetStream
+	Registry *schema.Registry
+	// Redis is nil unless PAVE_REDIS_URL is set; JetStream KV is the default.
+	Redis *redis.Client
+}
+
 // API is the authenticated /v1 surface.
-func API(a Authenticator, c Caller, types app.TypeLister, az Authz, log *slog.Logger) http.Handler {
+func API(d Deps) http.Handler {
+	a, c, types, az, log := d.Auth, d.Caller, d.Types, d.Authz, d.Log
 	mux := http.NewServeMux()
-	for _, rt := range slices.Concat(forwarded, accessRoutes) {
+	for _, rt := range slices.Concat(routeGroups...) {
 		mux.Handle(rt.pattern, Forward(c, log, rt.subject, rt.keys...))
 	}
 	mux.Handle("GET /v1/environments/{id}", getEnvironment(c, log))
@@ -31,10 +51,7 @@ func API(a Authenticator, c Caller, types app.TypeLister, az Authz, log *slog.Lo
 }
 
 // forwarded routes are answered by the service that owns the resource.
-var forwarded = []struct {
-	pattern, subject string
-	keys             []string
-}{
+var forwarded = []route{
 	{"GET /v1/templates", rpc.TemplatesList, nil},
 	{"GET /v1/templates/{name}", rpc.TemplatesGet, []string{"name"}},
 	{"POST /v1/environments", rpc.EnvironmentsCreate, nil},
@@ -57,6 +74,37 @@ var forwarded = []struct {
 	{"GET /v1/budgets/{team}", rpc.BudgetsGet, []string{"team"}},
 	{"PUT /v1/budgets/{team}", rpc.BudgetsPut, []string{"team"}},
 	{"GET /v1/ratecards", rpc.RateCardsGet, nil},
+}
+
+// coreRules are the actions and resources of the routes above and of the
+// gateway's own handlers.
+var coreRules = map[string]resolver{
+	"GET /v1/templates":                 onPlatform("template:read"),
+	"GET /v1/templates/{name}":          onPlatform("template:read"),
+	"POST /v1/environments":             newEnvironment,
+	"GET /v1/environments":              onTeamQuery("team:read"),
+	"GET /v1/environments/{id}":         onEnvironment("environment:read"),
+	"PATCH /v1/environments/{id}":       onEnvironment("environment:update"),
+	"DELETE /v1/environments/{id}":      onEnvironment("environment:delete"),
+	"POST /v1/environments/{id}/extend": onEnvironment("environment:update"),
+	"POST /v1/workloads":                onTeamBody("workload:submit"),
+	"GET /v1/workloads":                 onTeamQuery("team:read"),
+	"GET /v1/workloads/{id}":            onWorkload("workload:read"),
+	"DELETE /v1/workloads/{id}":         onWorkload("workload:cancel"),
+	"GET /v1/pools":                     onPlatform("pool:read"),
+	"GET /v1/pools/{name}":              onPlatform("pool:read"),
+	"PUT /v1/pools/{name}":              onPlatform("pool:write"),
+	"GET /v1/quotas/{team}":             onTeamPath("quota:read"),
+	"PUT /v1/quotas/{team}":             onPlatform("quota:write"),
+	"POST /v1/costs/estimate":           onTeamBodyOrPlatform("cost:estimate"),
+	"GET /v1/costs":                     onTeamQuery("cost:read"),
+	"GET /v1/costs/export":              onTeamQuery("cost:read"),
+	"GET /v1/budgets":                   onTeamQuery("budget:read"),
+	"GET /v1/budgets/{team}":            onTeamPath("budget:read"),
+	"PUT /v1/budgets/{team}":            onTeamPath("budget:write"),
+	"GET /v1/ratecards":                 onPlatform("ratecard:read"),
+	"GET /v1/events/types":              onPlatform("event-type:read"),
+	"/v1/":                              onPlatform("platform:list"), // unknown routes: 404
 }
 
 func writeJSON(w http.ResponseWriter, log *slog.Logger, status int, v any) {

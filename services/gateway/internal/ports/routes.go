@@ -4,10 +4,7 @@ import "github.com/pave-platform/pave/pkg/rpc"
 
 // accessRoutes are answered by the access service; API registers them
 // with the forwarded ones.
-var accessRoutes = []struct {
-	pattern, subject string
-	keys             []string
-}{
+var accessRoutes = []route{
 	{"POST /v1/teams", rpc.TeamsCreate, nil},
 	{"GET /v1/teams", rpc.TeamsList, nil},
 	{"GET /v1/teams/{team}", rpc.TeamsGet, []string{"team"}},
@@ -34,35 +31,8 @@ var accessRoutes = []struct {
 	{"POST /v1/access-reviews", rpc.AccessNotImplemented, nil},
 }
 
-// routeRules maps every registered route pattern to its action and
-// resource. A pattern missing here is denied (routes_test.go fails first).
-var routeRules = map[string]resolver{
-	"GET /v1/templates":                               onPlatform("template:read"),
-	"GET /v1/templates/{name}":                        onPlatform("template:read"),
-	"POST /v1/environments":                           newEnvironment,
-	"GET /v1/environments":                            onTeamQuery("team:read"),
-	"GET /v1/environments/{id}":                       onEnvironment("environment:read"),
-	"PATCH /v1/environments/{id}":                     onEnvironment("environment:update"),
-	"DELETE /v1/environments/{id}":                    onEnvironment("environment:delete"),
-	"POST /v1/environments/{id}/extend":               onEnvironment("environment:update"),
-	"POST /v1/workloads":                              onTeamBody("workload:submit"),
-	"GET /v1/workloads":                               onTeamQuery("team:read"),
-	"GET /v1/workloads/{id}":                          onWorkload("workload:read"),
-	"DELETE /v1/workloads/{id}":                       onWorkload("workload:cancel"),
-	"GET /v1/pools":                                   onPlatform("pool:read"),
-	"GET /v1/pools/{name}":                            onPlatform("pool:read"),
-	"PUT /v1/pools/{name}":                            onPlatform("pool:write"),
-	"GET /v1/quotas/{team}":                           onTeamPath("quota:read"),
-	"PUT /v1/quotas/{team}":                           onPlatform("quota:write"),
-	"POST /v1/costs/estimate":                         onTeamBodyOrPlatform("cost:estimate"),
-	"GET /v1/costs":                                   onTeamQuery("cost:read"),
-	"GET /v1/costs/export":                            onTeamQuery("cost:read"),
-	"GET /v1/budgets":                                 onTeamQuery("budget:read"),
-	"GET /v1/budgets/{team}":                          onTeamPath("budget:read"),
-	"PUT /v1/budgets/{team}":                          onTeamPath("budget:write"),
-	"GET /v1/ratecards":                               onPlatform("ratecard:read"),
-	"GET /v1/events/types":                            onPlatform("event-type:read"),
-	"/v1/":                                            onPlatform("platform:list"), // unknown routes: 404
+// accessRules are the access routes' actions and resources.
+var accessRules = map[string]resolver{
 	"POST /v1/teams":                                  onPlatform("team:create"),
 	"GET /v1/teams":                                   onPlatform("platform:list"),
 	"GET /v1/teams/{team}":                            onTeamPath("team:read"),
