@@ -214,9 +214,11 @@ func TestAccessIsolationMatrix(t *testing.T) {
 	assert.Contains(t, out.String(), `"name": "b"`)
 }
 
-func TestAccessNotBuiltAnswers501(t *testing.T) {
+// The access-request routes are built (cmd/pave/jit_test.go); a request
+// without a scope names the field.
+func TestAccessRequestWithoutScopeNamesTheField(t *testing.T) {
 	admin := startAccess(t)
 	code, out := admin.call(http.MethodPost, "/v1/access-requests", map[string]any{"role": "maintainer"})
-	assert.Equal(t, http.StatusNotImplemented, code)
-	assert.Contains(t, out["detail"], "not built yet")
+	assert.Equal(t, http.StatusUnprocessableEntity, code)
+	assert.Contains(t, out["detail"], "scope.team")
 }

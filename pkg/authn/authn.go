@@ -64,6 +64,27 @@ func (p Principal) InTeam(team string) bool {
 type Reply struct {
 	Principal *Principal `json:"principal,omitempty"`
 	Error     string     `json:"error,omitempty"` // "unauthenticated" or an internal message
+	// Reason says why a credential is refused when it is safe to say
+	// (a JWT's bad signature, wrong audience, expiry); never the secret.
+	Reason string `json:"reason,omitempty"`
+}
+
+// UnauthenticatedError is ErrUnauthenticated with a reason the caller may
+// show (errors.Is(err, ErrUnauthenticated) holds).
+type UnauthenticatedError struct{ Reason string }
+
+func (e *UnauthenticatedError) Error() string { return "unauthenticated: " + e.Reason }
+
+// Is makes the error match ErrUnauthenticated.
+func (e *UnauthenticatedError) Is(target error) bool { return target == ErrUnauthenticated }
+
+// ReasonOf is the reason of an authentication failure, or "".
+func ReasonOf(err error) string {
+	var ue *UnauthenticatedError
+	if errors.As(err, &ue) {
+		return ue.Reason
+	}
+	return ""
 }
 
 // Client asks the access service who a credential belongs to.
@@ -94,6 +115,8 @@ func (c *Client) Authenticate(ctx context.Context, token string) (Principal, err
 		return Principal{}, fmt.Errorf("access service reply: %w", err)
 	}
 	switch {
+	case r.Error == ErrUnauthenticated.Error() && r.Reason != "":
+		return Principal{}, &UnauthenticatedError{Reason: r.Reason}
 	case r.Error == ErrUnauthenticated.Error():
 		return Principal{}, ErrUnauthenticated
 	case r.Error != "":

@@ -19,9 +19,27 @@ const (
 	Whoami                = "pave.access.api.whoami"
 	AuditQuery            = "pave.access.api.audit.query"
 	AuditVerify           = "pave.access.api.audit.verify"
-	// AccessNotImplemented answers the routes of just-in-time access,
-	// break-glass and access reviews, which are not built yet: 501.
+	// AccessNotImplemented answers 501 for access routes not built.
 	AccessNotImplemented = "pave.access.api.notimplemented"
+
+	// Just-in-time access, break-glass and access reviews.
+	AccessRequestsCreate  = "pave.access.api.requests.create"
+	AccessRequestsList    = "pave.access.api.requests.list"
+	AccessRequestsGet     = "pave.access.api.requests.get"
+	AccessRequestsApprove = "pave.access.api.requests.approve"
+	AccessRequestsDeny    = "pave.access.api.requests.deny"
+	GrantsGet             = "pave.access.api.grants.get"
+	GrantsRevoke          = "pave.access.api.grants.revoke"
+	BreakGlass            = "pave.access.api.breakglass"
+	AccessReviewsCreate   = "pave.access.api.reviews.create"
+	AccessReviewsList     = "pave.access.api.reviews.list"
+	AccessReviewsGet      = "pave.access.api.reviews.get"
+	AccessReviewsDecide   = "pave.access.api.reviews.decide"
+	AccessReviewsExport   = "pave.access.api.reviews.export"
+
+	// GrantsList lists just-in-time grants (Query: team?, environment_id?,
+	// principal?, active: "true") -> {"items": [grant...]}.
+	GrantsList = "pave.access.grants.list"
 
 	// Authorize is the decision point for services other than the
 	// gateway: a decide.Request in, a decide.Decision out (not the rpc

@@ -1,16 +1,22 @@
-// Package access is the access service: identities, tokens, decisions and
-// the audit ledger. JIT grants, break-glass, reviews and drift are not
-// built yet (their routes answer 501).
+// Package access is the access service: identities, tokens (and optional
+// OIDC JWTs), decisions, the audit ledger, and just-in-time access:
+// requests and approvals, grants with their timer, break-glass and access
+// reviews (internal/jit). Grants become real credentials elsewhere, from
+// the grant events.
 package access
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nats.go/micro"
+	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/fx"
 
 	"github.com/pave-platform/pave/pkg/bus"
@@ -21,6 +27,7 @@ import (
 	"github.com/pave-platform/pave/services/access/internal/adapters"
 	"github.com/pave-platform/pave/services/access/internal/app"
 	"github.com/pave-platform/pave/services/access/internal/domain"
+	"github.com/pave-platform/pave/services/access/internal/jit"
 	"github.com/pave-platform/pave/services/access/internal/ports"
 )
 
@@ -36,6 +43,10 @@ type Config struct {
 	BootstrapTokenFile string `env:"PAVE_BOOTSTRAP_TOKEN_FILE"`
 	// Policies are the Cedar policies and schema (PAVE_POLICIES_DIR).
 	Policies decide.Config
+	// JIT are the approval rules of just-in-time access.
+	JIT jit.Config
+	// OIDC optionally accepts JWTs of an OpenID Connect issuer.
+	OIDC app.OIDCConfig
 }
 
 // BootstrapAdmin is the identity of the bootstrap token: the first
@@ -50,13 +61,21 @@ var Module = fx.Module(Name,
 
 type stopper interface{ Stop() error }
 
-func run(lc fx.Lifecycle, nc *nats.Conn, js jetstream.JetStream, so bus.StreamOptions, log *slog.Logger) error {
+func run(lc fx.Lifecycle, nc *nats.Conn, js jetstream.JetStream, b *bus.Bus, so bus.StreamOptions, mp metric.MeterProvider, log *slog.Logger) error {
 	var cfg Config
 	if err := config.Load(&cfg); err != nil {
 		return err
 	}
 	// An invalid policy stops the start, naming file, line and reason.
 	policies, err := decide.Load(cfg.Policies)
+	if err != nil {
+		return err
+	}
+	windows, err := decide.LoadChangeWindowsConfig(cfg.Policies)
+	if err != nil {
+		return err
+	}
+	metrics, err := decide.NewMetrics(mp)
 	if err != nil {
 		return err
 	}
@@ -87,20 +106,51 @@ func run(lc fx.Lifecycle, nc *nats.Conn, js jetstream.JetStream, so bus.StreamOp
 				}
 			}
 			ledger := audit.NewLedger(js)
-			authn, err := ports.ServeAuthn(nc, app.NewAuthenticate(tokens, dir), log)
+			grants := decide.NewGrants(windows)
+			grants.Notify(nc)
+			svc, err := jit.New(ctx, js, so.Replicas, cfg.JIT, grants, b, ledger, teamsOf{dir}, log)
+			if err != nil {
+				return err
+			}
+			running = append(running, closer(svc.Close))
+			timerCtx, stopTimer := context.WithCancel(context.Background())
+			timerDone := make(chan struct{})
+			go func() { defer close(timerDone); svc.Run(timerCtx) }()
+			running = append(running, closer(func() { stopTimer(); <-timerDone }))
+			used, err := nc.Subscribe(decide.SubjectGrantsUsed, func(m *nats.Msg) {
+				var u decide.GrantsUsed
+				if json.Unmarshal(m.Data, &u) == nil {
+					ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+					defer cancel()
+					svc.MarkUsed(ctx, u.GrantIDs, u.At)
+				}
+			})
+			if err != nil {
+				return fmt.Errorf("subscribe %s: %w", decide.SubjectGrantsUsed, err)
+			}
+			running = append(running, closer(func() { _ = used.Unsubscribe() }))
+			authenticate := app.NewAuthenticate(tokens, dir)
+			if cfg.OIDC.Enabled() {
+				o, err := app.NewOIDC(ctx, cfg.OIDC)
+				if err != nil {
+					return err
+				}
+				authenticate.WithOIDC(o)
+			}
+			authn, err := ports.ServeAuthn(nc, authenticate, log)
 			if err != nil {
 				return err
 			}
 			running = append(running, microStopper{authn})
 			api, err := ports.ServeAPI(nc, ports.API{
 				Identities: app.NewIdentities(dir, ledger), Tokens: app.NewTokens(tokens, dir, ledger),
-				Dir: dir, JS: js, Log: log,
+				Dir: dir, JS: js, Log: log, JIT: &ports.JIT{Svc: svc, Log: log},
 			})
 			if err != nil {
 				return err
 			}
 			running = append(running, api)
-			authz, err := ports.ServeAuthorize(nc, decide.New(policies), ledger, log)
+			authz, err := ports.ServeAuthorize(nc, decide.New(policies), grants, ledger, metrics, log)
 			if err != nil {
 				return err
 			}
@@ -121,3 +171,15 @@ func run(lc fx.Lifecycle, nc *nats.Conn, js jetstream.JetStream, so bus.StreamOp
 type microStopper struct{ micro.Service }
 
 func (m microStopper) Stop() error { return m.Service.Stop() }
+
+type closer func()
+
+func (c closer) Stop() error { c(); return nil }
+
+// teamsOf says which teams exist, from the directory.
+type teamsOf struct{ dir *adapters.KVDirectory }
+
+func (t teamsOf) TeamExists(name string) bool {
+	_, ok := t.dir.Team(name)
+	return ok
+}

@@ -17,8 +17,11 @@ import (
 // Stream is the ledger's stream (declared by pkg/bus CoreStreams).
 const Stream = "AUDIT"
 
-// maxBatch bounds one group commit.
-const maxBatch = 256
+// maxBatch and maxBatchBytes bound one group commit (one message).
+const (
+	maxBatch      = 1024
+	maxBatchBytes = 512 << 10
+)
 
 // fencedCodes are the publish errors of a failed expectation: wrong last
 // sequence (10071, 10164 replicated) or wrong last message id (10070).
@@ -29,8 +32,9 @@ var fencedCodes = map[jetstream.ErrorCode]bool{
 }
 
 // Ledger appends records. Concurrent callers are committed together: the
-// first waiting caller publishes everybody's records, pipelined, and each
-// caller returns once its record is stored.
+// first waiting caller chains everybody's records in order and publishes
+// them as one message (JSON lines), and each caller returns once that
+// message is stored — no caller returns before its record is durable.
 type Ledger struct {
 	js  jetstream.JetStream
 	now func() time.Time
@@ -100,87 +104,91 @@ func (l *Ledger) flush() {
 			return
 		}
 		l.mu.Unlock()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		err := l.commit(ctx, batch)
-		cancel()
-		for _, e := range batch {
-			e.done <- err
+		for len(batch) > 0 {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			n, err := l.commit(ctx, batch)
+			cancel()
+			if err != nil {
+				for _, e := range batch {
+					e.done <- err
+				}
+				break
+			}
+			for _, e := range batch[:n] {
+				e.done <- nil
+			}
+			batch = batch[n:]
 		}
 	}
 }
 
-// commit publishes batch, chaining again from the stream's tail whenever
-// another writer appended first.
-func (l *Ledger) commit(ctx context.Context, batch []*entry) error {
-	for attempt := 0; len(batch) > 0; attempt++ {
+// commit stores a prefix of batch as one message, chaining again from the
+// stream's tail whenever another writer appended first, and returns how
+// many records it stored.
+func (l *Ledger) commit(ctx context.Context, batch []*entry) (int, error) {
+	for attempt := 0; ; attempt++ {
 		if attempt > 50 {
-			return errors.New("audit: append kept losing the race for the chain's tail")
+			return 0, errors.New("audit: append kept losing the race for the chain's tail")
 		}
 		if !l.tailKnown {
 			if err := l.readTail(ctx); err != nil {
-				return err
+				return 0, err
 			}
 		}
-		stored, err := l.publish(ctx, batch)
-		batch = batch[stored:]
+		n, err := l.publish(ctx, batch)
 		if err == nil {
-			return nil
+			return n, nil
 		}
+		l.tailKnown = false
 		var apiErr *jetstream.APIError
 		if !errors.As(err, &apiErr) || !fencedCodes[apiErr.ErrorCode] {
-			l.tailKnown = false
-			return err
+			return 0, err
 		}
-		l.tailKnown = false // someone else appended: read the tail, chain again
+		// someone else appended: read the tail, chain again
 	}
-	return nil
 }
 
-// publish chains and publishes batch pipelined: the first fenced on the
-// last sequence, each next on the id of the one before. It returns how
-// many were stored before an error.
+// publish chains a prefix of batch (up to maxBatchBytes) after the known
+// tail and publishes it as one message — one write and one sync for the
+// whole group — fenced on the last sequence, so the chain never forks.
 func (l *Ledger) publish(ctx context.Context, batch []*entry) (int, error) {
-	futures := make([]jetstream.PubAckFuture, 0, len(batch))
 	prev := l.lastHash
-	for i, e := range batch {
+	buf := make([]byte, 0, 512*len(batch))
+	n := 0
+	for _, e := range batch {
 		e.rec.chain(prev)
-		prev = e.rec.Hash
 		raw, err := json.Marshal(e.rec)
 		if err != nil {
 			return 0, err
 		}
-		msg := nats.NewMsg(Subject(e.rec.Kind))
-		msg.Data = raw
-		msg.Header.Set(nats.MsgIdHdr, e.rec.ID+"-"+e.rec.Hash[:16])
-		fence := jetstream.WithExpectLastSequence(l.lastSeq)
-		if i > 0 {
-			fence = jetstream.WithExpectLastMsgID(msg0ID(batch[i-1]))
+		if n > 0 && len(buf)+1+len(raw) > maxBatchBytes {
+			break
 		}
-		f, err := l.js.PublishMsgAsync(msg, fence)
-		if err != nil {
-			return 0, fmt.Errorf("audit: append: %w", err)
+		if n > 0 {
+			buf = append(buf, '\n')
 		}
-		futures = append(futures, f)
+		buf = append(buf, raw...)
+		prev = e.rec.Hash
+		n++
 	}
-	for i, f := range futures {
-		select {
-		case ack := <-f.Ok():
-			if ack.Duplicate || ack.Sequence != l.lastSeq+1 {
-				l.tailKnown = false
-				return i + 1, nil
-			}
-			l.lastSeq, l.lastHash, l.lastID = ack.Sequence, batch[i].rec.Hash, batch[i].rec.ID
-		case err := <-f.Err():
-			return i, err
-		case <-ctx.Done():
-			l.tailKnown = false
-			return i, ctx.Err()
-		}
+	subject := Subject(batch[0].rec.Kind)
+	if n > 1 {
+		subject = Subject(KindBatch)
 	}
-	return len(batch), nil
+	msg := nats.NewMsg(subject)
+	msg.Data = buf
+	msg.Header.Set(nats.MsgIdHdr, batch[0].rec.ID+"-"+batch[0].rec.Hash[:16])
+	ack, err := l.js.PublishMsg(ctx, msg, jetstream.WithExpectLastSequence(l.lastSeq))
+	if err != nil {
+		return 0, fmt.Errorf("audit: append: %w", err)
+	}
+	if ack.Duplicate {
+		l.tailKnown = false // stored by an earlier attempt
+		return n, nil
+	}
+	l.lastSeq, l.lastHash, l.lastID = ack.Sequence, prev, batch[n-1].rec.ID
+	return n, nil
 }
-
-func msg0ID(e *entry) string { return e.rec.ID + "-" + e.rec.Hash[:16] }
 
 // readTail loads the last record's sequence and hash.
 func (l *Ledger) readTail(ctx context.Context) error {
@@ -198,10 +206,11 @@ func (l *Ledger) readTail(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("audit: read tail: %w", err)
 		}
-		var r Record
-		if err := json.Unmarshal(m.Data, &r); err != nil {
+		recs, err := Records(m.Data)
+		if err != nil || len(recs) == 0 {
 			return fmt.Errorf("audit: tail record %d: %w", m.Sequence, err)
 		}
+		r := recs[len(recs)-1]
 		l.lastHash, l.lastID = r.Hash, r.ID
 	}
 	l.tailKnown = true

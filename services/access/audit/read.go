@@ -1,8 +1,8 @@
 package audit
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -62,9 +62,11 @@ func Walk(ctx context.Context, js jetstream.JetStream, stream string, since time
 	}
 }
 
-// Broken names the first record that does not match.
+// Broken names the first record that does not match: the message's
+// stream sequence and, in a message of several records, its line (1-based).
 type Broken struct {
 	Seq    uint64 `json:"seq"`
+	Line   int    `json:"line,omitempty"`
 	ID     string `json:"id,omitempty"`
 	Reason string `json:"reason"`
 }
@@ -84,22 +86,31 @@ func Verify(ctx context.Context, js jetstream.JetStream, stream string) (Report,
 	var rep Report
 	prev := ""
 	err := Walk(ctx, js, stream, time.Time{}, func(seq uint64, raw []byte) bool {
-		var r Record
-		if err := json.Unmarshal(raw, &r); err != nil {
-			rep.Broken = &Broken{Seq: seq, Reason: "not a record: " + err.Error()}
+		recs, err := Records(raw)
+		multi := len(recs) > 1 || bytes.IndexByte(raw, '\n') >= 0
+		line := func(i int) int {
+			if multi {
+				return i + 1
+			}
+			return 0
+		}
+		for i, r := range recs {
+			switch {
+			case r.Prev != prev:
+				rep.Broken = &Broken{Seq: seq, Line: line(i), ID: r.ID, Reason: "prev does not match the hash of the record before it"}
+			case r.ComputeHash() != r.Hash:
+				rep.Broken = &Broken{Seq: seq, Line: line(i), ID: r.ID, Reason: "hash does not match the record's content"}
+			}
+			if rep.Broken != nil {
+				return false
+			}
+			prev = r.Hash
+			rep.Records++
+		}
+		if err != nil {
+			rep.Broken = &Broken{Seq: seq, Line: line(len(recs)), Reason: "not a record: " + err.Error()}
 			return false
 		}
-		switch {
-		case r.Prev != prev:
-			rep.Broken = &Broken{Seq: seq, ID: r.ID, Reason: "prev does not match the hash of the record before it"}
-		case r.ComputeHash() != r.Hash:
-			rep.Broken = &Broken{Seq: seq, ID: r.ID, Reason: "hash does not match the record's content"}
-		}
-		if rep.Broken != nil {
-			return false
-		}
-		prev = r.Hash
-		rep.Records++
 		return true
 	})
 	if err != nil {
@@ -123,12 +134,17 @@ type Filter struct {
 func Query(ctx context.Context, js jetstream.JetStream, stream string, f Filter) ([]Record, error) {
 	var out []Record
 	err := Walk(ctx, js, stream, f.Since, func(_ uint64, raw []byte) bool {
-		var r Record
-		if json.Unmarshal(raw, &r) != nil || !f.match(r) {
-			return true
+		recs, _ := Records(raw)
+		for _, r := range recs {
+			if !f.match(r) {
+				continue
+			}
+			out = append(out, r)
+			if f.Limit > 0 && len(out) >= f.Limit {
+				return false
+			}
 		}
-		out = append(out, r)
-		return f.Limit <= 0 || len(out) < f.Limit
+		return true
 	})
 	return out, err
 }

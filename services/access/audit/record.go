@@ -1,7 +1,7 @@
 // Package audit is Pave's tamper-evident ledger: records appended to the
 // AUDIT stream, each holding the hash of the one before it.
 //
-//	Append(records) ─ group commit ─ chain (prev hash, own hash) ─ publish fenced on the last sequence ─ ack
+//	Append(records) ─ group commit ─ chain (prev hash, own hash) ─ one message of JSON lines, fenced on the last sequence ─ ack
 //	Verify: walk AUDIT in order, recompute each hash, compare with the stored hash and the next record's prev
 //
 // Two writers (the gateway and the access service) share the chain: a
@@ -10,9 +10,11 @@
 package audit
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"time"
 )
 
@@ -21,6 +23,8 @@ const (
 	KindDecision = "decision"
 	KindIdentity = "identity"
 	KindToken    = "token"
+	// KindBatch is the subject of a message holding several records.
+	KindBatch = "batch"
 )
 
 // Record is one entry. Hash is the SHA-256 of the record's JSON with Hash
@@ -60,3 +64,23 @@ func (r *Record) chain(prev string) {
 
 // Subject is where a record of kind is published.
 func Subject(kind string) string { return "pave.audit." + kind }
+
+// Records splits a stored message into its records: one JSON record per
+// line (a message of a group commit holds several).
+func Records(raw []byte) ([]Record, error) {
+	var out []Record
+	for len(raw) > 0 {
+		line := raw
+		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
+			line, raw = raw[:i], raw[i+1:]
+		} else {
+			raw = nil
+		}
+		var r Record
+		if err := json.Unmarshal(line, &r); err != nil {
+			return out, fmt.Errorf("line %d: %w", len(out)+1, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}

@@ -49,6 +49,7 @@ type Engine struct {
 	policies *Policies
 	base     types.EntityGetter
 	maxCache int
+	derived  *derivedCache
 
 	mu    sync.RWMutex
 	cache map[string]Decision
@@ -65,7 +66,7 @@ func WithCache(n int) Option { return func(e *Engine) { e.maxCache = n } }
 
 // New builds an engine over validated policies.
 func New(p *Policies, opts ...Option) *Engine {
-	e := &Engine{policies: p, maxCache: 10000, cache: map[string]Decision{}}
+	e := &Engine{policies: p, maxCache: 10000, cache: map[string]Decision{}, derived: newDerivedCache(100000)}
 	for _, o := range opts {
 		o(e)
 	}
@@ -97,14 +98,20 @@ func (e *Engine) Decide(r Request) Decision {
 }
 
 func (e *Engine) evaluate(r Request) Decision {
-	ents := requestEntities{principal: principalEntity(r.Principal), resource: r.Resource.entity(), actions: e.policies.actions, base: e.base}
+	action := cedar.NewEntityUID("Action", cedar.String(r.Action))
+	actionEntity, known := e.policies.actions[action]
+	if !known {
+		actionEntity = cedar.Entity{UID: action}
+	}
+	ents := requestEntities{action: actionEntity, hasAction: known, principal: principalEntity(r.Principal),
+		resource: r.Resource.entity(e.derived), actions: e.policies.actions, base: e.base, derived: e.derived}
 	req := cedar.Request{
 		Principal: ents.principal.UID,
-		Action:    cedar.NewEntityUID("Action", cedar.String(r.Action)),
+		Action:    action,
 		Resource:  ents.resource.UID,
 		Context:   r.Context.record(),
 	}
-	dec, diag := cedar.Authorize(e.policies.set, ents, req)
+	dec, diag := cedar.Authorize(e.policies.index.For(req.Action, r.Resource.Type, r.Resource.Team), ents, req)
 	d := Decision{Allowed: dec == cedar.Allow, Member: member(r)}
 	for _, reason := range diag.Reasons {
 		d.Policies = append(d.Policies, string(reason.PolicyID))
@@ -136,6 +143,7 @@ func cacheKey(r Request) string {
 	b.WriteString(strings.Join(teams, ",") + "\x00" + strings.Join(p.Roles, ",") + "\x00" + strings.Join(p.Teams, ",") + "\x00")
 	res := r.Resource
 	b.WriteString(r.Action + "\x00" + string(res.Type) + "\x00" + res.ID + "\x00" + res.Team + "\x00" + res.Stage + "\x00")
-	b.WriteString(strconv.FormatBool(res.Persistent) + strconv.FormatBool(r.Context.JITGrant) + strconv.FormatBool(r.Context.SecondApproval))
+	b.WriteString(strconv.FormatBool(res.Persistent) + strconv.FormatBool(r.Context.JITGrant) + strconv.FormatBool(r.Context.SecondApproval) +
+		strconv.FormatBool(r.Context.InChangeWindow) + strconv.FormatBool(r.Context.Incident))
 	return b.String()
 }

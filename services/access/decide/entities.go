@@ -2,6 +2,7 @@ package decide
 
 import (
 	"strings"
+	"sync"
 
 	"github.com/cedar-policy/cedar-go"
 	"github.com/cedar-policy/cedar-go/types"
@@ -43,12 +44,16 @@ func TeamResource(team string) Resource { return Resource{Type: TypeTeam, ID: te
 type Context struct {
 	JITGrant       bool `json:"jit_grant,omitempty"`
 	SecondApproval bool `json:"second_approval,omitempty"`
+	InChangeWindow bool `json:"in_change_window,omitempty"`
+	Incident       bool `json:"incident,omitempty"`
 }
 
 func (c Context) record() cedar.Record {
 	return cedar.NewRecord(cedar.RecordMap{
-		"jit_grant":       cedar.Boolean(c.JITGrant),
-		"second_approval": cedar.Boolean(c.SecondApproval),
+		"jit_grant":        cedar.Boolean(c.JITGrant),
+		"second_approval":  cedar.Boolean(c.SecondApproval),
+		"in_change_window": cedar.Boolean(c.InChangeWindow),
+		"incident":         cedar.Boolean(c.Incident),
 	})
 }
 
@@ -75,7 +80,7 @@ func principalEntity(p authn.Principal) cedar.Entity {
 
 func (r Resource) uid() cedar.EntityUID { return cedar.NewEntityUID(r.Type, cedar.String(r.ID)) }
 
-func (r Resource) entity() cedar.Entity {
+func (r Resource) entity(cache *derivedCache) cedar.Entity {
 	attrs := cedar.RecordMap{}
 	switch r.Type {
 	case TypeEnvironment:
@@ -85,7 +90,7 @@ func (r Resource) entity() cedar.Entity {
 	case TypeWorkload:
 		attrs["owner"] = teamUID(r.Team)
 	case TypeTeam:
-		return teamEntity(r.ID)
+		return cache.get(teamUID(r.ID))
 	}
 	return cedar.Entity{UID: r.uid(), Attributes: cedar.NewRecord(attrs)}
 }
@@ -126,22 +131,26 @@ func roleEntity(name string) cedar.Entity {
 // principal and resource of the request, teams and roles by their names
 // (they are derived, not stored), and anything else from base.
 type requestEntities struct {
+	// action is the request's action, asked for by every policy's scope.
+	action    cedar.Entity
+	hasAction bool
 	principal cedar.Entity
 	resource  cedar.Entity
 	actions   map[cedar.EntityUID]cedar.Entity
 	base      types.EntityGetter
+	derived   *derivedCache
 }
 
 func (e requestEntities) Get(uid cedar.EntityUID) (cedar.Entity, bool) {
 	switch {
+	case uid == e.action.UID:
+		return e.action, e.hasAction
 	case uid == e.principal.UID:
 		return e.principal, true
 	case uid == e.resource.UID:
 		return e.resource, true
-	case uid.Type == TypeTeam:
-		return teamEntity(string(uid.ID)), true
-	case uid.Type == TypeRole:
-		return roleEntity(string(uid.ID)), true
+	case uid.Type == TypeTeam || uid.Type == TypeRole:
+		return e.derived.get(uid), true
 	case uid.Type == "Action":
 		a, ok := e.actions[uid]
 		return a, ok
@@ -149,4 +158,38 @@ func (e requestEntities) Get(uid cedar.EntityUID) (cedar.Entity, bool) {
 		return e.base.Get(uid)
 	}
 	return cedar.Entity{}, false
+}
+
+// derivedCache keeps the team and role entities built from their names:
+// they depend on nothing else, so building each once saves most of a
+// decision's allocations. Bounded: past max entries it starts again.
+type derivedCache struct {
+	mu  sync.RWMutex
+	m   map[cedar.EntityUID]cedar.Entity
+	max int
+}
+
+func newDerivedCache(max int) *derivedCache {
+	return &derivedCache{m: map[cedar.EntityUID]cedar.Entity{}, max: max}
+}
+
+func (c *derivedCache) get(uid cedar.EntityUID) cedar.Entity {
+	c.mu.RLock()
+	e, ok := c.m[uid]
+	c.mu.RUnlock()
+	if ok {
+		return e
+	}
+	if uid.Type == TypeTeam {
+		e = teamEntity(string(uid.ID))
+	} else {
+		e = roleEntity(string(uid.ID))
+	}
+	c.mu.Lock()
+	if len(c.m) >= c.max {
+		clear(c.m)
+	}
+	c.m[uid] = e
+	c.mu.Unlock()
+	return e
 }

@@ -54,6 +54,7 @@ type Policies struct {
 	// actions are the schema's Action entities with their groups, which
 	// Cedar needs to answer `action in Action::"group"`.
 	actions map[cedar.EntityUID]cedar.Entity
+	index   *policyIndex
 }
 
 // HasAction reports whether the schema declares the action.
@@ -75,7 +76,7 @@ func Load(cfg Config) (*Policies, error) {
 		}
 		return LoadFS(sub, "builtin")
 	}
-	return LoadFS(os.DirFS(cfg.PoliciesDir), cfg.PoliciesDir)
+	return LoadFS(osDirFS(cfg.PoliciesDir), cfg.PoliciesDir)
 }
 
 // LoadFS reads schema.cedarschema and every *.cedar file of fsys; label
@@ -107,7 +108,7 @@ func LoadFS(fsys fs.FS, label string) (*Policies, error) {
 		}
 		n += added
 	}
-	return &Policies{set: set, count: n, actions: actions}, nil
+	return &Policies{set: set, count: n, actions: actions, index: newPolicyIndex(set, actions)}, nil
 }
 
 func loadSchema(fsys fs.FS, label string) (*validate.Validator, map[cedar.EntityUID]cedar.Entity, error) {
@@ -166,3 +167,5 @@ func lineOf(msg string) int {
 
 // ErrNoPolicies is returned by a decision point built without policies.
 var ErrNoPolicies = errors.New("no policies loaded")
+
+func osDirFS(dir string) fs.FS { return os.DirFS(dir) }

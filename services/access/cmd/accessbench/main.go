@@ -1,5 +1,6 @@
 // Command accessbench measures the decision point: in-process decisions
-// with 100 policies and 10,000 entities, and decisions over NATS
+// with 100 policies, 10,000 entities and 10,000 active just-in-time grants
+// (each decision applies the principal's grants first), and decisions over NATS
 // request/reply (each one recorded in the audit ledger), printing RESULT
 // lines.
 package main
@@ -11,6 +12,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -24,6 +26,7 @@ import (
 
 	"github.com/pave-platform/pave/pkg/authn"
 	"github.com/pave-platform/pave/pkg/bus"
+	"github.com/pave-platform/pave/pkg/events"
 	"github.com/pave-platform/pave/services/access/audit"
 	"github.com/pave-platform/pave/services/access/decide"
 	"github.com/pave-platform/pave/services/access/internal/ports"
@@ -33,9 +36,18 @@ func main() {
 	dir := flag.String("policies", "deploy/policies", "shipped policy folder")
 	n := flag.Int("n", 200000, "in-process decisions")
 	dur := flag.Duration("duration", 5*time.Second, "NATS throughput run")
+	profile := flag.String("cpuprofile", "", "write a CPU profile of the whole run here")
 	flag.Parse()
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err == nil {
+			_ = pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
+	}
 	if err := run(*dir, *n, *dur); err != nil {
 		fmt.Fprintln(os.Stderr, "accessbench:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
@@ -49,25 +61,55 @@ func run(dir string, n int, dur time.Duration) error {
 	}
 	principals, ents := population()
 	reqs := requests(principals, 4096)
+	grants := grantSet(principals)
 
 	engine := decide.New(policies, decide.WithEntities(ents), decide.WithCache(0))
 	lat := make([]time.Duration, n)
 	for i := range n {
 		start := time.Now()
-		engine.Decide(reqs[i%len(reqs)])
+		r, _ := grants.Apply(reqs[i%len(reqs)], start)
+		engine.Decide(r)
 		lat[i] = time.Since(start)
 	}
 	p50, p99 := pct(lat, 50), pct(lat, 99)
-	fmt.Printf("RESULT access_decide_inprocess policies=%d entities=%d p50_us=%.1f p99_us=%.1f target_p99_us=50\n",
-		policies.Len(), len(ents), us(p50), us(p99))
+	fmt.Printf("RESULT access_decide_inprocess policies=%d entities=%d grants=%d p50_us=%.1f p99_us=%.1f target_p99_us=50\n",
+		policies.Len(), len(ents), grants.Len(), us(p50), us(p99))
 	cached := decide.New(policies, decide.WithEntities(ents))
 	for i := range n {
 		start := time.Now()
-		cached.Decide(reqs[i%len(reqs)])
+		r, _ := grants.Apply(reqs[i%len(reqs)], start)
+		cached.Decide(r)
 		lat[i] = time.Since(start)
 	}
 	fmt.Printf("RESULT access_decide_inprocess_cached p50_us=%.2f p99_us=%.2f\n", us(pct(lat, 50)), us(pct(lat, 99)))
-	return overNATS(engine, reqs, dur)
+	// The access service decides with the cache on (decide.New defaults).
+	return overNATS(cached, grants, reqs, dur)
+}
+
+// grantSet: 10,000 active grants, one per user, on a random team of the
+// user's (or another), at a random role and scope.
+func grantSet(ps []authn.Principal) *decide.Grants {
+	r := rand.New(rand.NewPCG(3, 4))
+	g := decide.NewGrants(nil)
+	now := time.Now()
+	roles := []string{"viewer", "developer", "maintainer", "admin"}
+	for i, p := range ps {
+		team := p.Teams[0]
+		if r.IntN(2) == 0 {
+			team = fmt.Sprintf("team%d", r.IntN(teams))
+		}
+		scope := events.GrantScope{Kind: events.GrantScopeStage, Stage: "prod"}
+		switch r.IntN(3) {
+		case 0:
+			scope = events.GrantScope{Kind: events.GrantScopeTeam}
+		case 1:
+			scope = events.GrantScope{Kind: events.GrantScopeEnvironment, EnvironmentID: fmt.Sprintf("env%d", r.IntN(4096))}
+		}
+		g.Put(decide.Grant{ID: fmt.Sprintf("grt-%d", i), Kind: decide.GrantKindAccess, Principal: p.ID, Team: team,
+			Role: roles[r.IntN(len(roles))], Scope: scope, StartsAt: now.Add(-time.Minute), ExpiresAt: now.Add(time.Hour),
+			State: decide.GrantActive})
+	}
+	return g
 }
 
 func loadPolicies(dir string) (*decide.Policies, error) {
@@ -127,7 +169,7 @@ func requests(ps []authn.Principal, k int) []decide.Request {
 	return out
 }
 
-func overNATS(engine *decide.Engine, reqs []decide.Request, dur time.Duration) error {
+func overNATS(engine *decide.Engine, grants *decide.Grants, reqs []decide.Request, dur time.Duration) error {
 	tmp, err := os.MkdirTemp("", "accessbench")
 	if err != nil {
 		return err
@@ -157,7 +199,7 @@ func overNATS(engine *decide.Engine, reqs []decide.Request, dur time.Duration) e
 			return err
 		}
 	}
-	srv, err := ports.ServeAuthorize(nc, engine, audit.NewLedger(js), slog.New(slog.DiscardHandler))
+	srv, err := ports.ServeAuthorize(nc, engine, grants, audit.NewLedger(js), nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err
 	}

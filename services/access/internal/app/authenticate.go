@@ -43,6 +43,13 @@ type Authenticate struct {
 	tokens TokenReader
 	dir    Identity
 	now    func() time.Time
+	oidc   *OIDC
+}
+
+// WithOIDC also accepts JWTs of an OpenID Connect issuer.
+func (a *Authenticate) WithOIDC(o *OIDC) *Authenticate {
+	a.oidc = o
+	return a
 }
 
 // NewAuthenticate builds the handler; dir may be nil (tokens then carry
@@ -55,6 +62,9 @@ func NewAuthenticate(tokens TokenReader, dir Identity) *Authenticate {
 // that is malformed, unknown, expired or revoked, or whose service account
 // no longer exists.
 func (a *Authenticate) Handle(ctx context.Context, secret string) (authn.Principal, error) {
+	if LooksLikeJWT(secret) {
+		return a.jwt(ctx, secret)
+	}
 	hash, err := domain.HashSecret(secret)
 	if err != nil {
 		return authn.Principal{}, authn.ErrUnauthenticated
@@ -119,4 +129,45 @@ func (a *Authenticate) touch(ctx context.Context, tok domain.Token, now time.Tim
 	}
 	tok.LastUsedAt = now.UTC()
 	_ = w.Put(ctx, tok)
+}
+
+// jwt authenticates an OIDC token: the claims' teams and roles, joined
+// with what the directory holds for the user (the higher role wins).
+func (a *Authenticate) jwt(ctx context.Context, token string) (authn.Principal, error) {
+	if a.oidc == nil {
+		return authn.Principal{}, &authn.UnauthenticatedError{Reason: "JWT bearer tokens are not accepted: no OIDC issuer is configured"}
+	}
+	user, teams, roles, err := a.oidc.Verify(ctx, token)
+	if err != nil {
+		return authn.Principal{}, err
+	}
+	p := authn.Principal{ID: user, Kind: authn.KindUser, Name: user, Roles: roles, TeamRoles: map[string]string{}}
+	if a.dir != nil {
+		for team, role := range a.dir.Memberships(user) {
+			p.TeamRoles[team] = role
+		}
+		if u, ok := a.dir.User(user); ok {
+			for _, r := range u.Roles {
+				if !slices.Contains(p.Roles, r) {
+					p.Roles = append(p.Roles, r)
+				}
+			}
+		}
+	}
+	for team, role := range teams {
+		if rank(role) > rank(p.TeamRoles[team]) {
+			p.TeamRoles[team] = role
+		}
+	}
+	for team := range p.TeamRoles {
+		p.Teams = append(p.Teams, team)
+	}
+	sort.Strings(p.Teams)
+	if len(p.TeamRoles) == 0 {
+		p.TeamRoles = nil
+	}
+	if p.Roles == nil {
+		p.Roles = []string{}
+	}
+	return p, nil
 }

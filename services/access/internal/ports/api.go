@@ -27,6 +27,8 @@ type API struct {
 	Dir        app.Directory
 	JS         jetstream.JetStream
 	Log        *slog.Logger
+	// JIT answers just-in-time access, break-glass and reviews (nil: 501).
+	JIT *JIT
 }
 
 // ServeAPI answers the access API over rpc.
@@ -34,7 +36,7 @@ func ServeAPI(nc *nats.Conn, a API) (*rpc.Server, error) {
 	ep := func(name, subject string, h rpc.Handler) rpc.Endpoint {
 		return rpc.Endpoint{Name: name, Subject: subject, Handler: h}
 	}
-	return rpc.Serve(nc, "pave-access-api", "0.2.0", a.Log,
+	eps := []rpc.Endpoint{
 		ep("teams-create", rpc.TeamsCreate, a.createTeam),
 		ep("teams-list", rpc.TeamsList, a.listTeams),
 		ep("teams-get", rpc.TeamsGet, a.getTeam),
@@ -53,12 +55,16 @@ func ServeAPI(nc *nats.Conn, a API) (*rpc.Server, error) {
 		ep("audit-query", rpc.AuditQuery, a.queryAudit),
 		ep("audit-verify", rpc.AuditVerify, a.verifyAudit),
 		ep("not-implemented", rpc.AccessNotImplemented, notImplemented),
-	)
+	}
+	if a.JIT != nil {
+		eps = append(eps, a.JIT.Endpoints()...)
+	}
+	return rpc.Serve(nc, "pave-access-api", "0.3.0", a.Log, eps...)
 }
 
 func notImplemented(context.Context, rpc.Request) rpc.Reply {
 	return rpc.Fail(http.StatusNotImplemented, "Not Implemented",
-		"just-in-time access requests, approvals, break-glass and access reviews are not built yet")
+		"this access route is not built yet")
 }
 
 // answer maps an app error to a reply.

@@ -44,7 +44,7 @@ func authenticate(req micro.Request, a Authenticator, log *slog.Logger) {
 	p, err := a.Handle(ctx, in.Token)
 	switch {
 	case errors.Is(err, authn.ErrUnauthenticated):
-		respond(req, authn.Reply{Error: err.Error()}, log)
+		respond(req, authn.Reply{Error: authn.ErrUnauthenticated.Error(), Reason: authn.ReasonOf(err)}, log)
 	case err != nil:
 		log.Error("authenticate", "error", err) // never the token itself
 		respond(req, authn.Reply{Error: "internal error"}, log)

@@ -19,7 +19,7 @@ import (
 // other than the gateway. Each decision is recorded before it is answered.
 // Requests are answered concurrently up to a bound, so records of
 // concurrent requests share one group commit.
-func ServeAuthorize(nc *nats.Conn, e *decide.Engine, rec *audit.Ledger, log *slog.Logger) (*AuthorizeServer, error) {
+func ServeAuthorize(nc *nats.Conn, e *decide.Engine, grants *decide.Grants, rec *audit.Ledger, metrics *decide.Metrics, log *slog.Logger) (*AuthorizeServer, error) {
 	svc, err := micro.AddService(nc, micro.Config{Name: "pave-access-authorize", Version: "0.1.0"})
 	if err != nil {
 		return nil, err
@@ -30,7 +30,7 @@ func ServeAuthorize(nc *nats.Conn, e *decide.Engine, rec *audit.Ledger, log *slo
 		slots <- struct{}{}
 		srv.inflight.Go(func() {
 			defer func() { <-slots }()
-			authorize(m, e, rec, log)
+			authorize(m, e, grants, rec, metrics, log)
 		})
 	}
 	if err := svc.AddEndpoint("authorize", micro.HandlerFunc(handle), micro.WithEndpointSubject(rpc.Authorize)); err != nil {
@@ -53,13 +53,18 @@ func (s *AuthorizeServer) Stop() error {
 	return err
 }
 
-func authorize(m micro.Request, e *decide.Engine, rec *audit.Ledger, log *slog.Logger) {
+func authorize(m micro.Request, e *decide.Engine, grants *decide.Grants, rec *audit.Ledger, metrics *decide.Metrics, log *slog.Logger) {
+	start := time.Now()
 	var req decide.Request
 	if err := json.Unmarshal(m.Data(), &req); err != nil || req.Action == "" || req.Principal.ID == "" {
 		_ = m.Error("400", "a decide.Request with principal and action is required", nil)
 		return
 	}
+	req, used := grants.Apply(req, start)
 	d := e.Decide(req)
+	if d.Allowed {
+		grants.Used(used, start)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := rec.Append(ctx, decide.AuditRecord(req, d, "")); err != nil {
@@ -70,4 +75,5 @@ func authorize(m micro.Request, e *decide.Engine, rec *audit.Ledger, log *slog.L
 	if err := m.RespondJSON(d); err != nil {
 		log.Warn("authorize reply not sent", "error", err)
 	}
+	metrics.Observe(ctx, time.Since(start), d.Allowed, decide.PathNATS)
 }

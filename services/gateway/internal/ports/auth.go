@@ -34,7 +34,11 @@ func RequireAuth(a Authenticator, log *slog.Logger, next http.Handler) http.Hand
 		}
 		p, err := a.Authenticate(r.Context(), token)
 		if errors.Is(err, authn.ErrUnauthenticated) {
-			unauthorized(w, "the token is unknown, expired or revoked")
+			detail := "the token is unknown, expired or revoked"
+			if reason := authn.ReasonOf(err); reason != "" {
+				detail = reason
+			}
+			unauthorized(w, detail)
 			return
 		}
 		if err != nil {

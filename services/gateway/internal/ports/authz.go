@@ -32,6 +32,11 @@ type Recorder interface {
 type Authz struct {
 	Decider  Decider
 	Recorder Recorder
+	// Grants are the active just-in-time grants and the change windows
+	// (nil: none; every context attribute stays false).
+	Grants *decide.Grants
+	// Metrics records decision latency (nil: none).
+	Metrics *decide.Metrics
 }
 
 // target is what a request is about: the action and the resource. A
@@ -78,8 +83,13 @@ func decideRoute(az Authz, c Caller, mux *http.ServeMux, pattern string, resolve
 		if !ok {
 			return
 		}
-		req := decide.Request{Principal: p, Action: t.action, Resource: t.resource}
+		start := time.Now()
+		req, used := az.Grants.Apply(decide.Request{Principal: p, Action: t.action, Resource: t.resource}, start)
 		d := az.Decider.Decide(req)
+		az.Metrics.Observe(r.Context(), time.Since(start), d.Allowed, decide.PathInProcess)
+		if d.Allowed {
+			az.Grants.Used(used, start)
+		}
 		if !record(w, r, az, req, d, pattern, log) {
 			return
 		}

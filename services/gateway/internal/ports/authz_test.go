@@ -58,7 +58,10 @@ func TestEveryMappedActionIsInTheSchema(t *testing.T) {
 		"pool:write", "quota:read", "quota:write", "cost:estimate", "cost:read", "budget:read", "budget:write",
 		"ratecard:read", "event-type:read", "platform:list", "team:create", "team:delete", "member:read",
 		"member:write", "service-account:write", "service-account:read", "platform-role:write", "token:own",
-		"token:issue", "token:issue-any", "audit:read", "audit:verify", "access-request:own"} {
+		"token:issue", "token:issue-any", "audit:read", "audit:verify", "access-request:own",
+		"environment:promote", "promotion:read", "promotion:approve", "application:write", "event:ingest",
+		"access-request:create", "access-request:read", "access-request:review", "grant:read", "grant:revoke",
+		"break-glass:activate", "access-review:create", "access-review:read", "access-review:decide"} {
 		assert.True(t, p.HasAction(a), a)
 	}
 	assert.False(t, p.HasAction(unmappedAction), "an unmapped route can never be permitted")

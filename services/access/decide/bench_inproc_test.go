@@ -1,0 +1,28 @@
+package decide_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/pave-platform/pave/pkg/authn"
+	"github.com/pave-platform/pave/services/access/decide"
+)
+
+func BenchmarkDecideUncached(b *testing.B) {
+	p, err := decide.Load(decide.Config{PoliciesDir: "../../../deploy/policies"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := decide.New(p, decide.WithCache(0))
+	reqs := make([]decide.Request, 64)
+	for i := range reqs {
+		team := fmt.Sprintf("team%d", i%8)
+		reqs[i] = decide.Request{Principal: authn.Principal{ID: fmt.Sprintf("u%d", i), Kind: authn.KindUser, Teams: []string{team},
+			TeamRoles: map[string]string{team: "developer"}}, Action: "environment:update",
+			Resource: decide.Resource{Type: decide.TypeEnvironment, ID: "e", Team: fmt.Sprintf("team%d", i%5), Stage: "prod"}}
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		e.Decide(reqs[i%len(reqs)])
+	}
+}

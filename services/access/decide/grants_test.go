@@ -1,0 +1,95 @@
+package decide_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pave-platform/pave/pkg/authn"
+	"github.com/pave-platform/pave/pkg/events"
+	"github.com/pave-platform/pave/services/access/decide"
+)
+
+func TestGrantsApplyOnlyWhileTheyCoverTheResource(t *testing.T) {
+	now := time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC) // a Wednesday
+	windows, err := decide.ParseChangeWindows([]byte("windows:\n  - days: [mon, wed]\n    from: \"09:00\"\n    to: \"17:00\"\n"), "cw.yaml")
+	require.NoError(t, err)
+	g := decide.NewGrants(windows)
+	g.Put(decide.Grant{ID: "g1", Kind: decide.GrantKindAccess, Principal: "dev", Team: "pay", Role: "maintainer",
+		Scope: events.GrantScope{Kind: events.GrantScopeStage, Stage: "prod"}, StartsAt: now.Add(-time.Minute),
+		ExpiresAt: now.Add(time.Hour), State: decide.GrantActive})
+	g.Put(decide.Grant{ID: "g2", Kind: decide.GrantKindAccess, Principal: "dev", Team: "pay", Role: "admin",
+		Scope: events.GrantScope{Kind: events.GrantScopeEnvironment, EnvironmentID: "env-x"}, StartsAt: now.Add(time.Hour),
+		ExpiresAt: now.Add(2 * time.Hour), State: decide.GrantScheduled})
+	dev := authn.Principal{ID: "dev", Kind: authn.KindUser, Teams: []string{"pay"}, TeamRoles: map[string]string{"pay": "developer"}}
+	prod := decide.Resource{Type: decide.TypeEnvironment, ID: "env-x", Team: "pay", Stage: "prod"}
+
+	r, used := g.Apply(decide.Request{Principal: dev, Action: "environment:update", Resource: prod}, now)
+	assert.True(t, r.Context.JITGrant)
+	assert.True(t, r.Context.InChangeWindow)
+	assert.Equal(t, "maintainer", r.Principal.TeamRoles["pay"])
+	assert.Equal(t, "developer", dev.TeamRoles["pay"], "the caller's principal is not changed")
+	assert.Equal(t, []string{"g1"}, used, "g2 has not started")
+
+	r, _ = g.Apply(decide.Request{Principal: dev, Action: "environment:update", Resource: prod}, now.Add(90*time.Minute))
+	assert.Equal(t, "admin", r.Principal.TeamRoles["pay"], "the scheduled grant counts from its start")
+
+	dev2 := prod
+	dev2.Stage = "dev"
+	dev2.ID = "env-y"
+	r, used = g.Apply(decide.Request{Principal: dev, Action: "environment:update", Resource: dev2}, now)
+	assert.False(t, r.Context.JITGrant)
+	assert.Empty(t, used)
+
+	r, _ = g.Apply(decide.Request{Principal: dev, Action: "access-request:review", Resource: decide.TeamResource("pay")}, now)
+	assert.Equal(t, "developer", r.Principal.TeamRoles["pay"], "a grant never approves more access")
+
+	other := prod
+	other.ID = "env-z"
+	r, _ = g.Apply(decide.Request{Principal: dev, Action: "environment:update", Resource: other}, now.Add(time.Hour-time.Nanosecond))
+	assert.True(t, r.Context.JITGrant, "g1 counts until its expiry")
+	r, _ = g.Apply(decide.Request{Principal: dev, Action: "environment:update", Resource: other}, now.Add(time.Hour))
+	assert.False(t, r.Context.JITGrant, "g1 stops counting at its expiry")
+	r, _ = g.Apply(decide.Request{Principal: dev, Action: "environment:update", Resource: other}, now.Add(8*time.Hour))
+	assert.False(t, r.Context.InChangeWindow, "18:00 is outside the window")
+}
+
+func TestChangeWindows(t *testing.T) {
+	w, err := decide.ParseChangeWindows([]byte("windows:\n  - days: [fri]\n    from: \"08:00\"\n    to: \"12:00\"\n"), "cw.yaml")
+	require.NoError(t, err)
+	fri := time.Date(2026, 3, 6, 8, 0, 0, 0, time.UTC)
+	assert.True(t, w.Contains(fri))
+	assert.False(t, w.Contains(fri.Add(4*time.Hour)), "the end is outside")
+	assert.False(t, w.Contains(fri.Add(24*time.Hour)), "not on saturday")
+	assert.True(t, w.Contains(fri.In(time.FixedZone("x", 3600))), "any zone: windows are UTC")
+	for _, bad := range []string{"windows:\n  - days: [funday]\n    from: \"08:00\"\n    to: \"12:00\"\n",
+		"windows:\n  - days: [mon]\n    from: \"8am\"\n    to: \"12:00\"\n",
+		"windows:\n  - days: [mon]\n    from: \"12:00\"\n    to: \"08:00\"\n"} {
+		_, err := decide.ParseChangeWindows([]byte(bad), "cw.yaml")
+		var pe *decide.PolicyError
+		assert.ErrorAs(t, err, &pe, bad)
+	}
+}
+
+// The shipped policy: promoting to production outside a change window
+// needs an incident grant.
+func TestPromotingToProductionOutsideAWindowNeedsAnIncident(t *testing.T) {
+	p, err := decide.Load(decide.Config{PoliciesDir: "../../../deploy/policies"})
+	require.NoError(t, err)
+	e := decide.New(p)
+	m := authn.Principal{ID: "m", Kind: authn.KindUser, Teams: []string{"pay"}, TeamRoles: map[string]string{"pay": "maintainer"}}
+	req := decide.Request{Principal: m, Action: "environment:promote",
+		Resource: decide.Resource{Type: decide.TypeEnvironment, ID: "e", Team: "pay", Stage: "prod"}}
+	d := e.Decide(req)
+	assert.False(t, d.Allowed)
+	assert.Equal(t, []string{"production-promotion-outside-change-window"}, d.Policies)
+	req.Context.InChangeWindow = true
+	assert.True(t, e.Decide(req).Allowed)
+	req.Context = decide.Context{Incident: true}
+	assert.True(t, e.Decide(req).Allowed)
+	req.Resource.Stage = "staging"
+	req.Context = decide.Context{}
+	assert.True(t, e.Decide(req).Allowed, "other stages need no window")
+}

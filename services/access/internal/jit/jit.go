@@ -1,0 +1,235 @@
+// Package jit is just-in-time access: requests and their approvals, the
+// grants they give (and break-glass grants), the timer that starts and
+// ends grants on time, and access review campaigns.
+//
+//	request ─ N approvals by others ─ grant (scheduled|active) ─ expiry/revoke/review ─ ended
+//	                                     │ activated event          │ revoked event
+//
+// State lives in three KV buckets (requests, grants, reviews) written by
+// compare-and-set, so several access instances may run: every instance
+// runs the timer, and only the one whose write wins publishes the event.
+package jit
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/pave-platform/pave/pkg/authn"
+	"github.com/pave-platform/pave/pkg/events"
+	"github.com/pave-platform/pave/services/access/audit"
+	"github.com/pave-platform/pave/services/access/decide"
+)
+
+// Buckets of the JIT state.
+const (
+	RequestBucket = "ACCESS_REQUESTS"
+	ReviewBucket  = "ACCESS_REVIEWS"
+)
+
+// MaxBreakGlass is the longest break-glass grant.
+const MaxBreakGlass = time.Hour
+
+// Config are the approval rules.
+type Config struct {
+	// MaxGrant is the longest grant a request may ask for.
+	MaxGrant time.Duration `env:"PAVE_ACCESS_MAX_GRANT" envDefault:"8h"`
+	// RequestTTL is how long a request waits for its approvals.
+	RequestTTL time.Duration `env:"PAVE_ACCESS_REQUEST_TTL" envDefault:"24h"`
+	// Approvals is how many distinct people (never the requester) must
+	// approve a request.
+	Approvals int `env:"PAVE_ACCESS_APPROVALS" envDefault:"1"`
+	// ApprovalsByRole overrides Approvals per requested role or for
+	// teardown requests: "admin=2,teardown=1".
+	ApprovalsByRole string `env:"PAVE_ACCESS_APPROVALS_BY_ROLE"`
+}
+
+func (c Config) rules() (map[string]int, error) {
+	out := map[string]int{}
+	if c.Approvals < 1 {
+		return nil, fmt.Errorf("PAVE_ACCESS_APPROVALS: %d is less than 1", c.Approvals)
+	}
+	for _, kv := range strings.Split(c.ApprovalsByRole, ",") {
+		if strings.TrimSpace(kv) == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
+		n, err := strconv.Atoi(v)
+		if !ok || err != nil || n < 1 || (decide.RoleRank(k) == 0 && k != KindTeardown) {
+			return nil, fmt.Errorf("PAVE_ACCESS_APPROVALS_BY_ROLE: %q is not role=N (N ≥ 1; role viewer..admin or teardown)", kv)
+		}
+		out[k] = n
+	}
+	return out, nil
+}
+
+// Errors the API maps to answers.
+var (
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: the object is not in a state that allows the change.
+	ErrConflict = errors.New("conflict")
+	// ErrSelfApproval: nobody approves their own request.
+	ErrSelfApproval = errors.New("self-approval")
+)
+
+// FieldError names a bad input field.
+type FieldError struct{ Field, Message string }
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
+
+// conflict wraps ErrConflict with a reason.
+func conflict(format string, a ...any) error {
+	return fmt.Errorf("%w: %s", ErrConflict, fmt.Sprintf(format, a...))
+}
+
+// Publisher publishes events (pkg/bus).
+type Publisher interface {
+	Publish(ctx context.Context, e event.Event) error
+}
+
+// Recorder appends to the audit ledger.
+type Recorder interface {
+	Append(ctx context.Context, r audit.Record) error
+}
+
+// Teams says which teams exist.
+type Teams interface {
+	TeamExists(name string) bool
+}
+
+// Service is just-in-time access.
+type Service struct {
+	cfg       Config
+	approvals map[string]int
+	requests  *table[Request]
+	grants    *table[decide.Grant]
+	reviews   *table[Review]
+	index     *decide.Grants
+	pub       Publisher
+	rec       Recorder
+	teams     Teams
+	log       *slog.Logger
+	now       func() time.Time
+	wake      chan struct{}
+}
+
+// New opens the buckets and loads the state; index receives every grant.
+func New(ctx context.Context, js jetstream.JetStream, replicas int, cfg Config, index *decide.Grants,
+	pub Publisher, rec Recorder, teams Teams, log *slog.Logger) (*Service, error) {
+	rules, err := cfg.rules()
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{cfg: cfg, approvals: rules, index: index, pub: pub, rec: rec, teams: teams, log: log,
+		now: time.Now, wake: make(chan struct{}, 1)}
+	poke := func() {
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	}
+	if s.grants, err = openTable(ctx, js, decide.GrantBucket, "just-in-time grants", replicas, log,
+		func(g decide.Grant) { index.Put(g); poke() }); err != nil {
+		return nil, err
+	}
+	if s.requests, err = openTable(ctx, js, RequestBucket, "access requests", replicas, log,
+		func(Request) { poke() }); err != nil {
+		return nil, err
+	}
+	if s.reviews, err = openTable(ctx, js, ReviewBucket, "access review campaigns", replicas, log,
+		func(Review) { poke() }); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close stops following the buckets.
+func (s *Service) Close() {
+	s.grants.close()
+	s.requests.close()
+	s.reviews.close()
+}
+
+func newID(prefix string) string {
+	var b [10]byte
+	_, _ = rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}
+
+// record puts a change in the audit ledger.
+func (s *Service) record(ctx context.Context, p string, kind, team, action, resource string, details map[string]string) error {
+	if err := s.rec.Append(ctx, audit.Record{Kind: "access", Actor: p, Team: team, Action: action,
+		Resource: resource, Details: details}); err != nil {
+		return fmt.Errorf("record %s %s: %w", action, resource, err)
+	}
+	_ = kind
+	return nil
+}
+
+// actor is how a principal is named in requests and grants.
+func actor(p authn.Principal) string { return p.ID }
+
+// ScopeInput is the scope of a request or break-glass grant.
+type ScopeInput struct {
+	Team          string `json:"team"`
+	EnvironmentID string `json:"environment_id,omitempty"`
+	Stage         string `json:"stage,omitempty"`
+}
+
+func (s *Service) scope(in ScopeInput) (events.GrantScope, error) {
+	switch {
+	case in.Team == "":
+		return events.GrantScope{}, &FieldError{"scope.team", "is required"}
+	case !s.teams.TeamExists(in.Team):
+		return events.GrantScope{}, &FieldError{"scope.team", fmt.Sprintf("no team %q", in.Team)}
+	case in.EnvironmentID != "" && in.Stage != "":
+		return events.GrantScope{}, &FieldError{"scope", "name environment_id or stage, not both"}
+	case in.EnvironmentID != "":
+		return events.GrantScope{Kind: events.GrantScopeEnvironment, EnvironmentID: in.EnvironmentID}, nil
+	case in.Stage != "":
+		if !stagePattern(in.Stage) {
+			return events.GrantScope{}, &FieldError{"scope.stage", fmt.Sprintf("%q is not a stage name", in.Stage)}
+		}
+		return events.GrantScope{Kind: events.GrantScopeStage, Stage: in.Stage}, nil
+	}
+	return events.GrantScope{Kind: events.GrantScopeTeam}, nil
+}
+
+func stagePattern(s string) bool {
+	if s == "" || len(s) > 40 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func parseDuration(field, v string, limit time.Duration) (time.Duration, error) {
+	if v == "" {
+		return 0, &FieldError{field, "is required (a Go duration such as 30m or 2h)"}
+	}
+	d, err := time.ParseDuration(v)
+	switch {
+	case err != nil:
+		return 0, &FieldError{field, fmt.Sprintf("%q is not a duration such as 30m or 2h", v)}
+	case d < time.Second:
+		return 0, &FieldError{field, "must be at least 1s"}
+	case d > limit:
+		return 0, &FieldError{field, fmt.Sprintf("%s is over the maximum of %s", d, limit)}
+	}
+	return d, nil
+}
+
+func errorsIs(err, target error) bool { return errors.Is(err, target) }
