@@ -44,6 +44,13 @@ type Config struct {
 	AckWait time.Duration `env:"PAVE_PROVISIONING_ACK_WAIT" envDefault:"90s"`
 	// SweepRemove deletes orphans instead of only reporting them.
 	SweepRemove bool `env:"PAVE_PROVISIONING_SWEEP_REMOVE" envDefault:"false"`
+	// DriftInterval is how often the credential drift sweep compares the
+	// logins on PostgreSQL and Redis targets with the grants; 0 turns the
+	// periodic sweep off (the rpc still runs it on demand).
+	DriftInterval time.Duration `env:"PAVE_PROVISIONING_DRIFT_INTERVAL" envDefault:"5m"`
+	// DriftRemediate drops extra logins and issues missing ones again
+	// instead of only reporting them.
+	DriftRemediate bool `env:"PAVE_PROVISIONING_DRIFT_REMEDIATE" envDefault:"false"`
 }
 
 // Setting of each driver's target, named in "not configured" failures.
@@ -92,6 +99,9 @@ func (c Config) Validate() error {
 	}
 	if c.SweepInterval < 0 || c.SweepInterval > 0 && c.SweepInterval < time.Second {
 		errs = append(errs, config.Invalid("PAVE_PROVISIONING_SWEEP_INTERVAL", "must be 0 (off) or at least 1s"))
+	}
+	if c.DriftInterval < 0 || c.DriftInterval > 0 && c.DriftInterval < time.Second {
+		errs = append(errs, config.Invalid("PAVE_PROVISIONING_DRIFT_INTERVAL", "must be 0 (off) or at least 1s"))
 	}
 	return errors.Join(errs...)
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -28,6 +29,9 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"PAVE_PROVISIONING_KEY": key32(), "PAVE_PROVISIONING_KEY_FILE": "/k"}, "not both"},
 		{map[string]string{"PAVE_PROVISIONING_SWEEP_INTERVAL": "10ms"}, "PAVE_PROVISIONING_SWEEP_INTERVAL"},
 		{map[string]string{"PAVE_PROVISIONING_SWEEP_REMOVE": "maybe"}, "PAVE_PROVISIONING_SWEEP_REMOVE"},
+		{map[string]string{"PAVE_PROVISIONING_DRIFT_INTERVAL": "-1s"}, "PAVE_PROVISIONING_DRIFT_INTERVAL"},
+		{map[string]string{"PAVE_PROVISIONING_DRIFT_INTERVAL": "10ms"}, "PAVE_PROVISIONING_DRIFT_INTERVAL"},
+		{map[string]string{"PAVE_PROVISIONING_DRIFT_REMEDIATE": "maybe"}, "PAVE_PROVISIONING_DRIFT_REMEDIATE"},
 	}
 	for _, tt := range tests {
 		var c provisioning.Config
@@ -43,6 +47,8 @@ func TestConfigDefaultsConfigureNoTarget(t *testing.T) {
 	assert.Empty(t, c.PostgresURL+c.RedisURL+c.NATSURL+c.HTTPURL+c.ExecCommand)
 	assert.False(t, c.SweepRemove, "orphans are reported, not removed, unless asked")
 	assert.Positive(t, c.SweepInterval)
+	assert.Equal(t, 5*time.Minute, c.DriftInterval)
+	assert.False(t, c.DriftRemediate, "drift is reported, not remediated, unless asked")
 }
 
 func TestMasterKeyComesFromTheVariableOrAFileInTheDataDir(t *testing.T) {

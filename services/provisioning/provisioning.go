@@ -6,6 +6,12 @@
 //	       └─ one result: pave.evt.provisioning.resource.{provisioned,updated,sanitized,deprovisioned,failed}
 //	pave.provisioning.credentials (request/reply) ─ sealed login from the ledger
 //	sweeper (every PAVE_PROVISIONING_SWEEP_INTERVAL) ─ inventories vs ledger ─ resource.orphaned
+//	pave.evt.access.grant.{activated,revoked} (EVT_ACCESS, durable "provisioning-grants")
+//	pave.cmd.provisioning.credentials-{sync,revoke} ─ grant store (KV PROVISIONING_GRANTS, CAS)
+//	  └─ grant logins (paveg_<hash>: a PostgreSQL role, a Redis ACL user) ─ credentials.{synced,revoked,failed}
+//	pave.provisioning.grant-credentials (request/reply) ─ the caller's own sealed grant logins
+//	drift sweep (every PAVE_PROVISIONING_DRIFT_INTERVAL, or pave.provisioning.credential-drift.sweep)
+//	  ─ logins on targets vs grants ─ credential.drifted
 //
 // Names of real objects derive from the resource id (pave_<id>), so they
 // are recorded in the ledger before a driver creates anything.
@@ -34,6 +40,8 @@ const SubjectCredentials = ports.SubjectCredentials
 type (
 	CredentialsRequest = ports.CredentialsRequest
 	CredentialsReply   = ports.CredentialsReply
+	// GrantLoginReply is one item of rpc.GrantCredentials' answer.
+	GrantLoginReply = ports.GrantLoginReply
 )
 
 // Module runs the provisioning service.

@@ -39,6 +39,8 @@ type runtime struct {
 	sub     *bus.Subscription
 	svc     micro.Service
 	sweeper *ports.Sweeper
+	drift   *ports.DriftSweeper
+	grants  *bus.Subscription
 	closers []func()
 }
 
@@ -75,13 +77,26 @@ func (rt *runtime) start(ctx context.Context) error {
 	rt.log.Info("drivers", "configured", drivers.Names())
 	deps := app.Deps{Ledger: ledger, Drivers: drivers, Sealer: sealer, Publisher: rt.Bus,
 		MaxDeliver: ports.MaxDeliver, Lease: 2 * rt.cfg.AckWait, Log: rt.log}
+	grants, err := rt.newGrants(ctx, deps, ledger)
+	if err != nil {
+		return fmt.Errorf("start %s: %w", Name, err)
+	}
 	cmds := ports.Commands{Provision: app.NewProvision(deps), Update: app.NewUpdate(deps),
-		Sanitize: app.NewSanitize(deps), Deprovision: app.NewDeprovision(deps)}
+		Sanitize: app.NewSanitize(deps), Deprovision: app.NewDeprovision(deps), Credentials: grants}
 	if rt.sub, err = ports.Subscribe(ctx, rt.Bus, cmds, ports.Spec(rt.cfg.AckWait), rt.Middleware...); err != nil {
 		return fmt.Errorf("start %s: %w", Name, err)
 	}
-	if rt.svc, err = ports.ServeCredentials(rt.Conn, app.Credentials{Ledger: ledger, Sealer: sealer}, rt.log); err != nil {
+	if rt.grants, err = rt.Bus.Subscribe(ctx, ports.GrantSpec(rt.cfg.AckWait), ports.GrantEvents(grants), rt.Middleware...); err != nil {
 		return fmt.Errorf("start %s: %w", Name, err)
+	}
+	drift := &app.Drift{Grants: grants, Publisher: rt.Bus, Remediate: rt.cfg.DriftRemediate}
+	if rt.svc, err = ports.ServeCredentials(rt.Conn, app.Credentials{Ledger: ledger, Sealer: sealer}, rt.log,
+		ports.GrantEndpoints(grants, drift, rt.log)...); err != nil {
+		return fmt.Errorf("start %s: %w", Name, err)
+	}
+	if rt.cfg.DriftInterval > 0 {
+		rt.drift = ports.NewDriftSweeper(drift, rt.cfg.DriftInterval, rt.log)
+		rt.drift.Start()
 	}
 	if rt.cfg.SweepInterval > 0 {
 		sweep := &app.Sweep{Ledger: ledger, Drivers: drivers, Publisher: rt.Bus, Remove: rt.cfg.SweepRemove}
@@ -89,6 +104,20 @@ func (rt *runtime) start(ctx context.Context) error {
 		rt.sweeper.Start()
 	}
 	return nil
+}
+
+// newGrants builds the grant-login handlers over their store. Access's
+// event stream is declared here too, so that provisioning can start first.
+func (rt *runtime) newGrants(ctx context.Context, deps app.Deps, ledger *adapters.KVLedger) (*app.Grants, error) {
+	if err := bus.EnsureStreams(ctx, rt.JetStream, bus.ServiceStreams("access", rt.Streams)...); err != nil {
+		return nil, err
+	}
+	store, err := adapters.NewKVGrants(ctx, rt.JetStream, rt.Streams.Replicas)
+	if err != nil {
+		return nil, err
+	}
+	return &app.Grants{Store: store, Ledger: ledger, Drivers: deps.Drivers, Sealer: deps.Sealer,
+		Publisher: rt.Bus, MaxDeliver: ports.MaxDeliver, Lease: deps.Lease, Log: rt.log}, nil
 }
 
 // drivers builds every configured driver; none connects yet.
@@ -164,15 +193,22 @@ func withoutUserinfo(raw string) string {
 	return u.String()
 }
 
-// stop drains in order: the sweep, the command consumer (in-flight
-// commands finish), the credentials responder, then driver connections.
+// stop drains in order: the sweeps, the command and grant consumers
+// (in-flight work finishes), the credentials responder, then driver
+// connections.
 func (rt *runtime) stop(ctx context.Context) error {
 	var errs []error
 	if rt.sweeper != nil {
 		errs = append(errs, rt.sweeper.Stop(ctx))
 	}
+	if rt.drift != nil {
+		errs = append(errs, rt.drift.Stop(ctx))
+	}
 	if rt.sub != nil {
 		errs = append(errs, rt.sub.Stop(ctx))
+	}
+	if rt.grants != nil {
+		errs = append(errs, rt.grants.Stop(ctx))
 	}
 	if rt.svc != nil {
 		errs = append(errs, rt.svc.Stop())

@@ -60,7 +60,16 @@ type harness struct {
 	ids atomic.Int64
 }
 
+// newHarness runs the sagas without the grant-login steps, which the
+// tests of other steps need not answer; newHarnessWith takes any policy.
 func newHarness(t *testing.T) *harness {
+	t.Helper()
+	p := app.DefaultStepPolicy()
+	p.GrantCredentials = false
+	return newHarnessWith(t, p)
+}
+
+func newHarnessWith(t *testing.T, p app.StepPolicy) *harness {
 	t.Helper()
 	ctx := context.Background()
 	reg, err := schema.Default()
@@ -77,7 +86,7 @@ func newHarness(t *testing.T) *harness {
 	envs, err := adapters.NewKVEnvironments(ctx, js, 1)
 	require.NoError(t, err)
 	cat := shopCatalog(t)
-	eng, err := saga.NewEngine(ctx, js, b, "LIFECYCLE_SAGAS", app.Definitions(cat, app.DefaultStepPolicy()))
+	eng, err := saga.NewEngine(ctx, js, b, "LIFECYCLE_SAGAS", app.Definitions(cat, p))
 	require.NoError(t, err)
 	return &harness{js: js, eng: eng, svc: app.NewService(envs, eng, cat, "platform", b, slog.New(slog.DiscardHandler))}
 }
@@ -159,6 +168,23 @@ func (h *harness) provisioning(t *testing.T, typ, sagaID, step, resource string)
 	data := map[string]any{"saga": ref(sagaID, step, 1, false), "environment_id": envID,
 		"resource_id": domain.ResourceID(envID, resource), "outputs": map[string]string{}}
 	require.NoError(t, h.svc.HandleProvisioningResult(h.eng)(context.Background(), h.event(t, typ, data)))
+}
+
+// credentials answers the credentials command of a saga's step with an
+// event of type typ (synced, revoked or failed).
+func (h *harness) credentials(t *testing.T, typ, sagaID, step string, compensation bool) {
+	t.Helper()
+	envID, _, _ := strings.Cut(sagaID, ".")
+	data := map[string]any{"saga": ref(sagaID, step, 1, compensation), "environment_id": envID}
+	switch typ {
+	case events.TypeCredentialsSynced:
+		data["issued"] = 0
+	case events.TypeCredentialsRevoked:
+		data["revoked"] = 0
+	default:
+		data["action"], data["reason"], data["retryable"] = "sync", "driver postgres is not configured", false
+	}
+	require.NoError(t, h.svc.HandleCredentialsResult(h.eng)(context.Background(), h.event(t, typ, data)))
 }
 
 func ref(sagaID, step string, attempt int, compensation bool) *events.Saga {

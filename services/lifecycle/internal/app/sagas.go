@@ -30,6 +30,8 @@ type SagaData struct {
 	// principal that asked for the environment.
 	Pool        string `json:"pool,omitempty"`
 	RequestedBy string `json:"requested_by,omitempty"`
+	// Stage is the environment's stage: grants of scope stage cover it.
+	Stage string `json:"stage,omitempty"`
 }
 
 // StepPolicy is how long a step may take and how often it is tried.
@@ -43,6 +45,10 @@ type StepPolicy struct {
 	// CostCheck puts the cost service's budget step first in create and
 	// update sagas.
 	CostCheck bool
+	// GrantCredentials adds the grant-login steps: issue credentials in
+	// create (before settle) and at the end of update, revoke grants first
+	// in teardown.
+	GrantCredentials bool
 }
 
 // DefaultStepPolicy suits real drivers: provisioning retries transient
@@ -54,6 +60,7 @@ func DefaultStepPolicy() StepPolicy {
 		Retry:             saga.RetryPolicy{MaxAttempts: 3, Backoff: time.Second, MaxBackoff: 10 * time.Second},
 		CompensationRetry: saga.RetryPolicy{MaxAttempts: 6, Backoff: time.Second, MaxBackoff: 30 * time.Second},
 		AdmissionTimeout:  30 * time.Minute,
+		GrantCredentials:  true,
 	}
 }
 
@@ -91,8 +98,8 @@ func Definitions(cat *domain.Catalog, p StepPolicy) []saga.Definition {
 }
 
 // createDefinition is admit, then provision each resource in dependency
-// order, then settle the admission down to what a ready environment
-// holds.
+// order, then issue the grants' logins, then settle the admission down
+// to what a ready environment holds.
 func createDefinition(t domain.Template, p StepPolicy) saga.Definition {
 	d := saga.Definition{Name: DefinitionName(OpCreate, t)}
 	if p.CostCheck {
@@ -104,6 +111,9 @@ func createDefinition(t domain.Template, p StepPolicy) saga.Definition {
 			Name: "provision-" + r.Name, Do: provision(r.Name), Undo: deprovision(r.Name),
 			Timeout: p.Timeout, Retry: p.Retry, CompensationRetry: p.CompensationRetry,
 		})
+	}
+	if p.GrantCredentials {
+		d.Steps = append(d.Steps, issueCredentialsStep(p))
 	}
 	d.Steps = append(d.Steps, saga.Step{Name: StepSettle, Do: settle, Timeout: p.Timeout, Retry: p.patient()})
 	return d
@@ -120,17 +130,23 @@ func updateDefinition(t domain.Template, p StepPolicy) saga.Definition {
 			Timeout: p.Timeout, Retry: p.Retry, CompensationRetry: p.CompensationRetry,
 		})
 	}
+	if p.GrantCredentials {
+		d.Steps = append(d.Steps, resyncCredentialsStep(p))
+	}
 	return d
 }
 
-// teardownDefinition sanitizes and deprovisions in reverse dependency
-// order, then gives the admission back. Nothing in it can be undone: a
+// teardownDefinition revokes the grants' logins, sanitizes and
+// deprovisions in reverse dependency order, then gives the admission back. Nothing in it can be undone: a
 // step that gives up leaves the environment compensation_failed with what
 // is left and why.
 func teardownDefinition(t domain.Template, p StepPolicy) saga.Definition {
 	d := saga.Definition{Name: DefinitionName(OpTeardown, t)}
 	ordered := t.Ordered()
 	forever := p.patient()
+	if p.GrantCredentials {
+		d.Steps = append(d.Steps, revokeGrantsStep(p))
+	}
 	for i := len(ordered) - 1; i >= 0; i-- {
 		r := ordered[i]
 		if r.Sanitize == domain.SanitizeDrop {

@@ -51,9 +51,9 @@ func TestSagaStepsAroundTheScheduler(t *testing.T) {
 		op   string
 		want []string
 	}{
-		{app.OpCreate, []string{"admit", "provision-db", "provision-app", "settle"}},
-		{app.OpUpdate, []string{"update-db", "update-app"}},
-		{app.OpTeardown, []string{"deprovision-app", "sanitize-db", "deprovision-db", "release"}},
+		{app.OpCreate, []string{"admit", "provision-db", "provision-app", "issue-credentials", "settle"}},
+		{app.OpUpdate, []string{"update-db", "update-app", "issue-credentials"}},
+		{app.OpTeardown, []string{"revoke-grants", "deprovision-app", "sanitize-db", "deprovision-db", "release"}},
 	}
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, stepNames(defs[tt.op]), tt.op)

@@ -122,7 +122,7 @@ func (s *Service) sagaData(env domain.Environment, t domain.Template) (SagaData,
 	if err != nil {
 		return SagaData{}, fmt.Errorf("environment %s: resolve parameters: %w", env.ID, err)
 	}
-	d := SagaData{EnvironmentID: env.ID, Team: env.Team}
+	d := SagaData{EnvironmentID: env.ID, Team: env.Team, Stage: string(env.Stage)}
 	if len(env.Revisions) > 0 {
 		d.RequestedBy = env.Revisions[0].By
 	}

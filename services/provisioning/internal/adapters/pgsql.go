@@ -65,6 +65,8 @@ func pgClassify(err error) error {
 		strings.HasPrefix(pe.Code, "57P"), pe.Code == "55P03", pe.Code == "55006",
 		pe.Code == "42710", pe.Code == "42P04", pe.Code == "23505":
 		return err
+	case pe.Code == "XX000" && strings.Contains(pe.Message, "concurrently"):
+		return err // two GRANTs on one object at once: "tuple concurrently updated"
 	}
 	return domain.Permanent(err)
 }

@@ -64,19 +64,34 @@ type Publisher interface {
 // configure each missing one.
 type Drivers struct {
 	byName   map[string]Driver
+	grants   map[string]GrantDriver
 	settings map[string]string
 }
 
 // NewDrivers returns an empty set.
 func NewDrivers() *Drivers {
-	return &Drivers{byName: map[string]Driver{}, settings: map[string]string{}}
+	return &Drivers{byName: map[string]Driver{}, grants: map[string]GrantDriver{}, settings: map[string]string{}}
 }
 
-// Add configures driver name. Its calls are traced.
+// Add configures driver name. Its calls are traced. A driver that can
+// also issue grant logins (GrantDriver) is registered for that too.
 func (ds *Drivers) Add(name string, d Driver) *Drivers {
 	ds.byName[name] = tracedDriver{name: name, next: d}
+	if g, ok := d.(GrantDriver); ok {
+		ds.grants[name] = g
+	}
 	return ds
 }
+
+// Grants returns the grant-login side of driver name; ok is false for a
+// driver whose resources take no grant logins (nats, http, exec).
+func (ds *Drivers) Grants(name string) (GrantDriver, bool) {
+	g, ok := ds.grants[name]
+	return g, ok
+}
+
+// GrantNames lists the drivers that issue grant logins, sorted.
+func (ds *Drivers) GrantNames() []string { return slices.Sorted(maps.Keys(ds.grants)) }
 
 // Missing records that driver name is not configured and which setting
 // would configure it.

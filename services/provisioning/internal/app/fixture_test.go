@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pave-platform/pave/pkg/events"
@@ -51,6 +52,7 @@ func (r *recorder) last(t *testing.T) event.Event {
 
 // fixture is the app over a real ledger and a real PostgreSQL driver.
 type fixture struct {
+	js      jetstream.JetStream
 	ledger  *adapters.KVLedger
 	pg      *adapters.Postgres
 	admin   string
@@ -62,7 +64,8 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	ledger, err := adapters.NewKVLedger(ctx, testkit.NATS(t).JetStream(t), 1)
+	js := testkit.NATS(t).JetStream(t)
+	ledger, err := adapters.NewKVLedger(ctx, js, 1)
 	require.NoError(t, err)
 	admin := testkit.Postgres(t).URL()
 	pg, err := adapters.NewPostgres(admin)
@@ -73,7 +76,7 @@ func newFixture(t *testing.T) *fixture {
 	require.NoError(t, err)
 	reg, err := schema.Default()
 	require.NoError(t, err)
-	f := &fixture{ledger: ledger, pg: pg, admin: admin, pub: &recorder{reg: reg},
+	f := &fixture{js: js, ledger: ledger, pg: pg, admin: admin, pub: &recorder{reg: reg},
 		drivers: app.NewDrivers().Add("postgres", pg).Missing("redis", "PAVE_PROVISIONING_REDIS_URL")}
 	f.deps = app.Deps{Ledger: ledger, Drivers: f.drivers, Sealer: sealer, Publisher: f.pub, MaxDeliver: 5}
 	return f

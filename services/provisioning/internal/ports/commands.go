@@ -25,12 +25,14 @@ const (
 	MaxDeliver = 5
 )
 
-// Commands are the handlers of the four commands.
+// Commands are the handlers of the resource commands and of the
+// credential commands of the environment sagas.
 type Commands struct {
 	Provision   *app.Provision
 	Update      *app.Update
 	Sanitize    *app.Sanitize
 	Deprovision *app.Deprovision
+	Credentials *app.Grants
 }
 
 // Spec is the durable consumer the commands are read with.
@@ -60,6 +62,10 @@ func (c Commands) Handle(ctx context.Context, e event.Event) error {
 		err = handle(ctx, e, c.Sanitize.Handle)
 	case events.TypeDeprovisionCommand:
 		err = handle(ctx, e, c.Deprovision.Handle)
+	case events.TypeCredentialsSyncCommand:
+		err = handle(ctx, e, c.Credentials.Sync)
+	case events.TypeCredentialsRevokeCommand:
+		err = handle(ctx, e, c.Credentials.Revoke)
 	default:
 		return bus.Permanent(fmt.Errorf("provisioning does not handle %s", e.Type()))
 	}

@@ -39,11 +39,12 @@ type CredentialsGetter interface {
 
 // ServeCredentials answers SubjectCredentials as a NATS micro service,
 // load-balanced across replicas. It never logs what it hands out.
-func ServeCredentials(nc *nats.Conn, q CredentialsGetter, log *slog.Logger) (micro.Service, error) {
-	return rpc.Serve(nc, "pave-provisioning", "0.1.0", log, rpc.Endpoint{
+// Further endpoints (grant logins, the drift sweep) join the same service.
+func ServeCredentials(nc *nats.Conn, q CredentialsGetter, log *slog.Logger, more ...rpc.Endpoint) (micro.Service, error) {
+	return rpc.Serve(nc, "pave-provisioning", "0.1.0", log, append([]rpc.Endpoint{{
 		Name: "credentials", Subject: SubjectCredentials,
 		Handler: func(ctx context.Context, req rpc.Request) rpc.Reply { return credentials(ctx, q, req, log) },
-	})
+	}}, more...)...)
 }
 
 func credentials(ctx context.Context, q CredentialsGetter, req rpc.Request, log *slog.Logger) rpc.Reply {
