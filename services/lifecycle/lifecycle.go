@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/pave-platform/pave/pkg/service"
 	"github.com/pave-platform/pave/services/lifecycle/internal/adapters"
 	"github.com/pave-platform/pave/services/lifecycle/internal/app"
+	"github.com/pave-platform/pave/services/lifecycle/internal/domain"
 	"github.com/pave-platform/pave/services/lifecycle/internal/ports"
 )
 
@@ -47,6 +49,14 @@ type Config struct {
 	// CostCheck starts create and update sagas with the cost service's
 	// budget step.
 	CostCheck bool `env:"PAVE_LIFECYCLE_COST_CHECK" envDefault:"true"`
+	// ApplicationsFile configures applications and their promotion
+	// pipelines (YAML); empty: only what the API sets.
+	ApplicationsFile string `env:"PAVE_APPLICATIONS_FILE"`
+	// ApprovalTimeout: a promotion not approved in time is rejected.
+	ApprovalTimeout time.Duration `env:"PAVE_PROMOTION_APPROVAL_TIMEOUT" envDefault:"24h"`
+	// VerifyTimeout: a promoted environment not healthy in time is
+	// rolled back.
+	VerifyTimeout time.Duration `env:"PAVE_PROMOTION_VERIFY_TIMEOUT" envDefault:"5m"`
 }
 
 // Validate names the variable that is out of range.
@@ -67,6 +77,12 @@ func (c Config) Validate() error {
 	}
 	if c.AdmissionTimeout < time.Second {
 		errs = append(errs, config.Invalid("PAVE_LIFECYCLE_ADMISSION_TIMEOUT", "must be at least 1s"))
+	}
+	if c.ApprovalTimeout < time.Second {
+		errs = append(errs, config.Invalid("PAVE_PROMOTION_APPROVAL_TIMEOUT", "must be at least 1s"))
+	}
+	if c.VerifyTimeout < time.Second {
+		errs = append(errs, config.Invalid("PAVE_PROMOTION_VERIFY_TIMEOUT", "must be at least 1s"))
 	}
 	return errors.Join(errs...)
 }
@@ -129,7 +145,7 @@ func (r *runner) start(ctx context.Context) error {
 		return fmt.Errorf("load templates (PAVE_TEMPLATES_DIR=%s): %w", r.cfg.TemplatesDir, err)
 	}
 	js := r.Bus.JetStream()
-	for _, peer := range []string{"provisioning", "scheduler", "cost"} {
+	for _, peer := range []string{"provisioning", "scheduler", "cost", "gateway"} {
 		if err := bus.EnsureStreams(ctx, js, bus.ServiceStreams(peer, r.SO)...); err != nil {
 			return err
 		}
@@ -144,26 +160,34 @@ func (r *runner) start(ctx context.Context) error {
 	policy.CompensationRetry.Backoff = r.cfg.RetryBackoff
 	policy.AdmissionTimeout = r.cfg.AdmissionTimeout
 	policy.CostCheck = r.cfg.CostCheck
-	r.engine, err = saga.NewEngine(ctx, js, r.Bus, SagaBucket, app.Definitions(cat, policy),
+	ppol := app.PromotionPolicy{ApprovalTimeout: r.cfg.ApprovalTimeout, VerifyTimeout: r.cfg.VerifyTimeout,
+		// An update runs a step per resource, each bounded by StepTimeout.
+		StepTimeout: r.cfg.StepTimeout, ApplyTimeout: 10 * r.cfg.StepTimeout, Retry: policy.Retry}
+	r.engine, err = saga.NewEngine(ctx, js, r.Bus, SagaBucket, append(app.Definitions(cat, policy), app.PromotionSaga(ppol)),
 		saga.WithLogger(r.log), saga.WithSource("pave/lifecycle"), saga.WithReplicas(r.SO.Replicas))
 	if err != nil {
 		return err
 	}
 	svc := app.NewService(envs, r.engine, cat, r.cfg.AdmissionPool, r.Bus, r.log)
-	if err := r.subscribe(ctx, svc); err != nil {
+	promoter, err := r.promoter(ctx, svc, ppol)
+	if err != nil {
+		return err
+	}
+	if err := r.subscribe(ctx, svc, promoter); err != nil {
 		return err
 	}
 	if err := r.engine.Launch(); err != nil {
 		return err
 	}
-	if r.api, err = rpc.Serve(r.NC, "pave-lifecycle", service.Version, r.log, ports.Endpoints(svc)...); err != nil {
+	endpoints := append(ports.Endpoints(svc), ports.PromotionEndpoints(promoter)...)
+	if r.api, err = rpc.Serve(r.NC, "pave-lifecycle", service.Version, r.log, endpoints...); err != nil {
 		return err
 	}
-	r.reconcileLoop(svc)
+	r.reconcileLoop(svc, promoter)
 	return nil
 }
 
-func (r *runner) subscribe(ctx context.Context, svc *app.Service) error {
+func (r *runner) subscribe(ctx context.Context, svc *app.Service, promoter *app.Promoter) error {
 	consumers := []struct {
 		spec    bus.ConsumerSpec
 		handler bus.Handler
@@ -181,9 +205,25 @@ func (r *runner) subscribe(ctx context.Context, svc *app.Service) error {
 			FilterSubjects: []string{"pave.evt.cost.check.>"}, MaxDeliver: 20, Concurrency: 16,
 		}, svc.HandleCostCheck(r.engine)},
 		{bus.ConsumerSpec{
+			Stream: "EVT_PROVISIONING", Durable: "lifecycle-credentials",
+			FilterSubjects: []string{"pave.evt.provisioning.credentials.>"}, MaxDeliver: 20, Concurrency: 16,
+		}, svc.HandleCredentialsResult(r.engine)},
+		{bus.ConsumerSpec{
 			Stream: "EVT_LIFECYCLE", Durable: "lifecycle-sagas",
 			FilterSubjects: []string{"pave.evt.lifecycle.saga.progressed"}, MaxDeliver: 20, Concurrency: 16,
 		}, svc.HandleSagaProgress},
+		{bus.ConsumerSpec{
+			Stream: "CMD_LIFECYCLE", Durable: "lifecycle-promote",
+			FilterSubjects: []string{"pave.cmd.lifecycle.promote"}, MaxDeliver: 20, Concurrency: 16,
+		}, promoter.HandlePromoteCommand},
+		{bus.ConsumerSpec{
+			Stream: "EVT_LIFECYCLE", Durable: "lifecycle-promotions",
+			FilterSubjects: []string{"pave.evt.lifecycle.saga.progressed"}, MaxDeliver: 20, Concurrency: 16,
+		}, promoter.HandleSagaProgress},
+		{bus.ConsumerSpec{
+			Stream: "EVT_GATEWAY", Durable: "lifecycle-ci",
+			FilterSubjects: []string{"pave.evt.gateway.ci.completed", "pave.evt.gateway.git.pushed"}, MaxDeliver: 20, Concurrency: 4,
+		}, promoter.HandleGatewayEvent},
 	}
 	for _, c := range consumers {
 		sub, err := r.Bus.Subscribe(ctx, c.spec, c.handler, r.MW...)
@@ -196,8 +236,31 @@ func (r *runner) subscribe(ctx context.Context, svc *app.Service) error {
 	return nil
 }
 
+// promoter builds the promotion pipelines and loads the applications
+// file, whose entries win over what the API stored under the same name.
+func (r *runner) promoter(ctx context.Context, svc *app.Service, ppol app.PromotionPolicy) (*app.Promoter, error) {
+	store, err := adapters.NewKVPromotions(ctx, r.Bus.JetStream(), r.SO.Replicas)
+	if err != nil {
+		return nil, err
+	}
+	p := app.NewPromoter(svc, store.Applications(), store, store, adapters.NewAccessAuthorizer(r.NC, 10*time.Second),
+		r.engine, r.Bus, ppol, r.log)
+	if r.cfg.ApplicationsFile == "" {
+		return p, nil
+	}
+	raw, err := os.ReadFile(r.cfg.ApplicationsFile)
+	if err != nil {
+		return nil, fmt.Errorf("read applications (PAVE_APPLICATIONS_FILE): %w", err)
+	}
+	apps, err := domain.ParseApplications(r.cfg.ApplicationsFile, raw)
+	if err != nil {
+		return nil, fmt.Errorf("load applications (PAVE_APPLICATIONS_FILE): %w", err)
+	}
+	return p, p.LoadApplications(ctx, apps)
+}
+
 // reconcileLoop runs Reconcile at start and then on every tick.
-func (r *runner) reconcileLoop(svc *app.Service) {
+func (r *runner) reconcileLoop(svc *app.Service, promoter *app.Promoter) {
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	r.wg.Go(func() {
@@ -206,6 +269,9 @@ func (r *runner) reconcileLoop(svc *app.Service) {
 		for {
 			if err := svc.Reconcile(ctx); err != nil && ctx.Err() == nil {
 				r.log.Warn("reconcile", "error", err)
+			}
+			if err := promoter.ReconcilePromotions(ctx); err != nil && ctx.Err() == nil {
+				r.log.Warn("reconcile promotions", "error", err)
 			}
 			select {
 			case <-ctx.Done():

@@ -51,6 +51,26 @@ type Revision struct {
 	Parameters ResolvedParams `json:"parameters"`
 	CreatedAt  time.Time      `json:"created_at"`
 	By         string         `json:"by"`
+	// Commit is the source commit the revision runs (40-hex), if known.
+	Commit string `json:"commit,omitempty"`
+}
+
+// WithCommit records the commit of the current revision.
+func (e Environment) WithCommit(commit string) Environment {
+	if commit == "" || len(e.Revisions) == 0 {
+		return e
+	}
+	e.Revisions = slices.Clone(e.Revisions)
+	e.Revisions[len(e.Revisions)-1].Commit = commit
+	return e
+}
+
+// Commit is the commit of the current revision, if known.
+func (e Environment) Commit() string {
+	if len(e.Revisions) == 0 {
+		return ""
+	}
+	return e.Revisions[len(e.Revisions)-1].Commit
 }
 
 // ResourceStatus is what lifecycle knows of one provisioned resource.
