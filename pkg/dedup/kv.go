@@ -1,0 +1,54 @@
+package dedup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// KV keeps claims in a JetStream KV bucket whose max age is the TTL: a
+// claim is a create, which fails when the key exists.
+type KV struct {
+	kv jetstream.KeyValue
+}
+
+var _ Store = (*KV)(nil)
+
+// NewKV creates the bucket if absent (or updates its TTL) with replicas
+// copies.
+func NewKV(ctx context.Context, js jetstream.JetStream, bucket string, ttl time.Duration, replicas int) (*KV, error) {
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: bucket, Description: "claimed delivery ids", TTL: ttl, History: 1,
+		Storage: jetstream.FileStorage, Replicas: max(replicas, 1),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("declare bucket %s: %w", bucket, err)
+	}
+	return &KV{kv: kv}, nil
+}
+
+// Claim creates the key; an existing key means seen.
+func (k *KV) Claim(ctx context.Context, key string) (bool, error) {
+	if key == "" {
+		return false, ErrEmptyKey
+	}
+	_, err := k.kv.Create(ctx, kvKey(key), []byte(time.Now().UTC().Format(time.RFC3339)))
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, jetstream.ErrKeyExists):
+		return false, nil
+	}
+	return false, fmt.Errorf("claim %s in bucket %s: %w", key, k.kv.Bucket(), err)
+}
+
+// Release purges the key, so Create succeeds again.
+func (k *KV) Release(ctx context.Context, key string) error {
+	if err := k.kv.Purge(ctx, kvKey(key)); err != nil {
+		return fmt.Errorf("release %s in bucket %s: %w", key, k.kv.Bucket(), err)
+	}
+	return nil
+}

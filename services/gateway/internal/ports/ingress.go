@@ -1,0 +1,131 @@
+package ports
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/pave-platform/pave/pkg/authn"
+	"github.com/pave-platform/pave/pkg/bus"
+	"github.com/pave-platform/pave/pkg/config"
+	"github.com/pave-platform/pave/pkg/httpfx"
+	"github.com/pave-platform/pave/pkg/schema"
+	"github.com/pave-platform/pave/services/gateway/internal/ingress"
+)
+
+// IngressConfig says which event types service accounts may post.
+type IngressConfig struct {
+	// AllowedTypes: entries "<team>/<name>=<type>|<type>", "<team>/*=..."
+	// or "*=...", comma-separated; a type may end in ".*". Platform admins
+	// may post any known type; a service account only what is listed.
+	AllowedTypes map[string]string `env:"PAVE_INGEST_ALLOWED_TYPES" envSeparator:"," envKeyValSeparator:"="`
+}
+
+// ingressRules are the CloudEvents ingress route's action and resource.
+var ingressRules = map[string]resolver{
+	"POST /v1/events": onPlatform("event:ingest"),
+}
+
+// IngressPublisher stores an ingress event on an explicit subject.
+type IngressPublisher interface {
+	PublishOn(ctx context.Context, subject string, e event.Event) error
+}
+
+// registerIngress adds POST /v1/events: binary, structured and batch
+// content modes; 202 with the ids once every event is stored on INGRESS.
+func registerIngress(mux *http.ServeMux, d Deps) {
+	mux.Handle("POST /v1/events", ingressHandler(d))
+}
+
+func ingressHandler(d Deps) http.Handler {
+	var cfg IngressConfig
+	err := config.Load(&cfg)
+	var pub *bus.Bus
+	if err == nil {
+		pub, err = bus.New(d.NC, d.Registry, schema.SubjectFor, bus.WithLogger(d.Log))
+	}
+	if err != nil {
+		// The gateway module validated the configuration at start; this
+		// is only reached without a NATS connection.
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			d.Log.ErrorContext(r.Context(), "events ingress unavailable", "error", err)
+			httpfx.WriteProblem(w, http.StatusServiceUnavailable, "Service Unavailable", "the events ingress is not configured", nil)
+		})
+	}
+	return ingestEvents(d.Registry, pub, ingress.ParseAllowedTypes(cfg.AllowedTypes), d.Log)
+}
+
+func ingestEvents(reg ingress.Registry, pub IngressPublisher, allowed ingress.AllowedTypes, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			httpfx.WriteProblem(w, http.StatusRequestEntityTooLarge, "Request Entity Too Large", "the body is larger than 1 MiB",
+				map[string]any{"errors": []ingress.Issue{{Field: "body", Message: "larger than 1 MiB"}}})
+			return
+		}
+		evs, bad := ingress.Parse(reg, r.Header, body)
+		if bad != nil {
+			writeBadEvent(w, bad)
+			return
+		}
+		p, _ := PrincipalFrom(r.Context())
+		for i, e := range evs {
+			if !mayIngest(p, allowed, e.Type()) {
+				httpfx.WriteProblem(w, http.StatusForbidden, "Forbidden",
+					fmt.Sprintf("event [%d]: %s may not send events of type %s", i, p.ID, e.Type()),
+					map[string]any{"index": i, "errors": []ingress.Issue{{Field: indexed(len(evs) > 1, i, "type"), Message: "not allowed for " + p.ID}}})
+				return
+			}
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		ids := make([]string, len(evs))
+		for i, e := range evs {
+			e.SetExtension("pavesender", p.ID)
+			if err := pub.PublishOn(ctx, ingress.Subject(e.Type()), e); err != nil {
+				log.ErrorContext(ctx, "store ingress event", "event_id", e.ID(), "error", err)
+				w.Header().Set("Retry-After", "1")
+				httpfx.WriteProblem(w, http.StatusServiceUnavailable, "Service Unavailable",
+					"the events could not all be stored; send the request again (stored ones are deduplicated by id)", nil)
+				return
+			}
+			ids[i] = e.ID()
+		}
+		writeJSON(w, log, http.StatusAccepted, map[string]any{"ids": ids})
+	})
+}
+
+// mayIngest: platform admins send any known type; service accounts what
+// PAVE_INGEST_ALLOWED_TYPES lists for them.
+func mayIngest(p authn.Principal, allowed ingress.AllowedTypes, eventType string) bool {
+	if p.IsPlatformAdmin() {
+		return true
+	}
+	return p.Kind == authn.KindServiceAccount && allowed.Allows(p.ID, eventType)
+}
+
+func indexed(batch bool, i int, field string) string {
+	if !batch {
+		return field
+	}
+	return fmt.Sprintf("[%d].%s", i, field)
+}
+
+func writeBadEvent(w http.ResponseWriter, bad *ingress.BadEvent) {
+	errs := make([]ingress.Issue, len(bad.Issues))
+	for i, is := range bad.Issues {
+		errs[i] = ingress.Issue{Field: indexed(bad.Index >= 0, bad.Index, is.Field), Message: is.Message}
+	}
+	extra := map[string]any{"errors": errs}
+	if bad.Index >= 0 {
+		extra["index"] = bad.Index
+	}
+	httpfx.WriteProblem(w, http.StatusBadRequest, "Malformed CloudEvent", bad.Error(), extra)
+}
