@@ -27,6 +27,10 @@ type Request struct {
 	Path      map[string]string `json:"path,omitempty"`
 	Query     map[string]string `json:"query,omitempty"`
 	Body      json.RawMessage   `json:"body,omitempty"`
+	// IfMatch is the HTTP If-Match header of an update: the ETag the
+	// caller last read. A service that answers ETags refuses a stale one
+	// with 412 (see PreconditionFailed); empty means unconditional.
+	IfMatch string `json:"if_match,omitempty"`
 }
 
 // FieldError names a field of the input and what is wrong with it.
@@ -47,6 +51,8 @@ type Reply struct {
 	Status  int             `json:"status"`
 	Body    json.RawMessage `json:"body,omitempty"`
 	Problem *Problem        `json:"problem,omitempty"`
+	// Headers are HTTP response headers the gateway sets (ETag, Location).
+	Headers map[string]string `json:"headers,omitempty"`
 }
 
 // Handler serves one endpoint.

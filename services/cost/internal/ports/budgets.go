@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/pave-platform/pave/pkg/rpc"
@@ -31,11 +33,28 @@ func (a API) putBudget(ctx context.Context, req rpc.Request) rpc.Reply {
 	if err != nil {
 		return failure(err)
 	}
+	if req.IfMatch != "" {
+		cur := a.getBudget(ctx, req)
+		if cur.Status != http.StatusOK && cur.Status != http.StatusNotFound {
+			return cur
+		}
+		if rep, ok := rpc.CheckTag(req, cur.Headers["ETag"]); !ok {
+			return rep
+		}
+	}
 	v, err := a.Svc.SetBudget(ctx, budget, req.Principal.ID)
 	if err != nil {
 		return failure(err)
 	}
-	return rpc.OK(http.StatusOK, a.budgetView(v))
+	return a.budgetReply(v)
+}
+
+// budgetReply answers a budget with its ETag: the budget as set, not its
+// spend, which moves on its own.
+func (a API) budgetReply(v app.BudgetView) rpc.Reply {
+	rep := rpc.OK(http.StatusOK, a.budgetView(v))
+	rep.Headers = map[string]string{"ETag": rpc.ETagOfValue(v.Budget)}
+	return rep
 }
 
 func (a API) getBudget(ctx context.Context, req rpc.Request) rpc.Reply {
@@ -50,19 +69,25 @@ func (a API) getBudget(ctx context.Context, req rpc.Request) rpc.Reply {
 	if err != nil {
 		return failure(err)
 	}
-	return rpc.OK(http.StatusOK, a.budgetView(v))
+	return a.budgetReply(v)
 }
 
 func (a API) listBudgets(ctx context.Context, req rpc.Request) rpc.Reply {
+	pq, bad := rpc.ParsePage(req.Query)
+	if bad != nil {
+		return *bad
+	}
 	vs, err := a.Svc.Budgets(ctx, req.Principal.InTeam)
 	if err != nil {
 		return failure(err)
 	}
+	slices.SortFunc(vs, func(x, y app.BudgetView) int { return strings.Compare(x.Budget.Team, y.Budget.Team) })
+	page, next := rpc.Page(vs, func(v app.BudgetView) string { return v.Budget.Team }, pq)
 	items := []map[string]any{}
-	for _, v := range vs {
+	for _, v := range page {
 		items = append(items, a.budgetView(v))
 	}
-	return rpc.OK(http.StatusOK, map[string]any{"items": items})
+	return rpc.PageReply(items, next)
 }
 
 func (a API) budgetView(v app.BudgetView) map[string]any {

@@ -57,7 +57,8 @@ func Forward(c Caller, log *slog.Logger, subject string, pathKeys ...string) htt
 
 func buildRequest(w http.ResponseWriter, r *http.Request, pathKeys []string) (rpc.Request, bool) {
 	p, _ := PrincipalFrom(r.Context())
-	req := rpc.Request{Principal: p, Path: map[string]string{}, Query: map[string]string{}}
+	req := rpc.Request{Principal: p, Path: map[string]string{}, Query: map[string]string{},
+		IfMatch: r.Header.Get("If-Match")}
 	for _, k := range pathKeys {
 		req.Path[k] = r.PathValue(k)
 	}
@@ -86,8 +87,14 @@ func buildRequest(w http.ResponseWriter, r *http.Request, pathKeys []string) (rp
 	return req, true
 }
 
-// WriteReply writes an rpc reply as JSON or as problem+json.
+// WriteReply writes an rpc reply as JSON or as problem+json, with the
+// headers the service set (ETag, Location).
 func WriteReply(w http.ResponseWriter, log *slog.Logger, rep rpc.Reply) {
+	for k, v := range rep.Headers {
+		if replyHeaders[k] {
+			w.Header().Set(k, v)
+		}
+	}
 	if rep.Problem != nil {
 		var extra map[string]any
 		if len(rep.Problem.Errors) > 0 {
@@ -102,6 +109,9 @@ func WriteReply(w http.ResponseWriter, log *slog.Logger, rep rpc.Reply) {
 		log.Warn("response not written", "error", err)
 	}
 }
+
+// replyHeaders are the headers a service may set on its answer.
+var replyHeaders = map[string]bool{"ETag": true, "Location": true}
 
 func fieldErrors(errs ...rpc.FieldError) map[string]any {
 	return map[string]any{"errors": errs}

@@ -37,6 +37,8 @@ type createBody struct {
 	Stage      string         `json:"stage"`
 	Parameters map[string]any `json:"parameters"`
 	TTL        string         `json:"ttl"`
+	// Commit is the source commit revision 1 runs (40-hex), optional.
+	Commit string `json:"commit"`
 }
 
 func createEnvironment(s *app.Service) rpc.Handler {
@@ -54,17 +56,36 @@ func createEnvironment(s *app.Service) rpc.Handler {
 			}
 			cr.TTL = d
 		}
-		env, err := s.Create(ctx, req.Principal, cr)
+		if b.Commit != "" && !domain.ValidCommit(b.Commit) {
+			return badCommit()
+		}
+		env, err := s.CreateWithCommit(ctx, req.Principal, cr, b.Commit)
 		if err != nil {
 			return failure(err)
 		}
-		return rpc.OK(http.StatusAccepted, accepted(env))
+		return accepted(env)
 	}
 }
 
-// accepted is the 202 answer: the environment and its operation.
-func accepted(env domain.Environment) map[string]any {
-	return map[string]any{"environment": view(env), "operation": env.Operation}
+// accepted is the 202 answer: the environment and the operation now
+// working on it, with Location naming the operation to poll.
+func accepted(env domain.Environment) rpc.Reply {
+	body := map[string]any{"environment": view(env), "operation": nil}
+	var headers map[string]string
+	if op := env.Operation; op != nil {
+		body["operation"] = operationView{ID: op.ID, Kind: string(op.Kind), EnvironmentID: env.ID,
+			Team: env.Team, State: "running", Steps: []operationStep{}, StartedAt: op.StartedAt}
+		headers = map[string]string{"Location": "/v1/operations/" + op.ID}
+	}
+	rep := rpc.OK(http.StatusAccepted, body)
+	rep.Headers = headers
+	return rep
+}
+
+// envKey orders environment lists as the store does (creation time,
+// then id) in a string, for keyset paging.
+func envKey(v environmentView) string {
+	return v.CreatedAt.UTC().Format("2006-01-02T15:04:05.000000000Z") + "/" + v.ID
 }
 
 func listEnvironments(s *app.Service) rpc.Handler {
@@ -72,6 +93,10 @@ func listEnvironments(s *app.Service) rpc.Handler {
 		f := app.Filter{Team: req.Query["team"], Stage: req.Query["stage"], State: req.Query["state"]}
 		if f.State != "" && !knownState(f.State) {
 			return rpc.Invalid(rpc.FieldError{Field: "query.state", Message: fmt.Sprintf("unknown state %q", f.State)})
+		}
+		pq, bad := rpc.ParsePage(req.Query)
+		if bad != nil {
+			return *bad
 		}
 		envs, err := s.List(ctx, req.Principal, f)
 		if err != nil {
@@ -81,7 +106,7 @@ func listEnvironments(s *app.Service) rpc.Handler {
 		for _, e := range envs {
 			items = append(items, view(e))
 		}
-		return rpc.OK(http.StatusOK, map[string]any{"items": items})
+		return rpc.PageReply(rpc.Page(items, envKey, pq))
 	}
 }
 
@@ -91,7 +116,7 @@ func getEnvironment(s *app.Service) rpc.Handler {
 		if err != nil {
 			return failure(err)
 		}
-		return rpc.OK(http.StatusOK, view(env))
+		return rpc.WithETag(rpc.OK(http.StatusOK, view(env)))
 	}
 }
 
@@ -101,7 +126,7 @@ func deleteEnvironment(s *app.Service) rpc.Handler {
 		if err != nil {
 			return failure(err)
 		}
-		return rpc.OK(http.StatusAccepted, accepted(env))
+		return accepted(env)
 	}
 }
 
@@ -109,15 +134,26 @@ func updateEnvironment(s *app.Service) rpc.Handler {
 	return func(ctx context.Context, req rpc.Request) rpc.Reply {
 		var b struct {
 			Parameters map[string]any `json:"parameters"`
+			Commit     string         `json:"commit"`
 		}
 		if rep, ok := decode(req.Body, &b); !ok {
 			return rep
 		}
-		env, err := s.Update(ctx, req.Principal, req.Path["id"], b.Parameters)
+		// If-Match: the update applies only to the environment as the
+		// caller last read it (its ETag); without it, to the current one.
+		if req.IfMatch != "" {
+			if rep, ok := rpc.CheckIfMatch(req, getEnvironment(s)(ctx, req)); !ok {
+				return rep
+			}
+		}
+		if b.Commit != "" && !domain.ValidCommit(b.Commit) {
+			return badCommit()
+		}
+		env, err := s.UpdateWithCommit(ctx, req.Principal, req.Path["id"], b.Parameters, b.Commit)
 		if err != nil {
 			return failure(err)
 		}
-		return rpc.OK(http.StatusAccepted, accepted(env))
+		return accepted(env)
 	}
 }
 

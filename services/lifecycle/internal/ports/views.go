@@ -3,6 +3,8 @@ package ports
 import (
 	"context"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/pave-platform/pave/pkg/rpc"
@@ -12,22 +14,24 @@ import (
 
 // environmentView is an environment as the API shows it: no outbox.
 type environmentView struct {
-	ID         string                  `json:"id"`
-	Team       string                  `json:"team"`
-	Name       string                  `json:"name"`
-	Template   string                  `json:"template"`
-	Version    string                  `json:"version"`
-	Stage      domain.Stage            `json:"stage"`
-	State      domain.State            `json:"state"`
-	Reason     string                  `json:"reason,omitempty"`
-	Parameters domain.ResolvedParams   `json:"parameters"`
-	Revision   int                     `json:"revision"`
-	Revisions  []domain.Revision       `json:"revisions"`
-	Resources  []domain.ResourceStatus `json:"resources"`
-	Ephemeral  bool                    `json:"ephemeral"`
-	ExpiresAt  *time.Time              `json:"expires_at,omitempty"`
-	Keep       bool                    `json:"keep,omitempty"`
-	Operation  *domain.Operation       `json:"operation,omitempty"`
+	ID         string                `json:"id"`
+	Team       string                `json:"team"`
+	Name       string                `json:"name"`
+	Template   string                `json:"template"`
+	Version    string                `json:"version"`
+	Stage      domain.Stage          `json:"stage"`
+	State      domain.State          `json:"state"`
+	Reason     string                `json:"reason,omitempty"`
+	Parameters domain.ResolvedParams `json:"parameters"`
+	Revision   int                   `json:"revision"`
+	Revisions  []domain.Revision     `json:"revisions"`
+	// Commit is the source commit of the current revision, when known.
+	Commit    string                  `json:"commit,omitempty"`
+	Resources []domain.ResourceStatus `json:"resources"`
+	Ephemeral bool                    `json:"ephemeral"`
+	ExpiresAt *time.Time              `json:"expires_at,omitempty"`
+	Keep      bool                    `json:"keep,omitempty"`
+	Operation *domain.Operation       `json:"operation,omitempty"`
 	// Admission: the scheduler pool a create queues in and, while it
 	// waits, why and where in the queue.
 	Admission *domain.Admission `json:"admission,omitempty"`
@@ -39,7 +43,7 @@ func view(e domain.Environment) environmentView {
 	v := environmentView{
 		ID: e.ID, Team: e.Team, Name: e.Name, Template: e.Template, Version: e.Version,
 		Stage: e.Stage, State: e.State, Reason: e.Reason, Parameters: e.Parameters,
-		Revision: e.Revision, Revisions: e.Revisions, Resources: e.Resources,
+		Revision: e.Revision, Revisions: e.Revisions, Commit: e.Commit(), Resources: e.Resources,
 		Ephemeral: e.Ephemeral, Keep: e.Keep, Operation: e.Operation, Admission: e.Admission,
 		CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt,
 	}
@@ -69,15 +73,43 @@ func templateOf(s *app.Service, t domain.Template) templateView {
 }
 
 func listTemplates(s *app.Service) rpc.Handler {
-	return func(context.Context, rpc.Request) rpc.Reply {
+	return func(_ context.Context, req rpc.Request) rpc.Reply {
+		pq, bad := rpc.ParsePage(req.Query)
+		if bad != nil {
+			return *bad
+		}
 		items := []templateView{}
 		for _, name := range s.Catalog().Names() {
 			if t, err := s.Catalog().Latest(name); err == nil {
 				items = append(items, templateOf(s, t))
 			}
 		}
-		return rpc.OK(http.StatusOK, map[string]any{"items": items})
+		slices.SortFunc(items, func(a, b templateView) int { return strings.Compare(a.Name, b.Name) })
+		return rpc.PageReply(rpc.Page(items, func(t templateView) string { return t.Name }, pq))
 	}
+}
+
+// operationView is an environment operation (a saga) as the API shows
+// it: the 202 answer of create, update and delete, and
+// GET /v1/operations/{id}.
+type operationView struct {
+	ID            string          `json:"id"`
+	Kind          string          `json:"kind"`
+	EnvironmentID string          `json:"environment_id"`
+	Team          string          `json:"team"`
+	State         string          `json:"state"`
+	Steps         []operationStep `json:"steps"`
+	StartedAt     time.Time       `json:"started_at"`
+	EndedAt       *time.Time      `json:"ended_at,omitempty"`
+	Error         string          `json:"error,omitempty"`
+}
+
+// operationStep is one step of an operation.
+type operationStep struct {
+	Name     string `json:"name"`
+	Status   string `json:"status"`
+	Attempts int    `json:"attempts"`
+	Error    string `json:"error,omitempty"`
 }
 
 func getTemplate(s *app.Service) rpc.Handler {

@@ -10,8 +10,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
-	"strconv"
+	"slices"
 	"strings"
 	"time"
 
@@ -138,23 +139,26 @@ var knownStates = map[string]bool{app.StateQueued: true, app.StateAdmitted: true
 func list(l *app.Leader) rpc.Handler {
 	return func(ctx context.Context, req rpc.Request) rpc.Reply {
 		f := app.ListFilter{Teams: visible(req.Principal), Team: req.Query["team"], Pool: req.Query["pool"],
-			State: req.Query["state"], Limit: 100}
+			State: req.Query["state"]}
 		if f.State != "" && !knownStates[f.State] {
 			return rpc.Invalid(rpc.FieldError{Field: "query.state", Message: fmt.Sprintf("unknown state %q", f.State)})
 		}
-		if s := req.Query["limit"]; s != "" {
-			n, err := strconv.Atoi(s)
-			if err != nil || n < 1 || n > 1000 {
-				return rpc.Invalid(rpc.FieldError{Field: "query.limit", Message: "must be an integer from 1 to 1000"})
-			}
-			f.Limit = n
+		pq, bad := rpc.ParsePage(req.Query)
+		if bad != nil {
+			return *bad
 		}
 		items, err := l.List(ctx, f)
 		if err != nil {
 			return failure(err)
 		}
-		return rpc.OK(http.StatusOK, map[string]any{"items": items})
+		return rpc.PageReply(rpc.Page(items, workloadKey, pq))
 	}
+}
+
+// workloadKey orders workloads as List does, newest first then by id,
+// in a string, for keyset paging.
+func workloadKey(v app.View) string {
+	return fmt.Sprintf("%019d/%s", math.MaxInt64-v.SubmittedAt.UnixNano(), v.ID)
 }
 
 func get(l *app.Leader) rpc.Handler {
@@ -179,11 +183,16 @@ func cancel(l *app.Leader) rpc.Handler {
 
 func listPools(l *app.Leader) rpc.Handler {
 	return func(ctx context.Context, req rpc.Request) rpc.Reply {
+		pq, bad := rpc.ParsePage(req.Query)
+		if bad != nil {
+			return *bad
+		}
 		pools, err := l.Pools(ctx, visible(req.Principal))
 		if err != nil {
 			return failure(err)
 		}
-		return rpc.OK(http.StatusOK, map[string]any{"items": pools})
+		slices.SortFunc(pools, func(a, b app.PoolView) int { return strings.Compare(a.Name, b.Name) })
+		return rpc.PageReply(rpc.Page(pools, func(p app.PoolView) string { return p.Name }, pq))
 	}
 }
 
@@ -195,11 +204,19 @@ func getPool(l *app.Leader) rpc.Handler {
 		}
 		for _, p := range pools {
 			if p.Name == req.Path["name"] {
-				return rpc.OK(http.StatusOK, p)
+				rep := rpc.OK(http.StatusOK, p)
+				rep.Headers = map[string]string{"ETag": poolTag(p)}
+				return rep
 			}
 		}
 		return rpc.NotFound("pool", req.Path["name"])
 	}
+}
+
+// poolTag is a pool's ETag: its capacity, what PUT sets (usage moves on
+// its own and does not change it).
+func poolTag(p app.PoolView) string {
+	return rpc.ETagOfValue(map[string]any{"name": p.Name, "capacity": p.Capacity})
 }
 
 func putPool(l *app.Leader) rpc.Handler {
@@ -212,6 +229,15 @@ func putPool(l *app.Leader) rpc.Handler {
 		}
 		if rep, ok := decode(req.Body, &b); !ok {
 			return rep
+		}
+		if req.IfMatch != "" {
+			cur := getPool(l)(ctx, req)
+			if cur.Status != http.StatusOK && cur.Status != http.StatusNotFound {
+				return cur
+			}
+			if rep, ok := rpc.CheckTag(req, cur.Headers["ETag"]); !ok {
+				return rep
+			}
 		}
 		if err := l.SetPool(ctx, req.Path["name"], b.Capacity); err != nil {
 			return failure(err)
@@ -240,7 +266,7 @@ func getQuota(l *app.Leader) rpc.Handler {
 			}
 			return failure(err)
 		}
-		return rpc.OK(http.StatusOK, v)
+		return rpc.WithETag(rpc.OK(http.StatusOK, v))
 	}
 }
 
@@ -252,6 +278,15 @@ func putQuota(l *app.Leader) rpc.Handler {
 		var b quotaBody
 		if rep, ok := decode(req.Body, &b); !ok {
 			return rep
+		}
+		if req.IfMatch != "" {
+			cur := getQuota(l)(ctx, req)
+			if cur.Status != http.StatusOK && cur.Status != http.StatusNotFound {
+				return cur
+			}
+			if rep, ok := rpc.CheckTag(req, cur.Headers["ETag"]); !ok {
+				return rep
+			}
 		}
 		conv := func(m map[string]map[string]int64) map[string]domain.Vector {
 			out := map[string]domain.Vector{}

@@ -1,0 +1,148 @@
+package ports
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"log/slog"
+	"math"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/pave-platform/pave/pkg/config"
+	"github.com/pave-platform/pave/pkg/httpfx"
+	"github.com/pave-platform/pave/pkg/ratelimit"
+)
+
+// Config is the gateway API's configuration.
+type Config struct {
+	// RatePerMinute is how many API requests one token may make a
+	// minute; 0 switches rate limiting off.
+	RatePerMinute int `env:"PAVE_RATE_LIMIT_PER_MINUTE" envDefault:"600"`
+	// RateBurst is how many requests a token may make at once.
+	RateBurst int `env:"PAVE_RATE_LIMIT_BURST" envDefault:"600"`
+	// OpenAPICheck "strict" validates every request and response against
+	// schemas/openapi.yaml and names violations in the
+	// Pave-Openapi-Violation response header. For tests only: it buffers
+	// every response.
+	OpenAPICheck string `env:"PAVE_OPENAPI_CHECK"`
+	// KVReplicas is the replica count of the rate-limit bucket (the
+	// platform's stream replicas; not read from the environment).
+	KVReplicas int
+}
+
+// Validate names the variable that is out of range.
+func (l Config) Validate() error {
+	switch {
+	case l.OpenAPICheck != "" && l.OpenAPICheck != "off" && l.OpenAPICheck != "strict":
+		return config.Invalid("PAVE_OPENAPI_CHECK", "must be off or strict")
+	case l.RatePerMinute < 0:
+		return config.Invalid("PAVE_RATE_LIMIT_PER_MINUTE", "must be 0 (off) or more")
+	case l.RatePerMinute > 0 && l.RateBurst < 1:
+		return config.Invalid("PAVE_RATE_LIMIT_BURST", "must be at least 1")
+	}
+	return nil
+}
+
+// loadConfig reads Config from the environment when the caller passed
+// none (tests); an invalid setting is logged and the defaults apply. The
+// gateway module loads it at start, where an invalid setting stops it.
+func loadConfig(log *slog.Logger) Config {
+	var c Config
+	if err := config.Load(&c); err != nil {
+		log.Error("gateway settings invalid; using 600 requests a minute, burst 600", "error", err)
+		return Config{RatePerMinute: 600, RateBurst: 600}
+	}
+	return c
+}
+
+// RateLimitBucket holds the per-token state when Redis is not configured.
+const RateLimitBucket = "GATEWAY_RATE_LIMITS"
+
+// lazyLimiter builds its limiter on first use (the KV bucket needs
+// JetStream up), and again after a failure.
+type lazyLimiter struct {
+	mu    sync.Mutex
+	build func(ctx context.Context) (ratelimit.Limiter, error)
+	l     ratelimit.Limiter
+}
+
+func (z *lazyLimiter) Allow(ctx context.Context, key string) (ratelimit.Result, error) {
+	z.mu.Lock()
+	if z.l == nil {
+		l, err := z.build(ctx)
+		if err != nil {
+			z.mu.Unlock()
+			return ratelimit.Result{}, err
+		}
+		z.l = l
+	}
+	l := z.l
+	z.mu.Unlock()
+	return l.Allow(ctx, key)
+}
+
+// newLimiter is Redis when configured, JetStream KV otherwise; nil when
+// limits are off.
+func newLimiter(lim Config, rdb *redis.Client, js jetstream.JetStream) ratelimit.Limiter {
+	if lim.RatePerMinute == 0 {
+		return nil
+	}
+	limit := ratelimit.PerMinute(lim.RatePerMinute, lim.RateBurst)
+	return &lazyLimiter{build: func(ctx context.Context) (ratelimit.Limiter, error) {
+		if rdb != nil {
+			return ratelimit.NewRedis(rdb, "pave:ratelimit:", limit)
+		}
+		return ratelimit.NewKV(ctx, js, RateLimitBucket, max(lim.KVReplicas, 1), limit)
+	}}
+}
+
+// rateLimited answers 429 with Retry-After to a token over its limit.
+// The key is a hash of the token, never the token. When the limiter
+// cannot answer, the request goes through (logged): limits protect the
+// platform, they must not take it down.
+func rateLimited(l ratelimit.Limiter, lim Config, mp metric.MeterProvider, log *slog.Logger, next http.Handler) http.Handler {
+	if l == nil {
+		return next
+	}
+	if mp == nil {
+		mp = otel.GetMeterProvider()
+	}
+	limited, _ := mp.Meter("github.com/pave-platform/pave/services/gateway").Int64Counter(
+		"pave_gateway_rate_limited", metric.WithDescription("API requests refused with 429 because their token was over its rate limit"))
+	limited.Add(context.Background(), 0) // the series exists before the first refusal
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, _ := bearer(r.Header.Get("Authorization"))
+		sum := sha256.Sum256([]byte(token))
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		res, err := l.Allow(ctx, "token:"+hex.EncodeToString(sum[:16]))
+		cancel()
+		if err != nil {
+			log.WarnContext(r.Context(), "rate limit unavailable; request let through", "error", err)
+			next.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("RateLimit-Limit", strconv.Itoa(lim.RatePerMinute))
+		w.Header().Set("RateLimit-Remaining", strconv.Itoa(res.Remaining))
+		if !res.Allowed {
+			if limited != nil {
+				limited.Add(r.Context(), 1)
+			}
+			secs := int(math.Ceil(res.RetryAfter.Seconds()))
+			w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+			httpfx.WriteProblem(w, http.StatusTooManyRequests, "Too Many Requests",
+				"this token is over its limit of "+strconv.Itoa(lim.RatePerMinute)+" requests a minute; retry after "+
+					strconv.Itoa(max(secs, 1))+" s", map[string]any{"errors": []map[string]string{
+					{"field": "header.Authorization", "message": "over the rate limit of this token"}}})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
