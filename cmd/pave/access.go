@@ -1,8 +1,7 @@
 package main
 
 import (
-	"errors"
-	"flag"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -22,11 +21,11 @@ const accessUsage = `Usage:
   pave tokens list [--subject S]
   pave tokens revoke ID
   pave roles USER [platform-admin] [auditor]        replace a user's platform roles
-  pave audit list [--team T] [--actor A] [--action X] [--since RFC3339] [--until RFC3339]
+  pave audit list [--team T] [--actor A] [--action X] [--since RFC3339] [--until RFC3339] [--limit N]
   pave audit verify                                 walk the hash chain; name the first bad record
 
-The token is shown once, by 'tokens create'. Every command talks to the API
-at --server (PAVE_SERVER) with the token in PAVE_TOKEN or --token-file.
+The token is shown once, by 'tokens create'. Flags of every command:
+--server, --token-file, --config, -o table|json (see 'pave help config').
 `
 
 // accessCall is one API call a subcommand makes.
@@ -36,7 +35,7 @@ type accessCall struct {
 }
 
 func runAccess(cmd string, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("pave "+cmd, flag.ContinueOnError)
+	fs := newFlagSet("pave "+cmd, accessUsage, stdout)
 	cl := newClient(fs)
 	user := fs.String("user", "", "tokens create: for this user (platform admins)")
 	sa := fs.String("service-account", "", "tokens create: for this service account (TEAM/NAME)")
@@ -48,32 +47,32 @@ func runAccess(cmd string, args []string, stdout io.Writer) error {
 	action := fs.String("action", "", "audit list: only this action")
 	since := fs.String("since", "", "audit list: from this time (RFC 3339)")
 	until := fs.String("until", "", "audit list: before this time (RFC 3339)")
+	limit := fs.Int("limit", 0, "lists: show at most this many (default: all; audit list: 1000)")
 	sub := ""
 	if cmd != "whoami" && cmd != "roles" {
 		if len(args) == 0 {
 			fmt.Fprint(stdout, accessUsage)
-			return errors.New(cmd + ": a subcommand is required")
+			return usagef("%s: a subcommand is required", cmd)
 		}
 		sub, args = args[0], args[1:]
 	}
-	if err := fs.Parse(args); err != nil {
+	a, err := parseFlags(fs, args)
+	if err != nil {
 		return err
 	}
-	a := fs.Args()
 	need := func(n int) error {
 		if len(a) != n {
-			return fmt.Errorf("%s %s: %d argument(s) required (see 'pave %s')", cmd, sub, n, cmd)
+			return usagef("%s %s: %d argument(s) required (see 'pave %s -h')", cmd, sub, n, cmd)
 		}
 		return nil
 	}
 	var call accessCall
-	var err error
 	switch cmd + " " + sub {
 	case "whoami ":
 		call = accessCall{http.MethodGet, "/v1/whoami", nil}
 	case "roles ":
 		if len(a) < 1 {
-			return errors.New("roles: USER is required")
+			return usagef("roles: USER is required")
 		}
 		call = accessCall{http.MethodPut, "/v1/users/" + url.PathEscape(a[0]) + "/roles", map[string]any{"roles": append([]string{}, a[1:]...)}}
 	case "teams create":
@@ -126,7 +125,7 @@ func runAccess(cmd string, args []string, stdout io.Writer) error {
 		return verifyAudit(cl, stdout)
 	default:
 		fmt.Fprint(stdout, accessUsage)
-		return fmt.Errorf("unknown command %q", strings.TrimSpace(cmd+" "+sub))
+		return usagef("unknown command %q", strings.TrimSpace(cmd+" "+sub))
 	}
 	if err != nil {
 		return err
@@ -135,14 +134,21 @@ func runAccess(cmd string, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var out any
-	if err := c.do(call.method, call.path, call.body, &out); err != nil {
-		return err
+	if columns, isList := accessColumns[cmd+" "+sub]; isList {
+		if *limit == 0 && cmd == "audit" {
+			*limit = 1000
+		}
+		return c.showList(stdout, call.path, *limit, columns)
 	}
-	if out == nil {
-		return nil
-	}
-	return printJSON(stdout, out)
+	return c.call(stdout, call.method, call.path, call.body, accessColumns[cmd+" "+sub])
+}
+
+// accessColumns are the table columns of the access lists.
+var accessColumns = map[string][]column{
+	"teams list":    cols("name", "created_at"),
+	"teams members": cols("USER=user", "role", "ADDED=added_at"),
+	"tokens list":   cols("id", "subject", "kind", "name", "created_at", "expires_at", "last_used_at", "revoked_at"),
+	"audit list":    cols("time", "actor", "action", "resource", "decision", "route", "kind"),
 }
 
 func first(a []string) string {
@@ -168,13 +174,26 @@ func verifyAudit(cl func() (*client, error), stdout io.Writer) error {
 			Reason string `json:"reason"`
 		} `json:"broken"`
 	}
-	if err := c.do(http.MethodGet, "/v1/audit/verify", nil, &rep); err != nil {
+	var raw json.RawMessage
+	if err := c.do(http.MethodGet, "/v1/audit/verify", nil, &raw); err != nil {
 		return err
+	}
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		return fmt.Errorf("decoding the audit verification: %w", err)
+	}
+	// A verdict: text unless JSON is asked for; scripts have the exit code.
+	asJSON := c.output == "json"
+	if asJSON {
+		if err := printRaw(stdout, raw); err != nil {
+			return err
+		}
 	}
 	if !rep.OK && rep.Broken != nil {
 		return fmt.Errorf("audit chain broken at record %d (%s): %s; %d records before it verify",
 			rep.Broken.Seq, rep.Broken.ID, rep.Broken.Reason, rep.Records)
 	}
-	fmt.Fprintf(stdout, "audit chain ok: %d records\n", rep.Records)
+	if !asJSON {
+		fmt.Fprintf(stdout, "audit chain ok: %d records\n", rep.Records)
+	}
 	return nil
 }

@@ -1,15 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -18,96 +17,28 @@ import (
 const workloadsUsage = `Usage:
   pave workloads submit [flags] -- COMMAND [ARGS...]   queue a job (runs on a 'pave runner' of its pool)
   pave workloads get ID                               state, queue position and why it waits
-  pave workloads list [--team T] [--state S]
+  pave workloads list [--team T] [--pool P] [--state S] [--limit N]
   pave workloads cancel ID
   pave pools                                          pools, capacity and usage
 
-Every command talks to the API at --server (PAVE_SERVER, default
-http://localhost:8080) with the token in PAVE_TOKEN or in --token-file
-(default $PAVE_DATA_DIR/token, as 'pave dev' writes it).
+Flags of every command: --server, --token-file, --config, -o table|json
+(see 'pave help config').
 `
 
-// client is the API as the CLI uses it.
-type client struct {
-	server, token string
-	http          *http.Client
-}
-
-func newClient(fs *flag.FlagSet) func() (*client, error) {
-	server := fs.String("server", envOr("PAVE_SERVER", "http://localhost:8080"), "API base URL")
-	tokenFile := fs.String("token-file", filepath.Join(envOr("PAVE_DATA_DIR", ".pave"), "token"), "file holding the API token (when PAVE_TOKEN is unset)")
-	return func() (*client, error) {
-		token := os.Getenv("PAVE_TOKEN")
-		if token == "" {
-			raw, err := os.ReadFile(*tokenFile)
-			if err != nil {
-				return nil, fmt.Errorf("no token: set PAVE_TOKEN or --token-file (%w)", err)
-			}
-			token = strings.TrimSpace(string(raw))
-		}
-		return &client{server: strings.TrimRight(*server, "/"), token: token, http: &http.Client{Timeout: 30 * time.Second}}, nil
-	}
-}
-
-// do sends a request and decodes a JSON answer into out; a problem answer
-// becomes an error that quotes it.
-func (c *client) do(method, path string, body, out any) error {
-	var rd io.Reader
-	if body != nil {
-		raw, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequest(method, c.server+path, rd)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode >= 300 {
-		var p struct {
-			Title, Detail string
-		}
-		_ = json.Unmarshal(raw, &p)
-		return fmt.Errorf("%s %s: %d %s: %s", method, path, resp.StatusCode, p.Title, p.Detail)
-	}
-	if out == nil {
-		return nil
-	}
-	return json.Unmarshal(raw, out)
-}
-
 func runWorkloads(args []string, stdout io.Writer) error {
-	if len(args) == 0 {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(stdout, workloadsUsage)
-		return errors.New("workloads: a subcommand is required")
+		if len(args) == 0 {
+			return usagef("workloads: a subcommand is required")
+		}
+		return nil
 	}
 	switch args[0] {
 	case "submit":
 		return submitWorkload(args[1:], stdout)
 	case "get", "cancel":
-		fs := flag.NewFlagSet("pave workloads "+args[0], flag.ContinueOnError)
-		cl := newClient(fs)
-		if err := fs.Parse(args[1:]); err != nil {
-			return err
-		}
-		if fs.NArg() != 1 {
-			return fmt.Errorf("workloads %s: exactly one workload id is required", args[0])
-		}
-		c, err := cl()
+		fs := newFlagSet("pave workloads "+args[0], workloadsUsage, stdout)
+		a, c, err := parseWithClient(fs, addClientFlags(fs), args[1:], 1, "one workload ID")
 		if err != nil {
 			return err
 		}
@@ -115,44 +46,32 @@ func runWorkloads(args []string, stdout io.Writer) error {
 		if args[0] == "cancel" {
 			method = http.MethodDelete
 		}
-		var v map[string]any
-		if err := c.do(method, "/v1/workloads/"+fs.Arg(0), nil, &v); err != nil {
-			return err
-		}
-		return printJSON(stdout, v)
+		return c.call(stdout, method, "/v1/workloads/"+url.PathEscape(a[0]), nil, nil)
 	case "list":
-		fs := flag.NewFlagSet("pave workloads list", flag.ContinueOnError)
-		cl := newClient(fs)
+		fs := newFlagSet("pave workloads list", workloadsUsage, stdout)
+		cf := addClientFlags(fs)
 		team := fs.String("team", "", "only this team's")
+		pool := fs.String("pool", "", "only this pool's")
 		state := fs.String("state", "", "only in this state (queued, admitted, running, finished, failed, cancelled, released)")
-		if err := fs.Parse(args[1:]); err != nil {
-			return err
-		}
-		c, err := cl()
+		limit := fs.Int("limit", 0, "show at most this many (default: all)")
+		_, c, err := parseWithClient(fs, cf, args[1:], 0, "no arguments")
 		if err != nil {
 			return err
 		}
-		q := "?limit=1000"
-		if *team != "" {
-			q += "&team=" + *team
+		q := url.Values{}
+		for k, v := range map[string]string{"team": *team, "pool": *pool, "state": *state} {
+			if v != "" {
+				q.Set(k, v)
+			}
 		}
-		if *state != "" {
-			q += "&state=" + *state
-		}
-		var list struct {
-			Items []map[string]any `json:"items"`
-		}
-		if err := c.do(http.MethodGet, "/v1/workloads"+q, nil, &list); err != nil {
+		raw, err := c.list("/v1/workloads", q, 1000, *limit)
+		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "%-28s %-12s %-10s %-9s %s\n", "ID", "TEAM", "POOL", "STATE", "REASON")
-		for _, w := range list.Items {
-			fmt.Fprintf(stdout, "%-28v %-12v %-10v %-9v %v\n", w["id"], w["team"], w["pool"], w["state"], orEmpty(w["reason"]))
-		}
-		return nil
+		return c.show(stdout, raw, cols("id", "team", "pool", "kind", "state", "position", "reason"))
 	}
 	fmt.Fprint(stdout, workloadsUsage)
-	return fmt.Errorf("workloads: unknown subcommand %q", args[0])
+	return usagef("workloads: unknown subcommand %q", args[0])
 }
 
 func orEmpty(v any) any {
@@ -178,7 +97,7 @@ func (d demandFlag) Set(s string) error {
 }
 
 func submitWorkload(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("pave workloads submit", flag.ContinueOnError)
+	fs := newFlagSet("pave workloads submit", workloadsUsage, stdout)
 	cl := newClient(fs)
 	id := fs.String("id", "", "workload id (default: generated)")
 	team := fs.String("team", "", "team (required)")
@@ -196,11 +115,11 @@ func submitWorkload(args []string, stdout io.Writer) error {
 	var env demandEnv = map[string]string{}
 	fs.Var(env, "env", "NAME=value for the job (repeatable; not for secrets)")
 	wait := fs.Bool("wait", false, "wait until the job ends; exit non-zero unless it finished")
-	if err := fs.Parse(args); err != nil {
+	if err := parseSubmitFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
-		return errors.New("workloads submit: the command to run is required after --")
+		return usagef("workloads submit: the command to run is required after --")
 	}
 	if *cpu > 0 {
 		demand["cpu"] = *cpu
@@ -222,33 +141,44 @@ func submitWorkload(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var v map[string]any
-	if err := c.do(http.MethodPost, "/v1/workloads", body, &v); err != nil {
+	var raw json.RawMessage
+	if err := c.do(http.MethodPost, "/v1/workloads", body, &raw); err != nil {
 		return err
 	}
 	if !*wait {
-		return printJSON(stdout, v)
+		return c.show(stdout, raw, nil)
+	}
+	var v map[string]any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return fmt.Errorf("decoding the workload: %w", err)
 	}
 	wid := fmt.Sprint(v["id"])
+	progress := stdout
+	if !c.table(stdout) {
+		progress = os.Stderr // stdout is for the JSON answer
+	}
 	last := ""
 	for {
 		v = nil // a fresh answer each time, without keys left from the last
-		if err := c.do(http.MethodGet, "/v1/workloads/"+wid, nil, &v); err != nil {
+		if err := c.do(http.MethodGet, "/v1/workloads/"+url.PathEscape(wid), nil, &raw); err != nil {
 			return err
+		}
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return fmt.Errorf("decoding the workload: %w", err)
 		}
 		line := fmt.Sprint(v["state"])
 		if v["reason"] != nil {
 			line += ": " + fmt.Sprint(v["reason"])
 		}
 		if line != last {
-			fmt.Fprintln(stdout, wid, line)
+			fmt.Fprintln(progress, wid, line)
 			last = line
 		}
 		switch v["state"] {
 		case "finished":
-			return printJSON(stdout, v)
+			return c.show(stdout, raw, nil)
 		case "failed", "cancelled", "released":
-			_ = printJSON(stdout, v)
+			_ = c.show(stdout, raw, nil)
 			return fmt.Errorf("workload %s %v: %v", wid, v["state"], orEmpty(v["reason"]))
 		}
 		time.Sleep(200 * time.Millisecond)
@@ -270,24 +200,39 @@ func (e demandEnv) Set(s string) error {
 }
 
 func runPools(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("pave pools", flag.ContinueOnError)
-	cl := newClient(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	c, err := cl()
+	fs := newFlagSet("pave pools", "Usage:\n  pave pools [NAME]   pools: capacity, usage per team, queue length\n", stdout)
+	cf := addClientFlags(fs)
+	a, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
-	var v map[string]any
-	if err := c.do(http.MethodGet, "/v1/pools", nil, &v); err != nil {
+	if len(a) > 1 {
+		return usagef("pools: at most one pool NAME")
+	}
+	c, err := cf.client()
+	if err != nil {
 		return err
 	}
-	return printJSON(stdout, v)
+	path := "/v1/pools"
+	if len(a) == 1 {
+		path += "/" + url.PathEscape(a[0])
+	}
+	return c.call(stdout, http.MethodGet, path, nil, cols("name", "capacity", "used", "queued"))
 }
 
-func printJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+// parseSubmitFlags parses flags up to the command: everything from the
+// first argument on is the job's command line, flags included.
+func parseSubmitFlags(fs *flag.FlagSet, args []string) error {
+	help := fs.Usage
+	fs.Usage = func() {}
+	defer func() { fs.Usage = help }()
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		help()
+		return err
+	case err != nil:
+		return usagef("%s: %v", cmdName(fs), err)
+	}
+	return nil
 }
