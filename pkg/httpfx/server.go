@@ -40,6 +40,9 @@ type Server struct {
 	// cancelRequests cancels the context of requests still running when
 	// the shutdown timeout expires, so streaming handlers return.
 	cancelRequests context.CancelFunc
+	// streamsEnd is closed when draining starts: long-lived answers
+	// (server-sent events) end then instead of holding the shutdown.
+	streamsEnd chan struct{}
 
 	mu    sync.Mutex
 	addr  net.Addr
@@ -94,6 +97,8 @@ func NewServer(cfg Config, routes []Route, checks []ReadinessCheck, metrics http
 
 	base, cancel := context.WithCancel(context.Background())
 	s.cancelRequests = cancel
+	s.streamsEnd = make(chan struct{})
+	base = context.WithValue(base, streamsEndKey{}, s.streamsEnd)
 	s.srv = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
@@ -188,6 +193,7 @@ func (s *Server) Stop(ctx context.Context) error {
 	}
 
 	s.draining.Store(true)
+	close(s.streamsEnd)
 	s.logger.InfoContext(ctx, "http server draining", "drain_delay", s.cfg.DrainDelay)
 	s.waitDrainDelay(ctx)
 
@@ -228,4 +234,15 @@ func (s *Server) Addr() string {
 // Handler is the server's mux, for tests that need no socket.
 func (s *Server) Handler() http.Handler {
 	return s.srv.Handler
+}
+
+type streamsEndKey struct{}
+
+// StreamsEnd is closed when the server that received the request starts
+// to drain: a streaming handler ends its answer then (the client resumes
+// elsewhere), so a shutdown does not wait for it. Outside a Server it
+// never closes.
+func StreamsEnd(ctx context.Context) <-chan struct{} {
+	ch, _ := ctx.Value(streamsEndKey{}).(chan struct{})
+	return ch
 }
