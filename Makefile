@@ -30,11 +30,13 @@ test: servers ## every test, against real servers
 bench: ## figures as RESULT lines
 	$(GO) run ./pkg/bus/busbench
 	$(GO) run ./cmd/pave bench-environments
+	$(GO) run ./cmd/pave bench-api
 	$(GO) run ./services/scheduler/cmd/schedbench
 	$(GO) run ./services/scheduler/cmd/kueuebench
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/schema/...
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./services/cost/internal/domain/
 	$(GO) run ./services/access/cmd/accessbench -policies deploy/policies
+	$(GO) run ./services/gateway/cmd/webhookbench
 
 lint: ## gofmt, go vet, staticcheck
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

@@ -15,6 +15,7 @@ import (
 	"github.com/pave-platform/pave/pkg/redisfx"
 	"github.com/pave-platform/pave/services/access"
 	"github.com/pave-platform/pave/services/cost"
+	"github.com/pave-platform/pave/services/gateway"
 	"github.com/pave-platform/pave/services/lifecycle"
 	"github.com/pave-platform/pave/services/provisioning"
 	"github.com/pave-platform/pave/services/scheduler"
@@ -34,6 +35,7 @@ var configStructs = []any{
 	platformfx.StreamConfig{},
 	access.Config{},
 	cost.Config{},
+	gateway.Config{},
 	lifecycle.Config{},
 	provisioning.Config{},
 	scheduler.Config{},
@@ -42,7 +44,7 @@ var configStructs = []any{
 
 // devOnlyVariables are read with os.Getenv by `pave dev`, outside any
 // config struct.
-var devOnlyVariables = []string{"PAVE_DEV_POSTGRES_PORT", "PAVE_DEV_REDIS_PORT", "PAVE_SERVER", "PAVE_TOKEN"}
+var devOnlyVariables = []string{"PAVE_DEV_POSTGRES_PORT", "PAVE_DEV_REDIS_PORT", "PAVE_SERVER", "PAVE_TOKEN", "PAVE_CONFIG", "PAVE_OUTPUT"}
 
 // envNames collects the env tags of t's fields, recursing into nested
 // structs (also through pointers).

@@ -44,6 +44,15 @@ func devDefaults(dataDir, addr string) map[string]string {
 	if _, err := os.Stat(shippedPolicies); err == nil {
 		d["PAVE_POLICIES_DIR"] = shippedPolicies
 	}
+	// And the demo repositories of the webhooks, whose secret is
+	// generated into the data folder (webhook-secret).
+	if _, err := os.Stat(shippedRepositories); err == nil {
+		d["PAVE_REPOSITORIES_FILE"] = shippedRepositories
+	}
+	// And the demo applications and their promotion pipelines.
+	if _, err := os.Stat("deploy/applications.yaml"); err == nil {
+		d["PAVE_APPLICATIONS_FILE"] = "deploy/applications.yaml"
+	}
 	return d
 }
 
@@ -52,6 +61,9 @@ const shippedRateCard = "deploy/cost/ratecards.yaml"
 
 // shippedPolicies are the Cedar policies make run loads.
 const shippedPolicies = "deploy/policies"
+
+// shippedRepositories is the demo webhook mapping make run loads.
+const shippedRepositories = "deploy/repositories.yaml"
 
 func runDev(args []string) error {
 	fs := flag.NewFlagSet("pave dev", flag.ContinueOnError)

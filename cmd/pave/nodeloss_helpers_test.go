@@ -155,7 +155,7 @@ type envItem struct {
 func (a httpAPI) states() map[string]envItem {
 	a.t.Helper()
 	out := map[string]envItem{}
-	for _, path := range []string{"/v1/environments", "/v1/environments?state=deleted"} {
+	for _, path := range []string{"/v1/environments?limit=1000", "/v1/environments?state=deleted&limit=1000"} {
 		code, raw := a.do(http.MethodGet, path, nil)
 		require.Equal(a.t, http.StatusOK, code, "%s", raw)
 		var list struct{ Items []envItem }

@@ -143,12 +143,18 @@ func TestMetricsServeWhatTheDashboardReads(t *testing.T) {
 	// A message that is no CloudEvent is dead-lettered by provisioning.
 	_, err := o.js.Publish(context.Background(), "pave.cmd.provisioning.provision", []byte("not an event"))
 	require.NoError(t, err)
+	// A webhook delivery is timed even when it is refused (no signature).
+	resp, err := http.Post(o.base+"/v1/webhooks/github", "application/json", strings.NewReader(`{}`))
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 
 	var families map[string]string
 	require.Eventually(t, func() bool {
 		families = scrapeFamilies(t, o.base+"/metrics")
 		_, dead := families["pave_bus_dead_letters_total"]
-		return dead
+		_, webhook := families["pave_webhook_ingest_seconds"]
+		return dead && webhook
 	}, 20*time.Second, 100*time.Millisecond, "no dead letter counted: %v\n%s", &families, o.logs)
 
 	var got []string

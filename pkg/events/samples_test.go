@@ -115,5 +115,9 @@ func allSamples() map[string]any {
 	maps.Copy(out, schedulerSamples)
 	maps.Copy(out, runnerSamples)
 	maps.Copy(out, costSamples)
+	maps.Copy(out, accessSamples)
+	maps.Copy(out, credentialsSamples)
+	maps.Copy(out, gatewaySamples)
+	maps.Copy(out, promotionSamples)
 	return out
 }

@@ -10,11 +10,13 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/pave-platform/pave/pkg/httpfx"
 	"github.com/pave-platform/pave/pkg/rpc"
 	"github.com/pave-platform/pave/pkg/schema"
 	"github.com/pave-platform/pave/services/gateway/internal/app"
+	"github.com/pave-platform/pave/services/gateway/internal/openapicheck"
 )
 
 // Deps is what the gateway's handlers are built from.
@@ -29,17 +31,28 @@ type Deps struct {
 	Registry *schema.Registry
 	// Redis is nil unless PAVE_REDIS_URL is set; JetStream KV is the default.
 	Redis *redis.Client
+	// Config is read from the environment when nil.
+	Config *Config
+	// Meters is the process's meter provider (nil: the global one).
+	Meters metric.MeterProvider
 }
 
 // API is the authenticated /v1 surface.
 func API(d Deps) http.Handler {
 	a, c, types, az, log := d.Auth, d.Caller, d.Types, d.Authz, d.Log
+	cfg := d.Config
+	if cfg == nil {
+		cfg = ptr(loadConfig(log))
+	}
 	mux := http.NewServeMux()
 	for _, rt := range slices.Concat(routeGroups...) {
 		mux.Handle(rt.pattern, Forward(c, log, rt.subject, rt.keys...))
 	}
 	mux.Handle("GET /v1/environments/{id}", getEnvironment(c, log))
+	mux.Handle("GET /v1/environments/{id}/events", environmentEvents(c, d.JS, log))
+	mux.Handle("GET /v1/operations/{id}", getOperation(c, d.JS, log))
 	mux.Handle("GET /v1/costs/export", exportCosts(c, log))
+	registerIngress(mux, d)
 	mux.HandleFunc("GET /v1/events/types", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, log, http.StatusOK, map[string]any{"items": app.ListEventTypes(types)})
 	})
@@ -47,7 +60,18 @@ func API(d Deps) http.Handler {
 		httpfx.WriteProblem(w, http.StatusNotFound, "Not Found",
 			"no route "+r.Method+" "+r.URL.Path+" (this API version does not implement it)", nil)
 	})
-	return RequireAuth(a, log, authorize(az, c, mux, log))
+	h := RequireAuth(a, log, rateLimited(newLimiter(*cfg, d.Redis, d.JS), *cfg, d.Meters, log, authorize(az, c, mux, log)))
+	if cfg.OpenAPICheck == "strict" {
+		chk, err := openapicheck.Load(log)
+		if err != nil {
+			log.Error("PAVE_OPENAPI_CHECK=strict: no spec to check against", "error", err)
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				httpfx.WriteProblem(w, http.StatusInternalServerError, "OpenAPI check unavailable", err.Error(), nil)
+			})
+		}
+		h = chk.Middleware(h)
+	}
+	return h
 }
 
 // forwarded routes are answered by the service that owns the resource.
@@ -59,6 +83,9 @@ var forwarded = []route{
 	{"PATCH /v1/environments/{id}", rpc.EnvironmentsUpdate, []string{"id"}},
 	{"DELETE /v1/environments/{id}", rpc.EnvironmentsDelete, []string{"id"}},
 	{"POST /v1/environments/{id}/extend", rpc.EnvironmentsExtend, []string{"id"}},
+	// The caller's own just-in-time grant logins on the environment's
+	// resources, from provisioning (the environment is looked up first).
+	{"GET /v1/environments/{id}/grant-credentials", rpc.GrantCredentials, []string{"id"}},
 	{"POST /v1/workloads", rpc.WorkloadsSubmit, nil},
 	{"GET /v1/workloads", rpc.WorkloadsList, nil},
 	{"GET /v1/workloads/{id}", rpc.WorkloadsGet, []string{"id"}},
@@ -79,32 +106,35 @@ var forwarded = []route{
 // coreRules are the actions and resources of the routes above and of the
 // gateway's own handlers.
 var coreRules = map[string]resolver{
-	"GET /v1/templates":                 onPlatform("template:read"),
-	"GET /v1/templates/{name}":          onPlatform("template:read"),
-	"POST /v1/environments":             newEnvironment,
-	"GET /v1/environments":              onTeamQuery("team:read"),
-	"GET /v1/environments/{id}":         onEnvironment("environment:read"),
-	"PATCH /v1/environments/{id}":       onEnvironment("environment:update"),
-	"DELETE /v1/environments/{id}":      onEnvironment("environment:delete"),
-	"POST /v1/environments/{id}/extend": onEnvironment("environment:update"),
-	"POST /v1/workloads":                onTeamBody("workload:submit"),
-	"GET /v1/workloads":                 onTeamQuery("team:read"),
-	"GET /v1/workloads/{id}":            onWorkload("workload:read"),
-	"DELETE /v1/workloads/{id}":         onWorkload("workload:cancel"),
-	"GET /v1/pools":                     onPlatform("pool:read"),
-	"GET /v1/pools/{name}":              onPlatform("pool:read"),
-	"PUT /v1/pools/{name}":              onPlatform("pool:write"),
-	"GET /v1/quotas/{team}":             onTeamPath("quota:read"),
-	"PUT /v1/quotas/{team}":             onPlatform("quota:write"),
-	"POST /v1/costs/estimate":           onTeamBodyOrPlatform("cost:estimate"),
-	"GET /v1/costs":                     onTeamQuery("cost:read"),
-	"GET /v1/costs/export":              onTeamQuery("cost:read"),
-	"GET /v1/budgets":                   onTeamQuery("budget:read"),
-	"GET /v1/budgets/{team}":            onTeamPath("budget:read"),
-	"PUT /v1/budgets/{team}":            onTeamPath("budget:write"),
-	"GET /v1/ratecards":                 onPlatform("ratecard:read"),
-	"GET /v1/events/types":              onPlatform("event-type:read"),
-	"/v1/":                              onPlatform("platform:list"), // unknown routes: 404
+	"GET /v1/templates":                           onPlatform("template:read"),
+	"GET /v1/templates/{name}":                    onPlatform("template:read"),
+	"POST /v1/environments":                       newEnvironment,
+	"GET /v1/environments":                        onTeamQuery("team:read"),
+	"GET /v1/environments/{id}":                   onEnvironment("environment:read"),
+	"GET /v1/environments/{id}/events":            onEnvironment("environment:read"),
+	"GET /v1/environments/{id}/grant-credentials": onEnvironment("environment:read"),
+	"GET /v1/operations/{id}":                     onOperation,
+	"PATCH /v1/environments/{id}":                 onEnvironment("environment:update"),
+	"DELETE /v1/environments/{id}":                onEnvironment("environment:delete"),
+	"POST /v1/environments/{id}/extend":           onEnvironment("environment:update"),
+	"POST /v1/workloads":                          onTeamBody("workload:submit"),
+	"GET /v1/workloads":                           onTeamQuery("team:read"),
+	"GET /v1/workloads/{id}":                      onWorkload("workload:read"),
+	"DELETE /v1/workloads/{id}":                   onWorkload("workload:cancel"),
+	"GET /v1/pools":                               onPlatform("pool:read"),
+	"GET /v1/pools/{name}":                        onPlatform("pool:read"),
+	"PUT /v1/pools/{name}":                        onPlatform("pool:write"),
+	"GET /v1/quotas/{team}":                       onTeamPath("quota:read"),
+	"PUT /v1/quotas/{team}":                       onPlatform("quota:write"),
+	"POST /v1/costs/estimate":                     onTeamBodyOrPlatform("cost:estimate"),
+	"GET /v1/costs":                               onTeamQuery("cost:read"),
+	"GET /v1/costs/export":                        onTeamQuery("cost:read"),
+	"GET /v1/budgets":                             onTeamQuery("budget:read"),
+	"GET /v1/budgets/{team}":                      onTeamPath("budget:read"),
+	"PUT /v1/budgets/{team}":                      onTeamPath("budget:write"),
+	"GET /v1/ratecards":                           onPlatform("ratecard:read"),
+	"GET /v1/events/types":                        onPlatform("event-type:read"),
+	"/v1/":                                        onPlatform("platform:list"), // unknown routes: 404
 }
 
 func writeJSON(w http.ResponseWriter, log *slog.Logger, status int, v any) {
