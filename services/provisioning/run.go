@@ -38,8 +38,8 @@ type runtime struct {
 	log     *slog.Logger
 	sub     *bus.Subscription
 	svc     micro.Service
-	sweeper *ports.Sweeper
-	drift   *ports.DriftSweeper
+	sweeper *ports.Periodic
+	drift   *ports.Periodic
 	grants  *bus.Subscription
 	closers []func()
 }

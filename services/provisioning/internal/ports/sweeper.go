@@ -8,67 +8,79 @@ import (
 	"github.com/pave-platform/pave/services/provisioning/internal/app"
 )
 
-// Sweeper runs the orphan sweep every interval until stopped.
-type Sweeper struct {
-	sweep    *app.Sweep
+// Periodic runs one pass every interval until stopped: the orphan sweep
+// and the credential drift sweep.
+type Periodic struct {
+	pass     func(ctx context.Context)
 	interval time.Duration
-	log      *slog.Logger
 	cancel   context.CancelFunc
 	done     chan struct{}
 }
 
-// NewSweeper runs s every interval (> 0).
-func NewSweeper(s *app.Sweep, interval time.Duration, log *slog.Logger) *Sweeper {
-	return &Sweeper{sweep: s, interval: interval, log: log}
+// NewSweeper runs the orphan sweep s every interval (> 0).
+func NewSweeper(s *app.Sweep, interval time.Duration, log *slog.Logger) *Periodic {
+	return &Periodic{interval: interval, pass: func(ctx context.Context) {
+		orphans, err := s.Run(ctx)
+		for _, o := range orphans {
+			if o.Err != nil {
+				log.WarnContext(ctx, "orphan not removed", "driver", o.Driver, "external_id", o.ExternalID, "error", o.Err)
+				continue
+			}
+			log.WarnContext(ctx, "orphan found", "driver", o.Driver, "external_id", o.ExternalID, "removed", o.Removed)
+		}
+		if err != nil && ctx.Err() == nil {
+			log.ErrorContext(ctx, "sweep", "error", err)
+		}
+	}}
 }
 
-// Start launches the loop; the first sweep runs after one interval.
-func (s *Sweeper) Start() {
+// NewDriftSweeper runs the credential drift sweep d every interval (> 0).
+func NewDriftSweeper(d *app.Drift, interval time.Duration, log *slog.Logger) *Periodic {
+	return &Periodic{interval: interval, pass: func(ctx context.Context) {
+		found, err := d.Run(ctx)
+		for _, f := range found {
+			log.WarnContext(ctx, "credential drift", "driver", f.Driver, "resource", f.ResourceID,
+				"environment", f.EnvironmentID, "kind", f.Kind, "login", f.Name, "remediated", f.Remediated, "error", f.Err)
+		}
+		if err != nil && ctx.Err() == nil {
+			log.ErrorContext(ctx, "credential drift sweep", "error", err)
+		}
+	}}
+}
+
+// Start launches the loop; the first pass runs after one interval.
+func (p *Periodic) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
-	s.cancel, s.done = cancel, make(chan struct{})
-	go s.loop(ctx)
+	p.cancel, p.done = cancel, make(chan struct{})
+	go p.loop(ctx)
 }
 
-// Stop ends the loop, cancelling a sweep in progress, and waits for it.
-func (s *Sweeper) Stop(ctx context.Context) error {
-	if s.cancel == nil {
+// Stop ends the loop, cancelling a pass in progress, and waits for it.
+func (p *Periodic) Stop(ctx context.Context) error {
+	if p.cancel == nil {
 		return nil
 	}
-	s.cancel()
+	p.cancel()
 	select {
-	case <-s.done:
+	case <-p.done:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
 
-func (s *Sweeper) loop(ctx context.Context) {
-	defer close(s.done)
-	t := time.NewTicker(s.interval)
+func (p *Periodic) loop(ctx context.Context) {
+	defer close(p.done)
+	t := time.NewTicker(p.interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			s.runOnce(ctx)
+			passCtx, cancel := context.WithTimeout(ctx, max(p.interval, time.Minute))
+			p.pass(passCtx)
+			cancel()
 		}
-	}
-}
-
-func (s *Sweeper) runOnce(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(ctx, max(s.interval, time.Minute))
-	defer cancel()
-	orphans, err := s.sweep.Run(ctx)
-	for _, o := range orphans {
-		if o.Err != nil {
-			s.log.WarnContext(ctx, "orphan not removed", "driver", o.Driver, "external_id", o.ExternalID, "error", o.Err)
-			continue
-		}
-		s.log.WarnContext(ctx, "orphan found", "driver", o.Driver, "external_id", o.ExternalID, "removed", o.Removed)
-	}
-	if err != nil {
-		s.log.ErrorContext(ctx, "sweep", "error", err)
 	}
 }
