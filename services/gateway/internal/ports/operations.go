@@ -61,27 +61,6 @@ func onOperation(w http.ResponseWriter, r *http.Request, c Caller, log *slog.Log
 	return target{"environment:read", environmentOf(op.env, v)}, true
 }
 
-// operationView is GET /v1/operations/{id}; the 202 answers of
-// lifecycle have the same shape.
-type operationView struct {
-	ID            string          `json:"id"`
-	Kind          string          `json:"kind"`
-	EnvironmentID string          `json:"environment_id"`
-	Team          string          `json:"team"`
-	State         string          `json:"state"`
-	Steps         []operationStep `json:"steps"`
-	StartedAt     time.Time       `json:"started_at"`
-	EndedAt       *time.Time      `json:"ended_at,omitempty"`
-	Error         string          `json:"error,omitempty"`
-}
-
-type operationStep struct {
-	Name     string `json:"name"`
-	Status   string `json:"status"`
-	Attempts int    `json:"attempts"`
-	Error    string `json:"error,omitempty"`
-}
-
 // envFacts are the parts of an environment an operation needs.
 type envFacts struct {
 	ID        string    `json:"id"`
@@ -134,7 +113,7 @@ func getOperation(c Caller, js jetstream.JetStream, log *slog.Logger) http.Handl
 			WriteReply(w, log, rpc.NotFound("operation", op.raw))
 			return
 		}
-		v := operationView{ID: op.raw, Kind: op.kind, EnvironmentID: env.ID, Team: env.Team, Steps: []operationStep{}}
+		v := rpc.Operation{ID: op.raw, Kind: op.kind, EnvironmentID: env.ID, Team: env.Team, Steps: []rpc.OperationStep{}}
 		var last *events.SagaProgressed
 		err = scanEvents(ctx, js, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subjectProgressed},
 			DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: ptr(env.since(op).Add(-time.Second))},
@@ -159,7 +138,7 @@ func getOperation(c Caller, js jetstream.JetStream, log *slog.Logger) http.Handl
 		case last != nil:
 			v.State = last.Status
 			for _, s := range last.Steps {
-				v.Steps = append(v.Steps, operationStep{Name: s.Name, Status: s.Status, Attempts: s.Attempts, Error: s.Error})
+				v.Steps = append(v.Steps, rpc.OperationStep{Name: s.Name, Status: s.Status, Attempts: s.Attempts, Error: s.Error})
 			}
 			if terminalSaga(last.Status) {
 				v.EndedAt = &last.At

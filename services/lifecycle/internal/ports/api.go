@@ -73,8 +73,8 @@ func accepted(env domain.Environment) rpc.Reply {
 	body := map[string]any{"environment": view(env), "operation": nil}
 	var headers map[string]string
 	if op := env.Operation; op != nil {
-		body["operation"] = operationView{ID: op.ID, Kind: string(op.Kind), EnvironmentID: env.ID,
-			Team: env.Team, State: "running", Steps: []operationStep{}, StartedAt: op.StartedAt}
+		body["operation"] = rpc.Operation{ID: op.ID, Kind: string(op.Kind), EnvironmentID: env.ID,
+			Team: env.Team, State: "running", Steps: []rpc.OperationStep{}, StartedAt: op.StartedAt}
 		headers = map[string]string{"Location": "/v1/operations/" + op.ID}
 	}
 	rep := rpc.OK(http.StatusAccepted, body)

@@ -89,29 +89,6 @@ func listTemplates(s *app.Service) rpc.Handler {
 	}
 }
 
-// operationView is an environment operation (a saga) as the API shows
-// it: the 202 answer of create, update and delete, and
-// GET /v1/operations/{id}.
-type operationView struct {
-	ID            string          `json:"id"`
-	Kind          string          `json:"kind"`
-	EnvironmentID string          `json:"environment_id"`
-	Team          string          `json:"team"`
-	State         string          `json:"state"`
-	Steps         []operationStep `json:"steps"`
-	StartedAt     time.Time       `json:"started_at"`
-	EndedAt       *time.Time      `json:"ended_at,omitempty"`
-	Error         string          `json:"error,omitempty"`
-}
-
-// operationStep is one step of an operation.
-type operationStep struct {
-	Name     string `json:"name"`
-	Status   string `json:"status"`
-	Attempts int    `json:"attempts"`
-	Error    string `json:"error,omitempty"`
-}
-
 func getTemplate(s *app.Service) rpc.Handler {
 	return func(_ context.Context, req rpc.Request) rpc.Reply {
 		t, err := s.Catalog().Get(req.Path["name"], req.Query["version"])
