@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -48,8 +47,6 @@ type harness struct {
 	bus  *bus.Bus
 	js   jetstream.JetStream
 	file string
-	mu   sync.Mutex
-	seen []event.Event
 }
 
 func newHarness(t *testing.T) *harness {
