@@ -68,7 +68,7 @@ func TestJITGrantLetsADeveloperChangeProductionForTheGrantedTimeOnly(t *testing.
 
 	req := alice.must(http.StatusCreated, http.MethodPost, "/v1/access-requests", map[string]any{
 		"role": "maintainer", "scope": map[string]any{"team": "alpha", "environment_id": prodID},
-		"duration": "4s", "reason": "hotfix for INC-7"})
+		"duration": "8s", "reason": "hotfix for INC-7"})
 	id := req["id"].(string)
 	assert.Equal(t, "pending", req["state"])
 	alice.must(http.StatusForbidden, http.MethodPost, "/v1/access-requests/"+id+"/approve", map[string]any{}) // developers do not review
@@ -92,7 +92,7 @@ func TestJITGrantLetsADeveloperChangeProductionForTheGrantedTimeOnly(t *testing.
 		code, out := update()
 		last = out
 		return code != http.StatusForbidden && code != http.StatusNotFound
-	}, 3*time.Second, 20*time.Millisecond, "the grant lets her change the production environment: %v", &last)
+	}, 6*time.Second, 20*time.Millisecond, "the grant lets her change the production environment: %v", &last)
 	require.True(t, time.Now().Before(expires))
 
 	time.Sleep(time.Until(expires))
