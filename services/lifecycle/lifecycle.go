@@ -137,6 +137,8 @@ type runner struct {
 	subs   []*bus.Subscription
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// stopFollow ends the environment index's watch.
+	stopFollow func()
 }
 
 func (r *runner) start(ctx context.Context) error {
@@ -154,6 +156,15 @@ func (r *runner) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Lists come from an index the bucket's watch keeps (10,000
+	// environments: a scan per list is ~100 ms).
+	followCtx, stopFollow := context.WithCancel(context.Background())
+	waitFollow, err := envs.Follow(followCtx)
+	if err != nil {
+		stopFollow()
+		return err
+	}
+	r.stopFollow = func() { stopFollow(); waitFollow() }
 	policy := app.DefaultStepPolicy()
 	policy.Timeout = r.cfg.StepTimeout
 	policy.Retry.Backoff = r.cfg.RetryBackoff
@@ -296,6 +307,9 @@ func (r *runner) stop(ctx context.Context) error {
 	}
 	if r.engine != nil {
 		errs = append(errs, r.engine.Stop(ctx))
+	}
+	if r.stopFollow != nil {
+		r.stopFollow()
 	}
 	return errors.Join(errs...)
 }

@@ -48,3 +48,52 @@ func TestKVEnvironmentsCompareAndSetAndNames(t *testing.T) {
 	require.NoError(t, store.Release(ctx, "payments", "checkout"))
 	assert.NoError(t, store.Reserve(ctx, "payments", "checkout", "env-zzzzzzzzzzzz"), "a released name is free")
 }
+
+// With Follow, lists come from the index: this process's writes show at
+// once, another replica's once the watch delivers them, and the index
+// agrees with a fresh scan of the bucket.
+func TestFollowedListShowsOwnWritesAtOnceAndOthersSoon(t *testing.T) {
+	ctx := context.Background()
+	js := testkit.NATS(t).JetStream(t)
+	here, err := adapters.NewKVEnvironments(ctx, js, 1)
+	require.NoError(t, err)
+	other, err := adapters.NewKVEnvironments(ctx, js, 1) // another lifecycle replica
+	require.NoError(t, err)
+	t0 := time.Now().UTC()
+	before := domain.Environment{ID: "env-aaaaaaaaaaaa", Team: "payments", Name: "before", State: domain.StateReady, CreatedAt: t0}
+	require.NoError(t, other.Create(ctx, before), "written before the watch starts")
+
+	followCtx, stop := context.WithCancel(ctx)
+	wait, err := here.Follow(followCtx)
+	require.NoError(t, err)
+	t.Cleanup(func() { stop(); wait() })
+
+	require.Eventually(t, func() bool {
+		list, err := here.List(ctx)
+		return err == nil && len(list) == 1 && list[0].ID == before.ID
+	}, 5*time.Second, 10*time.Millisecond)
+
+	mine := domain.Environment{ID: "env-bbbbbbbbbbbb", Team: "payments", Name: "mine", State: domain.StateRequested, CreatedAt: t0.Add(time.Second)}
+	require.NoError(t, here.Create(ctx, mine))
+	got, rev, err := here.Get(ctx, mine.ID)
+	require.NoError(t, err)
+	got.State = domain.StateQueued
+	require.NoError(t, here.Update(ctx, got, rev))
+	list, err := here.List(ctx)
+	require.NoError(t, err)
+	require.Len(t, list, 2, "this process's writes are listed at once")
+	assert.Equal(t, domain.StateQueued, list[1].State, "at their latest revision")
+
+	theirs := domain.Environment{ID: "env-cccccccccccc", Team: "payments", Name: "theirs", State: domain.StateRequested, CreatedAt: t0.Add(2 * time.Second)}
+	require.NoError(t, other.Create(ctx, theirs))
+	require.Eventually(t, func() bool {
+		list, err := here.List(ctx)
+		return err == nil && len(list) == 3 && list[2].ID == theirs.ID
+	}, 5*time.Second, 10*time.Millisecond, "another replica's create reaches the index")
+
+	scanned, err := other.List(ctx) // not following: reads the bucket
+	require.NoError(t, err)
+	listed, err := here.List(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, scanned, listed, "the index and the bucket agree")
+}
