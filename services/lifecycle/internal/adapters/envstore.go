@@ -213,11 +213,9 @@ func (s *KVEnvironments) Follow(ctx context.Context) (wait func(), err error) {
 				idx.apply(id, entry.Revision(), nil)
 				continue
 			}
-			var e domain.Environment
-			if err := json.Unmarshal(entry.Value(), &e); err != nil {
-				continue // Get reports an undecodable value; the list skips it
-			}
-			idx.apply(id, entry.Revision(), &e)
+			// Decoded only when a list needs it: most writes are
+			// overwritten before anyone lists them.
+			idx.applyRaw(id, entry.Revision(), entry.Value())
 		}
 	}()
 	return func() { <-done }, nil
@@ -231,36 +229,56 @@ type envIndex struct {
 
 type indexed struct {
 	rev uint64
-	env *domain.Environment // nil once deleted
+	env *domain.Environment // nil once deleted, or not decoded yet
+	raw []byte              // the stored value until it is decoded
 }
 
 // apply records e (nil: deleted) at rev unless a later revision is known.
 // A nil index ignores it.
 func (x *envIndex) apply(id string, rev uint64, e *domain.Environment) {
+	x.put(id, indexed{rev: rev, env: e})
+}
+
+// applyRaw records a stored value at rev, to be decoded by a list.
+func (x *envIndex) applyRaw(id string, rev uint64, raw []byte) {
+	x.put(id, indexed{rev: rev, raw: raw})
+}
+
+func (x *envIndex) put(id string, it indexed) {
 	if x == nil {
 		return
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if cur, ok := x.byID[id]; ok && cur.rev >= rev {
+	if cur, ok := x.byID[id]; ok && cur.rev >= it.rev {
 		return
 	}
-	x.byID[id] = indexed{rev: rev, env: e}
+	x.byID[id] = it
 }
 
 // list is every environment, oldest first; false when there is no index.
+// Values not decoded yet are decoded now, once; an undecodable one is
+// left out (Get reports it).
 func (x *envIndex) list() ([]domain.Environment, bool) {
 	if x == nil {
 		return nil, false
 	}
-	x.mu.RLock()
+	x.mu.Lock()
 	out := make([]domain.Environment, 0, len(x.byID))
-	for _, it := range x.byID {
+	for id, it := range x.byID {
+		if it.env == nil && it.raw != nil {
+			var e domain.Environment
+			if err := json.Unmarshal(it.raw, &e); err != nil {
+				continue
+			}
+			it.env, it.raw = &e, nil
+			x.byID[id] = it
+		}
 		if it.env != nil {
 			out = append(out, *it.env)
 		}
 	}
-	x.mu.RUnlock()
+	x.mu.Unlock()
 	sortByCreation(out)
 	return out, true
 }
