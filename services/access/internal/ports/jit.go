@@ -2,13 +2,12 @@ package ports
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"sort"
-	"strconv"
 	"time"
 
 	"github.com/pave-platform/pave/pkg/rpc"
@@ -63,56 +62,18 @@ func (j JIT) answer(status int, v any, err error, kind, id string) rpc.Reply {
 	return rpc.Fail(http.StatusInternalServerError, "Internal error", "the access service failed on this request")
 }
 
-// page cuts a sorted list at the cursor; items are ordered by (time, id)
-// newest first.
-type pageKey struct {
-	at time.Time
-	id string
-}
-
-func pageOf[T any](req rpc.Request, items []T, key func(T) pageKey) (map[string]any, *rpc.Reply) {
-	limit := 100
-	if v := req.Query["limit"]; v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			r := rpc.Fail(http.StatusBadRequest, "Bad Request", "limit: must be an integer 1..1000",
-				rpc.FieldError{Field: "limit", Message: "must be an integer 1..1000"})
-			return nil, &r
-		}
-		limit = n
+// newestFirst pages items newest first with the shared keyset paging:
+// the key orders by creation time descending, then id.
+func newestFirst[T any](req rpc.Request, items []T, at func(T) time.Time, id func(T) string) rpc.Reply {
+	pq, bad := rpc.ParsePage(req.Query)
+	if bad != nil {
+		return *bad
 	}
-	sort.Slice(items, func(a, b int) bool {
-		ka, kb := key(items[a]), key(items[b])
-		if !ka.at.Equal(kb.at) {
-			return ka.at.After(kb.at)
-		}
-		return ka.id > kb.id
-	})
-	start := 0
-	if c := req.Query["cursor"]; c != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(c)
-		var cur struct {
-			At time.Time `json:"t"`
-			ID string    `json:"i"`
-		}
-		if err != nil || json.Unmarshal(raw, &cur) != nil {
-			r := rpc.Fail(http.StatusBadRequest, "Bad Request", "cursor: not a cursor this API gave",
-				rpc.FieldError{Field: "cursor", Message: "not a cursor this API gave"})
-			return nil, &r
-		}
-		start = sort.Search(len(items), func(i int) bool {
-			k := key(items[i])
-			return k.at.Before(cur.At) || k.at.Equal(cur.At) && k.id < cur.ID
-		})
+	key := func(v T) string {
+		return fmt.Sprintf("%020d/%s", math.MaxInt64-at(v).UnixNano(), id(v))
 	}
-	end := min(start+limit, len(items))
-	out := map[string]any{"items": items[start:end]}
-	if end < len(items) {
-		k := key(items[end-1])
-		raw, _ := json.Marshal(map[string]any{"t": k.at, "i": k.id})
-		out["next_cursor"] = base64.RawURLEncoding.EncodeToString(raw)
-	}
-	return out, nil
+	sort.Slice(items, func(i, j int) bool { return key(items[i]) < key(items[j]) })
+	return rpc.PageReply(rpc.Page(items, key, pq))
 }
 
 func (j JIT) createRequest(ctx context.Context, req rpc.Request) rpc.Reply {
@@ -151,11 +112,7 @@ func (j JIT) listRequests(_ context.Context, req rpc.Request) rpc.Reply {
 	if items == nil {
 		items = []jit.Request{}
 	}
-	out, bad := pageOf(req, items, func(r jit.Request) pageKey { return pageKey{r.CreatedAt, r.ID} })
-	if bad != nil {
-		return *bad
-	}
-	return rpc.OK(http.StatusOK, out)
+	return newestFirst(req, items, func(r jit.Request) time.Time { return r.CreatedAt }, func(r jit.Request) string { return r.ID })
 }
 
 func (j JIT) getRequest(_ context.Context, req rpc.Request) rpc.Reply {
@@ -228,11 +185,7 @@ func (j JIT) listGrants(_ context.Context, req rpc.Request) rpc.Reply {
 	if req.Principal.ID == "" && q["limit"] == "" {
 		return rpc.OK(http.StatusOK, map[string]any{"items": items})
 	}
-	out, bad := pageOf(req, items, func(g GrantView) pageKey { return pageKey{g.CreatedAt, g.ID} })
-	if bad != nil {
-		return *bad
-	}
-	return rpc.OK(http.StatusOK, out)
+	return newestFirst(req, items, func(g GrantView) time.Time { return g.CreatedAt }, func(g GrantView) string { return g.ID })
 }
 
 func (j JIT) getGrant(_ context.Context, req rpc.Request) rpc.Reply {
@@ -286,11 +239,7 @@ func (j JIT) listReviews(_ context.Context, req rpc.Request) rpc.Reply {
 	if items == nil {
 		items = []jit.Review{}
 	}
-	out, bad := pageOf(req, items, func(r jit.Review) pageKey { return pageKey{r.CreatedAt, r.ID} })
-	if bad != nil {
-		return *bad
-	}
-	return rpc.OK(http.StatusOK, out)
+	return newestFirst(req, items, func(r jit.Review) time.Time { return r.CreatedAt }, func(r jit.Review) string { return r.ID })
 }
 
 func (j JIT) getReview(_ context.Context, req rpc.Request) rpc.Reply {
