@@ -184,32 +184,27 @@ func (p *Processor) call(ctx context.Context, subject string, req rpc.Request) (
 	return rep, nil
 }
 
-// findPreview looks the live (not deleted) environment up by team and name.
+// findPreview looks the live (not deleted) environment up by team and
+// name: lifecycle lists only live ones, and a live name is unique in a team.
 func (p *Processor) findPreview(ctx context.Context, repo *Repository, name string) (envSummary, bool, error) {
-	q := map[string]string{"team": repo.Team, "limit": "1000"}
-	for {
-		rep, err := p.call(ctx, rpc.EnvironmentsList, rpc.Request{Principal: principal(repo), Query: q})
-		if err != nil {
-			return envSummary{}, false, err
-		}
-		if rep.Status != http.StatusOK {
-			return envSummary{}, false, errCall("list environments of team "+repo.Team, rep)
-		}
-		var page struct {
-			Items      []envSummary `json:"items"`
-			NextCursor string       `json:"next_cursor"`
-		}
-		if err := json.Unmarshal(rep.Body, &page); err != nil {
-			return envSummary{}, false, fmt.Errorf("list environments: %w", err)
-		}
-		for _, e := range page.Items {
-			if e.Name == name && e.State != "deleted" {
-				return e, true, nil
-			}
-		}
-		if page.NextCursor == "" {
-			return envSummary{}, false, nil
-		}
-		q["cursor"] = page.NextCursor
+	q := map[string]string{"team": repo.Team, "name": name}
+	rep, err := p.call(ctx, rpc.EnvironmentsList, rpc.Request{Principal: principal(repo), Query: q})
+	if err != nil {
+		return envSummary{}, false, err
 	}
+	if rep.Status != http.StatusOK {
+		return envSummary{}, false, errCall("list environments of team "+repo.Team, rep)
+	}
+	var page struct {
+		Items []envSummary `json:"items"`
+	}
+	if err := json.Unmarshal(rep.Body, &page); err != nil {
+		return envSummary{}, false, fmt.Errorf("list environments: %w", err)
+	}
+	for _, e := range page.Items {
+		if e.Name == name && e.State != "deleted" {
+			return e, true, nil
+		}
+	}
+	return envSummary{}, false, nil
 }

@@ -24,7 +24,7 @@ func (s *Service) Get(ctx context.Context, p authn.Principal, id string) (domain
 
 // Filter narrows a list of environments.
 type Filter struct {
-	Team, Stage, State string
+	Team, Stage, State, Name string
 }
 
 // List returns the environments the principal may see that match f;
@@ -41,6 +41,7 @@ func (s *Service) List(ctx context.Context, p authn.Principal, f Filter) ([]doma
 			f.Team != "" && e.Team != f.Team,
 			f.Stage != "" && string(e.Stage) != f.Stage,
 			f.State != "" && string(e.State) != f.State,
+			f.Name != "" && e.Name != f.Name,
 			f.State == "" && e.State == domain.StateDeleted:
 			continue
 		}

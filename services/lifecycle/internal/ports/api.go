@@ -90,7 +90,7 @@ func envKey(v environmentView) string {
 
 func listEnvironments(s *app.Service) rpc.Handler {
 	return func(ctx context.Context, req rpc.Request) rpc.Reply {
-		f := app.Filter{Team: req.Query["team"], Stage: req.Query["stage"], State: req.Query["state"]}
+		f := app.Filter{Team: req.Query["team"], Stage: req.Query["stage"], State: req.Query["state"], Name: req.Query["name"]}
 		if f.State != "" && !knownState(f.State) {
 			return rpc.Invalid(rpc.FieldError{Field: "query.state", Message: fmt.Sprintf("unknown state %q", f.State)})
 		}
