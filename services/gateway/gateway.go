@@ -45,15 +45,13 @@ type Config struct {
 	RepositoriesFile string `env:"PAVE_REPOSITORIES_FILE"`
 	// DedupTTL is how long a webhook delivery id is remembered.
 	DedupTTL time.Duration `env:"PAVE_WEBHOOK_DEDUP_TTL" envDefault:"168h"`
-	Ingress  ports.IngressConfig
-	API      ports.Config
+	// API holds the /v1 settings: rate limits, the OpenAPI check and
+	// which event types service accounts may post.
+	API ports.Config
 }
 
 // Validate names the variable that is out of range.
 func (c Config) Validate() error {
-	if err := c.API.Validate(); err != nil {
-		return err
-	}
 	if c.DedupTTL < 7*24*time.Hour {
 		return config.Invalid("PAVE_WEBHOOK_DEDUP_TTL", "must be at least 168h: GitHub Enterprise redelivers up to 7 days later")
 	}

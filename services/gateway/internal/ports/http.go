@@ -52,7 +52,7 @@ func API(d Deps) http.Handler {
 	mux.Handle("GET /v1/environments/{id}/events", environmentEvents(c, d.JS, log))
 	mux.Handle("GET /v1/operations/{id}", getOperation(c, d.JS, log))
 	mux.Handle("GET /v1/costs/export", exportCosts(c, log))
-	registerIngress(mux, d)
+	registerIngress(mux, d, cfg.Ingress)
 	mux.HandleFunc("GET /v1/events/types", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, log, http.StatusOK, map[string]any{"items": app.ListEventTypes(types)})
 	})

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -27,6 +28,20 @@ type IngressConfig struct {
 	AllowedTypes map[string]string `env:"PAVE_INGEST_ALLOWED_TYPES" envSeparator:"," envKeyValSeparator:"="`
 }
 
+// Validate names an entry that can never match a service account.
+func (c IngressConfig) Validate() error {
+	for k, v := range c.AllowedTypes {
+		team, name, ok := strings.Cut(strings.TrimSpace(k), "/")
+		if k != "*" && (!ok || team == "" || name == "" || strings.Contains(name, "/")) {
+			return config.Invalid("PAVE_INGEST_ALLOWED_TYPES", fmt.Sprintf("entry %q: the key must be <team>/<name>, <team>/* or *", k))
+		}
+		if strings.Trim(v, "| ") == "" {
+			return config.Invalid("PAVE_INGEST_ALLOWED_TYPES", fmt.Sprintf("entry %q: no event types after =", k))
+		}
+	}
+	return nil
+}
+
 // ingressRules are the CloudEvents ingress route's action and resource.
 var ingressRules = map[string]resolver{
 	"POST /v1/events": onPlatform("event:ingest"),
@@ -39,20 +54,14 @@ type IngressPublisher interface {
 
 // registerIngress adds POST /v1/events: binary, structured and batch
 // content modes; 202 with the ids once every event is stored on INGRESS.
-func registerIngress(mux *http.ServeMux, d Deps) {
-	mux.Handle("POST /v1/events", ingressHandler(d))
+func registerIngress(mux *http.ServeMux, d Deps, cfg IngressConfig) {
+	mux.Handle("POST /v1/events", ingressHandler(d, cfg))
 }
 
-func ingressHandler(d Deps) http.Handler {
-	var cfg IngressConfig
-	err := config.Load(&cfg)
-	var pub *bus.Bus
-	if err == nil {
-		pub, err = bus.New(d.NC, d.Registry, schema.SubjectFor, bus.WithLogger(d.Log))
-	}
+func ingressHandler(d Deps, cfg IngressConfig) http.Handler {
+	pub, err := bus.New(d.NC, d.Registry, schema.SubjectFor, bus.WithLogger(d.Log))
 	if err != nil {
-		// The gateway module validated the configuration at start; this
-		// is only reached without a NATS connection.
+		// Only reached without a NATS connection.
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			d.Log.ErrorContext(r.Context(), "events ingress unavailable", "error", err)
 			httpfx.WriteProblem(w, http.StatusServiceUnavailable, "Service Unavailable", "the events ingress is not configured", nil)

@@ -117,3 +117,16 @@ func TestIngestKeepsServiceAccountsToTheirTypes(t *testing.T) {
 	assert.Contains(t, out["detail"], events.TypeDeploymentRecorded)
 	assert.Equal(t, uint64(0), stored())
 }
+
+// An allowed-types entry that can never match a service account stops
+// the start, naming the variable and the entry.
+func TestIngressConfigRefusesEntriesThatCannotMatch(t *testing.T) {
+	ok := IngressConfig{AllowedTypes: map[string]string{"payments/ci": "dev.pave.gateway.ci.completed.v1", "ops/*": "dev.pave.*", "*": "dev.pave.gateway.git.pushed.v1"}}
+	require.NoError(t, ok.Validate())
+	for key, types := range map[string]string{"payments-ci": "dev.pave.x.v1", "/ci": "dev.pave.x.v1", "payments/ci": " | "} {
+		err := IngressConfig{AllowedTypes: map[string]string{key: types}}.Validate()
+		require.Error(t, err, key)
+		assert.Contains(t, err.Error(), "PAVE_INGEST_ALLOWED_TYPES")
+		assert.Contains(t, err.Error(), key)
+	}
+}

@@ -33,6 +33,8 @@ type Config struct {
 	// Pave-Openapi-Violation response header. For tests only: it buffers
 	// every response.
 	OpenAPICheck string `env:"PAVE_OPENAPI_CHECK"`
+	// Ingress says which event types service accounts may post.
+	Ingress IngressConfig
 	// KVReplicas is the replica count of the rate-limit bucket (the
 	// platform's stream replicas; not read from the environment).
 	KVReplicas int
