@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -81,16 +82,27 @@ func TestNoLossAcrossServerRestart(t *testing.T) {
 	total := int(ackedN.Load())
 	t.Logf("acknowledged %d of %d events", total, publishers*perPublisher)
 	require.Greater(t, total, 3000)
-	require.Eventually(t, func() bool { return int(applied.Load()) >= total }, 60*time.Second, 50*time.Millisecond)
+	// The wait gives up with the list of what is missing below.
+	assert.Eventually(t, func() bool { return int(applied.Load()) >= total }, 90*time.Second, 50*time.Millisecond,
+		"acknowledged events still without their effect")
 
-	missing := 0
+	var missing []string
 	acked.Range(func(k, _ any) bool {
 		if _, err := effects.Get(ctx, bus.DedupeKey(k.(string))); err != nil {
-			missing++
+			missing = append(missing, k.(string))
 		}
 		return true
 	})
-	assert.Zero(t, missing, "acknowledged events without their effect")
+	if len(missing) > 0 {
+		info, err := env.js.Stream(ctx, spec.Stream)
+		state := fmt.Sprint(err)
+		if err == nil {
+			state = fmt.Sprintf("%+v", info.CachedInfo().State)
+		}
+		sort.Strings(missing)
+		t.Errorf("%d of %d acknowledged events have no effect (applied %d, invocations %d); first: %v; stream %s",
+			len(missing), total, applied.Load(), invocations.Load(), missing[:min(len(missing), 10)], state)
+	}
 	// A publish that errored may still have landed; it is applied at most once too.
 	assert.LessOrEqual(t, applied.Load(), int64(total)+failedN.Load(), "an effect was applied twice")
 	t.Logf("handler invocations %d for %d events (repeats absorbed: %d)", invocations.Load(), total, invocations.Load()-int64(total))

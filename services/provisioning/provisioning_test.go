@@ -49,7 +49,12 @@ func start(t *testing.T, env map[string]string) *service {
 	ns := testkit.NATS(t)
 	t.Setenv("PAVE_NATS_URL", ns.URL())
 	t.Setenv("PAVE_DATA_DIR", t.TempDir())
-	t.Setenv("PAVE_LOG_LEVEL", "error")
+	// PAVE_TEST_LOG_LEVEL=debug shows the service's logs of a failing run.
+	level := os.Getenv("PAVE_TEST_LOG_LEVEL")
+	if level == "" {
+		level = "error"
+	}
+	t.Setenv("PAVE_LOG_LEVEL", level)
 	for k, v := range env {
 		t.Setenv(k, v)
 	}

@@ -63,6 +63,18 @@ func (g *Grants) revokeAll(ctx context.Context, envID string) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("list issued logins: %w", err)
 	}
+	grants, err := g.Store.ListGrants(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("list grants: %w", err)
+	}
+	live := map[string]bool{}
+	for _, gr := range grants {
+		live[gr.GrantID] = gr.Live(g.now())
+	}
+	// The count is of the logins the teardown ends: those of grants still
+	// live. A revoked grant's logins are its revocation's to drop; when
+	// that revocation is still under way they are dropped here as well,
+	// whichever of the two gets there first, and not counted.
 	n := 0
 	var errs []error
 	for _, i := range issued {
@@ -73,7 +85,9 @@ func (g *Grants) revokeAll(ctx context.Context, envID string) (int, error) {
 			errs = append(errs, err)
 			continue
 		}
-		n++
+		if live[i.GrantID] {
+			n++
+		}
 	}
 	return n, errors.Join(errs...)
 }

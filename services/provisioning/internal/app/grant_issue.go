@@ -160,7 +160,12 @@ func (g *Grants) claim(ctx context.Context, want domain.Issued, cur *domain.Issu
 }
 
 // drop removes one login from its target, ending its sessions, then
-// forgets it. A lost race is an error, so the caller tries again.
+// forgets it. Losing to a handler that re-issued it is an error, so the
+// caller tries again.
+//
+// Two handlers may drop the same login at once (a grant's revocation and
+// its environment's teardown): the one that finds it already forgotten is
+// done too.
 func (g *Grants) drop(ctx context.Context, i domain.Issued) error {
 	d, ok := g.Drivers.Grants(i.Driver)
 	if !ok {
@@ -169,7 +174,13 @@ func (g *Grants) drop(ctx context.Context, i domain.Issued) error {
 	if err := d.RevokeGrant(ctx, i.ResourceID, i.Name); err != nil {
 		return fmt.Errorf("drop login %s on %s: %w", i.Name, i.ResourceID, err)
 	}
-	if err := g.Store.DeleteIssued(ctx, i); err != nil {
+	err := g.Store.DeleteIssued(ctx, i)
+	if errors.Is(err, ErrConflict) {
+		if _, gerr := g.Store.GetIssued(ctx, i.Name); errors.Is(gerr, ErrNotFound) {
+			return nil
+		}
+	}
+	if err != nil {
 		return err
 	}
 	g.log().InfoContext(ctx, "grant login dropped", "login", i, "environment", i.EnvironmentID)

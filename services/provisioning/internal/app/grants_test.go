@@ -12,6 +12,7 @@ import (
 	"github.com/pave-platform/pave/pkg/events"
 	"github.com/pave-platform/pave/services/provisioning/internal/adapters"
 	"github.com/pave-platform/pave/services/provisioning/internal/app"
+	"github.com/pave-platform/pave/services/provisioning/internal/domain"
 )
 
 func (f *fixture) grants(t *testing.T) *app.Grants {
@@ -114,4 +115,58 @@ func TestSyncWithoutTeamFailsForGood(t *testing.T) {
 	failed := data[events.CredentialsFailed](t, f.pub.last(t))
 	assert.False(t, failed.Retryable)
 	assert.Equal(t, "sync", failed.Action)
+}
+
+// staleList answers ListIssued with what it held earlier, as a list that
+// was read just before another handler dropped a login does.
+type staleList struct {
+	app.GrantStore
+	issued []domain.Issued
+}
+
+func (s staleList) ListIssued(context.Context) ([]domain.Issued, error) { return s.issued, nil }
+
+// A teardown that lists a login a grant's revocation is dropping at the
+// same moment finds it gone and is done: it neither fails nor counts it.
+func TestATeardownRacingARevocationCountsEachDropOnce(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	require.NoError(t, f.provision(t, "p1", "env1-db", nil))
+	g := f.grants(t)
+	require.NoError(t, g.Activated(ctx, activated("grt-kept")))
+	require.NoError(t, g.Activated(ctx, activated("grt-expiring")))
+	require.NoError(t, g.Sync(ctx, "c1", syncCmd()))
+	before, err := g.Store.ListIssued(ctx)
+	require.NoError(t, err)
+	require.Len(t, before, 2)
+
+	require.NoError(t, g.Revoked(ctx, revoked("grt-expiring")))
+	racing := *g
+	racing.Store = staleList{GrantStore: g.Store, issued: before}
+	require.NoError(t, racing.Revoke(ctx, "c2", events.CredentialsRevokeCommand{Saga: saga("revoke-grants"), EnvironmentID: "env1"}))
+
+	assert.Equal(t, 1, data[events.CredentialsRevoked](t, f.pub.last(t)).Revoked, "only the login the teardown dropped")
+	assert.Empty(t, f.grantRoles(t))
+}
+
+// A teardown that gets to a revoked grant's login before the revocation
+// does drops it too, and counts only the live grants' logins.
+func TestATeardownAheadOfARevocationDropsItsLoginsUncounted(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	require.NoError(t, f.provision(t, "p1", "env1-db", nil))
+	g := f.grants(t)
+	require.NoError(t, g.Activated(ctx, activated("grt-kept")))
+	require.NoError(t, g.Activated(ctx, activated("grt-expiring")))
+	require.NoError(t, g.Sync(ctx, "c1", syncCmd()))
+	gr, err := g.Store.GetGrant(ctx, "grt-expiring")
+	require.NoError(t, err)
+	gr.Revoked, gr.RevokedAt = true, time.Now().UTC()
+	_, err = g.Store.PutGrant(ctx, gr) // the revocation has recorded itself, not yet dropped anything
+	require.NoError(t, err)
+
+	require.NoError(t, g.Revoke(ctx, "c2", events.CredentialsRevokeCommand{Saga: saga("revoke-grants"), EnvironmentID: "env1"}))
+	assert.Equal(t, 1, data[events.CredentialsRevoked](t, f.pub.last(t)).Revoked)
+	assert.Empty(t, f.grantRoles(t), "both logins are gone")
+	require.NoError(t, g.Revoked(ctx, revoked("grt-expiring")), "the revocation then finds nothing left to drop")
 }
