@@ -14,16 +14,22 @@ ifeq ($(CI),true)
 export PAVE_REQUIRE_SERVERS := 1
 endif
 
-.PHONY: run test bench lint build servers tidy
+.PHONY: run test bench lint build servers test-tools go-required tidy
 
-build: ## every binary into ./bin
+go-required:
 	@command -v $(GO) >/dev/null || { echo "Go is required: install Go 1.26 from https://go.dev/dl"; exit 1; }
+
+build: go-required ## every binary into ./bin
 	$(GO) build -o bin/ ./cmd/pave $(foreach s,$(SERVICES),./services/$(s)/cmd/$(s))
 
-run: build servers ## all of Pave in one process, API on :8080, data in ./.pave
+# run builds and installs only what it runs: the pave binary (every
+# service in one process) and the servers pave dev starts when none are
+# configured. helm and the browser are the tests' alone.
+run: go-required servers ## all of Pave in one process, API on :8080, data in ./.pave
+	$(GO) build -o bin/pave ./cmd/pave
 	./bin/pave dev
 
-test: servers ## every test, against real servers
+test: servers test-tools ## every test, against real servers
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 15m $(PKGS)
 
@@ -43,8 +49,10 @@ lint: ## gofmt, go vet, staticcheck
 	$(GO) vet $(PKGS)
 	$(GO) run $(STATICCHECK) $(PKGS)
 
-servers: ## install redis-server, PostgreSQL and helm when missing
+servers: ## install redis-server and PostgreSQL when missing
 	@bash deploy/scripts/ensure-servers.sh
+
+test-tools: go-required ## install what only the tests use (helm) when missing
 	@command -v helm >/dev/null || { echo "installing helm $(HELM_VERSION) with go install"; $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION); }
 
 tidy:
