@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -101,6 +102,9 @@ func TestGrantLoginsFollowGrantsOnPostgresAndRedis(t *testing.T) {
 	viewer := grantEvent("grt-viewer", "alice", "payments", "viewer", events.GrantScope{Kind: "environment", EnvironmentID: "env1"})
 	s.activate(t, viewer)
 	s.activate(t, grantEvent("grt-other", "carol", "marketing", "admin", events.GrantScope{Kind: "team"}))
+	// Grant events and the sync command arrive on different streams; the
+	// sync counts the grants provisioning has heard of, so wait for both.
+	s.grantEventsHandled(t)
 	synced := s.sync(t, "env1")
 	assert.Equal(t, 2, synced.Issued, "one login per grant and resource; another team's grant gives none")
 
@@ -149,7 +153,9 @@ func TestGrantLoginsFollowGrantsOnPostgresAndRedis(t *testing.T) {
 		}
 		return authFailed(err)
 	}, 20*time.Second, 50*time.Millisecond, "the expired grant's role still logs in")
-	assert.Error(t, ac.Ping(ctx), "the open session was ended")
+	// The role is locked out first, then its sessions are ended.
+	assert.Eventually(t, func() bool { return ac.Ping(ctx) != nil }, 20*time.Second, 50*time.Millisecond,
+		"the open session was not ended")
 	probe := redis.NewClient(mustRedisOpts(t, alice["redis"].URL))
 	defer probe.Close()
 	require.Eventually(t, func() bool {
@@ -170,6 +176,32 @@ func TestGrantLoginsFollowGrantsOnPostgresAndRedis(t *testing.T) {
 	assert.ErrorContains(t, gone.Ping(ctx).Err(), "WRONGPASS")
 
 	s.noSecretsIn(t, alice["postgres"].Password, alice["redis"].Password, bob["postgres"].Password, bob["redis"].Password)
+}
+
+// grantEventsHandled waits until provisioning has handled every grant
+// event published so far (its consumer of EVT_ACCESS has none pending).
+func (s *service) grantEventsHandled(t *testing.T) {
+	t.Helper()
+	js, err := jetstream.New(s.nc)
+	require.NoError(t, err)
+	var last string
+	handled := assert.Eventually(t, func() bool {
+		c, err := js.Consumer(context.Background(), "EVT_ACCESS", "provisioning-grants")
+		if err != nil {
+			last = err.Error()
+			return false
+		}
+		info, err := c.Info(context.Background())
+		if err != nil {
+			last = err.Error()
+			return false
+		}
+		last = fmt.Sprintf("%d pending, %d unacknowledged", info.NumPending, info.NumAckPending)
+		return info.NumPending == 0 && info.NumAckPending == 0
+	}, 20*time.Second, 10*time.Millisecond)
+	if !handled {
+		t.Fatalf("grant events not yet handled: %s", last)
+	}
 }
 
 func mustRedisOpts(t *testing.T, url string) *redis.Options {

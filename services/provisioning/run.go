@@ -14,6 +14,7 @@ import (
 
 	"github.com/pave-platform/pave/pkg/bus"
 	"github.com/pave-platform/pave/pkg/config"
+	"github.com/pave-platform/pave/pkg/natsfx"
 	"github.com/pave-platform/pave/pkg/platformfx"
 	"github.com/pave-platform/pave/services/provisioning/internal/adapters"
 	"github.com/pave-platform/pave/services/provisioning/internal/app"
@@ -29,6 +30,9 @@ type params struct {
 	Streams    bus.StreamOptions
 	Middleware platformfx.Middleware
 	Log        *slog.Logger
+	// Tenants is the embedded server's account for the environments'
+	// streams (pave dev); nil when NATS is configured.
+	Tenants *natsfx.Tenants
 }
 
 // runtime is one running instance: what start opened, stop closes.
@@ -164,9 +168,14 @@ func (rt *runtime) drivers() (*app.Drivers, error) {
 	return ds, nil
 }
 
-// natsTarget is the platform's JetStream, or a connection of its own to
-// PAVE_PROVISIONING_NATS_URL that keeps trying when the server is down.
+// natsTarget is a connection of its own to PAVE_PROVISIONING_NATS_URL
+// that keeps trying when the server is down; without one, the embedded
+// server's tenants' account (never the platform's: a tenant must not
+// reach pave.> or the platform's streams), or else the platform's NATS.
 func (rt *runtime) natsTarget() (jetstream.JetStream, string, error) {
+	if rt.cfg.NATSURL == "" && rt.Tenants != nil {
+		return rt.Tenants.JetStream, rt.Tenants.URL, nil
+	}
 	if rt.cfg.NATSURL == "" {
 		return rt.JetStream, rt.Conn.ConnectedUrlRedacted(), nil
 	}

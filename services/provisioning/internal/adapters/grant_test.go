@@ -2,6 +2,7 @@ package adapters_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -112,4 +113,29 @@ func TestPostgresGrantRolesFollowDefaultPrivileges(t *testing.T) {
 	assert.ErrorContains(t, err, "permission denied")
 	_, err = vc.Exec(ctx, "CREATE TABLE mine (id int)")
 	assert.ErrorContains(t, err, "permission denied", "no DDL for a grant")
+}
+
+// Two handlers dropping the same grant role at once (a grant's
+// revocation and its environment's teardown) both succeed: a role that
+// vanishes half-way was dropped, not a failure of the second.
+func TestPostgresGrantRoleDroppedTwiceAtOnce(t *testing.T) {
+	ctx := context.Background()
+	pg, err := adapters.NewPostgres(testkit.Postgres(t).URL())
+	require.NoError(t, err)
+	_, err = pg.Provision(ctx, domain.Resource{ID: "env1-db", EnvironmentID: "env1", Driver: "postgres"})
+	require.NoError(t, err)
+	for i := range 5 {
+		name := domain.CredentialName(fmt.Sprintf("g%d", i), "env1-db")
+		_, err := pg.IssueGrant(ctx, "env1-db", name, true, time.Now().Add(time.Hour))
+		require.NoError(t, err)
+		errs := make(chan error, 2)
+		for range 2 {
+			go func() { errs <- pg.RevokeGrant(ctx, "env1-db", name) }()
+		}
+		assert.NoError(t, <-errs, "round %d", i)
+		assert.NoError(t, <-errs, "round %d", i)
+	}
+	names, err := pg.GrantNames(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, names)
 }

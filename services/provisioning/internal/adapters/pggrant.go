@@ -2,11 +2,13 @@ package adapters
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pave-platform/pave/services/provisioning/internal/app"
 	"github.com/pave-platform/pave/services/provisioning/internal/domain"
@@ -93,11 +95,25 @@ func (p *Postgres) grantInside(ctx context.Context, db, name string, writes bool
 // RevokeGrant locks role name out, ends its sessions, drops its rights in
 // the resource's database and on the server, then the role.
 func (p *Postgres) RevokeGrant(ctx context.Context, resourceID, name string) error {
+	err := p.revokeGrant(ctx, resourceID, name)
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "42704" { // undefined_object: dropped meanwhile by another handler
+		return nil
+	}
+	return err
+}
+
+func (p *Postgres) revokeGrant(ctx context.Context, resourceID, name string) error {
 	conn, err := p.connect(ctx, "")
 	if err != nil {
 		return err
 	}
 	defer closeConn(conn)
+	// One drop of a role at a time: two at once make PostgreSQL fail one
+	// with "tuple concurrently updated". The lock ends with the session.
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock(hashtextextended($1, 0))", "pave-grant:"+name); err != nil {
+		return pgClassify(fmt.Errorf("lock role %s: %w", name, err))
+	}
 	roleExists, _, err := pgExists(ctx, conn, name)
 	if err != nil || !roleExists {
 		return err
