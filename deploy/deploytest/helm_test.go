@@ -37,19 +37,50 @@ func helmBinary(t *testing.T) string {
 	return ""
 }
 
+// officialNATSChart is the official NATS chart when one is at hand: the
+// directory PAVE_NATS_CHART names, or what `helm dependency build
+// deploy/helm/pave` put in deploy/helm/pave/charts (a directory or a
+// .tgz). It is never committed; "" when there is none.
+func officialNATSChart(t *testing.T) string {
+	t.Helper()
+	if dir := os.Getenv("PAVE_NATS_CHART"); dir != "" {
+		_, err := os.Stat(filepath.Join(dir, "Chart.yaml"))
+		require.NoError(t, err, "PAVE_NATS_CHART=%s is not a chart directory", dir)
+		return dir
+	}
+	matches, _ := filepath.Glob(filepath.Join(repoRoot(t), "deploy", "helm", "pave", "charts", "nats*"))
+	if len(matches) > 0 {
+		return matches[0]
+	}
+	return ""
+}
+
 // chartCopy copies deploy/helm/pave (following the files/templates link)
-// into a temporary directory and puts a stub in charts/nats, so that the
-// chart lints and renders without fetching the official NATS chart. The
-// stub renders nothing; the values that configure it are checked apart.
+// into a temporary directory with the official NATS chart in charts/nats
+// when one is at hand (officialNATSChart), else a stub of it, so that the
+// chart lints and renders without fetching anything. The stub renders
+// nothing; the values that configure it are checked apart.
 func chartCopy(t *testing.T) string {
 	t.Helper()
 	src := filepath.Join(repoRoot(t), "deploy", "helm", "pave")
 	dst := filepath.Join(t.TempDir(), "pave")
 	require.NoError(t, copyTree(src, dst))
+	if real := officialNATSChart(t); real != "" {
+		require.NoError(t, os.RemoveAll(filepath.Join(dst, "charts")))
+		require.NoError(t, os.MkdirAll(filepath.Join(dst, "charts"), 0o755))
+		if strings.HasSuffix(real, ".tgz") {
+			b, err := os.ReadFile(real)
+			require.NoError(t, err)
+			require.NoError(t, os.WriteFile(filepath.Join(dst, "charts", filepath.Base(real)), b, 0o644))
+		} else {
+			require.NoError(t, copyTree(real, filepath.Join(dst, "charts", "nats")))
+		}
+		return dst
+	}
 	stub := filepath.Join(dst, "charts", "nats")
 	require.NoError(t, os.MkdirAll(stub, 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(stub, "Chart.yaml"),
-		[]byte("apiVersion: v2\nname: nats\nversion: 1.3.0\ndescription: test stub of the official NATS chart\n"), 0o644))
+		[]byte("apiVersion: v2\nname: nats\nversion: 2.14.2\ndescription: test stub of the official NATS chart\n"), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(stub, "values.yaml"), []byte("{}\n"), 0o644))
 	return dst
 }
@@ -360,4 +391,57 @@ func TestHelmNATSValues(t *testing.T) {
 	assert.Equal(t, "nats", dig(dep, "name"))
 	assert.Equal(t, "https://nats-io.github.io/k8s/helm/charts/", dig(dep, "repository"))
 	assert.Equal(t, "nats.enabled", dig(dep, "condition"))
+}
+
+// With the official NATS chart at hand (PAVE_NATS_CHART, or after `helm
+// dependency build`), the chart renders a three-node JetStream cluster
+// that fsyncs every write and runs the server Pave embeds; the stub above
+// stands in only when no real chart is there.
+func TestHelmRendersWithTheOfficialNATSChart(t *testing.T) {
+	if officialNATSChart(t) == "" {
+		t.Skip("no official NATS chart at hand: set PAVE_NATS_CHART to its directory, or run helm dependency build deploy/helm/pave")
+	}
+	bin := helmBinary(t)
+	chart := chartCopy(t)
+	out, err := helm(t, bin, "lint", chart)
+	require.NoError(t, err, out)
+	out, err = helm(t, bin, "dependency", "list", chart)
+	require.NoError(t, err, out)
+	assert.Regexp(t, `nats\s+>=2\.12\.0 <3\.0\.0\s+\S+\s+(ok|unpacked)`, out, "the chart at hand satisfies the dependency")
+
+	docs := render(t, bin, chart)
+	sts := find(docs, "StatefulSet", "pave-nats")
+	require.NotNil(t, sts, "the official chart renders its StatefulSet")
+	assert.Equal(t, 3, dig(sts, "spec", "replicas"))
+	image, _ := dig(sts, "spec", "template", "spec", "containers", 0, "image").(string)
+	assert.Equal(t, "nats:"+embeddedNATSVersion(t)+"-alpine", image, "the cluster runs the server Pave embeds")
+	cm := find(docs, "ConfigMap", "pave-nats-config")
+	require.NotNil(t, cm)
+	conf, _ := dig(cm, "data", "nats.conf").(string)
+	assert.Contains(t, conf, `"sync_interval": "always"`, "every write is fsynced before its ack")
+	assert.Contains(t, conf, "jetstream")
+	assert.Contains(t, conf, "cluster")
+}
+
+// embeddedNATSVersion is the nats-server version pkg/go.mod requires.
+func embeddedNATSVersion(t *testing.T) string {
+	t.Helper()
+	for _, line := range strings.Split(readFile(t, "pkg/go.mod"), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && f[0] == "github.com/nats-io/nats-server/v2" {
+			return strings.TrimPrefix(f[1], "v")
+		}
+	}
+	t.Fatal("pkg/go.mod requires no nats-server")
+	return ""
+}
+
+// The Helm chart's and docker-compose's NATS servers are the version Pave
+// embeds and tests against.
+func TestNATSServerVersionsAgree(t *testing.T) {
+	var v map[string]any
+	require.NoError(t, yaml.Unmarshal([]byte(readFile(t, "deploy/helm/pave/values.yaml")), &v))
+	want := embeddedNATSVersion(t) + "-alpine"
+	assert.Equal(t, want, dig(v, "nats", "container", "image", "tag"), "deploy/helm/pave/values.yaml")
+	assert.Contains(t, readFile(t, "docker-compose.yaml"), "image: nats:"+want, "docker-compose.yaml")
 }
