@@ -92,7 +92,7 @@ func runDev(args []string) error {
 		return err
 	}
 	defer targets.stop()
-	app := fx.New(devApp(os.Stdout))
+	app := fx.New(devApp(os.Stdout), targets.readiness())
 	if err := app.Err(); err != nil {
 		return err
 	}

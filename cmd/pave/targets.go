@@ -5,12 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"time"
 
+	"go.uber.org/fx"
+
+	"github.com/pave-platform/pave/pkg/httpfx"
 	"github.com/pave-platform/pave/pkg/localsrv"
 )
 
@@ -22,10 +26,11 @@ const (
 	envRedisTarget    = "PAVE_PROVISIONING_REDIS_URL"
 )
 
-// localTargets are the servers `pave dev` started itself.
+// localTargets are the servers `pave dev` started itself, each kept
+// running by a supervisor that restarts it when it dies.
 type localTargets struct {
-	postgres *localsrv.Postgres
-	redis    *localsrv.Redis
+	postgres *localsrv.Supervisor
+	redis    *localsrv.Supervisor
 }
 
 // startLocalTargets starts what is not configured and points the
@@ -36,28 +41,32 @@ func startLocalTargets(ctx context.Context, dataDir string, out io.Writer) (*loc
 	defer cancel()
 	t := &localTargets{}
 	if os.Getenv(envPostgresTarget) == "" {
-		pg, err := localsrv.StartPostgres(ctx, localsrv.PostgresConfig{
-			Dir: filepath.Join(dataDir, "postgres"), Port: preferredPort("PAVE_DEV_POSTGRES_PORT", 15432),
-		})
+		cfg := localsrv.PostgresConfig{Dir: filepath.Join(dataDir, "postgres"), Port: preferredPort("PAVE_DEV_POSTGRES_PORT", 15432)}
+		pg, err := localsrv.StartPostgres(ctx, cfg)
 		if err := t.adopt(out, "PostgreSQL", err); err != nil {
 			return nil, err
 		}
 		if pg != nil {
-			t.postgres = pg
+			cfg.Port = pg.Port()
+			t.postgres = localsrv.Supervise("postgres", pg, func(ctx context.Context) (localsrv.Server, error) {
+				return localsrv.StartPostgres(ctx, cfg)
+			}, slog.Default())
 			_ = os.Setenv(envPostgresTarget, pg.URL())
 		}
 	}
 	if os.Getenv(envRedisTarget) == "" {
-		rd, err := localsrv.StartRedis(ctx, localsrv.RedisConfig{
-			Dir: filepath.Join(dataDir, "redis"), Port: preferredPort("PAVE_DEV_REDIS_PORT", 16379),
-			AppendOnly: true, ACLFile: true,
-		})
+		cfg := localsrv.RedisConfig{Dir: filepath.Join(dataDir, "redis"), Port: preferredPort("PAVE_DEV_REDIS_PORT", 16379),
+			AppendOnly: true, ACLFile: true}
+		rd, err := localsrv.StartRedis(ctx, cfg)
 		if err := t.adopt(out, "Redis", err); err != nil {
 			t.stop()
 			return nil, err
 		}
 		if rd != nil {
-			t.redis = rd
+			cfg.Port = rd.Port()
+			t.redis = localsrv.Supervise("redis", rd, func(ctx context.Context) (localsrv.Server, error) {
+				return localsrv.StartRedis(ctx, cfg)
+			}, slog.Default())
 			_ = os.Setenv(envRedisTarget, rd.URL())
 		}
 	}
@@ -74,6 +83,18 @@ func (t *localTargets) adopt(out io.Writer, what string, err error) error {
 	default:
 		return fmt.Errorf("start local %s: %w", what, err)
 	}
+}
+
+// readiness makes /readyz say which local server is down.
+func (t *localTargets) readiness() fx.Option {
+	var opts []fx.Option
+	for name, s := range map[string]*localsrv.Supervisor{"local-postgres": t.postgres, "local-redis": t.redis} {
+		if s == nil {
+			continue
+		}
+		opts = append(opts, fx.Supply(fx.Annotated{Group: "readiness", Target: httpfx.ReadinessCheck{Name: name, Check: s.Check}}))
+	}
+	return fx.Options(opts...)
 }
 
 func (t *localTargets) stop() {
