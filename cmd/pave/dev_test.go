@@ -18,6 +18,7 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/pave-platform/pave/pkg/httpfx"
+	"github.com/pave-platform/pave/pkg/natsfx"
 )
 
 // startDev runs `pave dev` in this process on a free port with its data
@@ -28,6 +29,14 @@ func startDev(t *testing.T, dir string) (string, *fx.App) {
 }
 
 func startDevJS(t *testing.T, dir string) (string, *fx.App, jetstream.JetStream) {
+	t.Helper()
+	base, app, js, _ := startDevWithTenants(t, dir)
+	return base, app, js
+}
+
+// startDevWithTenants is startDevJS that also returns the JetStream of
+// the embedded server's tenants' account, where environments' streams are.
+func startDevWithTenants(t *testing.T, dir string) (string, *fx.App, jetstream.JetStream, jetstream.JetStream) {
 	t.Helper()
 	t.Setenv("PAVE_DATA_DIR", dir)
 	t.Setenv("PAVE_HTTP_ADDR", "127.0.0.1:0")
@@ -45,13 +54,15 @@ func startDevJS(t *testing.T, dir string) (string, *fx.App, jetstream.JetStream)
 	}
 	var srv *httpfx.Server
 	var js jetstream.JetStream
+	var tenants *natsfx.Tenants
 	var out bytes.Buffer
-	app := fx.New(devApp(&out), fx.Populate(&srv, &js), fx.NopLogger)
+	app := fx.New(devApp(&out), fx.Populate(&srv, &js, &tenants), fx.NopLogger)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	require.NoError(t, app.Start(ctx))
 	assert.Contains(t, out.String(), "Authorization: Bearer $(cat "+filepath.Join(dir, "token")+")")
-	return "http://" + srv.Addr(), app, js
+	require.NotNil(t, tenants, "pave dev runs the tenants' account")
+	return "http://" + srv.Addr(), app, js, tenants.JetStream
 }
 
 // platformEvents counts the events in EVT_PLATFORM.

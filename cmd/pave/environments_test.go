@@ -28,8 +28,10 @@ type platform struct {
 	base  string
 	token string
 	js    jetstream.JetStream
-	pg    string // admin URL of the target PostgreSQL
-	redis *redis.Client
+	// tenants is the tenants' account, where environments' streams are.
+	tenants jetstream.JetStream
+	pg      string // admin URL of the target PostgreSQL
+	redis   *redis.Client
 }
 
 func startPlatform(t *testing.T, templates string, extraEnv map[string]string) *platform {
@@ -46,13 +48,13 @@ func startPlatform(t *testing.T, templates string, extraEnv map[string]string) *
 		t.Setenv(k, v)
 	}
 	dir := t.TempDir()
-	base, app, js := startDevJS(t, dir)
+	base, app, js, tenants := startDevWithTenants(t, dir)
 	t.Cleanup(func() { stopDev(t, app) })
 	raw, err := readToken(dir)
 	require.NoError(t, err)
 	rdb := redis.NewClient(&redis.Options{Addr: rd.Addr()})
 	t.Cleanup(func() { _ = rdb.Close() })
-	return &platform{t: t, base: base, token: raw, js: js, pg: pg.URL(), redis: rdb}
+	return &platform{t: t, base: base, token: raw, js: js, tenants: tenants, pg: pg.URL(), redis: rdb}
 }
 
 func (p *platform) do(method, path string, body any) (int, map[string]any) {
@@ -96,11 +98,11 @@ func (p *platform) waitState(id, want string) map[string]any {
 // realResources counts what carries Pave's prefix on the target servers.
 func (p *platform) realResources() map[string]int {
 	p.t.Helper()
-	return realCounts(p.t, p.pg, p.redis, p.js)
+	return realCounts(p.t, p.pg, p.redis, p.tenants)
 }
 
 // realCounts counts the databases, roles, Redis users and streams that
-// carry Pave's prefix.
+// carry Pave's prefix; js is where the environments' streams are.
 func realCounts(t *testing.T, pgURL string, rdb *redis.Client, js jetstream.JetStream) map[string]int {
 	t.Helper()
 	ctx := context.Background()
@@ -139,6 +141,8 @@ func TestEnvironmentIsCreatedUsedAndTornDownForReal(t *testing.T) {
 	id := p.create(map[string]any{"team": "payments", "name": "checkout", "template": "web-service", "stage": "dev"})
 	env := p.waitState(id, "ready")
 	assert.Equal(t, map[string]int{"postgres databases": 1, "postgres roles": 1, "redis users": 1, "nats streams": 1}, p.realResources())
+	assert.Equal(t, 0, realCounts(t, p.pg, p.redis, p.js)["nats streams"],
+		"the environment's stream lives in the tenants' account, not beside the platform's streams")
 
 	// The database is real: log in with the credentials the API returns.
 	var dbURL string

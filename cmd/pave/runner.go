@@ -7,6 +7,7 @@ import (
 
 	"go.uber.org/fx"
 
+	"github.com/pave-platform/pave/pkg/natsfx"
 	"github.com/pave-platform/pave/pkg/platformfx"
 	"github.com/pave-platform/pave/services/scheduler/runner"
 )
@@ -29,6 +30,7 @@ func runRunner(args []string) error {
 			return err
 		}
 	}
+	devLogin()
 	app := fx.New(platformfx.App(runner.Module))
 	if err := app.Err(); err != nil {
 		return err
@@ -42,4 +44,18 @@ func envInt(k string, def int) int {
 		return n
 	}
 	return def
+}
+
+// devLogin lets a runner on the machine of a `pave dev` log in to its
+// server with the platform's password file, when no login is configured.
+func devLogin() {
+	if os.Getenv("PAVE_NATS_USER") != "" || os.Getenv("PAVE_NATS_CREDS") != "" || os.Getenv("PAVE_NATS_TOKEN") != "" {
+		return
+	}
+	cfg := natsfx.Config{DataDir: envOr("PAVE_DATA_DIR", ".pave")}
+	file := natsfx.PasswordFile(cfg.CredentialsDir(), natsfx.PlatformUser)
+	if _, err := os.Stat(file); err == nil {
+		_ = os.Setenv("PAVE_NATS_USER", natsfx.PlatformUser)
+		_ = os.Setenv("PAVE_NATS_PASSWORD_FILE", file)
+	}
 }

@@ -17,9 +17,14 @@ type Config struct {
 	URL       string `env:"PAVE_NATS_URL"`
 	CredsFile string `env:"PAVE_NATS_CREDS"`
 	Token     string `env:"PAVE_NATS_TOKEN"`
-	TLSCA     string `env:"PAVE_NATS_TLS_CA"`
-	TLSCert   string `env:"PAVE_NATS_TLS_CERT"`
-	TLSKey    string `env:"PAVE_NATS_TLS_KEY"`
+	// User and PasswordFile log in with a user and password, as a `pave
+	// runner` or the nats CLI does to `pave dev`'s server (its passwords
+	// are under PAVE_DATA_DIR/nats).
+	User         string `env:"PAVE_NATS_USER"`
+	PasswordFile string `env:"PAVE_NATS_PASSWORD_FILE"`
+	TLSCA        string `env:"PAVE_NATS_TLS_CA"`
+	TLSCert      string `env:"PAVE_NATS_TLS_CERT"`
+	TLSKey       string `env:"PAVE_NATS_TLS_KEY"`
 	// Name identifies this client in the server's connection list.
 	Name string `env:"PAVE_NATS_CLIENT_NAME" envDefault:"pave"`
 
@@ -47,7 +52,10 @@ func (c Config) Validate() error {
 			errs = append(errs, config.Invalidf("PAVE_NATS_URL", "%q is not a nats://host:port URL", u))
 		}
 	}
-	for name, path := range map[string]string{"PAVE_NATS_CREDS": c.CredsFile, "PAVE_NATS_TLS_CA": c.TLSCA, "PAVE_NATS_TLS_CERT": c.TLSCert, "PAVE_NATS_TLS_KEY": c.TLSKey} {
+	if (c.User == "") != (c.PasswordFile == "") {
+		errs = append(errs, config.Invalid("PAVE_NATS_USER", "PAVE_NATS_USER and PAVE_NATS_PASSWORD_FILE go together"))
+	}
+	for name, path := range map[string]string{"PAVE_NATS_PASSWORD_FILE": c.PasswordFile, "PAVE_NATS_CREDS": c.CredsFile, "PAVE_NATS_TLS_CA": c.TLSCA, "PAVE_NATS_TLS_CERT": c.TLSCert, "PAVE_NATS_TLS_KEY": c.TLSKey} {
 		if path == "" {
 			continue
 		}

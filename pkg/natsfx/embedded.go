@@ -23,6 +23,8 @@ type EmbeddedConfig struct {
 	ServerName string
 	// Cluster joins the server to a route cluster when set.
 	Cluster *ClusterConfig
+	// Users, when set, are the only clients the server accepts.
+	Users []EmbeddedUser
 }
 
 // ClusterConfig is the route configuration of one member of a cluster.
@@ -63,6 +65,7 @@ func StartEmbedded(cfg EmbeddedConfig) (*server.Server, error) {
 		}
 		opts.Routes = routes
 	}
+	applyUsers(opts, cfg.Users)
 	srv, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("embedded nats: %w", err)
@@ -71,6 +74,12 @@ func StartEmbedded(cfg EmbeddedConfig) (*server.Server, error) {
 	if !srv.ReadyForConnections(10 * time.Second) {
 		srv.Shutdown()
 		return nil, fmt.Errorf("embedded nats: not ready for connections after 10s")
+	}
+	if len(cfg.Users) > 0 {
+		if err := enableJetStream(srv, cfg.Users); err != nil {
+			srv.Shutdown()
+			return nil, err
+		}
 	}
 	return srv, nil
 }

@@ -26,6 +26,7 @@ var Module = fx.Module("nats",
 		LoadConfig,
 		NewEmbeddedFromConfig,
 		NewConn,
+		NewTenants,
 		func(nc *nats.Conn) (jetstream.JetStream, error) { return jetstream.New(nc) },
 		httpfx.AsReadinessCheck(ReadinessCheck),
 	),
@@ -37,8 +38,21 @@ func LoadConfig() (Config, error) {
 	return c, config.Load(&c)
 }
 
-// Embedded is the in-process server, or nil when connecting elsewhere.
-type Embedded struct{ *server.Server }
+// Embedded is the in-process server, or nil when connecting elsewhere,
+// with the users it accepts.
+type Embedded struct {
+	*server.Server
+	users []EmbeddedUser
+}
+
+func (e *Embedded) password(user string) string {
+	for _, u := range e.users {
+		if u.Name == user {
+			return u.Password
+		}
+	}
+	return ""
+}
 
 // NewEmbeddedFromConfig starts the embedded server when PAVE_NATS_URL is
 // empty. It shuts down after every connection is closed.
@@ -46,13 +60,20 @@ func NewEmbeddedFromConfig(lc fx.Lifecycle, cfg Config, log *slog.Logger) (*Embe
 	if !cfg.Embedded() {
 		return &Embedded{}, nil
 	}
-	ec := EmbeddedConfig{StoreDir: cfg.StoreDir(), ServerName: "pave-dev", Port: -1, DontListen: true}
+	users, err := EnsureEmbeddedUsers(cfg.CredentialsDir())
+	if err != nil {
+		return nil, err
+	}
+	ec := EmbeddedConfig{StoreDir: cfg.StoreDir(), ServerName: "pave-dev", Port: -1, DontListen: true, Users: users}
 	if cfg.EmbeddedAddr != "off" {
 		ec.DontListen = false
 		host, port, _ := net.SplitHostPort(cfg.EmbeddedAddr)
 		p, err := strconv.Atoi(port)
 		if err != nil {
 			return nil, config.Invalidf("PAVE_NATS_EMBEDDED_ADDR", "port %q is not a number", port)
+		}
+		if p == 0 {
+			p = -1 // any free port
 		}
 		ec.Host, ec.Port = host, p
 		if l, err := net.Listen("tcp", cfg.EmbeddedAddr); err != nil {
@@ -65,12 +86,13 @@ func NewEmbeddedFromConfig(lc fx.Lifecycle, cfg Config, log *slog.Logger) (*Embe
 	if err != nil {
 		return nil, err
 	}
-	log.Info("embedded JetStream server started", "store_dir", ec.StoreDir, "client_url", srv.ClientURL())
+	log.Info("embedded JetStream server started", "store_dir", ec.StoreDir, "client_url", srv.ClientURL(),
+		"user", PlatformUser, "password_file", PasswordFile(cfg.CredentialsDir(), PlatformUser))
 	lc.Append(fx.StopHook(func() {
 		srv.Shutdown()
 		srv.WaitForShutdown()
 	}))
-	return &Embedded{srv}, nil
+	return &Embedded{Server: srv, users: users}, nil
 }
 
 // NewConn connects to NATS and drains the connection on stop.
@@ -88,10 +110,15 @@ func NewConn(lc fx.Lifecycle, cfg Config, emb *Embedded, log *slog.Logger) (*nat
 	}
 	url := cfg.URL
 	if emb.Server != nil {
-		opts = append(opts, nats.InProcessServer(emb.Server))
+		opts = append(opts, nats.InProcessServer(emb.Server), nats.UserInfo(PlatformUser, emb.password(PlatformUser)))
 		url = ""
+	} else {
+		auth, err := authOptions(cfg)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, auth...)
 	}
-	opts = append(opts, authOptions(cfg)...)
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to nats %s: %w", cfg.URL, err)
@@ -102,8 +129,15 @@ func NewConn(lc fx.Lifecycle, cfg Config, emb *Embedded, log *slog.Logger) (*nat
 	return nc, nil
 }
 
-func authOptions(cfg Config) []nats.Option {
+func authOptions(cfg Config) ([]nats.Option, error) {
 	var opts []nats.Option
+	if cfg.User != "" {
+		p, err := readPassword(cfg.PasswordFile)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, nats.UserInfo(cfg.User, p))
+	}
 	if cfg.CredsFile != "" {
 		opts = append(opts, nats.UserCredentials(cfg.CredsFile))
 	}
@@ -116,7 +150,40 @@ func authOptions(cfg Config) []nats.Option {
 	if cfg.TLSCert != "" {
 		opts = append(opts, nats.ClientCert(cfg.TLSCert, cfg.TLSKey))
 	}
-	return opts
+	return opts, nil
+}
+
+// Tenants is the embedded server's account for the environments' NATS
+// resources, apart from the platform's. It is nil when the process
+// connects to a NATS of its own configuration.
+type Tenants struct {
+	JetStream jetstream.JetStream
+	// URL is where tenants connect ("" when the server listens only in
+	// process), User the login they use.
+	URL  string
+	User string
+}
+
+// NewTenants connects to the tenants' account of the embedded server.
+func NewTenants(lc fx.Lifecycle, emb *Embedded) (*Tenants, error) {
+	if emb.Server == nil {
+		return nil, nil
+	}
+	nc, err := nats.Connect("", nats.Name("pave-tenants"), nats.InProcessServer(emb.Server),
+		nats.UserInfo(TenantUser, emb.password(TenantUser)), nats.MaxReconnects(-1))
+	if err != nil {
+		return nil, fmt.Errorf("connect to the tenants' account: %w", err)
+	}
+	lc.Append(fx.StopHook(func(ctx context.Context) error { return drain(ctx, nc) }))
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, err
+	}
+	t := &Tenants{JetStream: js, User: TenantUser}
+	if emb.Addr() != nil {
+		t.URL = emb.ClientURL()
+	}
+	return t, nil
 }
 
 // drain flushes what the connection still holds and closes it.
