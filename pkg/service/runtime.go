@@ -21,7 +21,7 @@ import (
 //
 //	(readiness off: the HTTP server stops first, see platformfx.App)
 //	1. rpc endpoints stop: no new requests
-//	2. periodic loops are cancelled and waited for
+//	2. periodic loops and tasks are cancelled and waited for
 //	3. consumers drain: in-flight handlers finish, buffered messages go back
 //	4. closers run, last registered first (watches, engines, connections)
 //	(then service.stopped is published and the connection drains and flushes)
@@ -36,6 +36,7 @@ type Runtime struct {
 	rpcs    []func() (Stopper, error)
 	servers []Stopper
 	loops   []Loop
+	tasks   []func(context.Context)
 	closers []func(context.Context) error
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
@@ -82,9 +83,15 @@ func (r *Runtime) Serve(s Stopper) {
 // ServeRPC registers eps as the rpc service name; it is served once the
 // consumers have started.
 func (r *Runtime) ServeRPC(nc *nats.Conn, name string, eps ...rpc.Endpoint) {
+	r.Endpoint(func() (Stopper, error) { return rpc.Serve(nc, name, Version, r.log, eps...) })
+}
+
+// Endpoint registers an endpoint that serve starts once the consumers
+// have started (a micro service of the service's own).
+func (r *Runtime) Endpoint(serve func() (Stopper, error)) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.rpcs = append(r.rpcs, func() (Stopper, error) { return rpc.Serve(nc, name, Version, r.log, eps...) })
+	r.rpcs = append(r.rpcs, serve)
 }
 
 // Every registers a periodic loop; it starts with the runtime.
@@ -94,6 +101,15 @@ func (r *Runtime) Every(l Loop) {
 	r.loops = append(r.loops, l)
 }
 
+// Go registers a task that runs from start until the service stops (an
+// election, a timer wheel); it stops with the loops: its context ends and
+// the runtime waits for it to return.
+func (r *Runtime) Go(task func(ctx context.Context)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.tasks = append(r.tasks, task)
+}
+
 // OnStop registers what to close after the consumers have drained.
 func (r *Runtime) OnStop(f func(context.Context) error) {
 	r.mu.Lock()
@@ -101,7 +117,8 @@ func (r *Runtime) OnStop(f func(context.Context) error) {
 	r.closers = append(r.closers, f)
 }
 
-// Start starts the consumers, then the rpc endpoints, then the loops.
+// Start starts the consumers, then the rpc endpoints, then the loops and
+// tasks.
 func (r *Runtime) Start(ctx context.Context) error {
 	if err := r.router.Start(ctx); err != nil {
 		return err
@@ -120,6 +137,9 @@ func (r *Runtime) Start(ctx context.Context) error {
 	r.cancel = cancel
 	for _, l := range r.loops {
 		r.wg.Go(func() { r.run(lctx, l) })
+	}
+	for _, task := range r.tasks {
+		r.wg.Go(func() { task(lctx) })
 	}
 	return nil
 }
