@@ -82,7 +82,7 @@ func Info(ctx context.Context) (MessageInfo, bool) {
 type Subscription struct {
 	bus      *Bus
 	spec     ConsumerSpec
-	handler  Handler
+	handler  func(context.Context, jetstream.Msg) error
 	cc       jetstream.ConsumeContext
 	advisory *nats.Subscription
 	workers  []chan jetstream.Msg
@@ -94,7 +94,16 @@ type Subscription struct {
 }
 
 // Subscribe creates or updates the durable consumer and starts working it.
+// A service registers its consumers with a [Router] instead, which adds
+// the standard middleware and starts and drains them together.
 func (b *Bus) Subscribe(ctx context.Context, spec ConsumerSpec, h Handler, mw ...Middleware) (*Subscription, error) {
+	chained := Chain(h, mw...)
+	return b.subscribe(ctx, spec, func(ctx context.Context, m jetstream.Msg) error {
+		return b.handleEvent(ctx, m, chained)
+	})
+}
+
+func (b *Bus) subscribe(ctx context.Context, spec ConsumerSpec, h func(context.Context, jetstream.Msg) error) (*Subscription, error) {
 	if err := spec.defaults(); err != nil {
 		return nil, err
 	}
@@ -110,7 +119,7 @@ func (b *Bus) Subscribe(ctx context.Context, spec ConsumerSpec, h Handler, mw ..
 	if err != nil {
 		return nil, fmt.Errorf("consumer %s/%s: %w", spec.Stream, spec.Durable, err)
 	}
-	s := &Subscription{bus: b, spec: spec, handler: Chain(h, mw...)}
+	s := &Subscription{bus: b, spec: spec, handler: h}
 	if s.advisory, err = b.watchMaxDeliveries(s); err != nil {
 		return nil, err
 	}

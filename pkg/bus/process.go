@@ -48,22 +48,26 @@ func (s *Subscription) process(m jetstream.Msg) {
 	}
 }
 
-// handle decodes and validates the message and calls the handler, turning
-// a panic into a transient error.
+// handle calls the handler, turning a panic into a transient error.
 func (s *Subscription) handle(ctx context.Context, m jetstream.Msg) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("handler panic: %v\n%s", r, debug.Stack())
 		}
 	}()
+	return s.handler(ctx, m)
+}
+
+// handleEvent decodes and validates the message and calls h with it.
+func (b *Bus) handleEvent(ctx context.Context, m jetstream.Msg, h Handler) error {
 	e, err := Decode(m.Headers(), m.Data())
 	if err != nil {
 		return err
 	}
-	if verr := s.bus.validator.Validate(e.Type(), e.Data()); verr != nil {
+	if verr := b.validator.Validate(e.Type(), e.Data()); verr != nil {
 		return Permanent(verr)
 	}
-	return s.handler(ExtractTrace(ctx, s.bus.prop, e), e)
+	return h(ExtractTrace(ctx, b.prop, e), e)
 }
 
 // deadLetter copies the message to DLQ with its reason and terminates it.

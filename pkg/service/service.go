@@ -20,8 +20,8 @@ import (
 // Version is the build's version (semver), set with -ldflags at release.
 var Version = "0.1.0-dev"
 
-// Runtime is one running instance of a service.
-type Runtime struct {
+// announcer is one running instance of a service, as the others hear of it.
+type announcer struct {
 	Name     string
 	Instance string
 	started  time.Time
@@ -34,7 +34,7 @@ type Runtime struct {
 // service.started; on stop, service.stopped.
 func Lifecycle(name string) fx.Option {
 	return fx.Invoke(func(lc fx.Lifecycle, b *bus.Bus, so bus.StreamOptions, log *slog.Logger) {
-		rt := &Runtime{Name: name, Instance: instanceID(), bus: b, log: log.With("service", name)}
+		rt := &announcer{Name: name, Instance: instanceID(), bus: b, log: log.With("service", name)}
 		lc.Append(fx.StartStopHook(
 			func(ctx context.Context) error { return rt.start(ctx, so) },
 			rt.stop,
@@ -42,7 +42,7 @@ func Lifecycle(name string) fx.Option {
 	})
 }
 
-func (r *Runtime) start(ctx context.Context, so bus.StreamOptions) error {
+func (r *announcer) start(ctx context.Context, so bus.StreamOptions) error {
 	if err := bus.EnsureStreams(ctx, r.bus.JetStream(), bus.ServiceStreams(r.Name, so)...); err != nil {
 		return fmt.Errorf("start %s: %w", r.Name, err)
 	}
@@ -60,7 +60,7 @@ func (r *Runtime) start(ctx context.Context, so bus.StreamOptions) error {
 	return nil
 }
 
-func (r *Runtime) stop(ctx context.Context) error {
+func (r *announcer) stop(ctx context.Context) error {
 	now := time.Now().UTC()
 	e, err := bus.NewEvent(r.Instance+"/stopped", "pave/"+r.Name, events.TypeServiceStopped, events.ServiceStopped{
 		Service: r.Name, Instance: r.Instance, StoppedAt: now, UptimeSeconds: now.Sub(r.started).Seconds(),

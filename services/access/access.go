@@ -8,19 +8,18 @@ package access
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/nats-io/nats.go/micro"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/fx"
 
 	"github.com/pave-platform/pave/pkg/bus"
 	"github.com/pave-platform/pave/pkg/config"
+	"github.com/pave-platform/pave/pkg/platformfx"
 	"github.com/pave-platform/pave/pkg/service"
 	"github.com/pave-platform/pave/services/access/audit"
 	"github.com/pave-platform/pave/services/access/decide"
@@ -59,9 +58,7 @@ var Module = fx.Module(Name,
 	fx.Invoke(run),
 )
 
-type stopper interface{ Stop() error }
-
-func run(lc fx.Lifecycle, nc *nats.Conn, js jetstream.JetStream, b *bus.Bus, so bus.StreamOptions, mp metric.MeterProvider, log *slog.Logger) error {
+func run(lc fx.Lifecycle, nc *nats.Conn, js jetstream.JetStream, b *bus.Bus, so bus.StreamOptions, mw platformfx.Middleware, mp metric.MeterProvider, log *slog.Logger) error {
 	var cfg Config
 	if err := config.Load(&cfg); err != nil {
 		return err
@@ -80,101 +77,104 @@ func run(lc fx.Lifecycle, nc *nats.Conn, js jetstream.JetStream, b *bus.Bus, so 
 		return err
 	}
 	log = log.With("service", Name)
-	var running []stopper
-	lc.Append(fx.StartStopHook(
-		func(ctx context.Context) error {
-			tokens, err := adapters.NewKVTokens(ctx, js, so.Replicas)
-			if err != nil {
-				return err
-			}
-			dir, err := adapters.NewKVDirectory(ctx, js, so.Replicas)
-			if err != nil {
-				return err
-			}
-			running = append(running, dir)
-			generated, err := app.NewBootstrap(tokens).Ensure(ctx, cfg.BootstrapToken, cfg.BootstrapTokenFile)
-			if err != nil {
-				return err
-			}
-			if generated {
-				log.Info("bootstrap admin token created", "file", cfg.BootstrapTokenFile)
-			}
-			if _, ok := dir.User(BootstrapAdmin); !ok {
-				err := dir.PutUser(ctx, domain.User{ID: BootstrapAdmin, Roles: []string{domain.RolePlatformAdmin}})
-				if err != nil {
-					return err
-				}
-			}
-			ledger := audit.NewLedger(js)
-			grants := decide.NewGrants(windows)
-			grants.Notify(nc)
-			svc, err := jit.New(ctx, js, so.Replicas, cfg.JIT, grants, b, ledger, teamsOf{dir}, log)
-			if err != nil {
-				return err
-			}
-			running = append(running, closer(svc.Close))
-			timerCtx, stopTimer := context.WithCancel(context.Background())
-			timerDone := make(chan struct{})
-			go func() { defer close(timerDone); svc.Run(timerCtx) }()
-			running = append(running, closer(func() { stopTimer(); <-timerDone }))
-			used, err := nc.Subscribe(decide.SubjectGrantsUsed, func(m *nats.Msg) {
-				var u decide.GrantsUsed
-				if json.Unmarshal(m.Data, &u) == nil {
-					ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-					defer cancel()
-					svc.MarkUsed(ctx, u.GrantIDs, u.At)
-				}
-			})
-			if err != nil {
-				return fmt.Errorf("subscribe %s: %w", decide.SubjectGrantsUsed, err)
-			}
-			running = append(running, closer(func() { _ = used.Unsubscribe() }))
-			authenticate := app.NewAuthenticate(tokens, dir)
-			if cfg.OIDC.Enabled() {
-				o, err := app.NewOIDC(ctx, cfg.OIDC)
-				if err != nil {
-					return err
-				}
-				authenticate.WithOIDC(o)
-			}
-			authn, err := ports.ServeAuthn(nc, authenticate, log)
-			if err != nil {
-				return err
-			}
-			running = append(running, microStopper{authn})
-			api, err := ports.ServeAPI(nc, ports.API{
-				Identities: app.NewIdentities(dir, ledger), Tokens: app.NewTokens(tokens, dir, ledger),
-				Dir: dir, JS: js, Log: log, JIT: &ports.JIT{Svc: svc, Log: log},
-			})
-			if err != nil {
-				return err
-			}
-			running = append(running, api)
-			authz, err := ports.ServeAuthorize(nc, decide.New(policies), grants, ledger, metrics, log)
-			if err != nil {
-				return err
-			}
-			running = append(running, authz)
-			return nil
-		},
-		func() error {
-			var errs []error
-			for i := len(running) - 1; i >= 0; i-- {
-				errs = append(errs, running[i].Stop())
-			}
-			return errors.Join(errs...)
-		},
-	))
+	p := parts{nc: nc, js: js, bus: b, so: so, cfg: cfg, policies: policies, windows: windows, metrics: metrics,
+		log: log, rt: service.NewRuntime(b, mw, log)}
+	lc.Append(p.rt.Hook(p.build))
 	return nil
 }
 
-type microStopper struct{ micro.Service }
+// parts builds the service onto its runtime.
+type parts struct {
+	nc       *nats.Conn
+	js       jetstream.JetStream
+	bus      *bus.Bus
+	so       bus.StreamOptions
+	cfg      Config
+	policies *decide.Policies
+	windows  *decide.ChangeWindows
+	metrics  *decide.Metrics
+	log      *slog.Logger
+	rt       *service.Runtime
+}
 
-func (m microStopper) Stop() error { return m.Service.Stop() }
+func (p parts) build(ctx context.Context) error {
+	tokens, err := adapters.NewKVTokens(ctx, p.js, p.so.Replicas)
+	if err != nil {
+		return err
+	}
+	dir, err := adapters.NewKVDirectory(ctx, p.js, p.so.Replicas)
+	if err != nil {
+		return err
+	}
+	p.rt.OnStop(func(context.Context) error { return dir.Stop() })
+	if err := p.bootstrap(ctx, tokens, dir); err != nil {
+		return err
+	}
+	ledger := audit.NewLedger(p.js)
+	grants := decide.NewGrants(p.windows)
+	grants.Notify(p.nc)
+	svc, err := jit.New(ctx, p.js, p.so.Replicas, p.cfg.JIT, grants, p.bus, ledger, teamsOf{dir}, p.log)
+	if err != nil {
+		return err
+	}
+	p.rt.OnStop(func(context.Context) error { svc.Close(); return nil })
+	p.rt.Go(svc.Run) // the grants' timer
+	p.rt.Endpoint(func() (service.Stopper, error) { return p.grantsUsed(svc) })
+	authenticate := app.NewAuthenticate(tokens, dir)
+	if p.cfg.OIDC.Enabled() {
+		o, err := app.NewOIDC(ctx, p.cfg.OIDC)
+		if err != nil {
+			return err
+		}
+		authenticate.WithOIDC(o)
+	}
+	p.rt.Endpoint(func() (service.Stopper, error) { return ports.ServeAuthn(p.nc, authenticate, p.log) })
+	p.rt.Endpoint(func() (service.Stopper, error) {
+		return ports.ServeAPI(p.nc, ports.API{
+			Identities: app.NewIdentities(dir, ledger), Tokens: app.NewTokens(tokens, dir, ledger),
+			Dir: dir, JS: p.js, Log: p.log, JIT: &ports.JIT{Svc: svc, Log: p.log},
+		})
+	})
+	p.rt.Endpoint(func() (service.Stopper, error) {
+		return ports.ServeAuthorize(p.nc, decide.New(p.policies), grants, ledger, p.metrics, p.log)
+	})
+	return nil
+}
 
-type closer func()
+// bootstrap makes sure the first admin token and identity exist.
+func (p parts) bootstrap(ctx context.Context, tokens *adapters.KVTokens, dir *adapters.KVDirectory) error {
+	generated, err := app.NewBootstrap(tokens).Ensure(ctx, p.cfg.BootstrapToken, p.cfg.BootstrapTokenFile)
+	if err != nil {
+		return err
+	}
+	if generated {
+		p.log.Info("bootstrap admin token created", "file", p.cfg.BootstrapTokenFile)
+	}
+	if _, ok := dir.User(BootstrapAdmin); ok {
+		return nil
+	}
+	return dir.PutUser(ctx, domain.User{ID: BootstrapAdmin, Roles: []string{domain.RolePlatformAdmin}})
+}
 
-func (c closer) Stop() error { c(); return nil }
+// grantsUsed hears which grants the gateway's decisions used.
+func (p parts) grantsUsed(svc *jit.Service) (service.Stopper, error) {
+	used, err := p.nc.Subscribe(decide.SubjectGrantsUsed, func(m *nats.Msg) {
+		var u decide.GrantsUsed
+		if json.Unmarshal(m.Data, &u) == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			svc.MarkUsed(ctx, u.GrantIDs, u.At)
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("subscribe %s: %w", decide.SubjectGrantsUsed, err)
+	}
+	return unsubscriber{used}, nil
+}
+
+type unsubscriber struct{ *nats.Subscription }
+
+func (u unsubscriber) Stop() error { return u.Unsubscribe() }
 
 // teamsOf says which teams exist, from the directory.
 type teamsOf struct{ dir *adapters.KVDirectory }

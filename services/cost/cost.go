@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -25,7 +24,6 @@ import (
 	"github.com/pave-platform/pave/pkg/bus"
 	"github.com/pave-platform/pave/pkg/config"
 	"github.com/pave-platform/pave/pkg/platformfx"
-	"github.com/pave-platform/pave/pkg/rpc"
 	"github.com/pave-platform/pave/pkg/service"
 	"github.com/pave-platform/pave/services/cost/internal/adapters"
 	"github.com/pave-platform/pave/services/cost/internal/app"
@@ -113,20 +111,16 @@ var Module = fx.Module(Name,
 
 // Service is one cost replica.
 type Service struct {
-	nc     *nats.Conn
-	bus    *bus.Bus
-	so     bus.StreamOptions
-	mw     platformfx.Middleware
-	cfg    Config
-	card   domain.RateCard
-	log    *slog.Logger
-	now    func() time.Time
-	index  *adapters.Index
-	app    *app.Service
-	api    *rpc.Server
-	subs   []*bus.Subscription
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	nc    *nats.Conn
+	bus   *bus.Bus
+	so    bus.StreamOptions
+	rt    *service.Runtime
+	cfg   Config
+	card  domain.RateCard
+	log   *slog.Logger
+	now   func() time.Time
+	index *adapters.Index
+	app   *app.Service
 }
 
 // New is a cost replica, not started; it reads the rate card, and
@@ -136,13 +130,20 @@ func New(nc *nats.Conn, b *bus.Bus, so bus.StreamOptions, mw platformfx.Middlewa
 	if err != nil {
 		return nil, err
 	}
-	return &Service{nc: nc, bus: b, so: so, mw: mw, cfg: cfg, card: card, log: log.With("service", Name),
+	log = log.With("service", Name)
+	return &Service{nc: nc, bus: b, so: so, rt: service.NewRuntime(b, mw, log), cfg: cfg, card: card, log: log,
 		now: func() time.Time { return time.Now().UTC() }}, nil
 }
 
 // Start declares the buckets and the streams it reads, loads the meters
 // and starts the consumers, the API and the alert loop.
-func (s *Service) Start(ctx context.Context) error {
+func (s *Service) Start(ctx context.Context) error { return s.rt.Hook(s.build).OnStart(ctx) }
+
+// Stop stops the API, the alert loop, the consumers and the meters'
+// index, in the runtime's order.
+func (s *Service) Stop(ctx context.Context) error { return s.rt.Stop(ctx) }
+
+func (s *Service) build(ctx context.Context) error {
 	js := s.bus.JetStream()
 	for _, peer := range []string{Name, "provisioning", "lifecycle", "scheduler", "runner"} {
 		if err := bus.EnsureStreams(ctx, js, bus.ServiceStreams(peer, s.so)...); err != nil {
@@ -161,6 +162,7 @@ func (s *Service) Start(ctx context.Context) error {
 	if s.index, err = adapters.WatchIndex(ctx, kvs[adapters.MetersBucket], s.log); err != nil {
 		return err
 	}
+	s.rt.OnStop(func(context.Context) error { return s.index.Stop() })
 	select {
 	case <-s.index.Ready():
 	case <-ctx.Done():
@@ -170,56 +172,11 @@ func (s *Service) Start(ctx context.Context) error {
 		Budgets: kvs[adapters.BudgetsBucket], Claims: kvs[adapters.AlertsBucket], Publisher: s.bus,
 		Templates: adapters.LifecycleTemplates{NC: s.nc}, Log: s.log, Now: s.now})
 	s.app = svc
-	for _, c := range ports.Consumers(svc) {
-		sub, err := s.bus.Subscribe(ctx, c.Spec, c.Handler, s.mw...)
-		if err != nil {
-			return err
-		}
-		s.subs = append(s.subs, sub)
-	}
+	ports.Consumers(s.rt.Router(), svc)
 	api := ports.API{Svc: svc, Issuer: s.cfg.InvoiceIssuer, Now: s.now}
-	if s.api, err = rpc.Serve(s.nc, "pave-cost", service.Version, s.log, api.Endpoints()...); err != nil {
-		return err
-	}
-	s.alertLoop(svc)
-	return nil
-}
-
-func (s *Service) alertLoop(svc *app.Service) {
-	ctx, cancel := context.WithCancel(context.Background())
-	s.cancel = cancel
+	s.rt.ServeRPC(s.nc, "pave-cost", api.Endpoints()...)
 	rule := s.cfg.spikeRule()
-	s.wg.Go(func() {
-		t := time.NewTicker(s.cfg.EvaluateInterval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			if err := svc.Evaluate(ctx, rule); err != nil && ctx.Err() == nil {
-				s.log.Warn("cost alerts", "error", err)
-			}
-		}
-	})
-}
-
-// Stop stops the API, the alert loop and the consumers, in that order.
-func (s *Service) Stop(ctx context.Context) error {
-	var errs []error
-	if s.api != nil {
-		errs = append(errs, s.api.Stop())
-	}
-	if s.cancel != nil {
-		s.cancel()
-		s.wg.Wait()
-	}
-	for _, sub := range s.subs {
-		errs = append(errs, sub.Stop(ctx))
-	}
-	if s.index != nil {
-		errs = append(errs, s.index.Stop())
-	}
-	return errors.Join(errs...)
+	s.rt.Every(service.Loop{Name: "cost alerts", Every: s.cfg.EvaluateInterval,
+		Pass: func(ctx context.Context) error { return svc.Evaluate(ctx, rule) }})
+	return nil
 }

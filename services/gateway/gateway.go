@@ -7,8 +7,6 @@ package gateway
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -151,30 +149,9 @@ type consumersParams struct {
 // turns the ingress router's dead letters into rejected events.
 func runConsumers(p consumersParams) {
 	log := p.Log.With("service", Name)
+	rt := service.NewRuntime(p.Bus, p.MW, log)
 	proc := webhooks.NewProcessor(p.Repos, ports.NATSCaller{NC: p.NC}, p.Bus, log.With("component", "webhooks"))
-	router := ingress.NewRouter(p.Bus)
-	rejecter := ingress.NewRejecter(p.Bus.JetStream(), p.Reg, p.Bus, log.With("component", "ingress"))
-	var subs []*bus.Subscription
-	p.LC.Append(fx.StartStopHook(
-		func(ctx context.Context) error {
-			for _, c := range []struct {
-				spec bus.ConsumerSpec
-				h    bus.Handler
-			}{{webhooks.ConsumerSpec(), proc.Handle}, {ingress.ConsumerSpec(), router.Route}} {
-				s, err := p.Bus.Subscribe(ctx, c.spec, c.h, p.MW...)
-				if err != nil {
-					return fmt.Errorf("start %s: %w", Name, err)
-				}
-				subs = append(subs, s)
-			}
-			return rejecter.Start(ctx)
-		},
-		func(ctx context.Context) error {
-			errs := []error{rejecter.Stop(ctx)}
-			for _, s := range subs {
-				errs = append(errs, s.Stop(ctx))
-			}
-			return errors.Join(errs...)
-		},
-	))
+	rt.Handle(webhooks.ConsumerSpec(), proc.Handle)
+	ingress.Consumers(rt.Router(), ingress.NewRouter(p.Bus), ingress.NewRejecter(p.Reg, p.Bus))
+	p.LC.Append(rt.Hook(func(context.Context) error { return nil }))
 }

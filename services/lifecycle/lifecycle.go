@@ -8,17 +8,14 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/micro"
 	"go.uber.org/fx"
 
 	"github.com/pave-platform/pave/pkg/bus"
 	"github.com/pave-platform/pave/pkg/config"
 	"github.com/pave-platform/pave/pkg/platformfx"
-	"github.com/pave-platform/pave/pkg/rpc"
 	"github.com/pave-platform/pave/pkg/saga"
 	"github.com/pave-platform/pave/pkg/service"
 	"github.com/pave-platform/pave/services/lifecycle/internal/adapters"
@@ -122,26 +119,22 @@ func run(d deps) error {
 	if err := config.Load(&cfg); err != nil {
 		return err
 	}
-	r := &runner{deps: d, cfg: cfg, log: d.Log.With("service", Name)}
-	d.LC.Append(fx.StartStopHook(r.start, r.stop))
+	log := d.Log.With("service", Name)
+	r := &runner{deps: d, cfg: cfg, log: log, rt: service.NewRuntime(d.Bus, d.MW, log)}
+	d.LC.Append(r.rt.Hook(r.build))
 	return nil
 }
 
-// runner owns what the service starts, to stop it in reverse.
+// runner builds the service's parts onto its runtime.
 type runner struct {
 	deps
 	cfg    Config
 	log    *slog.Logger
+	rt     *service.Runtime
 	engine *saga.Engine
-	api    micro.Service
-	subs   []*bus.Subscription
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	// stopFollow ends the environment index's watch.
-	stopFollow func()
 }
 
-func (r *runner) start(ctx context.Context) error {
+func (r *runner) build(ctx context.Context) error {
 	cat, err := adapters.LoadCatalog(r.cfg.TemplatesDir)
 	if err != nil {
 		return fmt.Errorf("load templates (PAVE_TEMPLATES_DIR=%s): %w", r.cfg.TemplatesDir, err)
@@ -164,7 +157,7 @@ func (r *runner) start(ctx context.Context) error {
 		stopFollow()
 		return err
 	}
-	r.stopFollow = func() { stopFollow(); waitFollow() }
+	r.rt.OnStop(func(context.Context) error { stopFollow(); waitFollow(); return nil })
 	policy := app.DefaultStepPolicy()
 	policy.Timeout = r.cfg.StepTimeout
 	policy.Retry.Backoff = r.cfg.RetryBackoff
@@ -179,71 +172,26 @@ func (r *runner) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The engine stops after the consumers, whose handlers drive it.
+	r.rt.OnStop(r.engine.Stop)
 	svc := app.NewService(envs, r.engine, cat, r.cfg.AdmissionPool, r.Bus, r.log)
 	promoter, err := r.promoter(ctx, svc, ppol)
 	if err != nil {
 		return err
 	}
-	if err := r.subscribe(ctx, svc, promoter); err != nil {
-		return err
-	}
+	ports.Consumers(r.rt.Router(), svc, promoter, r.engine)
 	if err := r.engine.Launch(); err != nil {
 		return err
 	}
-	endpoints := append(ports.Endpoints(svc), ports.PromotionEndpoints(promoter)...)
-	if r.api, err = rpc.Serve(r.NC, "pave-lifecycle", service.Version, r.log, endpoints...); err != nil {
-		return err
-	}
-	r.reconcileLoop(svc, promoter)
-	return nil
-}
-
-func (r *runner) subscribe(ctx context.Context, svc *app.Service, promoter *app.Promoter) error {
-	consumers := []struct {
-		spec    bus.ConsumerSpec
-		handler bus.Handler
-	}{
-		{bus.ConsumerSpec{
-			Stream: "EVT_PROVISIONING", Durable: "lifecycle-results",
-			FilterSubjects: []string{"pave.evt.provisioning.resource.>"}, MaxDeliver: 20, Concurrency: 16,
-		}, svc.HandleProvisioningResult(r.engine)},
-		{bus.ConsumerSpec{
-			Stream: "EVT_SCHEDULER", Durable: "lifecycle-admissions",
-			FilterSubjects: []string{"pave.evt.scheduler.workload.>"}, MaxDeliver: 20, Concurrency: 16,
-		}, svc.HandleAdmission(r.engine)},
-		{bus.ConsumerSpec{
-			Stream: "EVT_COST", Durable: "lifecycle-cost-checks",
-			FilterSubjects: []string{"pave.evt.cost.check.>"}, MaxDeliver: 20, Concurrency: 16,
-		}, svc.HandleCostCheck(r.engine)},
-		{bus.ConsumerSpec{
-			Stream: "EVT_PROVISIONING", Durable: "lifecycle-credentials",
-			FilterSubjects: []string{"pave.evt.provisioning.credentials.>"}, MaxDeliver: 20, Concurrency: 16,
-		}, svc.HandleCredentialsResult(r.engine)},
-		{bus.ConsumerSpec{
-			Stream: "EVT_LIFECYCLE", Durable: "lifecycle-sagas",
-			FilterSubjects: []string{"pave.evt.lifecycle.saga.progressed"}, MaxDeliver: 20, Concurrency: 16,
-		}, svc.HandleSagaProgress},
-		{bus.ConsumerSpec{
-			Stream: "CMD_LIFECYCLE", Durable: "lifecycle-promote",
-			FilterSubjects: []string{"pave.cmd.lifecycle.promote"}, MaxDeliver: 20, Concurrency: 16,
-		}, promoter.HandlePromoteCommand},
-		{bus.ConsumerSpec{
-			Stream: "EVT_LIFECYCLE", Durable: "lifecycle-promotions",
-			FilterSubjects: []string{"pave.evt.lifecycle.saga.progressed"}, MaxDeliver: 20, Concurrency: 16,
-		}, promoter.HandleSagaProgress},
-		{bus.ConsumerSpec{
-			Stream: "EVT_GATEWAY", Durable: "lifecycle-ci",
-			FilterSubjects: []string{"pave.evt.gateway.ci.completed", "pave.evt.gateway.git.pushed"}, MaxDeliver: 20, Concurrency: 4,
-		}, promoter.HandleGatewayEvent},
-	}
-	for _, c := range consumers {
-		sub, err := r.Bus.Subscribe(ctx, c.spec, c.handler, r.MW...)
-		if err != nil {
+	r.rt.ServeRPC(r.NC, "pave-lifecycle", append(ports.Endpoints(svc), ports.PromotionEndpoints(promoter)...)...)
+	r.rt.Every(service.Loop{Name: "reconcile", Every: r.cfg.ReconcileInterval, AtStart: true,
+		Pass: func(ctx context.Context) error {
+			err := svc.Reconcile(ctx)
+			if perr := promoter.ReconcilePromotions(ctx); perr != nil {
+				err = errors.Join(err, fmt.Errorf("promotions: %w", perr))
+			}
 			return err
-		}
-		// stop drains whatever started, also after a later one failed.
-		r.subs = append(r.subs, sub)
-	}
+		}})
 	return nil
 }
 
@@ -268,48 +216,4 @@ func (r *runner) promoter(ctx context.Context, svc *app.Service, ppol app.Promot
 		return nil, fmt.Errorf("load applications (PAVE_APPLICATIONS_FILE): %w", err)
 	}
 	return p, p.LoadApplications(ctx, apps)
-}
-
-// reconcileLoop runs Reconcile at start and then on every tick.
-func (r *runner) reconcileLoop(svc *app.Service, promoter *app.Promoter) {
-	ctx, cancel := context.WithCancel(context.Background())
-	r.cancel = cancel
-	r.wg.Go(func() {
-		t := time.NewTicker(r.cfg.ReconcileInterval)
-		defer t.Stop()
-		for {
-			if err := svc.Reconcile(ctx); err != nil && ctx.Err() == nil {
-				r.log.Warn("reconcile", "error", err)
-			}
-			if err := promoter.ReconcilePromotions(ctx); err != nil && ctx.Err() == nil {
-				r.log.Warn("reconcile promotions", "error", err)
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
-	})
-}
-
-func (r *runner) stop(ctx context.Context) error {
-	var errs []error
-	if r.api != nil {
-		errs = append(errs, r.api.Stop())
-	}
-	if r.cancel != nil {
-		r.cancel()
-		r.wg.Wait()
-	}
-	for _, s := range r.subs {
-		errs = append(errs, s.Stop(ctx))
-	}
-	if r.engine != nil {
-		errs = append(errs, r.engine.Stop(ctx))
-	}
-	if r.stopFollow != nil {
-		r.stopFollow()
-	}
-	return errors.Join(errs...)
 }

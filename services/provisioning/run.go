@@ -2,20 +2,19 @@ package provisioning
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/nats-io/nats.go/micro"
 	"go.uber.org/fx"
 
 	"github.com/pave-platform/pave/pkg/bus"
 	"github.com/pave-platform/pave/pkg/config"
 	"github.com/pave-platform/pave/pkg/natsfx"
 	"github.com/pave-platform/pave/pkg/platformfx"
+	"github.com/pave-platform/pave/pkg/service"
 	"github.com/pave-platform/pave/services/provisioning/internal/adapters"
 	"github.com/pave-platform/pave/services/provisioning/internal/app"
 	"github.com/pave-platform/pave/services/provisioning/internal/ports"
@@ -35,17 +34,13 @@ type params struct {
 	Tenants *natsfx.Tenants
 }
 
-// runtime is one running instance: what start opened, stop closes.
+// runtime builds one running instance onto its service runtime, which
+// stops what it started.
 type runtime struct {
 	params
-	cfg     Config
-	log     *slog.Logger
-	sub     *bus.Subscription
-	svc     micro.Service
-	sweeper *ports.Periodic
-	drift   *ports.Periodic
-	grants  *bus.Subscription
-	closers []func()
+	cfg Config
+	log *slog.Logger
+	rt  *service.Runtime
 }
 
 func run(p params) error {
@@ -53,59 +48,60 @@ func run(p params) error {
 	if err := config.Load(&cfg); err != nil {
 		return err
 	}
-	rt := &runtime{params: p, cfg: cfg, log: p.Log.With("service", Name)}
-	p.Lifecycle.Append(fx.StartStopHook(rt.start, rt.stop))
+	log := p.Log.With("service", Name)
+	rt := &runtime{params: p, cfg: cfg, log: log, rt: service.NewRuntime(p.Bus, p.Middleware, log)}
+	p.Lifecycle.Append(rt.rt.Hook(rt.start))
 	return nil
 }
 
 func (rt *runtime) start(ctx context.Context) error {
+	if err := rt.build(ctx); err != nil {
+		return fmt.Errorf("start %s: %w", Name, err)
+	}
+	return nil
+}
+
+func (rt *runtime) build(ctx context.Context) error {
 	key, file, created, err := rt.cfg.MasterKey()
 	if err != nil {
-		return fmt.Errorf("start %s: master key: %w", Name, err)
+		return fmt.Errorf("master key: %w", err)
 	}
 	if created {
 		rt.log.Warn("generated a master key for credentials; back it up, and give every replica the same one", "file", file)
 	}
 	sealer, err := adapters.NewEnvelope(key)
 	if err != nil {
-		return fmt.Errorf("start %s: %w", Name, err)
+		return err
 	}
 	ledger, err := adapters.NewKVLedger(ctx, rt.JetStream, rt.Streams.Replicas)
 	if err != nil {
-		return fmt.Errorf("start %s: %w", Name, err)
+		return err
 	}
 	drivers, err := rt.drivers()
 	if err != nil {
-		return fmt.Errorf("start %s: %w", Name, err)
+		return err
 	}
 	rt.log.Info("drivers", "configured", drivers.Names())
 	deps := app.Deps{Ledger: ledger, Drivers: drivers, Sealer: sealer, Publisher: rt.Bus,
 		MaxDeliver: ports.MaxDeliver, Lease: 2 * rt.cfg.AckWait, Log: rt.log}
 	grants, err := rt.newGrants(ctx, deps, ledger)
 	if err != nil {
-		return fmt.Errorf("start %s: %w", Name, err)
+		return err
 	}
 	cmds := ports.Commands{Provision: app.NewProvision(deps), Update: app.NewUpdate(deps),
 		Sanitize: app.NewSanitize(deps), Deprovision: app.NewDeprovision(deps), Credentials: grants}
-	if rt.sub, err = ports.Subscribe(ctx, rt.Bus, cmds, ports.Spec(rt.cfg.AckWait), rt.Middleware...); err != nil {
-		return fmt.Errorf("start %s: %w", Name, err)
-	}
-	if rt.grants, err = rt.Bus.Subscribe(ctx, ports.GrantSpec(rt.cfg.AckWait), ports.GrantEvents(grants), rt.Middleware...); err != nil {
-		return fmt.Errorf("start %s: %w", Name, err)
-	}
+	ports.Consumers(rt.rt.Router(), cmds, grants, rt.cfg.AckWait)
 	drift := &app.Drift{Grants: grants, Publisher: rt.Bus, Remediate: rt.cfg.DriftRemediate}
-	if rt.svc, err = ports.ServeCredentials(rt.Conn, app.Credentials{Ledger: ledger, Sealer: sealer}, rt.log,
-		ports.GrantEndpoints(grants, drift, rt.log)...); err != nil {
-		return fmt.Errorf("start %s: %w", Name, err)
-	}
+	rt.rt.Endpoint(func() (service.Stopper, error) {
+		return ports.ServeCredentials(rt.Conn, app.Credentials{Ledger: ledger, Sealer: sealer}, rt.log,
+			ports.GrantEndpoints(grants, drift, rt.log)...)
+	})
 	if rt.cfg.DriftInterval > 0 {
-		rt.drift = ports.NewDriftSweeper(drift, rt.cfg.DriftInterval, rt.log)
-		rt.drift.Start()
+		rt.rt.Every(ports.DriftSweeper(drift, rt.cfg.DriftInterval, rt.log))
 	}
 	if rt.cfg.SweepInterval > 0 {
 		sweep := &app.Sweep{Ledger: ledger, Drivers: drivers, Publisher: rt.Bus, Remove: rt.cfg.SweepRemove}
-		rt.sweeper = ports.NewSweeper(sweep, rt.cfg.SweepInterval, rt.log)
-		rt.sweeper.Start()
+		rt.rt.Every(ports.Sweeper(sweep, rt.cfg.SweepInterval, rt.log))
 	}
 	return nil
 }
@@ -143,7 +139,7 @@ func (rt *runtime) drivers() (*app.Drivers, error) {
 		if err != nil {
 			return nil, err
 		}
-		rt.closers = append(rt.closers, func() { _ = d.Close() })
+		rt.rt.OnStop(func(context.Context) error { return d.Close() })
 		ds.Add("redis", d)
 	}
 	js, natsURL, err := rt.natsTarget()
@@ -184,7 +180,7 @@ func (rt *runtime) natsTarget() (jetstream.JetStream, string, error) {
 	if err != nil {
 		return nil, "", fmt.Errorf("connect to %s: %w", "PAVE_PROVISIONING_NATS_URL", err)
 	}
-	rt.closers = append(rt.closers, nc.Close)
+	rt.rt.OnStop(func(context.Context) error { nc.Close(); return nil })
 	js, err := jetstream.New(nc)
 	if err != nil {
 		nc.Close()
@@ -200,30 +196,4 @@ func withoutUserinfo(raw string) string {
 	}
 	u.User = nil
 	return u.String()
-}
-
-// stop drains in order: the sweeps, the command and grant consumers
-// (in-flight work finishes), the credentials responder, then driver
-// connections.
-func (rt *runtime) stop(ctx context.Context) error {
-	var errs []error
-	if rt.sweeper != nil {
-		errs = append(errs, rt.sweeper.Stop(ctx))
-	}
-	if rt.drift != nil {
-		errs = append(errs, rt.drift.Stop(ctx))
-	}
-	if rt.sub != nil {
-		errs = append(errs, rt.sub.Stop(ctx))
-	}
-	if rt.grants != nil {
-		errs = append(errs, rt.grants.Stop(ctx))
-	}
-	if rt.svc != nil {
-		errs = append(errs, rt.svc.Stop())
-	}
-	for _, c := range rt.closers {
-		c()
-	}
-	return errors.Join(errs...)
 }

@@ -16,7 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -26,7 +25,6 @@ import (
 	"github.com/pave-platform/pave/pkg/bus"
 	"github.com/pave-platform/pave/pkg/config"
 	"github.com/pave-platform/pave/pkg/platformfx"
-	"github.com/pave-platform/pave/pkg/rpc"
 	"github.com/pave-platform/pave/pkg/service"
 	"github.com/pave-platform/pave/services/scheduler/internal/adapters"
 	"github.com/pave-platform/pave/services/scheduler/internal/app"
@@ -79,7 +77,8 @@ func New(nc *nats.Conn, b *bus.Bus, so bus.StreamOptions, mw platformfx.Middlewa
 		return nil, fmt.Errorf("%w (PAVE_SCHEDULER_CONFIG=%s)", err, cfg.File)
 	}
 	d := platformfx.Parts{NC: nc, Bus: b, SO: so, MW: mw, Log: log}
-	return &Service{Parts: d, cfg: cfg, sc: sc, log: log.With("service", Name)}, nil
+	log = log.With("service", Name)
+	return &Service{Parts: d, cfg: cfg, sc: sc, log: log, rt: service.NewRuntime(b, mw, log)}, nil
 }
 
 // Service is one scheduler replica.
@@ -88,15 +87,18 @@ type Service struct {
 	cfg      Config
 	sc       adapters.SchedulerConfig
 	log      *slog.Logger
+	rt       *service.Runtime
 	elector  *app.Elector
-	runners  *adapters.RunnerWatch
 	instance string
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
 }
 
 // Start declares the streams and buckets and starts campaigning.
-func (s *Service) Start(ctx context.Context) error {
+func (s *Service) Start(ctx context.Context) error { return s.rt.Hook(s.build).OnStart(ctx) }
+
+// Stop steps down (a standby takes over at once) and stops.
+func (s *Service) Stop(ctx context.Context) error { return s.rt.Stop(ctx) }
+
+func (s *Service) build(ctx context.Context) error {
 	js := s.Bus.JetStream()
 	streams := append(bus.ServiceStreams(Name, s.SO), bus.ServiceStreams("runner", s.SO)...)
 	if err := bus.EnsureStreams(ctx, js, streams...); err != nil {
@@ -107,71 +109,31 @@ func (s *Service) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if s.runners, err = adapters.WatchRunners(ctx, js, s.SO.Replicas); err != nil {
+	runners, err := adapters.WatchRunners(ctx, js, s.SO.Replicas)
+	if err != nil {
 		return err
 	}
+	s.rt.OnStop(func(context.Context) error { return runners.Stop() })
 	metrics, err := app.NewMetrics(otel.GetMeterProvider())
 	if err != nil {
 		return err
 	}
-	s.elector = &app.Elector{Lease: lease, Bus: s.Bus, Config: s.sc, Instance: s.instance, Runners: s.runners,
+	s.elector = &app.Elector{Lease: lease, Bus: s.Bus, Config: s.sc, Instance: s.instance, Runners: runners,
 		Log: s.log, Renew: s.cfg.LeaseTTL / 3, Poll: max(s.cfg.LeaseTTL/12, 50*time.Millisecond),
 		Options: app.Options{Tick: s.cfg.Tick, RunnerTimeout: s.cfg.RunnerTimeout, Metrics: metrics},
 		OnLead:  s.lead}
-	rctx, cancel := context.WithCancel(context.Background())
-	s.cancel = cancel
-	s.wg.Go(func() { s.elector.Run(rctx) })
+	s.rt.Go(s.elector.Run)
 	return nil
 }
 
-// lead starts what only the leader runs: the command and report
-// consumers and the API.
+// lead starts what only the leader runs, a runtime of its own for the
+// term: the command and report consumers and the API.
 func (s *Service) lead(ctx context.Context, l *app.Leader) (func(context.Context) error, error) {
-	var subs []*bus.Subscription
-	var api *rpc.Server
-	stop := func(ctx context.Context) error {
-		var errs []error
-		if api != nil {
-			errs = append(errs, api.Stop())
-		}
-		for _, sub := range subs {
-			errs = append(errs, sub.Stop(ctx))
-		}
-		return errors.Join(errs...)
-	}
-	cmds, err := s.Bus.Subscribe(ctx, bus.ConsumerSpec{
-		Stream: "CMD_SCHEDULER", Durable: "scheduler", FilterSubjects: []string{"pave.cmd.scheduler.>"},
-		MaxDeliver: 20, Concurrency: 256, MaxAckPending: 4096,
-	}, ports.Commands(l), s.MW...)
-	if err != nil {
-		return stop, err
-	}
-	subs = append(subs, cmds)
-	reports, err := s.Bus.Subscribe(ctx, bus.ConsumerSpec{
-		Stream: "EVT_RUNNER", Durable: "scheduler-reports", FilterSubjects: []string{"pave.evt.runner.job.>"},
-		MaxDeliver: 20, Concurrency: 256, MaxAckPending: 4096,
-	}, ports.Reports(l), s.MW...)
-	if err != nil {
-		return stop, err
-	}
-	subs = append(subs, reports)
-	if api, err = rpc.Serve(s.NC, "pave-scheduler", service.Version, s.log, ports.Endpoints(l)...); err != nil {
-		return stop, err
-	}
-	return stop, nil
+	term := service.NewRuntime(s.Bus, s.MW, s.log)
+	ports.Consumers(term.Router(), l)
+	term.ServeRPC(s.NC, "pave-scheduler", ports.Endpoints(l)...)
+	return term.Stop, term.Start(ctx)
 }
 
 // Leading says whether this replica is the leader now.
 func (s *Service) Leading() bool { return s.elector != nil && s.elector.Current() != nil }
-
-// Stop steps down (a standby takes over at once) and stops.
-func (s *Service) Stop(ctx context.Context) error {
-	if s.cancel != nil {
-		s.cancel()
-		s.wg.Wait()
-	}
-	if s.runners != nil {
-		return s.runners.Stop()
-	}
-	return nil
-}

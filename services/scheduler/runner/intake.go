@@ -48,13 +48,13 @@ func (r *Runner) consumerSpec() bus.ConsumerSpec {
 // pausing keeps a busy runner from bouncing commands. On ctx's end the
 // subscription is left in r.sub for Stop to drain with its deadline.
 func (r *Runner) intake(ctx, rctx context.Context) {
-	handler := func(hctx context.Context, e event.Event) error { return r.handleRun(hctx, rctx, e) }
+	sub := bus.NewRouter(r.bus, r.mw...)
+	sub.Handle(r.consumerSpec(), func(hctx context.Context, e event.Event) error { return r.handleRun(hctx, rctx, e) })
 	for {
 		if !r.awaitSlots(ctx, r.freeLocked) {
 			return
 		}
-		sub, err := r.bus.Subscribe(ctx, r.consumerSpec(), handler, r.mw...)
-		if err != nil {
+		if err := sub.Start(ctx); err != nil {
 			if ctx.Err() != nil {
 				return
 			}

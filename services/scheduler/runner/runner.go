@@ -48,7 +48,7 @@ type Runner struct {
 
 	kv       jetstream.KeyValue
 	watch    jetstream.ConsumeContext
-	sub      *bus.Subscription // guarded by mu
+	sub      *bus.Router // the intake's while it runs; guarded by mu
 	stopping chan struct{}     // closed when Stop begins
 
 	stopIntake    context.CancelFunc
@@ -252,7 +252,7 @@ func (r *Runner) stopMatching(id string, admission int, reason string) {
 	}
 }
 
-func (r *Runner) takeSub() *bus.Subscription {
+func (r *Runner) takeSub() *bus.Router {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := r.sub

@@ -3,13 +3,10 @@ package ingress
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/pave-platform/pave/pkg/bus"
 	"github.com/pave-platform/pave/pkg/events"
@@ -58,74 +55,38 @@ func (r *Router) Route(ctx context.Context, e event.Event) error {
 	return nil
 }
 
+// Consumers registers the router and the rejecter on the gateway's
+// consumer router.
+func Consumers(r *bus.Router, router *Router, rj *Rejecter) {
+	r.Handle(ConsumerSpec(), router.Route)
+	r.HandleDeadLetters(bus.ConsumerSpec{Durable: Durable + "-rejections"}, bus.StreamIngress, Durable, rj.Reject)
+}
+
 // Rejecter tells senders on pave.ingress.> that their event was refused:
 // for each dead letter of the router it publishes
 // dev.pave.gateway.ingress.rejected.v1 with the reason and the fields.
+// It runs under the bus's ack policy: a rejection that cannot be
+// published is retried with backoff and, after the consumer's delivery
+// limit, dead-lettered itself.
 type Rejecter struct {
-	js  jetstream.JetStream
 	reg Registry
 	pub Publisher
-	log *slog.Logger
-	cc  jetstream.ConsumeContext
 }
 
 // NewRejecter builds a rejecter.
-func NewRejecter(js jetstream.JetStream, reg Registry, pub Publisher, log *slog.Logger) *Rejecter {
-	return &Rejecter{js: js, reg: reg, pub: pub, log: log}
+func NewRejecter(reg Registry, pub Publisher) *Rejecter {
+	return &Rejecter{reg: reg, pub: pub}
 }
 
-// Start consumes the router's dead letters with a durable consumer of DLQ.
-func (rj *Rejecter) Start(ctx context.Context) error {
-	cons, err := rj.js.CreateOrUpdateConsumer(ctx, bus.StreamDLQ, jetstream.ConsumerConfig{
-		Durable: Durable + "-rejections", FilterSubject: bus.SubjectDLQPrefix + bus.StreamIngress + "." + Durable,
-		AckPolicy: jetstream.AckExplicitPolicy, AckWait: 30 * time.Second, DeliverPolicy: jetstream.DeliverAllPolicy,
-	})
-	if err != nil {
-		return fmt.Errorf("consumer of ingress dead letters: %w", err)
-	}
-	rj.cc, err = cons.Consume(rj.handle, jetstream.PullExpiry(5*time.Second))
-	if err != nil {
-		return fmt.Errorf("consume ingress dead letters: %w", err)
-	}
-	return nil
-}
-
-// Stop drains the consumer.
-func (rj *Rejecter) Stop(ctx context.Context) error {
-	if rj.cc == nil {
-		return nil
-	}
-	rj.cc.Drain()
-	select {
-	case <-rj.cc.Closed():
-		return nil
-	case <-ctx.Done():
-		rj.cc.Stop()
-		return ctx.Err()
-	}
-}
-
-func (rj *Rejecter) handle(m jetstream.Msg) {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := rj.reject(ctx, m); err != nil {
-		rj.log.ErrorContext(ctx, "publish ingress rejection", "subject", m.Subject(), "error", err)
-		_ = m.NakWithDelay(time.Second)
-		return
-	}
-	if err := m.DoubleAck(ctx); err != nil {
-		rj.log.WarnContext(ctx, "ack of ingress dead letter not confirmed", "error", err)
-	}
-}
-
-func (rj *Rejecter) reject(ctx context.Context, m jetstream.Msg) error {
-	h := m.Headers()
+// Reject publishes the rejection of one dead letter of the router.
+func (rj *Rejecter) Reject(ctx context.Context, dl bus.DeadLetter) error {
+	h := dl.Header
 	data := events.IngressRejected{EventID: header(h, "ce-id"), Source: header(h, "ce-source"), Type: header(h, "ce-type"),
-		Reason: h.Get(bus.HeaderDLQReason), Errors: []Issue{}}
+		Reason: dl.Reason, Errors: []Issue{}}
 	if data.Reason == "" {
 		data.Reason = "dead-lettered"
 	}
-	e, err := bus.Decode(h, m.Data())
+	e, err := bus.Decode(h, dl.Data)
 	if err != nil {
 		data.Errors = append(data.Errors, decodeIssue(err))
 	} else {
@@ -133,11 +94,8 @@ func (rj *Rejecter) reject(ctx context.Context, m jetstream.Msg) error {
 	}
 	id := h.Get("Nats-Msg-Id")
 	if id == "" {
-		md, err := m.Metadata()
-		if err != nil {
-			return err
-		}
-		id = fmt.Sprintf("dlq/%s/%d", md.Stream, md.Sequence.Stream)
+		mi, _ := bus.Info(ctx)
+		id = fmt.Sprintf("dlq/%s/%d", mi.Stream, mi.Sequence)
 	}
 	out, err := bus.NewEvent("rejected/"+id, "pave/gateway/ingress", events.TypeIngressRejected, data)
 	if err != nil {
@@ -146,7 +104,10 @@ func (rj *Rejecter) reject(ctx context.Context, m jetstream.Msg) error {
 	if data.Source != "" {
 		out.SetSubject(data.Source)
 	}
-	return rj.pub.Publish(ctx, out)
+	if err := rj.pub.Publish(ctx, out); err != nil {
+		return fmt.Errorf("publish ingress rejection %s: %w", id, err)
+	}
+	return nil
 }
 
 // decodeIssue turns "ce-id: required header is missing" into a field issue.

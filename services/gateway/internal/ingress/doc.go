@@ -4,7 +4,7 @@
 //
 //	HTTP ─ parse ─ Check each (attributes, known type, data schema) ─ allowed types ─ store on INGRESS (acked) ─ 202 ids
 //	NATS ─ INGRESS ─ bus consumer (decode + schema) ─ Route
-//	                      └ invalid ─ DLQ (bus) ─ Rejecter ─ dev.pave.gateway.ingress.rejected.v1
+//	                      └ invalid ─ DLQ (bus) ─ Rejecter (a dead-letter handler of the bus router) ─ dev.pave.gateway.ingress.rejected.v1
 //
 // Routing rule: an ingress event whose type is one of the gateway's own
 // report types (git.pushed, ci.completed, deployment.recorded) is

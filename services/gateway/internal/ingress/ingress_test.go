@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"log/slog"
 	"net/http"
 	"testing"
 	"time"
@@ -128,12 +127,10 @@ func natsIngress(t *testing.T) (*bus.Bus, jetstream.JetStream) {
 	ctx := context.Background()
 	so := bus.DefaultStreamOptions()
 	require.NoError(t, bus.EnsureStreams(ctx, b.JetStream(), append(bus.CoreStreams(so), bus.ServiceStreams("gateway", so)...)...))
-	sub, err := b.Subscribe(ctx, ingress.ConsumerSpec(), ingress.NewRouter(b).Route)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = sub.Stop(context.Background()) })
-	rj := ingress.NewRejecter(b.JetStream(), reg, b, slog.New(slog.DiscardHandler))
-	require.NoError(t, rj.Start(ctx))
-	t.Cleanup(func() { _ = rj.Stop(context.Background()) })
+	r := bus.NewRouter(b)
+	ingress.Consumers(r, ingress.NewRouter(b), ingress.NewRejecter(reg, b))
+	require.NoError(t, r.Start(ctx))
+	t.Cleanup(func() { _ = r.Stop(context.Background()) })
 	return b, b.JetStream()
 }
 

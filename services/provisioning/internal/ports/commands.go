@@ -44,9 +44,11 @@ func Spec(ackWait time.Duration) bus.ConsumerSpec {
 	}
 }
 
-// Subscribe starts consuming commands.
-func Subscribe(ctx context.Context, b *bus.Bus, c Commands, spec bus.ConsumerSpec, mw ...bus.Middleware) (*bus.Subscription, error) {
-	return b.Subscribe(ctx, spec, c.Handle, mw...)
+// Consumers registers the resource and credential commands and access's
+// grant events.
+func Consumers(r *bus.Router, c Commands, g *app.Grants, ackWait time.Duration) {
+	r.Handle(Spec(ackWait), c.Handle)
+	r.Handle(GrantSpec(ackWait), GrantEvents(g))
 }
 
 // Handle routes a command by type. A permanent app error is permanent for

@@ -17,6 +17,7 @@ import (
 	"github.com/pave-platform/pave/pkg/bus"
 	"github.com/pave-platform/pave/pkg/events"
 	"github.com/pave-platform/pave/pkg/rpc"
+	"github.com/pave-platform/pave/pkg/service"
 	"github.com/pave-platform/pave/pkg/testkit"
 	"github.com/pave-platform/pave/services/provisioning/internal/app"
 	"github.com/pave-platform/pave/services/provisioning/internal/domain"
@@ -95,8 +96,9 @@ func TestSweeperRunsOnItsIntervalAndStops(t *testing.T) {
 	pub := &published{}
 	d := &strayDriver{}
 	sweep := &app.Sweep{Ledger: emptyLedger{}, Drivers: app.NewDrivers().Add("exec", d), Publisher: pub, Remove: true}
-	s := ports.NewSweeper(sweep, 10*time.Millisecond, testLogger(t))
-	s.Start()
+	s := service.NewRuntime(nil, nil, testLogger(t))
+	s.Every(ports.Sweeper(sweep, 10*time.Millisecond, testLogger(t)))
+	require.NoError(t, s.Start(context.Background()))
 	require.Eventually(t, func() bool { return pub.count() >= 2 }, 5*time.Second, 5*time.Millisecond, "sweeps repeat")
 	require.NoError(t, s.Stop(context.Background()))
 	n := pub.count()

@@ -5,21 +5,14 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/pave-platform/pave/pkg/service"
 	"github.com/pave-platform/pave/services/provisioning/internal/app"
 )
 
-// Periodic runs one pass every interval until stopped: the orphan sweep
-// and the credential drift sweep.
-type Periodic struct {
-	pass     func(ctx context.Context)
-	interval time.Duration
-	cancel   context.CancelFunc
-	done     chan struct{}
-}
-
-// NewSweeper runs the orphan sweep s every interval (> 0).
-func NewSweeper(s *app.Sweep, interval time.Duration, log *slog.Logger) *Periodic {
-	return &Periodic{interval: interval, pass: func(ctx context.Context) {
+// Sweeper is the orphan sweep s as a loop of the service's runtime: one
+// pass every interval (> 0), the first after one interval.
+func Sweeper(s *app.Sweep, interval time.Duration, log *slog.Logger) service.Loop {
+	return periodic("sweep", interval, func(ctx context.Context) {
 		orphans, err := s.Run(ctx)
 		for _, o := range orphans {
 			if o.Err != nil {
@@ -31,12 +24,12 @@ func NewSweeper(s *app.Sweep, interval time.Duration, log *slog.Logger) *Periodi
 		if err != nil && ctx.Err() == nil {
 			log.ErrorContext(ctx, "sweep", "error", err)
 		}
-	}}
+	})
 }
 
-// NewDriftSweeper runs the credential drift sweep d every interval (> 0).
-func NewDriftSweeper(d *app.Drift, interval time.Duration, log *slog.Logger) *Periodic {
-	return &Periodic{interval: interval, pass: func(ctx context.Context) {
+// DriftSweeper is the credential drift sweep d as a loop, every interval (> 0).
+func DriftSweeper(d *app.Drift, interval time.Duration, log *slog.Logger) service.Loop {
+	return periodic("credential drift sweep", interval, func(ctx context.Context) {
 		found, err := d.Run(ctx)
 		for _, f := range found {
 			log.WarnContext(ctx, "credential drift", "driver", f.Driver, "resource", f.ResourceID,
@@ -45,42 +38,12 @@ func NewDriftSweeper(d *app.Drift, interval time.Duration, log *slog.Logger) *Pe
 		if err != nil && ctx.Err() == nil {
 			log.ErrorContext(ctx, "credential drift sweep", "error", err)
 		}
-	}}
+	})
 }
 
-// Start launches the loop; the first pass runs after one interval.
-func (p *Periodic) Start() {
-	ctx, cancel := context.WithCancel(context.Background())
-	p.cancel, p.done = cancel, make(chan struct{})
-	go p.loop(ctx)
-}
-
-// Stop ends the loop, cancelling a pass in progress, and waits for it.
-func (p *Periodic) Stop(ctx context.Context) error {
-	if p.cancel == nil {
-		return nil
-	}
-	p.cancel()
-	select {
-	case <-p.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func (p *Periodic) loop(ctx context.Context) {
-	defer close(p.done)
-	t := time.NewTicker(p.interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			passCtx, cancel := context.WithTimeout(ctx, max(p.interval, time.Minute))
-			p.pass(passCtx)
-			cancel()
-		}
-	}
+// periodic bounds a pass by its interval, and by at least a minute. The
+// pass logs what it found itself.
+func periodic(name string, interval time.Duration, pass func(ctx context.Context)) service.Loop {
+	return service.Loop{Name: name, Every: interval, Timeout: max(interval, time.Minute),
+		Pass: func(ctx context.Context) error { pass(ctx); return nil }}
 }

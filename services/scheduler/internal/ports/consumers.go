@@ -13,6 +13,19 @@ import (
 	"github.com/pave-platform/pave/services/scheduler/internal/app"
 )
 
+// Consumers registers what the leader consumes: its commands and the
+// runners' reports.
+func Consumers(r *bus.Router, l *app.Leader) {
+	r.Handle(bus.ConsumerSpec{
+		Stream: "CMD_SCHEDULER", Durable: "scheduler", FilterSubjects: []string{"pave.cmd.scheduler.>"},
+		MaxDeliver: 20, Concurrency: 256, MaxAckPending: 4096,
+	}, Commands(l))
+	r.Handle(bus.ConsumerSpec{
+		Stream: "EVT_RUNNER", Durable: "scheduler-reports", FilterSubjects: []string{"pave.evt.runner.job.>"},
+		MaxDeliver: 20, Concurrency: 256, MaxAckPending: 4096,
+	}, Reports(l))
+}
+
 // Commands handles pave.cmd.scheduler.>: the command is acknowledged once
 // what it changed is in the log. A submit that is invalid is answered by
 // a rejected event (for the saga that sent it) and dead-lettered with the

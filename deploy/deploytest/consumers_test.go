@@ -1,0 +1,73 @@
+package deploytest
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// rawConsumer matches the JetStream calls that consume a stream by hand:
+// durable consumers, pulls, pushes and ordered consumers.
+var rawConsumer = regexp.MustCompile(`\.(CreateOrUpdateConsumer|CreateConsumer|UpdateConsumer|PullSubscribe|OrderedConsumer|Consume|Fetch|FetchNoWait|Messages)\(`)
+
+// orderedReaders may read a stream with an ordered consumer: they read
+// a log from a point and never acknowledge, so there is no ack policy
+// for the bus to apply. Work (anything acknowledged) goes through the
+// bus router.
+var orderedReaders = map[string]string{
+	"services/access/audit/read.go":                       "reads the audit ledger to verify and list it",
+	"services/scheduler/internal/adapters/log.go":         "replays the scheduler's own log at election",
+	"services/scheduler/runner/watch.go":                  "every runner follows the scheduler's stop events (fan-out, no acks)",
+	"services/gateway/internal/ports/sse.go":              "streams lifecycle events to an HTTP client",
+	"services/gateway/internal/ports/lifecycle_events.go": "scans lifecycle events for an operation's progress",
+	"services/scheduler/cmd/kueuebench/main.go":           "a benchmark tool that follows the log",
+}
+
+// Every consumer of work runs through pkg/bus (its router applies the
+// ack, retry and dead-letter policy); no service or command consumes
+// JetStream by hand.
+func TestNoRawJetStreamConsumerOutsidePkgBus(t *testing.T) {
+	root := repoRoot(t)
+	var offenders []string
+	for _, dir := range []string{"services", "cmd"} {
+		err := filepath.WalkDir(filepath.Join(root, dir), func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+				return err
+			}
+			rel, _ := filepath.Rel(root, path)
+			rel = filepath.ToSlash(rel)
+			src, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			for i, line := range strings.Split(string(src), "\n") {
+				if m := rawConsumer.FindString(line); m != "" && !allowedOrdered(rel, m) {
+					offenders = append(offenders, rel+":"+strconv.Itoa(i+1)+": "+strings.TrimSpace(line))
+				}
+			}
+			return nil
+		})
+		require.NoError(t, err)
+	}
+	assert.Empty(t, offenders, "register these with a bus.Router (pkg/bus) instead")
+}
+
+// allowedOrdered lets a listed reader use an ordered consumer and read
+// it (Consume, Fetch, FetchNoWait, Messages), and nothing else.
+func allowedOrdered(rel, call string) bool {
+	if _, ok := orderedReaders[rel]; !ok {
+		return false
+	}
+	switch call {
+	case ".OrderedConsumer(", ".Consume(", ".Fetch(", ".FetchNoWait(", ".Messages(":
+		return true
+	}
+	return false
+}
