@@ -121,13 +121,20 @@ func (s *Service) HandleSagaEnd(ctx context.Context, sagaID, status, reason stri
 	if errors.Is(err, errNoChange) || errors.Is(err, ErrNotFound) || errors.Is(err, domain.ErrIllegalTransition) {
 		return nil
 	}
-	if err == nil && op == OpTeardown && status == string(saga.StatusCompleted) {
-		env, _, gerr := s.envs.Get(ctx, envID)
-		if gerr == nil {
-			return s.envs.Release(ctx, env.Team, env.Name)
-		}
+	if err == nil {
+		return s.releaseIfFree(ctx, envID)
 	}
 	return err
+}
+
+// releaseIfFree frees the name of an environment that no longer needs it:
+// deleted, or failed holding nothing.
+func (s *Service) releaseIfFree(ctx context.Context, envID string) error {
+	env, _, err := s.envs.Get(ctx, envID)
+	if err != nil || !env.NameFree() {
+		return nil
+	}
+	return s.envs.Release(ctx, env.Team, env.Name, env.ID)
 }
 
 // parseSagaID splits the id of an environment saga,

@@ -173,3 +173,17 @@ func (e Environment) Resource(name string) (ResourceStatus, bool) {
 	}
 	return e.Resources[i], true
 }
+
+// HoldsResources reports whether a resource may still exist: one that
+// provisioning reported anything but deleted for.
+func (e Environment) HoldsResources() bool {
+	return slices.ContainsFunc(e.Resources, func(r ResourceStatus) bool {
+		return r.State != ResourcePending && r.State != ResourceDeleted
+	})
+}
+
+// NameFree reports whether another environment of the team may take this
+// one's name: it is deleted, or failed and holds nothing.
+func (e Environment) NameFree() bool {
+	return e.State == StateDeleted || (e.State == StateFailed && !e.HoldsResources())
+}

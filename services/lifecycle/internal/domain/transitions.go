@@ -51,7 +51,7 @@ func (e Environment) MarkReady(now time.Time) (Environment, error) {
 // MarkDegraded records that a resource is unhealthy, or that an update
 // failed and left the environment usable in part.
 func (e Environment) MarkDegraded(reason string, now time.Time) (Environment, error) {
-	next, err := e.step("mark degraded", StateDegraded, now)
+	next, err := e.step("mark degraded", StateDegraded, now, StateReady, StateUpdating, StateExpiring)
 	if err != nil {
 		return e, err
 	}
@@ -65,7 +65,28 @@ func (e Environment) MarkDegraded(reason string, now time.Time) (Environment, er
 // MarkFailed ends a create that was refused or failed and whose steps
 // have all been undone.
 func (e Environment) MarkFailed(reason string, now time.Time) (Environment, error) {
-	next, err := e.step("mark failed", StateFailed, now)
+	next, err := e.step("mark failed", StateFailed, now, StateRequested, StateQueued, StateProvisioning)
+	if err != nil {
+		return e, err
+	}
+	next.Reason, next.Operation = reason, nil
+	return next, nil
+}
+
+// Heal ends a compensation that had failed and has now finished: a
+// create's undo leaves the environment failed (fully compensated), an
+// update's leaves it degraded on its previous revision.
+func (e Environment) Heal(reason string, now time.Time) (Environment, error) {
+	var to State
+	switch {
+	case e.Operation != nil && e.Operation.Kind == OpCreate:
+		to = StateFailed
+	case e.Operation != nil && e.Operation.Kind == OpUpdate:
+		to = StateDegraded
+	default: // a teardown heals by being run again (BeginTeardown)
+		return e, &TransitionError{Environment: e.ID, Action: "heal", From: e.State}
+	}
+	next, err := e.step("heal", to, now, StateCompensationFailed)
 	if err != nil {
 		return e, err
 	}
@@ -110,8 +131,8 @@ func (e Environment) BeginUpdate(t Template, params map[string]any, opID, by str
 }
 
 // BeginTeardown starts decommissioning: from a request not yet admitted
-// (a cancel), a running environment, or after a compensation failure (an
-// operator's retry).
+// (a cancel), a running environment, after a compensation failure (an
+// operator's retry), or a failed create that still holds something.
 func (e Environment) BeginTeardown(opID, reason string, now time.Time) (Environment, error) {
 	next, err := e.step("tear down", StateDecommissioning, now)
 	if err != nil {
@@ -122,8 +143,12 @@ func (e Environment) BeginTeardown(opID, reason string, now time.Time) (Environm
 	return next, nil
 }
 
-// MarkDeleted ends a teardown.
+// MarkDeleted ends a teardown, or deletes at once a failed environment
+// that holds nothing (there is nothing to tear down).
 func (e Environment) MarkDeleted(now time.Time) (Environment, error) {
+	if e.State == StateFailed && e.HoldsResources() {
+		return e, &TransitionError{Environment: e.ID, Action: "mark deleted", From: e.State, To: StateDeleted}
+	}
 	next, err := e.step("mark deleted", StateDeleted, now)
 	if err != nil {
 		return e, err
