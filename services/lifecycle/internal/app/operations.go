@@ -101,7 +101,7 @@ func (s *Service) Update(ctx context.Context, p authn.Principal, id string, para
 		// A new revision is activity: a template that renews on activity
 		// gets a fresh lease.
 		e = e.RecordActivity(s.now())
-		return e.BeginUpdate(t, params, SagaID(e.ID, OpUpdate, e.Revision+1), p.ID, s.now())
+		return e.BeginUpdate(t, params, SagaID(e.ID, OpUpdate, e.NextRevision()), p.ID, s.now())
 	}); err != nil {
 		return cur, err
 	}

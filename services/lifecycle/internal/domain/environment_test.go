@@ -168,7 +168,7 @@ func TestBeginUpdateStartsARevision(t *testing.T) {
 	assert.Equal(t, "large", next.Parameters["size"])
 	assert.Equal(t, "small", next.Revisions[0].Parameters["size"], "history keeps the old parameters")
 	assert.Equal(t, domain.Revision{Number: 2, Parameters: next.Parameters, CreatedAt: t0.Add(time.Hour), By: "bob"}, next.Revisions[1])
-	assert.Equal(t, &domain.Operation{ID: "op-2", Kind: domain.OpUpdate, StartedAt: t0.Add(time.Hour)}, next.Operation)
+	assert.Equal(t, &domain.Operation{ID: "op-2", Kind: domain.OpUpdate, StartedAt: t0.Add(time.Hour), FromRevision: 1}, next.Operation)
 	assert.Len(t, env.Revisions, 1, "the receiver is not changed")
 
 	done, err := next.MarkReady(t0.Add(2 * time.Hour))
@@ -282,4 +282,28 @@ func TestHealEndsAFailedCompensationByTheOperationItUndid(t *testing.T) {
 	env.Operation = &domain.Operation{ID: "op-3", Kind: domain.OpTeardown}
 	_, err = env.Heal("x", t0)
 	assert.ErrorIs(t, err, domain.ErrIllegalTransition, "a teardown heals by running again")
+}
+
+// A rolled-back update leaves the environment on the revision it started
+// from: its number and parameters; the history keeps the failed one,
+// marked, and the next update gets a number of its own.
+func TestRolledBackUpdateRestoresTheRevisionItStartedFrom(t *testing.T) {
+	pv := parse(t, pvYAML)
+	env := newEnv(t, "pv", nil)
+	env.State = domain.StateReady
+	updating, err := env.BeginUpdate(pv, map[string]any{"branch": "feature"}, "op-2", "bob", t0)
+	require.NoError(t, err)
+
+	back, err := updating.MarkRolledBack("update to revision 2 rolled back: no", t0)
+	require.NoError(t, err)
+
+	assert.Equal(t, domain.StateDegraded, back.State)
+	assert.Equal(t, 1, back.Revision)
+	assert.Equal(t, env.Parameters, back.Parameters)
+	require.Len(t, back.Revisions, 2)
+	assert.True(t, back.Revisions[1].RolledBack)
+	assert.Nil(t, back.Operation)
+	assert.Equal(t, 3, back.NextRevision())
+	_, err = env.MarkRolledBack("x", t0)
+	assert.ErrorIs(t, err, domain.ErrIllegalTransition, "only an update rolls back")
 }

@@ -90,6 +90,7 @@ func (e Environment) Heal(reason string, now time.Time) (Environment, error) {
 	if err != nil {
 		return e, err
 	}
+	next = next.restorePrevious()
 	next.Reason, next.Operation = reason, nil
 	return next, nil
 }
@@ -122,12 +123,47 @@ func (e Environment) BeginUpdate(t Template, params map[string]any, opID, by str
 	if err != nil {
 		return e, err
 	}
-	next.Revision = e.Revision + 1
+	next.Revision = e.NextRevision()
 	next.Parameters = values
 	next.Revisions = append(slices.Clip(e.Revisions), Revision{Number: next.Revision, Parameters: values.Clone(), CreatedAt: now, By: by})
 	next.Reason = ""
-	next.Operation = &Operation{ID: opID, Kind: OpUpdate, StartedAt: now}
+	next.Operation = &Operation{ID: opID, Kind: OpUpdate, StartedAt: now, FromRevision: e.Revision}
 	return next, nil
+}
+
+// MarkRolledBack ends an update whose steps were all undone: the
+// environment runs its previous revision again, so it shows that
+// revision's number and parameters, and the update's revision is marked
+// rolled back. It is degraded: the change asked for did not happen.
+func (e Environment) MarkRolledBack(reason string, now time.Time) (Environment, error) {
+	next, err := e.step("mark rolled back", StateDegraded, now, StateUpdating)
+	if err != nil {
+		return e, err
+	}
+	next = next.restorePrevious()
+	next.Reason, next.Operation = reason, nil
+	return next, nil
+}
+
+// restorePrevious puts back the revision an update started from.
+func (e Environment) restorePrevious() Environment {
+	if e.Operation == nil || e.Operation.Kind != OpUpdate {
+		return e
+	}
+	from := e.Operation.FromRevision
+	if from == 0 { // stored before FromRevision existed
+		from = e.Revision - 1
+	}
+	params, ok := e.RevisionParameters(from)
+	if !ok || from == e.Revision {
+		return e
+	}
+	if i := e.revisionIndex(e.Revision); i >= 0 {
+		e.Revisions = slices.Clone(e.Revisions)
+		e.Revisions[i].RolledBack = true
+	}
+	e.Revision, e.Parameters = from, params.Clone()
+	return e
 }
 
 // BeginTeardown starts decommissioning: from a request not yet admitted
