@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 
 	"github.com/nats-io/nats.go"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/pave-platform/pave/pkg/bus"
 	"github.com/pave-platform/pave/pkg/config"
+	"github.com/pave-platform/pave/pkg/natsfx"
 	"github.com/pave-platform/pave/pkg/platformfx"
 	"github.com/pave-platform/pave/services/provisioning/internal/adapters"
 	"github.com/pave-platform/pave/services/provisioning/internal/app"
@@ -29,6 +31,8 @@ type params struct {
 	Streams    bus.StreamOptions
 	Middleware platformfx.Middleware
 	Log        *slog.Logger
+	// Embedded is pave dev's in-process NATS server, if there is one.
+	Embedded *natsfx.Embedded `optional:"true"`
 }
 
 // runtime is one running instance: what start opened, stop closes.
@@ -168,7 +172,12 @@ func (rt *runtime) drivers() (*app.Drivers, error) {
 // PAVE_PROVISIONING_NATS_URL that keeps trying when the server is down.
 func (rt *runtime) natsTarget() (jetstream.JetStream, string, error) {
 	if rt.cfg.NATSURL == "" {
-		return rt.JetStream, rt.Conn.ConnectedUrlRedacted(), nil
+		embedded := rt.Embedded != nil && rt.Embedded.Server != nil
+		var listen net.Addr
+		if embedded {
+			listen = rt.Embedded.Addr()
+		}
+		return rt.JetStream, adapters.ClientURL(rt.Conn.ConnectedUrlRedacted(), embedded, listen), nil
 	}
 	nc, err := nats.Connect(rt.cfg.NATSURL, nats.Name("pave-provisioning-driver"),
 		nats.RetryOnFailedConnect(true), nats.MaxReconnects(-1))
