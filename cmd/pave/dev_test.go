@@ -40,7 +40,9 @@ func startDevWithTenants(t *testing.T, dir string) (string, *fx.App, jetstream.J
 	t.Helper()
 	t.Setenv("PAVE_DATA_DIR", dir)
 	t.Setenv("PAVE_HTTP_ADDR", "127.0.0.1:0")
-	t.Setenv("PAVE_NATS_EMBEDDED_ADDR", "off")
+	if os.Getenv("PAVE_NATS_EMBEDDED_ADDR") == "" {
+		t.Setenv("PAVE_NATS_EMBEDDED_ADDR", "off")
+	}
 	t.Setenv("PAVE_BOOTSTRAP_TOKEN_FILE", filepath.Join(dir, "token"))
 	t.Setenv("PAVE_LOG_LEVEL", "warn")
 	if os.Getenv("PAVE_TEMPLATES_DIR") == "" {

@@ -31,6 +31,7 @@ type platform struct {
 	// tenants is the tenants' account, where environments' streams are.
 	tenants jetstream.JetStream
 	pg      string // admin URL of the target PostgreSQL
+	dataDir string
 	redis   *redis.Client
 }
 
@@ -54,7 +55,7 @@ func startPlatform(t *testing.T, templates string, extraEnv map[string]string) *
 	require.NoError(t, err)
 	rdb := redis.NewClient(&redis.Options{Addr: rd.Addr()})
 	t.Cleanup(func() { _ = rdb.Close() })
-	return &platform{t: t, base: base, token: raw, js: js, tenants: tenants, pg: pg.URL(), redis: rdb}
+	return &platform{t: t, base: base, token: raw, js: js, tenants: tenants, pg: pg.URL(), dataDir: dir, redis: rdb}
 }
 
 func (p *platform) do(method, path string, body any) (int, map[string]any) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 
 	"github.com/nats-io/nats.go"
@@ -31,7 +32,9 @@ type params struct {
 	Log        *slog.Logger
 	// Tenants is the embedded server's account for the environments'
 	// streams (pave dev); nil when NATS is configured.
-	Tenants *natsfx.Tenants
+	Tenants *natsfx.Tenants `optional:"true"`
+	// Embedded is pave dev's in-process NATS server, if there is one.
+	Embedded *natsfx.Embedded `optional:"true"`
 }
 
 // runtime builds one running instance onto its service runtime, which
@@ -169,11 +172,17 @@ func (rt *runtime) drivers() (*app.Drivers, error) {
 // server's tenants' account (never the platform's: a tenant must not
 // reach pave.> or the platform's streams), or else the platform's NATS.
 func (rt *runtime) natsTarget() (jetstream.JetStream, string, error) {
-	if rt.cfg.NATSURL == "" && rt.Tenants != nil {
-		return rt.Tenants.JetStream, rt.Tenants.URL, nil
-	}
 	if rt.cfg.NATSURL == "" {
-		return rt.JetStream, rt.Conn.ConnectedUrlRedacted(), nil
+		embedded := rt.Embedded != nil && rt.Embedded.Server != nil
+		var listen net.Addr
+		if embedded {
+			listen = rt.Embedded.Addr()
+		}
+		url := adapters.ClientURL(rt.Conn.ConnectedUrlRedacted(), embedded, listen)
+		if rt.Tenants != nil {
+			return rt.Tenants.JetStream, url, nil
+		}
+		return rt.JetStream, url, nil
 	}
 	nc, err := nats.Connect(rt.cfg.NATSURL, nats.Name("pave-provisioning-driver"),
 		nats.RetryOnFailedConnect(true), nats.MaxReconnects(-1))

@@ -54,25 +54,69 @@ func envKey(id string) string { return "env." + id }
 func nameKey(team, name string) string { return "name." + team + "." + name }
 
 // Reserve claims team/name for id; a name already taken gives
-// app.ErrNameTaken. Reserving again for the same id is fine.
+// app.ErrNameTaken. Reserving again for the same id is fine. A name whose
+// environment no longer needs it (deleted, or failed holding nothing) is
+// taken over, so a name comes free even if its release was lost.
 func (s *KVEnvironments) Reserve(ctx context.Context, team, name, id string) error {
-	_, err := s.kv.Create(ctx, nameKey(team, name), []byte(id))
-	if errors.Is(err, jetstream.ErrKeyExists) {
-		e, gerr := s.kv.Get(ctx, nameKey(team, name))
-		if gerr == nil && string(e.Value()) == id {
+	key := nameKey(team, name)
+	for {
+		_, err := s.kv.Create(ctx, key, []byte(id))
+		if err == nil {
 			return nil
 		}
-		return app.ErrNameTaken
+		if !errors.Is(err, jetstream.ErrKeyExists) {
+			return fmt.Errorf("reserve name %s/%s: %w", team, name, err)
+		}
+		entry, err := s.kv.Get(ctx, key)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			continue // released meanwhile
+		}
+		if err != nil {
+			return fmt.Errorf("reserve name %s/%s: %w", team, name, err)
+		}
+		holder := string(entry.Value())
+		if holder == id {
+			return nil
+		}
+		if free, err := s.nameFree(ctx, holder); err != nil || !free {
+			if err != nil {
+				return fmt.Errorf("reserve name %s/%s: %w", team, name, err)
+			}
+			return app.ErrNameTaken
+		}
+		_, err = s.kv.Update(ctx, key, []byte(id), entry.Revision())
+		if err == nil || !isWrongSequence(err) {
+			return err
+		}
+		// Another request took it over first: look again.
 	}
-	if err != nil {
-		return fmt.Errorf("reserve name %s/%s: %w", team, name, err)
-	}
-	return nil
 }
 
-// Release frees a name after its environment is deleted.
-func (s *KVEnvironments) Release(ctx context.Context, team, name string) error {
-	if err := s.kv.Delete(ctx, nameKey(team, name)); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+// nameFree reports whether the environment holding a name lets it go. One
+// not stored (yet) keeps it: its create may be under way.
+func (s *KVEnvironments) nameFree(ctx context.Context, holder string) (bool, error) {
+	e, _, err := s.Get(ctx, holder)
+	if errors.Is(err, app.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil && e.NameFree(), err
+}
+
+// Release frees a name that id holds, once its environment is deleted or
+// failed holding nothing; a name another environment took over stays.
+func (s *KVEnvironments) Release(ctx context.Context, team, name, id string) error {
+	entry, err := s.kv.Get(ctx, nameKey(team, name))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("release name %s/%s: %w", team, name, err)
+	}
+	if string(entry.Value()) != id {
+		return nil
+	}
+	err = s.kv.Delete(ctx, nameKey(team, name), jetstream.LastRevision(entry.Revision()))
+	if err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) && !isWrongSequence(err) {
 		return fmt.Errorf("release name %s/%s: %w", team, name, err)
 	}
 	return nil

@@ -45,8 +45,38 @@ func TestKVEnvironmentsCompareAndSetAndNames(t *testing.T) {
 	require.Len(t, list, 1)
 	assert.Equal(t, domain.StateQueued, list[0].State)
 
-	require.NoError(t, store.Release(ctx, "payments", "checkout"))
+	require.NoError(t, store.Release(ctx, "payments", "checkout", "env-yyyyyyyyyyyy"))
+	assert.ErrorIs(t, store.Reserve(ctx, "payments", "checkout", "env-zzzzzzzzzzzz"), app.ErrNameTaken,
+		"only the environment holding a name releases it")
+	require.NoError(t, store.Release(ctx, "payments", "checkout", env.ID))
 	assert.NoError(t, store.Reserve(ctx, "payments", "checkout", "env-zzzzzzzzzzzz"), "a released name is free")
+}
+
+// A name whose environment is deleted, or failed holding nothing, is
+// taken over even when nobody released it; a failed environment that may
+// still hold a resource keeps it.
+func TestReserveTakesOverANameItsEnvironmentNoLongerNeeds(t *testing.T) {
+	ctx := context.Background()
+	store, err := adapters.NewKVEnvironments(ctx, testkit.NATS(t).JetStream(t), 1)
+	require.NoError(t, err)
+	env := domain.Environment{ID: "env-abcdefghijkl", Team: "payments", Name: "checkout", State: domain.StateFailed,
+		Resources: []domain.ResourceStatus{{Name: "db", State: domain.ResourceFailed}}, CreatedAt: time.Now().UTC()}
+	require.NoError(t, store.Reserve(ctx, "payments", "checkout", env.ID))
+	require.NoError(t, store.Create(ctx, env))
+
+	assert.ErrorIs(t, store.Reserve(ctx, "payments", "checkout", "env-zzzzzzzzzzzz"), app.ErrNameTaken,
+		"a failed environment whose db may exist keeps its name")
+
+	got, rev, err := store.Get(ctx, env.ID)
+	require.NoError(t, err)
+	got.Resources[0].State = domain.ResourceDeleted
+	require.NoError(t, store.Update(ctx, got, rev))
+	require.NoError(t, store.Reserve(ctx, "payments", "checkout", "env-zzzzzzzzzzzz"))
+	assert.ErrorIs(t, store.Reserve(ctx, "payments", "checkout", "env-yyyyyyyyyyyy"), app.ErrNameTaken,
+		"the new holder's environment is not stored yet: its create may be under way")
+	require.NoError(t, store.Release(ctx, "payments", "checkout", env.ID))
+	assert.ErrorIs(t, store.Reserve(ctx, "payments", "checkout", "env-yyyyyyyyyyyy"), app.ErrNameTaken,
+		"a late release by the old holder leaves the new one's name alone")
 }
 
 // With Follow, lists come from the index: this process's writes show at

@@ -79,7 +79,7 @@ func newHarnessWith(t *testing.T, p app.StepPolicy) *harness {
 	js := b.JetStream()
 	opts := bus.DefaultStreamOptions()
 	streams := bus.CoreStreams(opts)
-	for _, s := range []string{"lifecycle", "provisioning", "scheduler"} {
+	for _, s := range []string{"lifecycle", "provisioning", "scheduler", "cost"} {
 		streams = append(streams, bus.ServiceStreams(s, opts)...)
 	}
 	require.NoError(t, bus.EnsureStreams(ctx, js, streams...))
@@ -185,6 +185,20 @@ func (h *harness) credentials(t *testing.T, typ, sagaID, step string, compensati
 		data["action"], data["reason"], data["retryable"] = "sync", "driver postgres is not configured", false
 	}
 	require.NoError(t, h.svc.HandleCredentialsResult(h.eng)(context.Background(), h.event(t, typ, data)))
+}
+
+// answer hands provisioning's event of type typ for resource to the
+// saga step r names (a forward or an undo command); reason is set on
+// failures, which are final.
+func (h *harness) answer(t *testing.T, typ string, r *events.Saga, resource string) {
+	t.Helper()
+	envID, _, _ := strings.Cut(r.ID, ".")
+	data := map[string]any{"saga": r, "environment_id": envID,
+		"resource_id": domain.ResourceID(envID, resource), "outputs": map[string]string{}}
+	if typ == events.TypeResourceFailed {
+		data["reason"], data["retryable"] = "refused by the test", false
+	}
+	require.NoError(t, h.svc.HandleProvisioningResult(h.eng)(context.Background(), h.event(t, typ, data)))
 }
 
 func ref(sagaID, step string, attempt int, compensation bool) *events.Saga {

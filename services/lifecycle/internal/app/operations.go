@@ -50,15 +50,21 @@ func (s *Service) List(ctx context.Context, p authn.Principal, f Filter) ([]doma
 	return out, nil
 }
 
-// Delete starts the teardown. Deleting an environment already being torn
-// down, or deleted, changes nothing and answers with it as it is.
+// Delete starts the teardown, from any state that may hold resources. A
+// failed environment that holds nothing is deleted at once and its name
+// freed. Deleting an environment already being torn down, or deleted,
+// changes nothing and answers with it as it is.
 func (s *Service) Delete(ctx context.Context, p authn.Principal, id, reason string) (domain.Environment, error) {
 	if _, err := s.Get(ctx, p, id); err != nil {
 		return domain.Environment{}, err
 	}
 	env, err := s.Transition(ctx, id, func(e domain.Environment) (domain.Environment, error) {
-		if e.State == domain.StateDecommissioning || e.State == domain.StateDeleted {
+		switch {
+		case e.State == domain.StateDecommissioning || e.State == domain.StateDeleted:
 			return e, errNoChange
+		case e.State == domain.StateFailed && !e.HoldsResources():
+			e.Reason = reason
+			return e.MarkDeleted(s.now())
 		}
 		return e.BeginTeardown(SagaID(e.ID, OpTeardown, e.Seq+1), reason, s.now())
 	})
@@ -67,6 +73,9 @@ func (s *Service) Delete(ctx context.Context, p authn.Principal, id, reason stri
 	}
 	if err != nil {
 		return env, err
+	}
+	if env.State == domain.StateDeleted {
+		return env, s.envs.Release(ctx, env.Team, env.Name, env.ID)
 	}
 	if err := s.abandonCreate(ctx, env); err != nil {
 		// Reconcile aborts it on its next pass.
@@ -92,7 +101,7 @@ func (s *Service) Update(ctx context.Context, p authn.Principal, id string, para
 		// A new revision is activity: a template that renews on activity
 		// gets a fresh lease.
 		e = e.RecordActivity(s.now())
-		return e.BeginUpdate(t, params, SagaID(e.ID, OpUpdate, e.Revision+1), p.ID, s.now())
+		return e.BeginUpdate(t, params, SagaID(e.ID, OpUpdate, e.NextRevision()), p.ID, s.now())
 	}); err != nil {
 		return cur, err
 	}

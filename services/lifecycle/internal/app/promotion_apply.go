@@ -47,7 +47,7 @@ func (s *Service) updateRevision(ctx context.Context, id string, params map[stri
 	}
 	if _, err := s.Transition(ctx, id, func(e domain.Environment) (domain.Environment, error) {
 		e = e.RecordActivity(s.now())
-		next, err := e.BeginUpdate(t, params, SagaID(e.ID, OpUpdate, e.Revision+1), by, s.now())
+		next, err := e.BeginUpdate(t, params, SagaID(e.ID, OpUpdate, e.NextRevision()), by, s.now())
 		if err != nil {
 			return e, err
 		}

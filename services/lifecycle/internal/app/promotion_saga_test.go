@@ -172,7 +172,8 @@ func (h *promotionHarness) settle(t *testing.T) {
 }
 
 // answerUpdate answers the update saga of env's revision n: every
-// resource updated, or app failing (db is then put back).
+// resource updated, or app failing (app, then db, is then put back as the
+// previous revision had it).
 func (h *promotionHarness) answerUpdate(t *testing.T, envID string, n int, fail bool) {
 	t.Helper()
 	id := app.SagaID(envID, app.OpUpdate, n)
@@ -184,6 +185,7 @@ func (h *promotionHarness) answerUpdate(t *testing.T, envID string, n int, fail 
 	data := map[string]any{"saga": ref(id, "update-app", 1, false), "environment_id": envID,
 		"resource_id": domain.ResourceID(envID, "app"), "reason": "image shop:broken does not start", "retryable": false}
 	require.NoError(t, h.svc.HandleProvisioningResult(h.eng)(context.Background(), h.event(t, events.TypeResourceFailed, data)))
+	h.answer(t, events.TypeResourceUpdated, ref(id, "update-app", 1, true), "app")
 	data = map[string]any{"saga": ref(id, "update-db", 1, true), "environment_id": envID,
 		"resource_id": domain.ResourceID(envID, "db"), "outputs": map[string]string{}}
 	require.NoError(t, h.svc.HandleProvisioningResult(h.eng)(context.Background(), h.event(t, events.TypeResourceUpdated, data)))

@@ -85,8 +85,13 @@ func (s *Service) recordResource(ctx context.Context, eventType, envID, resource
 	_, err := mutate(ctx, s.envs, envID, func(e domain.Environment) (domain.Environment, error) {
 		st := resourceState(eventType)
 		cur, _ := e.Resource(name)
-		if eventType == events.TypeResourceSanitized {
+		switch {
+		case eventType == events.TypeResourceSanitized:
 			outputs, st = cur.Outputs, cur.State
+		case eventType == events.TypeResourceFailed && len(outputs) == 0:
+			// A failed change leaves the resource as it was: its
+			// connection facts stay until it is gone.
+			outputs = cur.Outputs
 		}
 		return e.RecordResource(name, st, outputs, s.now())
 	})
@@ -121,13 +126,20 @@ func (s *Service) HandleSagaEnd(ctx context.Context, sagaID, status, reason stri
 	if errors.Is(err, errNoChange) || errors.Is(err, ErrNotFound) || errors.Is(err, domain.ErrIllegalTransition) {
 		return nil
 	}
-	if err == nil && op == OpTeardown && status == string(saga.StatusCompleted) {
-		env, _, gerr := s.envs.Get(ctx, envID)
-		if gerr == nil {
-			return s.envs.Release(ctx, env.Team, env.Name)
-		}
+	if err == nil {
+		return s.releaseIfFree(ctx, envID)
 	}
 	return err
+}
+
+// releaseIfFree frees the name of an environment that no longer needs it:
+// deleted, or failed holding nothing.
+func (s *Service) releaseIfFree(ctx context.Context, envID string) error {
+	env, _, err := s.envs.Get(ctx, envID)
+	if err != nil || !env.NameFree() {
+		return nil
+	}
+	return s.envs.Release(ctx, env.Team, env.Name, env.ID)
 }
 
 // parseSagaID splits the id of an environment saga,
@@ -153,7 +165,7 @@ func afterSaga(env domain.Environment, op, status, reason string, now time.Time)
 		case OpCreate:
 			return env.MarkFailed(reason, now)
 		case OpUpdate:
-			return env.MarkDegraded("update rolled back: "+reason, now)
+			return env.MarkRolledBack(fmt.Sprintf("update to revision %d rolled back: %s", env.Revision, reason), now)
 		}
 		return env.MarkCompensationFailed("teardown gave up: "+reason+"; left: "+leftOver(env), now)
 	case saga.StatusCompensationFailed:

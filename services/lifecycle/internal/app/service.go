@@ -129,13 +129,46 @@ func (s *Service) sagaData(env domain.Environment, t domain.Template) (SagaData,
 	if env.Admission != nil {
 		d.Pool = env.Admission.Pool
 	}
+	d.Resources = resourceSpecs(env.ID, resolved)
+	if env.Operation.Kind == domain.OpUpdate {
+		if d.Previous, err = previousSpecs(env, t); err != nil {
+			return SagaData{}, err
+		}
+	}
+	return d, nil
+}
+
+func resourceSpecs(envID string, resolved []domain.ResolvedResource) []events.ResourceSpec {
+	out := make([]events.ResourceSpec, 0, len(resolved))
 	for _, r := range resolved {
-		d.Resources = append(d.Resources, events.ResourceSpec{
-			ID: domain.ResourceID(env.ID, r.Name), Name: r.Name, Driver: string(r.Driver),
+		out = append(out, events.ResourceSpec{
+			ID: domain.ResourceID(envID, r.Name), Name: r.Name, Driver: string(r.Driver),
 			Class: r.Class, Parameters: r.Parameters,
 		})
 	}
-	return d, nil
+	return out
+}
+
+// previousSpecs is, for an update, every resource as the revision it
+// started from had it: what undoing the update puts back.
+func previousSpecs(env domain.Environment, t domain.Template) (map[string]events.ResourceSpec, error) {
+	from := env.Operation.FromRevision
+	if from == 0 { // stored before FromRevision existed
+		from = env.Revision - 1
+	}
+	params, ok := env.RevisionParameters(from)
+	if !ok {
+		return nil, nil
+	}
+	_, resolved, err := t.Resolve(params)
+	if err != nil {
+		return nil, fmt.Errorf("environment %s: resolve revision %d: %w", env.ID, from, err)
+	}
+	out := map[string]events.ResourceSpec{}
+	for _, r := range resourceSpecs(env.ID, resolved) {
+		out[r.Name] = r
+	}
+	return out, nil
 }
 
 // Transition applies change with compare-and-set, stores a transition

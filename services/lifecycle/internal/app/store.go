@@ -18,7 +18,7 @@ var (
 // Environments is the environment store: every write is a compare-and-set.
 type Environments interface {
 	Reserve(ctx context.Context, team, name, id string) error
-	Release(ctx context.Context, team, name string) error
+	Release(ctx context.Context, team, name, id string) error
 	Create(ctx context.Context, e domain.Environment) error
 	Get(ctx context.Context, id string) (domain.Environment, uint64, error)
 	Update(ctx context.Context, e domain.Environment, rev uint64) error

@@ -53,24 +53,60 @@ type Revision struct {
 	By         string         `json:"by"`
 	// Commit is the source commit the revision runs (40-hex), if known.
 	Commit string `json:"commit,omitempty"`
+	// RolledBack: its update failed and was undone; it never ran.
+	RolledBack bool `json:"rolled_back,omitempty"`
 }
 
 // WithCommit records the commit of the current revision.
 func (e Environment) WithCommit(commit string) Environment {
-	if commit == "" || len(e.Revisions) == 0 {
+	i := e.currentIndex()
+	if commit == "" || i < 0 {
 		return e
 	}
 	e.Revisions = slices.Clone(e.Revisions)
-	e.Revisions[len(e.Revisions)-1].Commit = commit
+	e.Revisions[i].Commit = commit
 	return e
 }
 
 // Commit is the commit of the current revision, if known.
 func (e Environment) Commit() string {
-	if len(e.Revisions) == 0 {
-		return ""
+	if i := e.currentIndex(); i >= 0 {
+		return e.Revisions[i].Commit
 	}
-	return e.Revisions[len(e.Revisions)-1].Commit
+	return ""
+}
+
+// NextRevision is the number the next update gets: one more than any
+// revision made so far, rolled back or not, so that every update has its
+// own number (and saga id).
+func (e Environment) NextRevision() int {
+	n := e.Revision
+	for _, r := range e.Revisions {
+		n = max(n, r.Number)
+	}
+	return n + 1
+}
+
+// RevisionParameters are the parameters of revision n; false if there is
+// no such revision.
+func (e Environment) RevisionParameters(n int) (ResolvedParams, bool) {
+	if i := e.revisionIndex(n); i >= 0 {
+		return e.Revisions[i].Parameters, true
+	}
+	return nil, false
+}
+
+// currentIndex is the index of the revision that runs (or is being
+// applied): the newest one unless an update was rolled back.
+func (e Environment) currentIndex() int {
+	if i := e.revisionIndex(e.Revision); i >= 0 {
+		return i
+	}
+	return len(e.Revisions) - 1
+}
+
+func (e Environment) revisionIndex(n int) int {
+	return slices.IndexFunc(e.Revisions, func(r Revision) bool { return r.Number == n })
 }
 
 // ResourceStatus is what lifecycle knows of one provisioned resource.
@@ -103,6 +139,9 @@ type Operation struct {
 	ID        string        `json:"id"`
 	Kind      OperationKind `json:"kind"`
 	StartedAt time.Time     `json:"started_at"`
+	// FromRevision is, for an update, the revision running before it:
+	// what a rollback returns to.
+	FromRevision int `json:"from_revision,omitempty"`
 }
 
 // OperationKind names a saga.
@@ -172,4 +211,18 @@ func (e Environment) Resource(name string) (ResourceStatus, bool) {
 		return ResourceStatus{}, false
 	}
 	return e.Resources[i], true
+}
+
+// HoldsResources reports whether a resource may still exist: one that
+// provisioning reported anything but deleted for.
+func (e Environment) HoldsResources() bool {
+	return slices.ContainsFunc(e.Resources, func(r ResourceStatus) bool {
+		return r.State != ResourcePending && r.State != ResourceDeleted
+	})
+}
+
+// NameFree reports whether another environment of the team may take this
+// one's name: it is deleted, or failed and holds nothing.
+func (e Environment) NameFree() bool {
+	return e.State == StateDeleted || (e.State == StateFailed && !e.HoldsResources())
 }

@@ -53,16 +53,17 @@ func TestTransitionTable(t *testing.T) {
 		domain.StateDegraded:           s(domain.StateReady, domain.StateUpdating, domain.StateDecommissioning),
 		domain.StateExpiring:           s(domain.StateReady, domain.StateDegraded, domain.StateDecommissioning),
 		domain.StateDecommissioning:    s(domain.StateDeleted, domain.StateCompensationFailed),
-		domain.StateCompensationFailed: s(domain.StateDecommissioning),
+		domain.StateCompensationFailed: s(domain.StateDecommissioning, domain.StateFailed, domain.StateDegraded),
 		domain.StateDeleted:            nil,
-		domain.StateFailed:             nil,
+		domain.StateFailed:             s(domain.StateDecommissioning, domain.StateDeleted),
 	}
 	require.Len(t, domain.States(), len(want))
 	for _, from := range domain.States() {
 		for _, to := range domain.States() {
 			assert.Equal(t, slices.Contains(want[from], to), domain.CanTransition(from, to), "%s → %s", from, to)
 		}
-		assert.Equal(t, len(want[from]) == 0, from.Terminal(), "%s terminal", from)
+		terminal := from == domain.StateDeleted || from == domain.StateFailed // only a delete follows failed
+		assert.Equal(t, terminal, from.Terminal(), "%s terminal", from)
 	}
 }
 
@@ -100,9 +101,11 @@ func actions(t *testing.T) []action {
 		}, all(domain.StateReady, domain.StateDegraded), domain.StateUpdating},
 		{"BeginTeardown", func(e domain.Environment) (domain.Environment, error) { return e.BeginTeardown("op-3", "by bob", at) },
 			all(domain.StateRequested, domain.StateQueued, domain.StateReady, domain.StateDegraded,
-				domain.StateExpiring, domain.StateCompensationFailed), domain.StateDecommissioning},
+				domain.StateExpiring, domain.StateCompensationFailed, domain.StateFailed), domain.StateDecommissioning},
 		{"MarkDeleted", func(e domain.Environment) (domain.Environment, error) { return e.MarkDeleted(at) },
-			all(domain.StateDecommissioning), domain.StateDeleted},
+			all(domain.StateDecommissioning, domain.StateFailed), domain.StateDeleted},
+		{"Heal", func(e domain.Environment) (domain.Environment, error) { return e.Heal("compensated after all", at) },
+			all(domain.StateCompensationFailed), domain.StateFailed},
 		{"Expiring", func(e domain.Environment) (domain.Environment, error) { return e.Expiring(at) },
 			all(domain.StateReady), domain.StateExpiring},
 		{"Expire", func(e domain.Environment) (domain.Environment, error) { return e.Expire("op-4", at) },
@@ -165,7 +168,7 @@ func TestBeginUpdateStartsARevision(t *testing.T) {
 	assert.Equal(t, "large", next.Parameters["size"])
 	assert.Equal(t, "small", next.Revisions[0].Parameters["size"], "history keeps the old parameters")
 	assert.Equal(t, domain.Revision{Number: 2, Parameters: next.Parameters, CreatedAt: t0.Add(time.Hour), By: "bob"}, next.Revisions[1])
-	assert.Equal(t, &domain.Operation{ID: "op-2", Kind: domain.OpUpdate, StartedAt: t0.Add(time.Hour)}, next.Operation)
+	assert.Equal(t, &domain.Operation{ID: "op-2", Kind: domain.OpUpdate, StartedAt: t0.Add(time.Hour), FromRevision: 1}, next.Operation)
 	assert.Len(t, env.Revisions, 1, "the receiver is not changed")
 
 	done, err := next.MarkReady(t0.Add(2 * time.Hour))
@@ -238,4 +241,69 @@ func TestEnvironmentJSONRoundTrip(t *testing.T) {
 	require.NoError(t, json.Unmarshal(data, &back))
 	assert.Equal(t, env, back)
 	assert.Equal(t, json.Number("3"), back.Parameters["replicas"])
+}
+
+// A failed environment is deleted at once when it holds nothing, and its
+// name is free; one that still holds a resource must be torn down first.
+func TestFailedEnvironmentIsDeletedOrTornDownByWhatItHolds(t *testing.T) {
+	env := newEnv(t, "svc", map[string]any{"service": "shop"})
+	failed, err := env.MarkFailed("over budget", t0)
+	require.NoError(t, err)
+	assert.False(t, failed.HoldsResources())
+	assert.True(t, failed.NameFree(), "a failed environment that holds nothing frees its name")
+	gone, err := failed.MarkDeleted(t0)
+	require.NoError(t, err)
+	assert.Equal(t, domain.StateDeleted, gone.State)
+
+	leftover, err := failed.RecordResource("db", domain.ResourceFailed, nil, t0)
+	require.NoError(t, err)
+	assert.True(t, leftover.HoldsResources())
+	assert.False(t, leftover.NameFree(), "its name stays while something may exist")
+	_, err = leftover.MarkDeleted(t0)
+	assert.ErrorIs(t, err, domain.ErrIllegalTransition)
+	teardown, err := leftover.BeginTeardown("op-2", "delete", t0)
+	require.NoError(t, err)
+	assert.Equal(t, domain.StateDecommissioning, teardown.State)
+}
+
+func TestHealEndsAFailedCompensationByTheOperationItUndid(t *testing.T) {
+	env := newEnv(t, "svc", map[string]any{"service": "shop"})
+	env.State = domain.StateCompensationFailed
+	healed, err := env.Heal("compensated", t0)
+	require.NoError(t, err)
+	assert.Equal(t, domain.StateFailed, healed.State, "a create's undo done: failed, fully compensated")
+	assert.Nil(t, healed.Operation)
+
+	env.Operation = &domain.Operation{ID: "op-2", Kind: domain.OpUpdate}
+	healed, err = env.Heal("update rolled back", t0)
+	require.NoError(t, err)
+	assert.Equal(t, domain.StateDegraded, healed.State, "an update's undo done: the previous revision runs")
+
+	env.Operation = &domain.Operation{ID: "op-3", Kind: domain.OpTeardown}
+	_, err = env.Heal("x", t0)
+	assert.ErrorIs(t, err, domain.ErrIllegalTransition, "a teardown heals by running again")
+}
+
+// A rolled-back update leaves the environment on the revision it started
+// from: its number and parameters; the history keeps the failed one,
+// marked, and the next update gets a number of its own.
+func TestRolledBackUpdateRestoresTheRevisionItStartedFrom(t *testing.T) {
+	pv := parse(t, pvYAML)
+	env := newEnv(t, "pv", nil)
+	env.State = domain.StateReady
+	updating, err := env.BeginUpdate(pv, map[string]any{"branch": "feature"}, "op-2", "bob", t0)
+	require.NoError(t, err)
+
+	back, err := updating.MarkRolledBack("update to revision 2 rolled back: no", t0)
+	require.NoError(t, err)
+
+	assert.Equal(t, domain.StateDegraded, back.State)
+	assert.Equal(t, 1, back.Revision)
+	assert.Equal(t, env.Parameters, back.Parameters)
+	require.Len(t, back.Revisions, 2)
+	assert.True(t, back.Revisions[1].RolledBack)
+	assert.Nil(t, back.Operation)
+	assert.Equal(t, 3, back.NextRevision())
+	_, err = env.MarkRolledBack("x", t0)
+	assert.ErrorIs(t, err, domain.ErrIllegalTransition, "only an update rolls back")
 }

@@ -20,8 +20,8 @@ const (
 	StateExpiring           State = "expiring"            // ephemeral, close to expiry; extend or keep to stay
 	StateDecommissioning    State = "decommissioning"     // teardown running
 	StateDeleted            State = "deleted"             // torn down; terminal
-	StateFailed             State = "failed"              // creation failed and was compensated; terminal
-	StateCompensationFailed State = "compensation_failed" // an undo step kept failing: an operator must act
+	StateFailed             State = "failed"              // creation failed and was compensated; only a delete follows
+	StateCompensationFailed State = "compensation_failed" // an undo step kept failing: reconcile retries it, an operator may delete
 )
 
 // States lists every state.
@@ -40,8 +40,11 @@ func States() []State {
 //	degraded         → ready, updating, decommissioning
 //	expiring         → ready (extended, kept, active), degraded, decommissioning
 //	decommissioning  → deleted, compensation_failed
-//	compensation_failed → decommissioning (an operator retries the teardown)
-//	deleted, failed  → nothing
+//	compensation_failed → decommissioning (a delete, or a teardown retried),
+//	                   failed (a create's undo healed), degraded (an update's)
+//	failed           → decommissioning (a delete of what is left),
+//	                   deleted (a delete when nothing is held)
+//	deleted          → nothing
 func NextStates(s State) []State {
 	switch s {
 	case StateRequested:
@@ -61,7 +64,9 @@ func NextStates(s State) []State {
 	case StateDecommissioning:
 		return []State{StateDeleted, StateCompensationFailed}
 	case StateCompensationFailed:
-		return []State{StateDecommissioning}
+		return []State{StateDecommissioning, StateFailed, StateDegraded}
+	case StateFailed:
+		return []State{StateDecommissioning, StateDeleted}
 	}
 	return nil
 }
@@ -71,7 +76,8 @@ func CanTransition(from, to State) bool {
 	return slices.Contains(NextStates(from), to)
 }
 
-// Terminal reports whether nothing more can happen to an environment in s.
+// Terminal reports whether nothing more happens to an environment in s on
+// its own: deleted, or failed (only a delete follows).
 func (s State) Terminal() bool { return s == StateDeleted || s == StateFailed }
 
 // leased reports whether an ephemeral environment's lease runs in s: from

@@ -51,7 +51,7 @@ func (e Environment) MarkReady(now time.Time) (Environment, error) {
 // MarkDegraded records that a resource is unhealthy, or that an update
 // failed and left the environment usable in part.
 func (e Environment) MarkDegraded(reason string, now time.Time) (Environment, error) {
-	next, err := e.step("mark degraded", StateDegraded, now)
+	next, err := e.step("mark degraded", StateDegraded, now, StateReady, StateUpdating, StateExpiring)
 	if err != nil {
 		return e, err
 	}
@@ -65,10 +65,32 @@ func (e Environment) MarkDegraded(reason string, now time.Time) (Environment, er
 // MarkFailed ends a create that was refused or failed and whose steps
 // have all been undone.
 func (e Environment) MarkFailed(reason string, now time.Time) (Environment, error) {
-	next, err := e.step("mark failed", StateFailed, now)
+	next, err := e.step("mark failed", StateFailed, now, StateRequested, StateQueued, StateProvisioning)
 	if err != nil {
 		return e, err
 	}
+	next.Reason, next.Operation = reason, nil
+	return next, nil
+}
+
+// Heal ends a compensation that had failed and has now finished: a
+// create's undo leaves the environment failed (fully compensated), an
+// update's leaves it degraded on its previous revision.
+func (e Environment) Heal(reason string, now time.Time) (Environment, error) {
+	var to State
+	switch {
+	case e.Operation != nil && e.Operation.Kind == OpCreate:
+		to = StateFailed
+	case e.Operation != nil && e.Operation.Kind == OpUpdate:
+		to = StateDegraded
+	default: // a teardown heals by being run again (BeginTeardown)
+		return e, &TransitionError{Environment: e.ID, Action: "heal", From: e.State}
+	}
+	next, err := e.step("heal", to, now, StateCompensationFailed)
+	if err != nil {
+		return e, err
+	}
+	next = next.restorePrevious()
 	next.Reason, next.Operation = reason, nil
 	return next, nil
 }
@@ -101,17 +123,52 @@ func (e Environment) BeginUpdate(t Template, params map[string]any, opID, by str
 	if err != nil {
 		return e, err
 	}
-	next.Revision = e.Revision + 1
+	next.Revision = e.NextRevision()
 	next.Parameters = values
 	next.Revisions = append(slices.Clip(e.Revisions), Revision{Number: next.Revision, Parameters: values.Clone(), CreatedAt: now, By: by})
 	next.Reason = ""
-	next.Operation = &Operation{ID: opID, Kind: OpUpdate, StartedAt: now}
+	next.Operation = &Operation{ID: opID, Kind: OpUpdate, StartedAt: now, FromRevision: e.Revision}
 	return next, nil
 }
 
+// MarkRolledBack ends an update whose steps were all undone: the
+// environment runs its previous revision again, so it shows that
+// revision's number and parameters, and the update's revision is marked
+// rolled back. It is degraded: the change asked for did not happen.
+func (e Environment) MarkRolledBack(reason string, now time.Time) (Environment, error) {
+	next, err := e.step("mark rolled back", StateDegraded, now, StateUpdating)
+	if err != nil {
+		return e, err
+	}
+	next = next.restorePrevious()
+	next.Reason, next.Operation = reason, nil
+	return next, nil
+}
+
+// restorePrevious puts back the revision an update started from.
+func (e Environment) restorePrevious() Environment {
+	if e.Operation == nil || e.Operation.Kind != OpUpdate {
+		return e
+	}
+	from := e.Operation.FromRevision
+	if from == 0 { // stored before FromRevision existed
+		from = e.Revision - 1
+	}
+	params, ok := e.RevisionParameters(from)
+	if !ok || from == e.Revision {
+		return e
+	}
+	if i := e.revisionIndex(e.Revision); i >= 0 {
+		e.Revisions = slices.Clone(e.Revisions)
+		e.Revisions[i].RolledBack = true
+	}
+	e.Revision, e.Parameters = from, params.Clone()
+	return e
+}
+
 // BeginTeardown starts decommissioning: from a request not yet admitted
-// (a cancel), a running environment, or after a compensation failure (an
-// operator's retry).
+// (a cancel), a running environment, after a compensation failure (an
+// operator's retry), or a failed create that still holds something.
 func (e Environment) BeginTeardown(opID, reason string, now time.Time) (Environment, error) {
 	next, err := e.step("tear down", StateDecommissioning, now)
 	if err != nil {
@@ -122,8 +179,12 @@ func (e Environment) BeginTeardown(opID, reason string, now time.Time) (Environm
 	return next, nil
 }
 
-// MarkDeleted ends a teardown.
+// MarkDeleted ends a teardown, or deletes at once a failed environment
+// that holds nothing (there is nothing to tear down).
 func (e Environment) MarkDeleted(now time.Time) (Environment, error) {
+	if e.State == StateFailed && e.HoldsResources() {
+		return e, &TransitionError{Environment: e.ID, Action: "mark deleted", From: e.State, To: StateDeleted}
+	}
 	next, err := e.step("mark deleted", StateDeleted, now)
 	if err != nil {
 		return e, err

@@ -122,6 +122,12 @@ func getEnvironment(s *app.Service) rpc.Handler {
 
 func deleteEnvironment(s *app.Service) rpc.Handler {
 	return func(ctx context.Context, req rpc.Request) rpc.Reply {
+		// If-Match: delete only the environment as the caller last read it.
+		if req.IfMatch != "" {
+			if rep, ok := rpc.CheckIfMatch(req, getEnvironment(s)(ctx, req)); !ok {
+				return rep
+			}
+		}
 		env, err := s.Delete(ctx, req.Principal, req.Path["id"], "deleted by "+req.Principal.ID)
 		if err != nil {
 			return failure(err)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,6 +23,27 @@ type NATS struct {
 }
 
 var _ app.Driver = (*NATS)(nil)
+
+// ClientURL is the URL a resource's users reach the platform's own NATS
+// at. An in-process connection to an embedded server names no real
+// address (the client library reports its default, nats://127.0.0.1:4222),
+// so for one the listener's address counts: listen, or nil when the server
+// serves this process only and there is nothing to report. Otherwise it
+// is connected, the server the connection reached.
+func ClientURL(connected string, embedded bool, listen net.Addr) string {
+	if !embedded {
+		return connected
+	}
+	tcp, ok := listen.(*net.TCPAddr)
+	if !ok || tcp == nil {
+		return ""
+	}
+	host := tcp.IP.String()
+	if tcp.IP.IsUnspecified() {
+		host = "127.0.0.1" // listening everywhere: this host reaches it
+	}
+	return "nats://" + net.JoinHostPort(host, strconv.Itoa(tcp.Port))
+}
 
 // NewNATS uses js; url is reported in outputs (empty: not reported).
 func NewNATS(js jetstream.JetStream, url string) *NATS { return &NATS{js: js, url: url} }

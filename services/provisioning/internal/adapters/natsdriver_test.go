@@ -2,6 +2,7 @@ package adapters_test
 
 import (
 	"context"
+	"net"
 	"testing"
 	"time"
 
@@ -74,5 +75,25 @@ func TestNATSDriverRefusesBadParametersPermanently(t *testing.T) {
 		_, err := d.Provision(context.Background(), domain.Resource{ID: "x", Driver: "nats", Parameters: give})
 		require.Error(t, err)
 		assert.True(t, domain.IsPermanent(err), "%v: %v", give, err)
+	}
+}
+
+// Issue 19, finding 5: with pave dev's in-process connection the driver
+// reported nats://127.0.0.1:4222 whatever the embedded server listened on.
+func TestNATSClientURLIsWhereTheServerListens(t *testing.T) {
+	tests := []struct {
+		name      string
+		connected string
+		embedded  bool
+		listen    net.Addr
+		want      string
+	}{
+		{"external server", "nats://nats.internal:4222", false, nil, "nats://nats.internal:4222"},
+		{"embedded, listening", "nats://127.0.0.1:4222", true, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 41733}, "nats://127.0.0.1:41733"},
+		{"embedded, listening everywhere", "nats://127.0.0.1:4222", true, &net.TCPAddr{IP: net.IPv4zero, Port: 5222}, "nats://127.0.0.1:5222"},
+		{"embedded, in-process only", "nats://127.0.0.1:4222", true, nil, ""},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, adapters.ClientURL(tt.connected, tt.embedded, tt.listen), tt.name)
 	}
 }
