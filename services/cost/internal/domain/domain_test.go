@@ -254,3 +254,19 @@ func TestSpikeNeedsRatioAndMinimum(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, spikes, "above the ratio but not by the minimum amount")
 }
+
+// TestStatusAtThePeriodsFirstInstantCommitsRunningResources: at
+// 2025-04-01T00:00Z nothing is spent in April yet, but the cache still
+// running commits 30 days × 24 h × 0.015 = 10.80 (it counted nothing, so
+// a check at that instant saw the whole budget free).
+func TestStatusAtThePeriodsFirstInstantCommitsRunningResources(t *testing.T) {
+	now := time.Date(2025, 4, 1, 0, 0, 0, 0, time.UTC)
+	s := history()
+	b, err := domain.NewBudget("pay", "monthly", "20", nil, "")
+	require.NoError(t, err)
+	st, err := domain.TeamStatus(rateCard(t), s, domain.Lines(s), b, "", now)
+	require.NoError(t, err)
+	assert.Equal(t, "0", st.Spent.Round(2).String())
+	assert.Equal(t, "10.8", st.Committed.Round(2).String())
+	assert.Equal(t, "9.2", st.Remaining.Round(2).String())
+}
