@@ -51,6 +51,10 @@ type Config struct {
 	SpikeMinAmount string `env:"PAVE_COST_SPIKE_MIN_AMOUNT" envDefault:"1"`
 	// InvoiceIssuer names the operator in the FOCUS export.
 	InvoiceIssuer string `env:"PAVE_COST_INVOICE_ISSUER" envDefault:"Pave"`
+	// MeterRetention is how long closed meters are kept (0: forever).
+	MeterRetention time.Duration `env:"PAVE_COST_METER_RETENTION" envDefault:"9600h"`
+	// SweepInterval is how often closed meters past the retention go.
+	SweepInterval time.Duration `env:"PAVE_COST_SWEEP_INTERVAL" envDefault:"1h"`
 }
 
 // Validate names the variable that is out of range.
@@ -66,6 +70,12 @@ func (c Config) Validate() error {
 		if d, err := decimal.NewFromString(v); err != nil || d.IsNegative() {
 			errs = append(errs, config.Invalid(name, "must be a non-negative decimal"))
 		}
+	}
+	if c.MeterRetention != 0 && c.MeterRetention < 32*24*time.Hour {
+		errs = append(errs, config.Invalid("PAVE_COST_METER_RETENTION", "must be 0 (keep all) or at least 768h, longer than a budget period and the spike baseline"))
+	}
+	if c.SweepInterval < 10*time.Millisecond {
+		errs = append(errs, config.Invalid("PAVE_COST_SWEEP_INTERVAL", "must be at least 10ms"))
 	}
 	if c.InvoiceIssuer == "" {
 		errs = append(errs, config.Invalid("PAVE_COST_INVOICE_ISSUER", "must not be empty"))
@@ -168,7 +178,7 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	svc := app.NewService(app.Deps{Card: s.card, Meters: kvs[adapters.MetersBucket], Index: s.index,
 		Budgets: kvs[adapters.BudgetsBucket], Claims: kvs[adapters.AlertsBucket], Publisher: s.bus,
-		Templates: adapters.LifecycleTemplates{NC: s.nc}, Log: s.log, Now: s.now})
+		Templates: adapters.LifecycleTemplates{NC: s.nc}, Log: s.log, Now: s.now, Retention: s.cfg.MeterRetention})
 	s.app = svc
 	for _, c := range ports.Consumers(svc) {
 		sub, err := s.bus.Subscribe(ctx, c.Spec, c.Handler, s.mw...)
@@ -192,10 +202,17 @@ func (s *Service) alertLoop(svc *app.Service) {
 	s.wg.Go(func() {
 		t := time.NewTicker(s.cfg.EvaluateInterval)
 		defer t.Stop()
+		sweep := time.NewTicker(s.cfg.SweepInterval)
+		defer sweep.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
+			case <-sweep.C:
+				if n, err := svc.Sweep(ctx); err != nil && ctx.Err() == nil {
+					s.log.Warn("cost meters sweep", "forgotten", n, "error", err)
+				}
+				continue
 			case <-t.C:
 			}
 			if err := svc.Evaluate(ctx, rule); err != nil && ctx.Err() == nil {

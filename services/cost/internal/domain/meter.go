@@ -104,6 +104,8 @@ type Environment struct {
 	Stage    string `json:"stage"`
 	State    string `json:"state"`
 	Seq      int    `json:"seq"`
+	// At is when it entered State.
+	At time.Time `json:"at,omitzero"`
 }
 
 // Pending says an environment is on its way to being built: its plan
