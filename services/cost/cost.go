@@ -49,6 +49,10 @@ type Config struct {
 	SpikeMinAmount string `env:"PAVE_COST_SPIKE_MIN_AMOUNT" envDefault:"1"`
 	// InvoiceIssuer names the operator in the FOCUS export.
 	InvoiceIssuer string `env:"PAVE_COST_INVOICE_ISSUER" envDefault:"Pave"`
+	// MeterRetention is how long closed meters are kept (0: forever).
+	MeterRetention time.Duration `env:"PAVE_COST_METER_RETENTION" envDefault:"9600h"`
+	// SweepInterval is how often closed meters past the retention go.
+	SweepInterval time.Duration `env:"PAVE_COST_SWEEP_INTERVAL" envDefault:"1h"`
 }
 
 // Validate names the variable that is out of range.
@@ -64,6 +68,12 @@ func (c Config) Validate() error {
 		if d, err := decimal.NewFromString(v); err != nil || d.IsNegative() {
 			errs = append(errs, config.Invalid(name, "must be a non-negative decimal"))
 		}
+	}
+	if c.MeterRetention != 0 && c.MeterRetention < 32*24*time.Hour {
+		errs = append(errs, config.Invalid("PAVE_COST_METER_RETENTION", "must be 0 (keep all) or at least 768h, longer than a budget period and the spike baseline"))
+	}
+	if c.SweepInterval < 10*time.Millisecond {
+		errs = append(errs, config.Invalid("PAVE_COST_SWEEP_INTERVAL", "must be at least 10ms"))
 	}
 	if c.InvoiceIssuer == "" {
 		errs = append(errs, config.Invalid("PAVE_COST_INVOICE_ISSUER", "must not be empty"))
@@ -170,7 +180,7 @@ func (s *Service) build(ctx context.Context) error {
 	}
 	svc := app.NewService(app.Deps{Card: s.card, Meters: kvs[adapters.MetersBucket], Index: s.index,
 		Budgets: kvs[adapters.BudgetsBucket], Claims: kvs[adapters.AlertsBucket], Publisher: s.bus,
-		Templates: adapters.LifecycleTemplates{NC: s.nc}, Log: s.log, Now: s.now})
+		Templates: adapters.LifecycleTemplates{NC: s.nc}, Log: s.log, Now: s.now, Retention: s.cfg.MeterRetention})
 	s.app = svc
 	ports.Consumers(s.rt.Router(), svc)
 	api := ports.API{Svc: svc, Issuer: s.cfg.InvoiceIssuer, Now: s.now}
@@ -178,5 +188,7 @@ func (s *Service) build(ctx context.Context) error {
 	rule := s.cfg.spikeRule()
 	s.rt.Every(service.Loop{Name: "cost alerts", Every: s.cfg.EvaluateInterval,
 		Pass: func(ctx context.Context) error { return svc.Evaluate(ctx, rule) }})
+	s.rt.Every(service.Loop{Name: "cost meters sweep", Every: s.cfg.SweepInterval,
+		Pass: func(ctx context.Context) error { _, err := svc.Sweep(ctx); return err }})
 	return nil
 }

@@ -38,6 +38,8 @@ type harness struct {
 	bus *bus.Bus
 	cfg Config
 	svc *Service
+	// clock replaces the fixed clock of the replicas started after it is set.
+	clock func() time.Time
 }
 
 func newHarness(t *testing.T) *harness {
@@ -50,16 +52,20 @@ func newHarness(t *testing.T) *harness {
 	opts := bus.DefaultStreamOptions()
 	require.NoError(t, bus.EnsureStreams(context.Background(), b.JetStream(), bus.CoreStreams(opts)...))
 	cfg := Config{RateCards: "../../deploy/cost/ratecards.yaml", EvaluateInterval: time.Hour, SpikeBaselineHours: 24,
-		SpikeRatio: "2", SpikeMinAmount: "1", InvoiceIssuer: "Pave"}
+		SpikeRatio: "2", SpikeMinAmount: "1", InvoiceIssuer: "Pave", SweepInterval: time.Hour}
 	return &harness{t: t, nc: nc, bus: b, cfg: cfg}
 }
 
-// start runs a cost replica whose clock stands at now.
+// start runs a cost replica whose clock stands at now (or reads
+// h.clock when set).
 func (h *harness) start() {
 	h.t.Helper()
 	s, err := New(h.nc, h.bus, bus.DefaultStreamOptions(), nil, h.cfg, slog.New(slog.DiscardHandler))
 	require.NoError(h.t, err)
 	s.now = func() time.Time { return now }
+	if h.clock != nil {
+		s.now = h.clock
+	}
 	require.NoError(h.t, s.Start(context.Background()))
 	h.svc = s
 	h.t.Cleanup(func() { h.stop() })

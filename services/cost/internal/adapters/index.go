@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -60,6 +61,7 @@ func (ix *Index) run() {
 			continue
 		}
 		if e.Operation() != jetstream.KeyValuePut {
+			ix.drop(e.Key())
 			continue
 		}
 		if err := ix.apply(e.Key(), e.Value()); err != nil {
@@ -109,6 +111,40 @@ func (ix *Index) apply(key string, raw []byte) error {
 		ix.snap.Environments[e.ID] = e
 	}
 	return nil
+}
+
+// Forget removes the meters e names that are still closed before
+// horizon from memory.
+func (ix *Index) Forget(e domain.Expired, horizon time.Time) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.dirty = true
+	ix.snap.Forget(e, horizon)
+}
+
+// drop removes the meter at a deleted key.
+func (ix *Index) drop(key string) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.dirty = true
+	prefix, id, _ := strings.Cut(key, ".")
+	switch prefix + "." {
+	case PrefixResource:
+		delete(ix.snap.Resources, id)
+	case PrefixJob:
+		delete(ix.snap.Jobs, id)
+	case PrefixPlan:
+		delete(ix.snap.Plans, id)
+	case PrefixEnvironment:
+		delete(ix.snap.Environments, id)
+	}
+}
+
+// Size is how many meters of each kind are in memory.
+func (ix *Index) Size() (resources, jobs, plans, environments int) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return len(ix.snap.Resources), len(ix.snap.Jobs), len(ix.snap.Plans), len(ix.snap.Environments)
 }
 
 // Read calls f with the snapshot and its lines; f must not keep or

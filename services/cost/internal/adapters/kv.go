@@ -29,7 +29,10 @@ var (
 )
 
 // KV is one bucket whose writes are compare-and-set.
-type KV struct{ kv jetstream.KeyValue }
+type KV struct {
+	kv     jetstream.KeyValue
+	stream jetstream.Stream
+}
 
 // OpenKV creates or updates bucket name.
 func OpenKV(ctx context.Context, js jetstream.JetStream, name string, replicas int) (*KV, error) {
@@ -37,7 +40,33 @@ func OpenKV(ctx context.Context, js jetstream.JetStream, name string, replicas i
 	if err != nil {
 		return nil, fmt.Errorf("open bucket %s: %w", name, err)
 	}
-	return &KV{kv: kv}, nil
+	stream, err := js.Stream(ctx, "KV_"+name)
+	if err != nil {
+		return nil, fmt.Errorf("open bucket %s: %w", name, err)
+	}
+	return &KV{kv: kv, stream: stream}, nil
+}
+
+// Forget removes key's value when stale says it may go, and answers
+// whether the key is gone. It removes the value it checked and nothing
+// written after it (the purge stops at its revision), and leaves no
+// delete marker: a forgotten key takes no room at all.
+func (k *KV) Forget(ctx context.Context, key string, stale func(cur []byte) bool) (bool, error) {
+	e, err := k.kv.Get(ctx, key)
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		return true, nil
+	case err != nil:
+		return false, fmt.Errorf("get %s: %w", key, err)
+	case !stale(e.Value()):
+		return false, nil
+	}
+	subject := "$KV." + k.kv.Bucket() + "." + key
+	if err := k.stream.Purge(ctx, jetstream.WithPurgeSubject(subject), jetstream.WithPurgeSequence(e.Revision()+1)); err != nil {
+		return false, fmt.Errorf("forget %s: %w", key, err)
+	}
+	_, err = k.kv.Get(ctx, key)
+	return errors.Is(err, jetstream.ErrKeyNotFound), nil
 }
 
 // Bucket is the underlying bucket.

@@ -28,17 +28,6 @@ func (s *Service) HandleCheck(ctx context.Context, e event.Event) error {
 	now := s.now()
 	plan := domain.Plan{SagaID: c.Saga.ID, EnvironmentID: c.EnvironmentID, Team: c.Team, Operation: c.Operation,
 		Resources: planned(c.Resources), Previous: planned(c.Previous), At: now}
-	err := mutateJSON(ctx, s.meters, "plan."+c.Saga.ID, func(p *domain.Plan) bool {
-		if p.SagaID != "" {
-			plan.At = p.At
-			return false
-		}
-		*p = plan
-		return true
-	})
-	if err != nil {
-		return err
-	}
 	b, err := s.budget(ctx, c.Team)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return err
@@ -50,6 +39,9 @@ func (s *Service) HandleCheck(ctx context.Context, e event.Event) error {
 	if err != nil {
 		return err
 	}
+	if err := s.recordPlan(ctx, plan, res.Decision); err != nil {
+		return err
+	}
 	typ := events.TypeCostCheckAllowed
 	if res.Decision != domain.DecisionAllowed {
 		typ = events.TypeCostCheckDenied
@@ -59,6 +51,24 @@ func (s *Service) HandleCheck(ctx context.Context, e event.Event) error {
 		return err
 	}
 	return s.pub.Publish(ctx, ans)
+}
+
+// recordPlan keeps the plan with the gate's decision, before the answer
+// goes out: metering finds classes in it, and only an allowed plan
+// commits budget while its environment is built. A redelivered command
+// keeps the first time it was seen and takes the decision it answers now.
+func (s *Service) recordPlan(ctx context.Context, plan domain.Plan, decision string) error {
+	plan.Decision = decision
+	return mutateJSON(ctx, s.meters, "plan."+plan.SagaID, func(p *domain.Plan) bool {
+		if p.SagaID != "" {
+			if p.Decision == decision {
+				return false
+			}
+			plan.At = p.At
+		}
+		*p = plan
+		return true
+	})
 }
 
 func (s *Service) answer(c events.CostCheckCommand, r domain.CheckResult) events.CostCheck {

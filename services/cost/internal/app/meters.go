@@ -65,7 +65,7 @@ func (s *Service) HandleTransition(ctx context.Context, e event.Event) error {
 			return false
 		}
 		*env = domain.Environment{ID: t.EnvironmentID, Team: t.Team, Name: t.Name, Template: t.Template,
-			Version: t.Version, Stage: t.Stage, State: t.To, Seq: t.Seq}
+			Version: t.Version, Stage: t.Stage, State: t.To, Seq: t.Seq, At: t.At.UTC()}
 		return true
 	})
 }

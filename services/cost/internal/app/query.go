@@ -18,7 +18,10 @@ type CostQuery struct {
 // Costs answers a spend query over the meters as they are now.
 func (s *Service) Costs(q CostQuery) (domain.Result, error) {
 	var res domain.Result
-	var err error
+	err := s.retained(q.Window)
+	if err != nil {
+		return res, err
+	}
 	s.index.Read(func(_ domain.Snapshot, lines []domain.Line) {
 		res, err = domain.Run(s.card, lines, domain.Query{Grid: q.Step, Aggregate: q.Aggregate, Visible: q.Visible,
 			Limit: q.Limit, Now: s.now()})
@@ -29,7 +32,10 @@ func (s *Service) Costs(q CostQuery) (domain.Result, error) {
 // ExportAt is the FOCUS rows of a window as measured at asOf.
 func (s *Service) ExportAt(w domain.Window, visible func(string) bool, asOf time.Time) ([]domain.FocusRow, error) {
 	var rows []domain.FocusRow
-	var err error
+	err := s.retained(w)
+	if err != nil {
+		return nil, err
+	}
 	s.index.Read(func(_ domain.Snapshot, lines []domain.Line) {
 		rows, err = domain.FocusRows(s.card, lines, w, visible, asOf)
 	})

@@ -18,6 +18,8 @@ import (
 type Store interface {
 	Get(ctx context.Context, key string) ([]byte, error)
 	Mutate(ctx context.Context, key string, change func(cur []byte) ([]byte, error)) error
+	// Forget removes key's value if stale says so; true when it is gone.
+	Forget(ctx context.Context, key string, stale func(cur []byte) bool) (bool, error)
 }
 
 // Claims records what was announced, so each alert goes out once.
@@ -37,6 +39,9 @@ type BudgetStore interface {
 // Reader gives the current meters and their lines.
 type Reader interface {
 	Read(f func(domain.Snapshot, []domain.Line))
+	// Forget removes from memory the meters e names that are still
+	// closed before horizon.
+	Forget(e domain.Expired, horizon time.Time)
 }
 
 // Publisher publishes events and waits for the ack.
@@ -58,6 +63,7 @@ type Service struct {
 	tmpl    Templates
 	log     *slog.Logger
 	now     func() time.Time
+	keep    time.Duration
 }
 
 // Deps are what the service works with.
@@ -72,6 +78,8 @@ type Deps struct {
 	Log       *slog.Logger
 	// Now is the clock; nil is the wall clock.
 	Now func() time.Time
+	// Retention is how long closed meters are kept; zero keeps them all.
+	Retention time.Duration
 }
 
 // NewService builds the cost use cases.
@@ -81,7 +89,7 @@ func NewService(d Deps) *Service {
 		now = func() time.Time { return time.Now().UTC() }
 	}
 	return &Service{card: d.Card, meters: d.Meters, index: d.Index, budgets: d.Budgets, claims: d.Claims,
-		pub: d.Publisher, tmpl: d.Templates, log: d.Log, now: now}
+		pub: d.Publisher, tmpl: d.Templates, log: d.Log, now: now, keep: d.Retention}
 }
 
 // Card is the rate card in use.

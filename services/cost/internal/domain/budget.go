@@ -89,46 +89,31 @@ type Status struct {
 	// environments will still cost until the period ends.
 	Committed Exact
 	Forecast  Exact
+	// Remaining is the budget less Spent and Committed: what is left for
+	// new commitments. The API and the budget gate both answer it.
+	Remaining Exact
 	// Crossed are the thresholds the spend has reached.
 	Crossed []int
 }
 
 // TeamStatus measures team's budget at now, leaving out the plan of
-// saga except (the one being checked). The forecast adds to the
-// spend what running resources cost until the period ends at their
-// current rate, plus the team's jobs at their average rate so far.
+// saga except (the one being checked). It is the one computation of a
+// team's spend, commitments and remaining budget: the budget gate and
+// the budget API both read it. The forecast adds to the spend what
+// running resources cost until the period ends at their current rate,
+// plus the team's jobs at their average rate so far.
 func TeamStatus(card RateCard, s Snapshot, lines []Line, b Budget, except string, now time.Time) (Status, error) {
 	st := Status{}
 	st.PeriodStart, st.PeriodEnd = PeriodBounds(b.Period, now)
-	team := func(t string) bool { return t == b.Team }
-	g, err := NewGrid(Window{st.PeriodStart, now}, 0)
-	if err != nil || !now.After(st.PeriodStart) {
+	spent, jobs, running, err := teamSpend(card, lines, b.Team, st.PeriodStart, now, st.PeriodEnd)
+	if err != nil {
 		return st, err
 	}
-	var jobs Exact
-	for _, l := range lines {
-		if !team(l.Attr.Team) {
-			continue
-		}
-		for _, seg := range l.Segments {
-			u := usage{}
-			g.each(seg, now, func(_ int, ms int64) { err = u.add(seg.SKU, ms*seg.PerMS) })
-			if err != nil {
-				return st, err
-			}
-			amt := u.amount(card)
-			st.Spent = st.Spent.Add(amt)
-			switch {
-			case seg.SKU.Kind != SKUHours:
-				jobs = jobs.Add(amt)
-			case seg.End.IsZero() || seg.End.After(now):
-				st.Committed = st.Committed.Add(card.Amount(seg.SKU, st.PeriodEnd.Sub(now).Milliseconds()))
-			}
-		}
-	}
-	st.Committed = st.Committed.Add(pendingPlans(card, s, b.Team, except, now, st.PeriodEnd))
+	st.Spent = spent
+	st.Committed = running.Add(pendingPlans(card, s, b.Team, except, now, st.PeriodEnd))
 	st.Forecast = st.Spent.Add(st.Committed).Add(jobs.MulRatio(st.PeriodEnd.Sub(now).Milliseconds(),
 		now.Sub(st.PeriodStart).Milliseconds()))
+	st.Remaining = ExactOf(b.Amount).Sub(st.Spent).Sub(st.Committed)
 	for _, t := range b.Thresholds {
 		limit := ExactOf(b.Amount.Mul(decimal.NewFromInt(int64(t))).Div(decimal.NewFromInt(100)))
 		if st.Spent.Sign() > 0 && st.Spent.Cmp(limit) >= 0 {
@@ -138,13 +123,61 @@ func TeamStatus(card RateCard, s Snapshot, lines []Line, b Budget, except string
 	return st, nil
 }
 
+// teamSpend is what team's lines cost from start to now (jobs is the
+// part of it that jobs cost), and what its resources still running at
+// now commit until end at their current class.
+func teamSpend(card RateCard, lines []Line, team string, start, now, end time.Time) (spent, jobs, running Exact, err error) {
+	var g *Grid
+	if now.After(start) {
+		grid, err := NewGrid(Window{start, now}, 0)
+		if err != nil {
+			return spent, jobs, running, err
+		}
+		g = &grid
+	}
+	for _, l := range lines {
+		if l.Attr.Team != team {
+			continue
+		}
+		for _, seg := range l.Segments {
+			if seg.SKU.Kind == SKUHours {
+				running = running.Add(card.Amount(seg.SKU, ahead(seg, now, end).Milliseconds()))
+			}
+			if g == nil {
+				continue
+			}
+			u := usage{}
+			g.each(seg, now, func(_ int, ms int64) { err = u.add(seg.SKU, ms*seg.PerMS) })
+			if err != nil {
+				return spent, jobs, running, err
+			}
+			amt := u.amount(card)
+			spent = spent.Add(amt)
+			if seg.SKU.Kind != SKUHours {
+				jobs = jobs.Add(amt)
+			}
+		}
+	}
+	return spent, jobs, running, nil
+}
+
+// ahead is the part of seg between now and end: what a resource still
+// running at now commits (an open segment runs until end).
+func ahead(seg Segment, now, end time.Time) time.Duration {
+	to := end
+	if !seg.End.IsZero() {
+		to = minTime(seg.End, end)
+	}
+	return max(to.Sub(maxTime(seg.Start, now)), 0)
+}
+
 // pendingPlans is what the team's create plans still on their way (not
 // this saga's) commit until end: each planned resource that has not
-// started metering yet.
+// started metering yet. A plan the gate did not allow commits nothing.
 func pendingPlans(card RateCard, s Snapshot, team, except string, now, end time.Time) Exact {
 	var sum Exact
 	for id, p := range s.Plans {
-		if id == except || p.Team != team || p.Operation != "create" {
+		if id == except || p.Team != team || p.Operation != "create" || !p.Allowed() {
 			continue
 		}
 		env, known := s.Environments[p.EnvironmentID]

@@ -44,7 +44,7 @@ func Check(card RateCard, s Snapshot, lines []Line, plan Plan, b *Budget, now ti
 	r.Budget, r.Status = b, st
 	places, cur := card.Places(), card.Currency
 	r.Requested = overHours(decimal.Max(r.Increase, decimal.Zero), st.PeriodEnd.Sub(now))
-	r.Remaining = ExactOf(b.Amount).Sub(st.Spent).Sub(st.Committed)
+	r.Remaining = st.Remaining
 	over := r.Requested.Sub(r.Remaining)
 	figures := fmt.Sprintf("team %s's %s budget is %s %s: spent %s, committed %s until %s, remaining %s; this %s adds %s (%s %s per hour)",
 		plan.Team, b.Period, Money(b.Amount, places), cur, Money(st.Spent.Round(places), places),

@@ -147,13 +147,14 @@ func TestFocusRowsSumToQueryTotal(t *testing.T) {
 	sum := decimal.Zero
 	for _, r := range rows {
 		sum = sum.Add(r.Billed)
-		assert.Len(t, r.Record("USD", "Pave", 2), len(domain.FocusColumns))
+		assert.Len(t, r.Record("USD", "Pave"), len(domain.FocusColumns))
 	}
 	g, err := domain.NewGrid(w, 0)
 	require.NoError(t, err)
 	res, err := domain.Run(rateCard(t), domain.Lines(history()), domain.Query{Grid: g, Now: now})
 	require.NoError(t, err)
-	assert.Equal(t, res.Total.String(), sum.String())
+	assert.Equal(t, res.Exact.Round(domain.FocusPlaces).String(), sum.String(), "the rows carry the exact total")
+	assert.Equal(t, res.Total.String(), sum.Round(res.Places).String(), "and round to the query's")
 	assert.Len(t, rows, 5, "db small, db medium, cache, job cpu and job memory, all on one day")
 }
 
@@ -253,4 +254,20 @@ func TestSpikeNeedsRatioAndMinimum(t *testing.T) {
 	spikes, err = domain.Spikes(rateCard(t), domain.Lines(s), rule, now)
 	require.NoError(t, err)
 	assert.Empty(t, spikes, "above the ratio but not by the minimum amount")
+}
+
+// TestStatusAtThePeriodsFirstInstantCommitsRunningResources: at
+// 2025-04-01T00:00Z nothing is spent in April yet, but the cache still
+// running commits 30 days × 24 h × 0.015 = 10.80 (it counted nothing, so
+// a check at that instant saw the whole budget free).
+func TestStatusAtThePeriodsFirstInstantCommitsRunningResources(t *testing.T) {
+	now := time.Date(2025, 4, 1, 0, 0, 0, 0, time.UTC)
+	s := history()
+	b, err := domain.NewBudget("pay", "monthly", "20", nil, "")
+	require.NoError(t, err)
+	st, err := domain.TeamStatus(rateCard(t), s, domain.Lines(s), b, "", now)
+	require.NoError(t, err)
+	assert.Equal(t, "0", st.Spent.Round(2).String())
+	assert.Equal(t, "10.8", st.Committed.Round(2).String())
+	assert.Equal(t, "9.2", st.Remaining.Round(2).String())
 }

@@ -18,12 +18,14 @@ type Segment struct {
 
 // Attribution is who and what a line's spend belongs to.
 type Attribution struct {
-	Team         string
-	Environment  string
-	Template     string
-	Stage        string
-	Resource     string
-	ResourceName string
+	Team        string
+	Environment string
+	// EnvironmentName is the name lifecycle's transitions give it.
+	EnvironmentName string
+	Template        string
+	Stage           string
+	Resource        string
+	ResourceName    string
 	// Type is the driver of a resource, "job" for a job.
 	Type     string
 	Workload string
@@ -56,7 +58,7 @@ func Lines(s Snapshot) []Line {
 // nothing after its stop (resource ids are never reused).
 func resourceLine(s Snapshot, m ResourceMeter) (Line, bool) {
 	env := s.Environments[m.EnvironmentID]
-	l := Line{ID: m.ResourceID, Attr: Attribution{Team: env.Team, Environment: m.EnvironmentID, Template: env.Template,
+	l := Line{ID: m.ResourceID, Attr: Attribution{Team: env.Team, Environment: m.EnvironmentID, EnvironmentName: env.Name, Template: env.Template,
 		Stage: env.Stage, Resource: m.ResourceID, Type: m.Driver, Workload: m.EnvironmentID}}
 	var open *Segment
 	closeAt := func(t time.Time) {
@@ -103,7 +105,7 @@ func jobLines(j JobMeter) []Line {
 			continue
 		}
 		l := Line{ID: j.WorkloadID + "/" + strconv.Itoa(n), Attr: Attribution{Team: j.Team, Workload: j.WorkloadID,
-			Resource: j.WorkloadID, ResourceName: j.WorkloadID, Type: "job", Labels: j.Labels}}
+			Resource: j.WorkloadID, Type: "job", Labels: j.Labels}}
 		if cpu := r.Demand["cpu"]; cpu > 0 {
 			l.Segments = append(l.Segments, Segment{Start: r.Start, End: r.End, SKU: SKU{Kind: SKUCPU}, PerMS: cpu})
 		}

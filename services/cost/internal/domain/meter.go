@@ -71,7 +71,14 @@ type Plan struct {
 	Resources     []PlannedResource `json:"resources"`
 	Previous      []PlannedResource `json:"previous,omitempty"`
 	At            time.Time         `json:"at"`
+	// Decision is the gate's answer to the plan (empty in plans recorded
+	// before the gate kept it, which count as allowed).
+	Decision string `json:"decision,omitempty"`
 }
+
+// Allowed says the gate let the plan go on: only then does it commit
+// budget while its environment is being built.
+func (p Plan) Allowed() bool { return p.Decision == "" || p.Decision == DecisionAllowed }
 
 // class is the class the plan gives resource id; previous for an undone
 // update.
@@ -97,6 +104,8 @@ type Environment struct {
 	Stage    string `json:"stage"`
 	State    string `json:"state"`
 	Seq      int    `json:"seq"`
+	// At is when it entered State.
+	At time.Time `json:"at,omitzero"`
 }
 
 // Pending says an environment is on its way to being built: its plan

@@ -43,21 +43,24 @@ func (s SKU) factor() int64 {
 	return Denominator / 3_600_000
 }
 
-// Unit is the FOCUS pricing unit of the SKU.
+// Unit is the FOCUS pricing unit of the SKU (FOCUS unit format: a
+// GiB is 1,024 MiB, which is what the card's gb_second prices).
 func (s SKU) Unit() string {
 	switch s.Kind {
 	case SKUCPU:
 		return "CPU-Seconds"
 	case SKUMemory:
-		return "GB-Seconds"
+		return "GiB-Seconds"
 	}
 	return "Hours"
 }
 
-// Quantity converts a raw quantity into the SKU's pricing unit.
-func (s SKU) Quantity(raw int64) decimal.Decimal {
+// Quantity converts a raw quantity into the SKU's pricing unit, rounded
+// to places decimals (an hour is 3,600,000 ms, so hours do not always
+// terminate).
+func (s SKU) Quantity(raw int64, places int32) decimal.Decimal {
 	per := map[SKUKind]int64{SKUHours: 3_600_000, SKUCPU: 1_000_000, SKUMemory: 1_024_000}[s.Kind]
-	return decimal.NewFromInt(raw).DivRound(decimal.NewFromInt(per), 9)
+	return decimal.NewFromInt(raw).DivRound(decimal.NewFromInt(per), places)
 }
 
 // RateCard holds every price, validated.

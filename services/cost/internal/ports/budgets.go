@@ -105,7 +105,7 @@ func (a API) budgetView(v app.BudgetView) map[string]any {
 		"period_start": ts(v.Status.PeriodStart), "period_end": ts(v.Status.PeriodEnd),
 		"spent": domain.Money(v.Status.Spent.Round(p), p), "committed": domain.Money(v.Status.Committed.Round(p), p),
 		"forecast":  domain.Money(v.Status.Forecast.Round(p), p),
-		"remaining": domain.Money(domain.ExactOf(v.Budget.Amount).Sub(v.Status.Spent).Round(p), p),
+		"remaining": domain.Money(v.Status.Remaining.Round(p), p),
 		"crossed":   crossed,
 	}
 }

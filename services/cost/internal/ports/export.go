@@ -66,7 +66,7 @@ func (a API) export(_ context.Context, req rpc.Request) rpc.Reply {
 	}
 	from, to := min(page*ExportPage, len(rows)), min((page+1)*ExportPage, len(rows))
 	for _, r := range rows[from:to] {
-		_ = w.Write(r.Record(card.Currency, a.Issuer, card.Places()))
+		_ = w.Write(r.Record(card.Currency, a.Issuer))
 	}
 	w.Flush()
 	out := ExportReply{ContentType: "text/csv; charset=utf-8", CSV: buf.String(), AsOf: asOf.UTC().Format(time.RFC3339Nano),
