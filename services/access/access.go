@@ -113,6 +113,7 @@ func run(lc fx.Lifecycle, nc *nats.Conn, js jetstream.JetStream, b *bus.Bus, so 
 				return err
 			}
 			running = append(running, closer(svc.Close))
+			svc.WithSubjects(app.NewReviewSubjects(dir, tokens, ledger))
 			timerCtx, stopTimer := context.WithCancel(context.Background())
 			timerDone := make(chan struct{})
 			go func() { defer close(timerDone); svc.Run(timerCtx) }()
