@@ -1,12 +1,20 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pave-platform/pave/services/access/audit"
 )
 
 // Attack suite, issue 16 finding 2, as reproduced against `pave dev`: a
@@ -122,4 +130,50 @@ func fieldsOf(problem map[string]any) []string {
 		}
 	}
 	return out
+}
+
+// Attack suite, finding 6: anyone on the bus, knowing the last record's
+// hash, publishes a record on pave.audit.decision that chains correctly.
+// `pave audit verify` now fails and names it: only the access service
+// signs (the gateway's decisions go through it, and verify).
+func TestAttackForgedAuditRecordFailsPaveAuditVerify(t *testing.T) {
+	dir := t.TempDir()
+	base, app, js := startDevJS(t, dir)
+	t.Cleanup(func() { stopDev(t, app) })
+	token, err := readToken(dir)
+	require.NoError(t, err)
+	admin := accessAPI{t: t, base: base, token: token}
+	admin.must(http.StatusCreated, http.MethodPost, "/v1/teams", map[string]any{"name": "alpha"})
+	admin.must(http.StatusOK, http.MethodGet, "/v1/whoami", nil)
+	st, err := os.Stat(filepath.Join(dir, "audit-signing.key"))
+	require.NoError(t, err, "the signing key is generated under the data dir")
+	assert.Equal(t, os.FileMode(0o600), st.Mode().Perm())
+
+	t.Setenv("PAVE_SERVER", base)
+	t.Setenv("PAVE_TOKEN", token)
+	var out bytes.Buffer
+	require.NoError(t, runAccess("audit", []string{"verify"}, &out), "the gateway's and the service's records verify")
+	assert.Contains(t, out.String(), "audit chain ok")
+
+	ctx := context.Background()
+	s, err := js.Stream(ctx, audit.Stream)
+	require.NoError(t, err)
+	info, err := s.Info(ctx)
+	require.NoError(t, err)
+	last, err := s.GetMsg(ctx, info.State.LastSeq)
+	require.NoError(t, err)
+	recs, err := audit.Records(last.Data)
+	require.NoError(t, err)
+	forged := audit.Record{ID: "aud-forged", Time: time.Now().UTC(), Kind: audit.KindDecision, Actor: "mallory",
+		Team: "alpha", Action: "member:write", Decision: "allow", Prev: recs[len(recs)-1].Hash}
+	forged.Hash = forged.ComputeHash()
+	raw, err := json.Marshal(forged)
+	require.NoError(t, err)
+	_, err = js.Publish(ctx, audit.Subject(audit.KindDecision), raw, jetstream.WithExpectLastSequence(info.State.LastSeq))
+	require.NoError(t, err)
+
+	err = runAccess("audit", []string{"verify"}, &out)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "aud-forged")
+	assert.Contains(t, err.Error(), "not signed by the access service")
 }

@@ -47,6 +47,8 @@ type Config struct {
 	JIT jit.Config
 	// OIDC optionally accepts JWTs of an OpenID Connect issuer.
 	OIDC app.OIDCConfig
+	// Audit is the key that signs the audit ledger.
+	Audit audit.SigningConfig
 }
 
 // BootstrapAdmin is the identity of the bootstrap token: the first
@@ -105,7 +107,14 @@ func run(lc fx.Lifecycle, nc *nats.Conn, js jetstream.JetStream, b *bus.Bus, so 
 					return err
 				}
 			}
-			ledger := audit.NewLedger(js)
+			signer, auditKeys, keyFile, keyCreated, err := cfg.Audit.Load()
+			if err != nil {
+				return err
+			}
+			if keyCreated {
+				log.Info("audit signing key created", "file", keyFile, "key", signer.ID())
+			}
+			ledger := audit.NewLedger(js).WithSigner(signer)
 			grants := decide.NewGrants(windows)
 			grants.Notify(nc)
 			svc, err := jit.New(ctx, js, so.Replicas, cfg.JIT, grants, b, ledger, teamsOf{dir}, log)
@@ -145,7 +154,7 @@ func run(lc fx.Lifecycle, nc *nats.Conn, js jetstream.JetStream, b *bus.Bus, so 
 			running = append(running, microStopper{authn})
 			api, err := ports.ServeAPI(nc, ports.API{
 				Identities: app.NewIdentities(dir, ledger), Tokens: app.NewTokens(tokens, dir, ledger),
-				Dir: dir, JS: js, Log: log, JIT: &ports.JIT{Svc: svc, Log: log},
+				Dir: dir, JS: js, Log: log, JIT: &ports.JIT{Svc: svc, Log: log}, AuditKeys: auditKeys,
 			})
 			if err != nil {
 				return err

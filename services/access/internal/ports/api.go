@@ -29,6 +29,8 @@ type API struct {
 	Log        *slog.Logger
 	// JIT answers just-in-time access, break-glass and reviews (nil: 501).
 	JIT *JIT
+	// AuditKeys verify the records' signatures (nil: the chain only).
+	AuditKeys audit.Keyring
 }
 
 // ServeAPI answers the access API over rpc.
@@ -270,6 +272,10 @@ func (a API) queryAudit(ctx context.Context, req rpc.Request) rpc.Reply {
 }
 
 func (a API) verifyAudit(ctx context.Context, _ rpc.Request) rpc.Reply {
-	rep, err := audit.Verify(ctx, a.JS, audit.Stream)
+	var opts []audit.VerifyOption
+	if a.AuditKeys != nil {
+		opts = append(opts, audit.Signed(a.AuditKeys))
+	}
+	rep, err := audit.Verify(ctx, a.JS, audit.Stream, opts...)
 	return a.answer(http.StatusOK, rep, err, "audit", "")
 }
