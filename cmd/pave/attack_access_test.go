@@ -177,3 +177,26 @@ func TestAttackForgedAuditRecordFailsPaveAuditVerify(t *testing.T) {
 	assert.Contains(t, err.Error(), "aud-forged")
 	assert.Contains(t, err.Error(), "not signed by the access service")
 }
+
+// Attack suite, finding 8 (token half): a user mints fresh tokens to get
+// around per-token limits. At most PAVE_ACCESS_MAX_TOKENS_PER_USER (10)
+// live tokens per identity; the next is 409 naming the field, and one
+// revoked makes room again.
+func TestAttackAUserCannotMintUnboundedTokens(t *testing.T) {
+	admin := startAccess(t)
+	dave := admin.as(admin.issue("dave", "1h"))
+	var first string
+	for i := 1; i < 10; i++ {
+		out := dave.must(http.StatusCreated, http.MethodPost, "/v1/tokens", map[string]any{"expires_in": "1h"})
+		if first == "" {
+			first = out["record"].(map[string]any)["id"].(string)
+		}
+	}
+	out := dave.must(http.StatusConflict, http.MethodPost, "/v1/tokens", map[string]any{"expires_in": "1h"})
+	assert.Equal(t, []string{"user"}, fieldsOf(out))
+	assert.Contains(t, out["detail"], "PAVE_ACCESS_MAX_TOKENS_PER_USER")
+	admin.must(http.StatusConflict, http.MethodPost, "/v1/tokens", map[string]any{"user": "dave", "expires_in": "1h"})
+
+	dave.must(http.StatusOK, http.MethodDelete, "/v1/tokens/"+first, nil)
+	dave.must(http.StatusCreated, http.MethodPost, "/v1/tokens", map[string]any{"expires_in": "1h"})
+}

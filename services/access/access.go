@@ -49,6 +49,8 @@ type Config struct {
 	OIDC app.OIDCConfig
 	// Audit is the key that signs the audit ledger.
 	Audit audit.SigningConfig
+	// Tokens caps the live tokens of one identity.
+	Tokens app.TokensConfig
 }
 
 // BootstrapAdmin is the identity of the bootstrap token: the first
@@ -153,7 +155,7 @@ func run(lc fx.Lifecycle, nc *nats.Conn, js jetstream.JetStream, b *bus.Bus, so 
 			}
 			running = append(running, microStopper{authn})
 			api, err := ports.ServeAPI(nc, ports.API{
-				Identities: app.NewIdentities(dir, ledger), Tokens: app.NewTokens(tokens, dir, ledger),
+				Identities: app.NewIdentities(dir, ledger), Tokens: app.NewTokens(tokens, dir, ledger).WithConfig(cfg.Tokens),
 				Dir: dir, JS: js, Log: log, JIT: &ports.JIT{Svc: svc, Log: log}, AuditKeys: auditKeys,
 			})
 			if err != nil {

@@ -72,11 +72,14 @@ func notImplemented(context.Context, rpc.Request) rpc.Reply {
 // answer maps an app error to a reply.
 func (a API) answer(status int, v any, err error, kind, id string) rpc.Reply {
 	var fe *domain.FieldError
+	var le *app.LimitError
 	switch {
 	case err == nil:
 		return rpc.OK(status, v)
 	case errors.As(err, &fe):
 		return rpc.Invalid(rpc.FieldError{Field: fe.Field, Message: fe.Message})
+	case errors.As(err, &le):
+		return rpc.Fail(http.StatusConflict, "Conflict", le.Error(), rpc.FieldError{Field: le.Field, Message: le.Message})
 	case errors.Is(err, app.ErrNotFound):
 		return rpc.NotFound(kind, id)
 	case errors.Is(err, app.ErrExists):
