@@ -72,7 +72,7 @@ func TestAccessRequestsGrantsAndReviewsAreIsolated(t *testing.T) {
 	req := ben.must(http.StatusCreated, http.MethodPost, "/v1/access-requests", map[string]any{
 		"role": "maintainer", "scope": map[string]any{"team": "b"}, "duration": "1h", "reason": "work"})
 	grant := ben.must(http.StatusCreated, http.MethodPost, "/v1/break-glass", map[string]any{
-		"incident_id": "INC-9", "reason": "outage", "scope": map[string]any{"team": "b"}, "duration": "30m"})
+		"incident_id": "INC-9", "reason": "outage", "scope": map[string]any{"team": "b", "stage": "prod"}, "duration": "30m"})
 	review := admin.must(http.StatusCreated, http.MethodPost, "/v1/access-reviews", map[string]any{
 		"team": "b", "deadline": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)})
 	reqID, grantID, reviewID := req["id"].(string), grant["id"].(string), review["id"].(string)

@@ -17,11 +17,15 @@ const jitUsage = `Usage:
   pave access approve ID [--reason "..."]
   pave access deny ID --reason "..."
   pave access grants [--team T] [--active]
-  pave access revoke GRANT_ID                 end a grant early
-  pave access break-glass --incident INC-1 --reason "..." --team T [--environment ID | --stage S] [--role maintainer] [--duration 1h]
+  pave access revoke GRANT_ID                 end a grant early (team maintainers)
+  pave access end GRANT_ID                    end your own grant early (its holder)
+  pave access break-glass --incident INC-1 --reason "..." --team T --environment ID | --stage S [--role maintainer] [--duration 1h]
+                                              roles and scopes: PAVE_ACCESS_BREAK_GLASS_ROLES; opens a review
   pave access reviews create --team T --deadline RFC3339
   pave access reviews list [--team T] | get ID | export ID [--format json|csv]
-  pave access reviews decide ID GRANT_ID keep|revoke
+  pave access reviews decide ID ITEM_ID keep|revoke
+                                              ITEM_ID: a grant id, member:USER, service-account:TEAM/NAME or a token id;
+                                              nobody decides on their own access
 
 Flags of every command: --server, --token-file, --config, -o table|json.
 `
@@ -29,7 +33,7 @@ Flags of every command: --server, --token-file, --config, -o table|json.
 func runJIT(args []string, stdout io.Writer) error {
 	fs := newFlagSet("pave access", jitUsage, stdout)
 	cl := newClient(fs)
-	role := fs.String("role", "", "request, break-glass: the team role (viewer, developer, maintainer, admin)")
+	role := fs.String("role", "", "request, break-glass: the team role (viewer, developer, maintainer; admin is never granted)")
 	team := fs.String("team", "", "the team")
 	envID := fs.String("environment", "", "scope: one environment (its id)")
 	stage := fs.String("stage", "", "scope: every environment of a stage")
@@ -112,6 +116,9 @@ func runJIT(args []string, stdout io.Writer) error {
 	case "revoke":
 		err = need(1)
 		call = accessCall{http.MethodDelete, "/v1/grants/" + url.PathEscape(first(a)), nil}
+	case "end":
+		err = need(1)
+		call = accessCall{http.MethodPost, "/v1/grants/" + url.PathEscape(first(a)) + "/end", nil}
 	case "break-glass":
 		body := map[string]any{"incident_id": *incident, "reason": *reason, "scope": scope, "role": *role}
 		if *duration != "" {
@@ -138,7 +145,7 @@ func runJIT(args []string, stdout io.Writer) error {
 	case "reviews decide":
 		if err = need(3); err == nil {
 			call = accessCall{http.MethodPost, "/v1/access-reviews/" + url.PathEscape(a[0]) + "/decisions",
-				map[string]any{"grant_id": a[1], "decision": a[2]}}
+				map[string]any{"item_id": a[1], "decision": a[2]}}
 		}
 	default:
 		fmt.Fprint(stdout, jitUsage)

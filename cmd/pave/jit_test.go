@@ -181,18 +181,19 @@ func TestAccessCLIRequestApproveBreakGlassAndReview(t *testing.T) {
 	assert.Equal(t, "approved", approved["state"])
 	grants := run(alice, "grants", "--active")["items"].([]any)
 	require.Len(t, grants, 1)
-	bg := run(alice, "break-glass", "--incident", "INC-1", "--reason", "outage", "--team", "alpha", "--duration", "15m")
+	bg := run(alice, "break-glass", "--incident", "INC-1", "--reason", "outage", "--team", "alpha", "--stage", "prod", "--duration", "15m")
 	assert.Equal(t, "break_glass", bg["kind"])
 	deadline := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
 	rv := run(admin.token, "reviews", "create", "--team", "alpha", "--deadline", deadline)
-	assert.Len(t, rv["items"], 2)
+	// The two grants, alice's membership and her token.
+	assert.Len(t, rv["items"], 4)
 	decided := run(admin.token, "reviews", "decide", rv["id"].(string), bg["id"].(string), "revoke")
 	assert.Equal(t, "open", decided["state"])
 
 	t.Setenv("PAVE_TOKEN", admin.token)
 	var csv bytes.Buffer
 	require.NoError(t, runJIT([]string{"reviews", "export", rv["id"].(string), "--format", "csv"}, &csv))
-	assert.Contains(t, csv.String(), bg["id"].(string)+",alice,break_glass,maintainer,team,")
+	assert.Contains(t, csv.String(), bg["id"].(string)+",alice,break_glass,maintainer,stage:prod,")
 	err := runJIT([]string{"request", "--role", "owner", "--team", "alpha", "--duration", "1h", "--reason", "x"}, &csv)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "role")

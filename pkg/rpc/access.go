@@ -30,6 +30,7 @@ const (
 	AccessRequestsDeny    = "pave.access.api.requests.deny"
 	GrantsGet             = "pave.access.api.grants.get"
 	GrantsRevoke          = "pave.access.api.grants.revoke"
+	GrantsEnd             = "pave.access.api.grants.end"
 	BreakGlass            = "pave.access.api.breakglass"
 	AccessReviewsCreate   = "pave.access.api.reviews.create"
 	AccessReviewsList     = "pave.access.api.reviews.list"

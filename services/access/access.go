@@ -46,6 +46,10 @@ type Config struct {
 	JIT jit.Config
 	// OIDC optionally accepts JWTs of an OpenID Connect issuer.
 	OIDC app.OIDCConfig
+	// Audit is the key that signs the audit ledger.
+	Audit audit.SigningConfig
+	// Tokens caps the live tokens of one identity.
+	Tokens app.TokensConfig
 }
 
 // BootstrapAdmin is the identity of the bootstrap token: the first
@@ -110,7 +114,14 @@ func (p parts) build(ctx context.Context) error {
 	if err := p.bootstrap(ctx, tokens, dir); err != nil {
 		return err
 	}
-	ledger := audit.NewLedger(p.js)
+	signer, auditKeys, keyFile, keyCreated, err := p.cfg.Audit.Load()
+	if err != nil {
+		return err
+	}
+	if keyCreated {
+		p.log.Info("audit signing key created", "file", keyFile, "key", signer.ID())
+	}
+	ledger := audit.NewLedger(p.js).WithSigner(signer)
 	grants := decide.NewGrants(p.windows)
 	grants.Notify(p.nc)
 	svc, err := jit.New(ctx, p.js, p.so.Replicas, p.cfg.JIT, grants, p.bus, ledger, teamsOf{dir}, p.log)
@@ -118,6 +129,7 @@ func (p parts) build(ctx context.Context) error {
 		return err
 	}
 	p.rt.OnStop(func(context.Context) error { svc.Close(); return nil })
+	svc.WithSubjects(app.NewReviewSubjects(dir, tokens, ledger))
 	p.rt.Go(svc.Run) // the grants' timer
 	p.rt.Endpoint(func() (service.Stopper, error) { return p.grantsUsed(svc) })
 	authenticate := app.NewAuthenticate(tokens, dir)
@@ -131,8 +143,8 @@ func (p parts) build(ctx context.Context) error {
 	p.rt.Endpoint(func() (service.Stopper, error) { return ports.ServeAuthn(p.nc, authenticate, p.log) })
 	p.rt.Endpoint(func() (service.Stopper, error) {
 		return ports.ServeAPI(p.nc, ports.API{
-			Identities: app.NewIdentities(dir, ledger), Tokens: app.NewTokens(tokens, dir, ledger),
-			Dir: dir, JS: p.js, Log: p.log, JIT: &ports.JIT{Svc: svc, Log: p.log},
+			Identities: app.NewIdentities(dir, ledger), Tokens: app.NewTokens(tokens, dir, ledger).WithConfig(p.cfg.Tokens),
+			Dir: dir, JS: p.js, Log: p.log, JIT: &ports.JIT{Svc: svc, Log: p.log}, AuditKeys: auditKeys,
 		})
 	})
 	p.rt.Endpoint(func() (service.Stopper, error) {

@@ -115,7 +115,8 @@ func newAPIRoute(lc fx.Lifecycle, gc Config, so bus.StreamOptions, mp metric.Met
 	if err != nil {
 		return httpfx.Route{}, err
 	}
-	az := ports.Authz{Decider: decide.New(policies), Recorder: audit.NewLedger(js), Grants: grants, Metrics: dm}
+	// Decisions are signed and appended by the access service.
+	az := ports.Authz{Decider: decide.New(policies), Recorder: audit.NewClient(nc, 15*time.Second), Grants: grants, Metrics: dm}
 	api := ports.API(ports.Deps{Auth: client, Caller: ports.NATSCaller{NC: nc}, Types: reg, Authz: az,
 		Log: log.With("service", Name), NC: nc, JS: js, Registry: reg, Redis: rc.Redis, Config: &apiCfg, Meters: mp})
 	// Every API request starts (or continues) a trace at the edge.

@@ -36,8 +36,9 @@ var fencedCodes = map[jetstream.ErrorCode]bool{
 // them as one message (JSON lines), and each caller returns once that
 // message is stored — no caller returns before its record is durable.
 type Ledger struct {
-	js  jetstream.JetStream
-	now func() time.Time
+	js     jetstream.JetStream
+	now    func() time.Time
+	signer *Signer
 
 	mu       sync.Mutex
 	pending  []*entry
@@ -58,6 +59,12 @@ type entry struct {
 // NewLedger returns a ledger on js's AUDIT stream.
 func NewLedger(js jetstream.JetStream) *Ledger {
 	return &Ledger{js: js, now: time.Now}
+}
+
+// WithSigner signs every record the ledger appends.
+func (l *Ledger) WithSigner(s *Signer) *Ledger {
+	l.signer = s
+	return l
 }
 
 // NewID is a random record id.
@@ -156,7 +163,7 @@ func (l *Ledger) publish(ctx context.Context, batch []*entry) (int, error) {
 	buf := make([]byte, 0, 512*len(batch))
 	n := 0
 	for _, e := range batch {
-		e.rec.chain(prev)
+		e.rec.chain(prev, l.signer)
 		raw, err := json.Marshal(e.rec)
 		if err != nil {
 			return 0, err

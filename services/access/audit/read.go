@@ -79,10 +79,23 @@ type Report struct {
 	Broken   *Broken `json:"broken,omitempty"`
 }
 
+// VerifyOption adds a check to Verify.
+type VerifyOption func(*verifyOptions)
+
+type verifyOptions struct{ keys Keyring }
+
+// Signed requires every record to be signed by one of keys.
+func Signed(keys Keyring) VerifyOption { return func(o *verifyOptions) { o.keys = keys } }
+
 // Verify walks the chain of stream from its first record and stops at the
-// first one whose hash does not match its content or whose prev does not
-// match the record before it.
-func Verify(ctx context.Context, js jetstream.JetStream, stream string) (Report, error) {
+// first one whose hash does not match its content, whose prev does not
+// match the record before it or (with Signed) whose signature does not
+// verify.
+func Verify(ctx context.Context, js jetstream.JetStream, stream string, opts ...VerifyOption) (Report, error) {
+	var o verifyOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	var rep Report
 	prev := ""
 	err := Walk(ctx, js, stream, time.Time{}, func(seq uint64, raw []byte) bool {
@@ -100,6 +113,10 @@ func Verify(ctx context.Context, js jetstream.JetStream, stream string) (Report,
 				rep.Broken = &Broken{Seq: seq, Line: line(i), ID: r.ID, Reason: "prev does not match the hash of the record before it"}
 			case r.ComputeHash() != r.Hash:
 				rep.Broken = &Broken{Seq: seq, Line: line(i), ID: r.ID, Reason: "hash does not match the record's content"}
+			case o.keys != nil:
+				if reason := o.keys.check(r); reason != "" {
+					rep.Broken = &Broken{Seq: seq, Line: line(i), ID: r.ID, Reason: reason}
+				}
 			}
 			if rep.Broken != nil {
 				return false

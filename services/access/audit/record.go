@@ -1,12 +1,15 @@
 // Package audit is Pave's tamper-evident ledger: records appended to the
-// AUDIT stream, each holding the hash of the one before it.
+// AUDIT stream, each holding the hash of the one before it and signed by
+// the access service (Ed25519).
 //
-//	Append(records) ─ group commit ─ chain (prev hash, own hash) ─ one message of JSON lines, fenced on the last sequence ─ ack
-//	Verify: walk AUDIT in order, recompute each hash, compare with the stored hash and the next record's prev
+//	Append(records) ─ group commit ─ chain (prev hash, key id, own hash, signature) ─ one message of JSON lines, fenced on the last sequence ─ ack
+//	Verify: walk AUDIT in order, recompute each hash, compare with the stored hash and the next record's prev, check the signature
 //
-// Two writers (the gateway and the access service) share the chain: a
-// publish expects the last sequence it knows, so a writer that is behind
-// is refused, reads the tail and chains again — the chain never forks.
+// The access service is the one signer: the gateway sends its decision
+// records to it (Client, on AppendSubject). Several ledgers may still
+// share the chain: a publish expects the last sequence it knows, so a
+// writer that is behind is refused, reads the tail and chains again — the
+// chain never forks.
 package audit
 
 import (
@@ -45,21 +48,31 @@ type Record struct {
 	Route    string            `json:"route,omitempty"`
 	Details  map[string]string `json:"details,omitempty"`
 	Prev     string            `json:"prev"`
-	Hash     string            `json:"hash"`
+	// Key names the access service's signing key (KeyID); Sig is its
+	// Ed25519 signature of Hash, base64. The hash covers Key, not Sig.
+	Key  string `json:"key,omitempty"`
+	Hash string `json:"hash"`
+	Sig  string `json:"sig,omitempty"`
 }
 
 // ComputeHash is the hash the record must hold.
 func (r Record) ComputeHash() string {
-	r.Hash = ""
+	r.Hash, r.Sig = "", ""
 	raw, _ := json.Marshal(r) // a struct of strings, times and maps always encodes
 	sum := sha256.Sum256(raw)
 	return hex.EncodeToString(sum[:])
 }
 
-// chain sets Prev and Hash after prev.
-func (r *Record) chain(prev string) {
-	r.Prev = prev
+// chain sets Prev and Hash after prev, and signs when s is not nil.
+func (r *Record) chain(prev string, s *Signer) {
+	r.Prev, r.Key, r.Sig = prev, "", ""
+	if s != nil {
+		r.Key = s.id
+	}
 	r.Hash = r.ComputeHash()
+	if s != nil {
+		r.Sig = s.sign(r.Hash)
+	}
 }
 
 // Subject is where a record of kind is published.

@@ -91,9 +91,32 @@ func (g Grant) Covers(r Resource) bool {
 	return false
 }
 
-// reviewActions are the schema's "team-review" actions.
-var reviewActions = map[string]bool{"access-request:review": true, "grant:revoke": true,
-	"access-review:create": true, "access-review:decide": true}
+// neverElevated are the identity and governance actions: the schema's
+// "team-review", "team-manage" and "platform-write" groups (members,
+// service accounts, tokens, applications, budgets, quotas, pools, roles,
+// teams) and deciding on access. A grant never counts for them: access given
+// just in time cannot approve more access, review itself, or make itself
+// permanent. TestNeverElevatedCoversTheGovernanceGroups keeps this list
+// and the schema together.
+var neverElevated = map[string]bool{
+	// team-review
+	"access-request:review": true, "grant:revoke": true, "access-review:create": true, "access-review:decide": true,
+	// team-manage
+	"member:write": true, "service-account:write": true, "token:issue": true, "budget:write": true, "application:write": true,
+	// platform-write
+	"team:create": true, "team:delete": true, "pool:write": true, "quota:write": true, "platform-role:write": true,
+	"token:issue-any": true,
+}
+
+// GovernanceGroups are the action groups whose actions grants never reach.
+var GovernanceGroups = []string{"team-review", "team-manage", "platform-write"}
+
+// NeverElevated reports whether grants are ignored for action.
+func NeverElevated(action string) bool { return neverElevated[action] }
+
+// ElevatingRoles are the team roles a grant may usefully carry: admin adds
+// only team-manage actions, which grants never reach.
+func ElevatingRoles() []string { return []string{"viewer", "developer", "maintainer"} }
 
 // RoleRank orders team roles (viewer 1 .. admin 4; anything else 0).
 func RoleRank(role string) int {
@@ -159,14 +182,12 @@ func (g *Grants) Delete(principal, id string) {
 // approval of this environment sets context.second_approval.
 // context.in_change_window comes from the change windows.
 //
-// Grants never count for the team-review actions (deciding requests,
-// revoking grants, running reviews): access given just in time cannot
-// approve more access, nor review itself.
+// Grants never count for identity and governance actions (NeverElevated).
 func (g *Grants) Apply(r Request, now time.Time) (Request, []string) {
 	if g == nil {
 		return r, nil
 	}
-	if reviewActions[r.Action] {
+	if neverElevated[r.Action] {
 		r.Context.InChangeWindow = g.windows.Contains(now)
 		return r, nil
 	}

@@ -93,3 +93,52 @@ func TestPromotingToProductionOutsideAWindowNeedsAnIncident(t *testing.T) {
 	req.Context = decide.Context{}
 	assert.True(t, e.Decide(req).Allowed, "other stages need no window")
 }
+
+// Attack (issue 16, finding 2): a developer holding an admin grant — from
+// break-glass or an approved request — tries every identity and governance
+// action: making himself a permanent admin, creating a service account,
+// minting tokens, writing budgets and quotas, running reviews. Grants never
+// count there, so every one is refused; the same grant still counts for
+// everyday production work.
+func TestAttackGrantsNeverReachIdentityOrGovernance(t *testing.T) {
+	e := shipped(t)
+	now := time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)
+	g := decide.NewGrants(nil)
+	for _, kind := range []string{decide.GrantKindBreakGlass, decide.GrantKindAccess} {
+		g.Put(decide.Grant{ID: "g-" + kind, Kind: kind, Principal: "dev", Team: "pay", Role: "admin",
+			Scope: events.GrantScope{Kind: events.GrantScopeTeam}, StartsAt: now.Add(-time.Minute),
+			ExpiresAt: now.Add(time.Hour), State: decide.GrantActive})
+	}
+	dev := member("dev", "pay", "developer")
+	for _, action := range []string{"member:write", "service-account:write", "token:issue", "budget:write",
+		"application:write", "access-request:review", "grant:revoke", "access-review:create", "access-review:decide"} {
+		r, used := g.Apply(decide.Request{Principal: dev, Action: action, Resource: decide.TeamResource("pay")}, now)
+		assert.Equal(t, "developer", r.Principal.TeamRoles["pay"], action)
+		assert.Empty(t, used, action)
+		assert.False(t, e.Decide(r).Allowed, "%s must not be allowed through a grant", action)
+	}
+	for _, action := range []string{"team:create", "team:delete", "quota:write", "pool:write", "platform-role:write", "token:issue-any"} {
+		r, _ := g.Apply(decide.Request{Principal: dev, Action: action, Resource: decide.PlatformResource}, now)
+		assert.False(t, e.Decide(r).Allowed, action)
+	}
+	prod := decide.Resource{Type: decide.TypeEnvironment, ID: "env-p", Team: "pay", Stage: "prod"}
+	r, used := g.Apply(decide.Request{Principal: dev, Action: "environment:update", Resource: prod}, now)
+	assert.True(t, e.Decide(r).Allowed, "the grant still counts for production work")
+	assert.Len(t, used, 2)
+}
+
+// Every action of the governance groups in the shipped schema is one
+// grants never reach (a new action there must join the list).
+func TestNeverElevatedCoversTheGovernanceGroups(t *testing.T) {
+	for _, dir := range []string{"", "../../../deploy/policies"} {
+		p, err := decide.Load(decide.Config{PoliciesDir: dir})
+		require.NoError(t, err)
+		for _, group := range decide.GovernanceGroups {
+			actions := p.ActionsIn(group)
+			require.NotEmpty(t, actions, group)
+			for _, a := range actions {
+				assert.True(t, decide.NeverElevated(a), "%s (in %s) must never be elevated by a grant", a, group)
+			}
+		}
+	}
+}

@@ -169,3 +169,17 @@ func lineOf(msg string) int {
 var ErrNoPolicies = errors.New("no policies loaded")
 
 func osDirFS(dir string) fs.FS { return os.DirFS(dir) }
+
+// ActionsIn lists the schema's actions in group (directly or through
+// other groups), sorted.
+func (p *Policies) ActionsIn(group string) []string {
+	g := cedar.NewEntityUID("Action", cedar.String(group))
+	var out []string
+	for uid := range p.actions {
+		if uid != g && p.index.actionIn(uid, g) {
+			out = append(out, string(uid.ID))
+		}
+	}
+	sort.Strings(out)
+	return out
+}

@@ -18,11 +18,63 @@ type Tokens struct {
 	dir    Directory
 	rec    Recorder
 	now    func() time.Time
+	// maxLive caps the live (unexpired, unrevoked) tokens of one subject.
+	maxLive int
 }
+
+// TokensConfig bounds the tokens one identity holds.
+type TokensConfig struct {
+	// MaxPerUser is how many live tokens one user or service account may
+	// hold; minting more is refused until one is revoked or expires.
+	MaxPerUser int `env:"PAVE_ACCESS_MAX_TOKENS_PER_USER" envDefault:"10"`
+}
+
+// Validate names the variable that is wrong.
+func (c TokensConfig) Validate() error {
+	if c.MaxPerUser < 1 {
+		return fmt.Errorf("PAVE_ACCESS_MAX_TOKENS_PER_USER: %d is less than 1", c.MaxPerUser)
+	}
+	return nil
+}
+
+// DefaultMaxTokensPerUser is the cap when none is configured.
+const DefaultMaxTokensPerUser = 10
 
 // NewTokens builds the handlers.
 func NewTokens(tokens TokenStore, dir Directory, rec Recorder) *Tokens {
-	return &Tokens{tokens: tokens, dir: dir, rec: rec, now: time.Now}
+	return &Tokens{tokens: tokens, dir: dir, rec: rec, now: time.Now, maxLive: DefaultMaxTokensPerUser}
+}
+
+// WithConfig applies the cap of c (0 keeps the default).
+func (h *Tokens) WithConfig(c TokensConfig) *Tokens {
+	if c.MaxPerUser > 0 {
+		h.maxLive = c.MaxPerUser
+	}
+	return h
+}
+
+// LimitError refuses a change that would pass a cap, naming the field.
+type LimitError struct{ Field, Message string }
+
+func (e *LimitError) Error() string { return e.Field + ": " + e.Message }
+
+// checkCap refuses a token past the subject's cap of live tokens.
+func (h *Tokens) checkCap(ctx context.Context, subject, field string) error {
+	all, err := h.tokens.List(ctx)
+	if err != nil {
+		return err
+	}
+	now, live := h.now(), 0
+	for _, t := range all {
+		if t.Subject == subject && t.Active(now) {
+			live++
+		}
+	}
+	if live >= h.maxLive {
+		return &LimitError{Field: field, Message: fmt.Sprintf("%s already holds %d live tokens, the most one identity may hold "+
+			"(PAVE_ACCESS_MAX_TOKENS_PER_USER); revoke one first", subject, live)}
+	}
+	return nil
 }
 
 // IssueRequest says whose token to issue: the caller's own (both empty), a
@@ -78,6 +130,13 @@ func (h *Tokens) Issue(ctx context.Context, by authn.Principal, in IssueRequest)
 	}
 	if len(in.Name) > 100 {
 		return Issued{}, &domain.FieldError{Field: "name", Message: "longer than 100 characters"}
+	}
+	field := "user"
+	if kind == domain.KindServiceAccount {
+		field = "service_account"
+	}
+	if err := h.checkCap(ctx, subject, field); err != nil {
+		return Issued{}, err
 	}
 	secret, err := domain.NewSecret()
 	if err != nil {

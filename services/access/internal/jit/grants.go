@@ -3,6 +3,8 @@ package jit
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -112,10 +114,12 @@ func (s *Service) BreakGlass(ctx context.Context, p authn.Principal, in BreakGla
 		return decide.Grant{}, &FieldError{"reason", "is required"}
 	}
 	if in.Role == "" {
-		in.Role = "maintainer"
+		in.Role = s.defaultBreakGlassRole()
 	}
-	if decide.RoleRank(in.Role) == 0 {
-		return decide.Grant{}, &FieldError{"role", fmt.Sprintf("%q is not a team role (viewer, developer, maintainer, admin)", in.Role)}
+	scopes, ok := s.breakGlass[in.Role]
+	if !ok {
+		return decide.Grant{}, &FieldError{"role", fmt.Sprintf("break-glass gives %s (PAVE_ACCESS_BREAK_GLASS_ROLES), not %q",
+			s.breakGlassAllowed(), in.Role)}
 	}
 	if in.Duration == "" {
 		in.Duration = MaxBreakGlass.String()
@@ -128,6 +132,10 @@ func (s *Service) BreakGlass(ctx context.Context, p authn.Principal, in BreakGla
 	if err != nil {
 		return decide.Grant{}, err
 	}
+	if !slices.Contains(scopes, sc.Kind) {
+		return decide.Grant{}, &FieldError{"scope", fmt.Sprintf("break-glass as %s covers one %s, not a whole %s: name scope.%s",
+			in.Role, strings.Join(scopes, " or "), sc.Kind, scopeFields(scopes))}
+	}
 	g := decide.Grant{ID: newID("grt-"), Kind: decide.GrantKindBreakGlass, Principal: actor(p), Team: in.Scope.Team,
 		Role: in.Role, Scope: sc, StartsAt: now, ExpiresAt: now.Add(d), IncidentID: strings.TrimSpace(in.IncidentID),
 		Reason: strings.TrimSpace(in.Reason), CreatedAt: now, State: decide.GrantActive}
@@ -138,8 +146,65 @@ func (s *Service) BreakGlass(ctx context.Context, p authn.Principal, in BreakGla
 	if err := s.grants.create(ctx, g.ID, g); err != nil {
 		return decide.Grant{}, err
 	}
+	// Every break-glass is reviewed afterwards by someone else.
+	if _, err := s.openBreakGlassReview(ctx, g); err != nil {
+		return g, err
+	}
 	// Announce at once (the timer would too, a moment later).
 	return g, s.announceStart(ctx, g)
+}
+
+func (s *Service) defaultBreakGlassRole() string {
+	if _, ok := s.breakGlass["maintainer"]; ok {
+		return "maintainer"
+	}
+	best := ""
+	for role := range s.breakGlass {
+		if decide.RoleRank(role) > decide.RoleRank(best) {
+			best = role
+		}
+	}
+	return best
+}
+
+func (s *Service) breakGlassAllowed() string {
+	var out []string
+	for role, scopes := range s.breakGlass {
+		for _, sc := range scopes {
+			out = append(out, role+"@"+sc)
+		}
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
+}
+
+func scopeFields(scopes []string) string {
+	var out []string
+	for _, sc := range scopes {
+		switch sc {
+		case events.GrantScopeEnvironment:
+			out = append(out, "environment_id")
+		case events.GrantScopeStage:
+			out = append(out, "stage")
+		}
+	}
+	if len(out) == 0 {
+		return "team"
+	}
+	return strings.Join(out, " or scope.")
+}
+
+// End is the holder ending their own grant early (a maintainer revokes
+// others' with Revoke). Someone else's grant is ErrNotOwn.
+func (s *Service) End(ctx context.Context, p authn.Principal, id string) (decide.Grant, error) {
+	g, ok := s.grants.get(id)
+	if !ok {
+		return g, ErrNotFound
+	}
+	if g.Principal != actor(p) {
+		return g, ErrNotOwn
+	}
+	return s.end(ctx, id, events.GrantRevokedRevoked, actor(p))
 }
 
 func (s *Service) publish(ctx context.Context, id, typ string, data any) error {

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -36,6 +37,9 @@ const (
 	ReviewBucket  = "ACCESS_REVIEWS"
 )
 
+// DefaultBreakGlassRoles: a maintainer of one environment or one stage.
+const DefaultBreakGlassRoles = "maintainer@environment,maintainer@stage"
+
 // MaxBreakGlass is the longest break-glass grant.
 const MaxBreakGlass = time.Hour
 
@@ -51,6 +55,57 @@ type Config struct {
 	// ApprovalsByRole overrides Approvals per requested role or for
 	// teardown requests: "admin=2,teardown=1".
 	ApprovalsByRole string `env:"PAVE_ACCESS_APPROVALS_BY_ROLE"`
+	// BreakGlassRoles are the role and scope pairs a break-glass grant may
+	// take: "role@scope", scope one of environment, stage, team. The
+	// default is a maintainer of one environment or one stage.
+	BreakGlassRoles string `env:"PAVE_ACCESS_BREAK_GLASS_ROLES" envDefault:"maintainer@environment,maintainer@stage"`
+	// BreakGlassReview is how long the review item every break-glass grant
+	// opens stays open for a maintainer (not the holder) to decide.
+	BreakGlassReview time.Duration `env:"PAVE_ACCESS_BREAK_GLASS_REVIEW" envDefault:"168h"`
+}
+
+// Validate names every variable that is wrong.
+func (c Config) Validate() error {
+	var errs []error
+	if _, err := c.rules(); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := c.breakGlassRoles(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.BreakGlassReview != 0 && c.BreakGlassReview < time.Minute {
+		errs = append(errs, fmt.Errorf("PAVE_ACCESS_BREAK_GLASS_REVIEW: %s is less than 1m", c.BreakGlassReview))
+	}
+	return errors.Join(errs...)
+}
+
+// breakGlassRoles parses BreakGlassRoles into role → allowed scope kinds.
+// Admin is refused: it adds only identity and governance actions, which
+// grants never reach.
+func (c Config) breakGlassRoles() (map[string][]string, error) {
+	out := map[string][]string{}
+	spec := c.BreakGlassRoles
+	if spec == "" {
+		spec = DefaultBreakGlassRoles
+	}
+	for _, kv := range strings.Split(spec, ",") {
+		kv = strings.TrimSpace(kv)
+		if kv == "" {
+			continue
+		}
+		role, scope, ok := strings.Cut(kv, "@")
+		switch {
+		case !ok || !slices.Contains(decide.ElevatingRoles(), role):
+			return nil, fmt.Errorf("PAVE_ACCESS_BREAK_GLASS_ROLES: %q is not role@scope with role viewer, developer or maintainer", kv)
+		case scope != events.GrantScopeEnvironment && scope != events.GrantScopeStage && scope != events.GrantScopeTeam:
+			return nil, fmt.Errorf("PAVE_ACCESS_BREAK_GLASS_ROLES: %q: scope must be environment, stage or team", kv)
+		}
+		out[role] = append(out[role], scope)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("PAVE_ACCESS_BREAK_GLASS_ROLES: names no role@scope (break-glass would be impossible)")
+	}
+	return out, nil
 }
 
 func (c Config) rules() (map[string]int, error) {
@@ -79,6 +134,8 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrSelfApproval: nobody approves their own request.
 	ErrSelfApproval = errors.New("self-approval")
+	// ErrNotOwn: only a grant's holder ends it early this way.
+	ErrNotOwn = errors.New("not the holder")
 )
 
 // FieldError names a bad input field.
@@ -110,16 +167,21 @@ type Teams interface {
 type Service struct {
 	cfg       Config
 	approvals map[string]int
-	requests  *table[Request]
-	grants    *table[decide.Grant]
-	reviews   *table[Review]
-	index     *decide.Grants
-	pub       Publisher
-	rec       Recorder
-	teams     Teams
-	log       *slog.Logger
-	now       func() time.Time
-	wake      chan struct{}
+	// breakGlass are the roles break-glass may give, with their scopes.
+	breakGlass map[string][]string
+	// subjects are the memberships, service accounts and tokens reviews
+	// cover (nil: reviews cover grants only).
+	subjects Subjects
+	requests *table[Request]
+	grants   *table[decide.Grant]
+	reviews  *table[Review]
+	index    *decide.Grants
+	pub      Publisher
+	rec      Recorder
+	teams    Teams
+	log      *slog.Logger
+	now      func() time.Time
+	wake     chan struct{}
 }
 
 // New opens the buckets and loads the state; index receives every grant.
@@ -129,7 +191,11 @@ func New(ctx context.Context, js jetstream.JetStream, replicas int, cfg Config, 
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, approvals: rules, index: index, pub: pub, rec: rec, teams: teams, log: log,
+	bg, err := cfg.breakGlassRoles()
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{cfg: cfg, approvals: rules, breakGlass: bg, index: index, pub: pub, rec: rec, teams: teams, log: log,
 		now: time.Now, wake: make(chan struct{}, 1)}
 	poke := func() {
 		select {

@@ -108,7 +108,7 @@ func prodEnv(id string) decide.Resource {
 // Nobody approves their own request; a role configured for two approvals
 // needs two distinct people.
 func TestApprovalsAreDistinctAndNeverTheRequesters(t *testing.T) {
-	e := start(t, jit.Config{ApprovalsByRole: "admin=2"})
+	e := start(t, jit.Config{ApprovalsByRole: "developer=2"})
 	ctx := context.Background()
 	r, err := e.svc.CreateRequest(ctx, alice, jit.RequestInput{Role: "maintainer", Scope: jit.ScopeInput{Team: "pay", Stage: "prod"},
 		Duration: "1h", Reason: "hotfix"})
@@ -127,8 +127,8 @@ func TestApprovalsAreDistinctAndNeverTheRequesters(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, []string{"bob"}, g.ApprovedBy)
 
-	adm, err := e.svc.CreateRequest(ctx, alice, jit.RequestInput{Role: "admin", Scope: jit.ScopeInput{Team: "pay"},
-		Duration: "30m", Reason: "rotate members"})
+	adm, err := e.svc.CreateRequest(ctx, alice, jit.RequestInput{Role: "developer", Scope: jit.ScopeInput{Team: "web"},
+		Duration: "30m", Reason: "help the web team"})
 	require.NoError(t, err)
 	assert.Equal(t, 2, adm.ApprovalsRequired)
 	adm, err = e.svc.Approve(ctx, bob, adm.ID, "")

@@ -83,6 +83,10 @@ func (s *Service) CreateRequest(ctx context.Context, p authn.Principal, in Reque
 		if decide.RoleRank(in.Role) == 0 {
 			return Request{}, &FieldError{"role", fmt.Sprintf("%q is not a team role (viewer, developer, maintainer, admin)", in.Role)}
 		}
+		if !slices.Contains(decide.ElevatingRoles(), in.Role) {
+			return Request{}, &FieldError{"role", fmt.Sprintf("%q adds only identity and governance actions (members, service accounts, tokens, budgets, reviews), "+
+				"which grants never give: ask for maintainer or below, or ask an admin", in.Role)}
+		}
 		r.Role = in.Role
 	case KindTeardown:
 		if in.Role != "" {

@@ -29,6 +29,8 @@ type API struct {
 	Log        *slog.Logger
 	// JIT answers just-in-time access, break-glass and reviews (nil: 501).
 	JIT *JIT
+	// AuditKeys verify the records' signatures (nil: the chain only).
+	AuditKeys audit.Keyring
 }
 
 // ServeAPI answers the access API over rpc.
@@ -70,11 +72,14 @@ func notImplemented(context.Context, rpc.Request) rpc.Reply {
 // answer maps an app error to a reply.
 func (a API) answer(status int, v any, err error, kind, id string) rpc.Reply {
 	var fe *domain.FieldError
+	var le *app.LimitError
 	switch {
 	case err == nil:
 		return rpc.OK(status, v)
 	case errors.As(err, &fe):
 		return rpc.Invalid(rpc.FieldError{Field: fe.Field, Message: fe.Message})
+	case errors.As(err, &le):
+		return rpc.Fail(http.StatusConflict, "Conflict", le.Error(), rpc.FieldError{Field: le.Field, Message: le.Message})
 	case errors.Is(err, app.ErrNotFound):
 		return rpc.NotFound(kind, id)
 	case errors.Is(err, app.ErrExists):
@@ -270,6 +275,10 @@ func (a API) queryAudit(ctx context.Context, req rpc.Request) rpc.Reply {
 }
 
 func (a API) verifyAudit(ctx context.Context, _ rpc.Request) rpc.Reply {
-	rep, err := audit.Verify(ctx, a.JS, audit.Stream)
+	var opts []audit.VerifyOption
+	if a.AuditKeys != nil {
+		opts = append(opts, audit.Signed(a.AuditKeys))
+	}
+	rep, err := audit.Verify(ctx, a.JS, audit.Stream, opts...)
 	return a.answer(http.StatusOK, rep, err, "audit", "")
 }

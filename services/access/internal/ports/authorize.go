@@ -37,7 +37,38 @@ func ServeAuthorize(nc *nats.Conn, e *decide.Engine, grants *decide.Grants, rec 
 		_ = svc.Stop()
 		return nil, err
 	}
+	appendRecord := func(m micro.Request) {
+		slots <- struct{}{}
+		srv.inflight.Go(func() {
+			defer func() { <-slots }()
+			appendFor(m, rec, log)
+		})
+	}
+	if err := svc.AddEndpoint("audit-append", micro.HandlerFunc(appendRecord), micro.WithEndpointSubject(audit.AppendSubject)); err != nil {
+		_ = svc.Stop()
+		return nil, err
+	}
 	return srv, nil
+}
+
+// appendFor signs and appends a record another service (the gateway)
+// wrote, and answers once it is stored. The chain fields are the
+// ledger's to set.
+func appendFor(m micro.Request, rec *audit.Ledger, log *slog.Logger) {
+	var r audit.Record
+	if err := json.Unmarshal(m.Data(), &r); err != nil || r.Action == "" || r.Actor == "" {
+		_ = m.Error("400", "an audit record with actor and action is required", nil)
+		return
+	}
+	r.Prev, r.Hash, r.Key, r.Sig = "", "", "", ""
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := rec.Append(ctx, r); err != nil {
+		log.Error("audit append", "error", err)
+		_ = m.Error("503", "the record could not be stored", nil)
+		return
+	}
+	_ = m.Respond([]byte("ok"))
 }
 
 // AuthorizeServer is the running decision endpoint.

@@ -35,6 +35,7 @@ func (j JIT) Endpoints() []rpc.Endpoint {
 		ep("grants-list", rpc.GrantsList, j.listGrants),
 		ep("grants-get", rpc.GrantsGet, j.getGrant),
 		ep("grants-revoke", rpc.GrantsRevoke, j.revokeGrant),
+		ep("grants-end", rpc.GrantsEnd, j.endGrant),
 		ep("break-glass", rpc.BreakGlass, j.breakGlass),
 		ep("reviews-create", rpc.AccessReviewsCreate, j.createReview),
 		ep("reviews-list", rpc.AccessReviewsList, j.listReviews),
@@ -201,6 +202,16 @@ func (j JIT) revokeGrant(ctx context.Context, req rpc.Request) rpc.Reply {
 	return j.answer(http.StatusOK, viewGrant(g, time.Now()), err, "grant", req.Path["id"])
 }
 
+// endGrant is the holder ending their own grant early.
+func (j JIT) endGrant(ctx context.Context, req rpc.Request) rpc.Reply {
+	g, err := j.Svc.End(ctx, req.Principal, req.Path["id"])
+	if errors.Is(err, jit.ErrNotOwn) {
+		return rpc.Fail(http.StatusForbidden, "Forbidden",
+			"only the holder ends a grant with /end; a team maintainer revokes it with DELETE /v1/grants/"+req.Path["id"])
+	}
+	return j.answer(http.StatusOK, viewGrant(g, time.Now()), err, "grant", req.Path["id"])
+}
+
 func (j JIT) breakGlass(ctx context.Context, req rpc.Request) rpc.Reply {
 	var in jit.BreakGlassInput
 	if r := decode(req, &in); r != nil {
@@ -252,13 +263,17 @@ func (j JIT) getReview(_ context.Context, req rpc.Request) rpc.Reply {
 
 func (j JIT) decideReview(ctx context.Context, req rpc.Request) rpc.Reply {
 	var in struct {
+		ItemID   string `json:"item_id"`
 		GrantID  string `json:"grant_id"`
 		Decision string `json:"decision"`
 	}
 	if r := decode(req, &in); r != nil {
 		return *r
 	}
-	rv, err := j.Svc.DecideReview(ctx, req.Principal, req.Path["id"], in.GrantID, in.Decision)
+	if in.ItemID == "" {
+		in.ItemID = in.GrantID
+	}
+	rv, err := j.Svc.DecideReview(ctx, req.Principal, req.Path["id"], in.ItemID, in.Decision)
 	return j.answer(http.StatusOK, rv, err, "access review", req.Path["id"])
 }
 
