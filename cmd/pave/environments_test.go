@@ -140,7 +140,9 @@ func TestEnvironmentIsCreatedUsedAndTornDownForReal(t *testing.T) {
 	env := p.waitState(id, "ready")
 	assert.Equal(t, map[string]int{"postgres databases": 1, "postgres roles": 1, "redis users": 1, "nats streams": 1}, p.realResources())
 
-	// The database is real: log in with the credentials the API returns.
+	// The database is real: log in with the credentials the API returns
+	// when asked for them (the bootstrap admin may have the owner's).
+	_, env = p.do(http.MethodGet, "/v1/environments/"+id+"?credentials=true", nil)
 	var dbURL string
 	for _, r := range env["resources"].([]any) {
 		res := r.(map[string]any)
