@@ -12,6 +12,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pave-platform/pave/pkg/events"
 )
 
 // The attack suite of the HTTP edge (issue 16): each test performs an
@@ -174,4 +176,58 @@ func mustJSON(t *testing.T, v any) string {
 	raw, err := json.Marshal(v)
 	require.NoError(t, err)
 	return strings.TrimSpace(string(raw))
+}
+
+// postEvent posts one CloudEvent in binary mode as api's token.
+func postEvent(t *testing.T, api accessAPI, id, typ string, data any) (int, map[string]any) {
+	t.Helper()
+	raw, err := json.Marshal(data)
+	require.NoError(t, err)
+	req, err := http.NewRequest(http.MethodPost, api.base+"/v1/events", bytes.NewReader(raw))
+	require.NoError(t, err)
+	for k, v := range map[string]string{"Authorization": "Bearer " + api.token, "Content-Type": "application/json",
+		"Ce-Specversion": "1.0", "Ce-Id": id, "Ce-Source": "ci/other", "Ce-Type": typ} {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+// Finding 3: a service account of one team, allowed to send ci.completed,
+// posted a successful run for another team's application (202), and that
+// team's promotion passed its CI gate. Now the claim is refused at the
+// door and the promotion still has no successful run.
+func TestAttackAnotherTeamsCIAccountCannotPassTheCIGate(t *testing.T) {
+	t.Setenv("PAVE_INGEST_ALLOWED_TYPES", "other/ci="+events.TypeCICompleted)
+	p, tokens := promotionPlatform(t)
+	admin := accessAPI{t: t, base: p.base, token: p.token}
+	alice := admin.as(tokens["alice"])
+	admin.must(http.StatusCreated, http.MethodPost, "/v1/teams/other/service-accounts", map[string]any{"name": "ci", "role": "developer"})
+	ci := admin.as(admin.must(http.StatusCreated, http.MethodPost, "/v1/tokens",
+		map[string]any{"service_account": "other/ci", "expires_in": "1h"})["token"].(string))
+	for name, c := range map[string]string{"dev": commitA, "staging": commitB} {
+		p.waitState(p.create(map[string]any{"team": "payments", "name": "shop-" + name, "template": "shop-svc",
+			"stage": name, "commit": c}), "ready")
+	}
+
+	forged := events.CICompleted{Provider: "ci", Repository: "acme/shop", Team: "payments", Application: "shop",
+		Commit: commitA, Conclusion: "success", Name: "build", URL: "https://ci.example/1", DeliveryID: "forged-1"}
+	code, out := postEvent(t, ci, "forged-1", events.TypeCICompleted, forged)
+	assert.Equal(t, http.StatusForbidden, code, "%v", out)
+	assert.Contains(t, out["detail"], "may not send events for team payments")
+	forged.Team = "other" // its own team, another team's application
+	code, out = postEvent(t, ci, "forged-2", events.TypeCICompleted, forged)
+	assert.Equal(t, http.StatusForbidden, code, "%v", out)
+	assert.Contains(t, out["detail"], `team other has no application "shop"`)
+	forged.Application, forged.Repository = "", "other/tool" // its own: let in
+	code, out = postEvent(t, ci, "own-1", events.TypeCICompleted, forged)
+	assert.Equal(t, http.StatusAccepted, code, "%v", out)
+
+	got := promoteAndWait(t, alice, map[string]any{"application": "shop", "to": "staging", "commit": commitA}, "rejected", "promoted")
+	assert.Equal(t, "rejected", got["state"])
+	assert.Contains(t, got["reason"], "ci gate: no CI run recorded for commit "+commitA)
 }

@@ -143,6 +143,7 @@ type consumersParams struct {
 	NC    *nats.Conn
 	Reg   *schema.Registry
 	Repos *webhooks.Repositories
+	SO    bus.StreamOptions
 	MW    platformfx.Middleware
 	Log   *slog.Logger
 }
@@ -152,7 +153,7 @@ type consumersParams struct {
 func runConsumers(p consumersParams) {
 	log := p.Log.With("service", Name)
 	proc := webhooks.NewProcessor(p.Repos, ports.NATSCaller{NC: p.NC}, p.Bus, log.With("component", "webhooks"))
-	router := ingress.NewRouter(p.Bus)
+	router := ingress.NewRouter(p.Bus, ingress.NewStamper(p.Bus.JetStream(), p.SO.Replicas))
 	rejecter := ingress.NewRejecter(p.Bus.JetStream(), p.Reg, p.Bus, log.With("component", "ingress"))
 	var subs []*bus.Subscription
 	p.LC.Append(fx.StartStopHook(
