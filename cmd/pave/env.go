@@ -48,13 +48,19 @@ func runEnv(args []string, stdout, stderr io.Writer) error {
 	case "list", "ls":
 		return envList(fs, cf, args, stdout)
 	case "get", "show":
-		credentials := fs.Bool("credentials", false, "show each resource's login")
+		credentials := fs.Bool("credentials", false, "ask for each resource's login (the owner's for maintainers, else your own grant logins)")
 		a, c, err := parseWithClient(fs, cf, args, 1, "ID")
 		if err != nil {
 			return err
 		}
+		// Logins come only when asked for: the server decides who may
+		// have which (and records the read).
+		path := "/v1/environments/" + url.PathEscape(a[0])
+		if *credentials {
+			path += "?credentials=true"
+		}
 		var raw json.RawMessage
-		if err := c.do(http.MethodGet, "/v1/environments/"+url.PathEscape(a[0]), nil, &raw); err != nil {
+		if err := c.do(http.MethodGet, path, nil, &raw); err != nil {
 			return err
 		}
 		if !c.table(stdout) {

@@ -241,6 +241,8 @@ func envSummary(w io.Writer, raw json.RawMessage, credentials bool) error {
 }
 
 // credentialLines says where the logins are, or shows them when asked.
+// The API answers logins only when asked for (?credentials=true), so
+// unasked the hint names every ready resource.
 func credentialLines(w io.Writer, id string, resources []any, show bool) error {
 	var names []string
 	creds := map[string]map[string]any{}
@@ -249,6 +251,8 @@ func credentialLines(w io.Writer, id string, resources []any, show bool) error {
 		if c, ok := m["credentials"].(map[string]any); ok {
 			names = append(names, cell(m["name"]))
 			creds[cell(m["name"])] = c
+		} else if !show && m["state"] == "ready" {
+			names = append(names, cell(m["name"]))
 		}
 	}
 	if len(names) == 0 {
@@ -257,7 +261,7 @@ func credentialLines(w io.Writer, id string, resources []any, show bool) error {
 	sort.Strings(names)
 	fmt.Fprintln(w)
 	if !show {
-		_, err := fmt.Fprintf(w, "credentials for %s: pave env get %s --credentials (or GET /v1/environments/%s)\n",
+		_, err := fmt.Fprintf(w, "credentials for %s: pave env get %s --credentials (or GET /v1/environments/%s?credentials=true)\n",
 			strings.Join(names, ", "), id, id)
 		return err
 	}

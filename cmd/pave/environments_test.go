@@ -145,7 +145,9 @@ func TestEnvironmentIsCreatedUsedAndTornDownForReal(t *testing.T) {
 	assert.Equal(t, 0, realCounts(t, p.pg, p.redis, p.js)["nats streams"],
 		"the environment's stream lives in the tenants' account, not beside the platform's streams")
 
-	// The database is real: log in with the credentials the API returns.
+	// The database is real: log in with the credentials the API returns
+	// when asked for them (the bootstrap admin may have the owner's).
+	_, env = p.do(http.MethodGet, "/v1/environments/"+id+"?credentials=true", nil)
 	var dbURL string
 	for _, r := range env["resources"].([]any) {
 		res := r.(map[string]any)

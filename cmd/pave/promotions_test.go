@@ -108,6 +108,9 @@ func publishCI(t *testing.T, p *platform, commit, conclusion string) {
 		Provider: "github", Repository: "acme/shop", Team: "payments", Application: "", Commit: commit,
 		Conclusion: conclusion, Name: "build", URL: "https://ci.example/run/1", DeliveryID: "delivery-" + commit})
 	require.NoError(t, err)
+	// Bound to its sender, as the gateway stamps what it lets in.
+	e.SetExtension(events.ExtPrincipal, "webhook:github:acme/shop")
+	e.SetExtension(events.ExtTeam, "payments")
 	ctx := context.Background()
 	require.NoError(t, b.Publish(ctx, e))
 	require.Eventually(t, func() bool {

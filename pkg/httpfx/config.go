@@ -24,6 +24,13 @@ type Config struct {
 	// ReadHeaderTimeout bounds how long a client may take to send the
 	// request headers (slowloris protection).
 	ReadHeaderTimeout time.Duration `env:"PAVE_HTTP_READ_HEADER_TIMEOUT" envDefault:"10s"`
+	// BodyTimeout bounds how long a client may take to send a request
+	// body; past it the read fails and the connection closes (slow-body
+	// protection). It ends with the body: a stream's answer is not cut.
+	BodyTimeout time.Duration `env:"PAVE_HTTP_BODY_TIMEOUT" envDefault:"30s"`
+	// IdleTimeout closes a kept-alive connection with no request for
+	// this long.
+	IdleTimeout time.Duration `env:"PAVE_HTTP_IDLE_TIMEOUT" envDefault:"60s"`
 	// ReadinessTimeout bounds each readiness check.
 	ReadinessTimeout time.Duration `env:"PAVE_HTTP_READINESS_TIMEOUT" envDefault:"1s"`
 }
@@ -42,6 +49,12 @@ func (c Config) Validate() error {
 	}
 	if c.ReadHeaderTimeout <= 0 {
 		errs = append(errs, config.Invalid("PAVE_HTTP_READ_HEADER_TIMEOUT", "must be > 0"))
+	}
+	if c.BodyTimeout <= 0 {
+		errs = append(errs, config.Invalid("PAVE_HTTP_BODY_TIMEOUT", "must be > 0"))
+	}
+	if c.IdleTimeout <= 0 {
+		errs = append(errs, config.Invalid("PAVE_HTTP_IDLE_TIMEOUT", "must be > 0"))
 	}
 	if c.ReadinessTimeout <= 0 {
 		errs = append(errs, config.Invalid("PAVE_HTTP_READINESS_TIMEOUT", "must be > 0"))

@@ -43,6 +43,8 @@ type Server struct {
 	// streamsEnd is closed when draining starts: long-lived answers
 	// (server-sent events) end then instead of holding the shutdown.
 	streamsEnd chan struct{}
+	// bodies are the request bodies still arriving; Stop cuts them short.
+	bodies *bodies
 
 	mu    sync.Mutex
 	addr  net.Addr
@@ -61,6 +63,8 @@ const (
 	DefaultShutdownTimeout   = 15 * time.Second
 	DefaultReadHeaderTimeout = 10 * time.Second
 	DefaultReadinessTimeout  = time.Second
+	DefaultBodyTimeout       = 30 * time.Second
+	DefaultIdleTimeout       = time.Minute
 )
 
 // NewServer builds the server: routes, plus GET /healthz (200 while the
@@ -99,13 +103,15 @@ func NewServer(cfg Config, routes []Route, checks []ReadinessCheck, metrics http
 	s.cancelRequests = cancel
 	s.streamsEnd = make(chan struct{})
 	base = context.WithValue(base, streamsEndKey{}, s.streamsEnd)
+	s.bodies = newBodies(cfg.BodyTimeout)
 	s.srv = &http.Server{
-		Handler:           mux,
+		Handler:           s.bodies.wrap(mux),
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
-		// No ReadTimeout/WriteTimeout: they would cut off uploads and the
-		// server-sent event streams; ReadHeaderTimeout and the shutdown
-		// deadline bound what a slow client can hold.
-		IdleTimeout: 2 * time.Minute,
+		// No ReadTimeout/WriteTimeout: they would cut off the server-sent
+		// event streams. ReadHeaderTimeout bounds the headers, the body
+		// deadline (BodyTimeout) the body, IdleTimeout a kept-alive
+		// connection between requests.
+		IdleTimeout: cfg.IdleTimeout,
 		BaseContext: func(net.Listener) context.Context { return base },
 		ErrorLog:    slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
@@ -121,6 +127,12 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.ReadinessTimeout == 0 {
 		cfg.ReadinessTimeout = DefaultReadinessTimeout
+	}
+	if cfg.BodyTimeout == 0 {
+		cfg.BodyTimeout = DefaultBodyTimeout
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
 	}
 	return cfg
 }
@@ -194,6 +206,7 @@ func (s *Server) Stop(ctx context.Context) error {
 
 	s.draining.Store(true)
 	close(s.streamsEnd)
+	s.bodies.expire()
 	s.logger.InfoContext(ctx, "http server draining", "drain_delay", s.cfg.DrainDelay)
 	s.waitDrainDelay(ctx)
 

@@ -142,6 +142,7 @@ type consumersParams struct {
 	NC    *nats.Conn
 	Reg   *schema.Registry
 	Repos *webhooks.Repositories
+	SO    bus.StreamOptions
 	MW    platformfx.Middleware
 	Log   *slog.Logger
 }
@@ -153,6 +154,6 @@ func runConsumers(p consumersParams) {
 	rt := service.NewRuntime(p.Bus, p.MW, log)
 	proc := webhooks.NewProcessor(p.Repos, ports.NATSCaller{NC: p.NC}, p.Bus, log.With("component", "webhooks"))
 	rt.Handle(webhooks.ConsumerSpec(), proc.Handle)
-	ingress.Consumers(rt.Router(), ingress.NewRouter(p.Bus), ingress.NewRejecter(p.Reg, p.Bus))
+	ingress.Consumers(rt.Router(), ingress.NewRouter(p.Bus, ingress.NewStamper(p.Bus.JetStream(), p.SO.Replicas)), ingress.NewRejecter(p.Reg, p.Bus))
 	p.LC.Append(rt.Hook(func(context.Context) error { return nil }))
 }

@@ -2,6 +2,7 @@ package ingress
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -37,15 +38,26 @@ func ConsumerSpec() bus.ConsumerSpec {
 
 // Router routes valid ingress events (see the package doc).
 type Router struct {
-	pub Publisher
+	pub   Publisher
+	stamp *Stamper
 }
 
-// NewRouter builds a router.
-func NewRouter(pub Publisher) *Router { return &Router{pub: pub} }
+// NewRouter builds a router that lets through only what stamp verifies.
+func NewRouter(pub Publisher, stamp *Stamper) *Router { return &Router{pub: pub, stamp: stamp} }
 
 // Route re-publishes the gateway's report types with the same id; every
-// other type stays on INGRESS.
+// other type stays on INGRESS. An event the gateway did not stamp at the
+// door (published straight on pave.ingress.>) has no authenticated
+// sender, so it may claim nothing: a report type, or any event naming a
+// team, application or environment, is dead-lettered with the reason.
 func (r *Router) Route(ctx context.Context, e event.Event) error {
+	_, _, err := r.stamp.Verify(ctx, e)
+	switch {
+	case errors.Is(err, ErrUnbound) && (routed[e.Type()] || ClaimsOf(e).Any() || Extension(e, ExtPrincipal) != ""):
+		return bus.Permanent(fmt.Errorf("ingress event %s: %w; send it to POST /v1/events with a token allowed to speak for its team", e.ID(), err))
+	case err != nil && !errors.Is(err, ErrUnbound):
+		return fmt.Errorf("verify ingress event %s: %w", e.ID(), err)
+	}
 	if !routed[e.Type()] {
 		return nil
 	}

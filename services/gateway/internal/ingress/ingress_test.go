@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -117,6 +118,9 @@ func TestAllowedTypes(t *testing.T) {
 	assert.False(t, a.Allows("other/x", events.TypeCICompleted))
 }
 
+// testStamper stands for the gateway's door: what it stamps is let in.
+var testStamper = ingress.NewStamperWithKey([]byte("test stamp key"))
+
 // natsIngress runs the router and the rejecter on an embedded server.
 func natsIngress(t *testing.T) (*bus.Bus, jetstream.JetStream) {
 	t.Helper()
@@ -128,7 +132,7 @@ func natsIngress(t *testing.T) (*bus.Bus, jetstream.JetStream) {
 	so := bus.DefaultStreamOptions()
 	require.NoError(t, bus.EnsureStreams(ctx, b.JetStream(), append(bus.CoreStreams(so), bus.ServiceStreams("gateway", so)...)...))
 	r := bus.NewRouter(b)
-	ingress.Consumers(r, ingress.NewRouter(b), ingress.NewRejecter(reg, b))
+	ingress.Consumers(r, ingress.NewRouter(b, testStamper), ingress.NewRejecter(reg, b))
 	require.NoError(t, r.Start(ctx))
 	t.Cleanup(func() { _ = r.Stop(context.Background()) })
 	return b, b.JetStream()
@@ -180,6 +184,8 @@ func TestValidNATSPublishIsRouted(t *testing.T) {
 	ctx := context.Background()
 	e, err := bus.NewEvent("good-1", "ci/builder", events.TypeCICompleted, json.RawMessage(ciData))
 	require.NoError(t, err)
+	// Stamped as POST /v1/events stamps what it lets in.
+	require.NoError(t, testStamper.Stamp(ctx, &e, "ci/builder", "demo"))
 	require.NoError(t, b.PublishOn(ctx, ingress.Subject(events.TypeCICompleted), e))
 	var routed *jetstream.RawStreamMsg
 	require.Eventually(t, func() bool {
@@ -189,6 +195,8 @@ func TestValidNATSPublishIsRouted(t *testing.T) {
 		10*time.Second, 20*time.Millisecond)
 	assert.Equal(t, "good-1", routed.Header.Get("Nats-Msg-Id"), "the same id, so a resend is deduplicated")
 	assert.JSONEq(t, ciData, string(routed.Data))
+	assert.Equal(t, "ci/builder", routed.Header.Get("ce-paveprincipal"), "the sender travels with the event")
+	assert.Equal(t, "demo", routed.Header.Get("ce-paveteam"))
 
 	// Another service's type is kept on INGRESS, never spoken for it.
 	other, err := bus.NewEvent("other-1", "somewhere", events.TypeServiceStarted, events.ServiceStarted{
@@ -206,4 +214,36 @@ func TestValidNATSPublishIsRouted(t *testing.T) {
 	assert.Nil(t, lastOn(t, js, "EVT_PLATFORM", "pave.evt.platform.service.started"))
 	assert.NotNil(t, lastOn(t, js, "INGRESS", ingress.Subject(events.TypeServiceStarted)))
 	_ = bytes.MinRead
+}
+
+// Finding 3 of issue 16, on NATS: a CI result published straight on
+// pave.ingress.> (no sender the gateway authenticated), or one whose
+// stamp was copied onto other data, is dead-lettered with the reason and
+// never reaches the promotion gate.
+func TestAttackUnboundNATSIngressIsDeadLettered(t *testing.T) {
+	b, js := natsIngress(t)
+	ctx := context.Background()
+	forged, err := bus.NewEvent("forged-1", "ci/builder", events.TypeCICompleted, json.RawMessage(ciData))
+	require.NoError(t, err)
+	forged.SetExtension(ingress.ExtPrincipal, "demo/ci")
+	forged.SetExtension(ingress.ExtTeam, "demo")
+	require.NoError(t, b.PublishOn(ctx, ingress.Subject(events.TypeCICompleted), forged))
+	var dead *jetstream.RawStreamMsg
+	require.Eventually(t, func() bool { dead = lastOn(t, js, "DLQ", "pave.dlq.INGRESS."+ingress.Durable); return dead != nil },
+		10*time.Second, 20*time.Millisecond, "the unstamped event was never dead-lettered")
+	assert.Contains(t, dead.Header.Get(bus.HeaderDLQReason), "not bound to an authenticated sender")
+
+	// A real stamp moved onto other data does not verify either.
+	good, err := bus.NewEvent("moved-1", "ci/builder", events.TypeCICompleted, json.RawMessage(ciData))
+	require.NoError(t, err)
+	require.NoError(t, testStamper.Stamp(ctx, &good, "demo/ci", "demo"))
+	moved := good.Clone()
+	require.NoError(t, moved.SetData("application/json", json.RawMessage(strings.Replace(ciData, `"team":"demo"`, `"team":"beta"`, 1))))
+	require.NoError(t, b.PublishOn(ctx, ingress.Subject(events.TypeCICompleted), moved))
+	require.Eventually(t, func() bool {
+		dead = lastOn(t, js, "DLQ", "pave.dlq.INGRESS."+ingress.Durable)
+		return dead != nil && dead.Header.Get("ce-id") == "moved-1"
+	}, 10*time.Second, 20*time.Millisecond, "the moved stamp was never dead-lettered")
+	assert.Contains(t, dead.Header.Get(bus.HeaderDLQReason), "the stamp does not verify")
+	assert.Nil(t, lastOn(t, js, "EVT_GATEWAY", "pave.evt.gateway.ci.completed"), "nothing unbound is routed")
 }

@@ -61,7 +61,8 @@ func TestEveryMappedActionIsInTheSchema(t *testing.T) {
 		"token:issue", "token:issue-any", "audit:read", "audit:verify", "access-request:own",
 		"environment:promote", "promotion:read", "promotion:approve", "application:write", "event:ingest",
 		"access-request:create", "access-request:read", "access-request:review", "grant:read", "grant:revoke",
-		"break-glass:activate", "access-review:create", "access-review:read", "access-review:decide"} {
+		"break-glass:activate", "access-review:create", "access-review:read", "access-review:decide",
+		ownerCredentialsAction, grantCredentialsAction} {
 		assert.True(t, p.HasAction(a), a)
 	}
 	assert.False(t, p.HasAction(unmappedAction), "an unmapped route can never be permitted")

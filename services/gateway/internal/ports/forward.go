@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -74,6 +75,10 @@ func buildRequest(w http.ResponseWriter, r *http.Request, pathKeys []string) (rp
 	case errors.As(err, &tooBig):
 		httpfx.WriteProblem(w, http.StatusRequestEntityTooLarge, "Request Entity Too Large",
 			"the body is larger than 1 MiB", fieldErrors(rpc.FieldError{Field: "body", Message: "larger than 1 MiB"}))
+		return req, false
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		httpfx.WriteProblem(w, http.StatusRequestTimeout, "Request Timeout", "the body took too long to arrive",
+			fieldErrors(rpc.FieldError{Field: "body", Message: "not sent within the body deadline"}))
 		return req, false
 	case err != nil:
 		httpfx.WriteProblem(w, http.StatusBadRequest, "Bad Request", "the body could not be read", nil)

@@ -48,7 +48,7 @@ func API(d Deps) http.Handler {
 	for _, rt := range slices.Concat(routeGroups...) {
 		mux.Handle(rt.pattern, Forward(c, log, rt.subject, rt.keys...))
 	}
-	mux.Handle("GET /v1/environments/{id}", getEnvironment(c, log))
+	mux.Handle("GET /v1/environments/{id}", getEnvironment(az, c, log))
 	mux.Handle("GET /v1/environments/{id}/events", environmentEvents(c, d.JS, log))
 	mux.Handle("GET /v1/operations/{id}", getOperation(c, d.JS, log))
 	mux.Handle("GET /v1/costs/export", exportCosts(c, log))
@@ -112,7 +112,7 @@ var coreRules = map[string]resolver{
 	"GET /v1/environments":                        onTeamQuery("team:read"),
 	"GET /v1/environments/{id}":                   onEnvironment("environment:read"),
 	"GET /v1/environments/{id}/events":            onEnvironment("environment:read"),
-	"GET /v1/environments/{id}/grant-credentials": onEnvironment("environment:read"),
+	"GET /v1/environments/{id}/grant-credentials": onEnvironment(grantCredentialsAction),
 	"GET /v1/operations/{id}":                     onOperation,
 	"PATCH /v1/environments/{id}":                 onEnvironment("environment:update"),
 	"DELETE /v1/environments/{id}":                onEnvironment("environment:delete"),

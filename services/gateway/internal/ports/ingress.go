@@ -67,10 +67,14 @@ func ingressHandler(d Deps, cfg IngressConfig) http.Handler {
 			httpfx.WriteProblem(w, http.StatusServiceUnavailable, "Service Unavailable", "the events ingress is not configured", nil)
 		})
 	}
-	return ingestEvents(d.Registry, pub, ingress.ParseAllowedTypes(cfg.AllowedTypes), d.Log)
+	replicas := 1
+	if d.Config != nil {
+		replicas = d.Config.KVReplicas
+	}
+	return ingestEvents(d.Registry, pub, ingress.ParseAllowedTypes(cfg.AllowedTypes), door{d.Caller, ingress.NewStamper(d.JS, replicas)}, d.Log)
 }
 
-func ingestEvents(reg ingress.Registry, pub IngressPublisher, allowed ingress.AllowedTypes, log *slog.Logger) http.Handler {
+func ingestEvents(reg ingress.Registry, pub IngressPublisher, allowed ingress.AllowedTypes, dr door, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 		var tooBig *http.MaxBytesError
@@ -95,9 +99,11 @@ func ingestEvents(reg ingress.Registry, pub IngressPublisher, allowed ingress.Al
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 		defer cancel()
+		if !dr.bindAll(ctx, w, p, evs, log) {
+			return
+		}
 		ids := make([]string, len(evs))
 		for i, e := range evs {
-			e.SetExtension("pavesender", p.ID)
 			if err := pub.PublishOn(ctx, ingress.Subject(e.Type()), e); err != nil {
 				log.ErrorContext(ctx, "store ingress event", "event_id", e.ID(), "error", err)
 				w.Header().Set("Retry-After", "1")

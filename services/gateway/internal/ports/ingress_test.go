@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -35,7 +36,7 @@ func ingressServer(t *testing.T, as authn.Principal) (string, func() uint64) {
 	require.NoError(t, err)
 	require.NoError(t, bus.EnsureStreams(context.Background(), b.JetStream(), bus.CoreStreams(bus.DefaultStreamOptions())...))
 	allowed := ingress.ParseAllowedTypes(map[string]string{"ci/builder": events.TypeCICompleted})
-	h := ingestEvents(reg, b, allowed, slog.New(slog.DiscardHandler))
+	h := ingestEvents(reg, b, allowed, door{stamp: ingress.NewStamperWithKey([]byte("test key"))}, slog.New(slog.DiscardHandler))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, as)))
 	}))
@@ -73,8 +74,12 @@ func ceJSON(id, data string) string {
 	return `{"specversion":"1.0","id":"` + id + `","source":"ci/builder","type":"` + events.TypeCICompleted + `","data":` + data + `}`
 }
 
+// ciBuilder is a service account of team demo, where the events are about.
+var ciBuilder = authn.Principal{ID: "ci/builder", Kind: authn.KindServiceAccount, Teams: []string{"demo"},
+	TeamRoles: map[string]string{"demo": "developer"}}
+
 func TestIngestStoresEventsDurablyAndAnswersTheirIDs(t *testing.T) {
-	url, stored := ingressServer(t, authn.Principal{ID: "ci/builder", Kind: authn.KindServiceAccount})
+	url, stored := ingressServer(t, ciBuilder)
 	code, out := postEvents(t, url, binaryHeaders("e-1", events.TypeCICompleted), ciEventData)
 	require.Equal(t, http.StatusAccepted, code, "%v", out)
 	assert.Equal(t, []any{"e-1"}, out["ids"])
@@ -109,7 +114,7 @@ func TestIngestRefusesMalformedEventsAndStoresNothing(t *testing.T) {
 }
 
 func TestIngestKeepsServiceAccountsToTheirTypes(t *testing.T) {
-	url, stored := ingressServer(t, authn.Principal{ID: "ci/builder", Kind: authn.KindServiceAccount})
+	url, stored := ingressServer(t, ciBuilder)
 	data := `{"provider":"ci","repository":"r/r","team":"demo","application":"","commit":"6113728f27ae82c7b1a177c8d03f9e96e0adf246",` +
 		`"environment":"prod","state":"success","url":"","delivery_id":"d"}`
 	code, out := postEvents(t, url, binaryHeaders("e-1", events.TypeDeploymentRecorded), data)
@@ -129,4 +134,23 @@ func TestIngressConfigRefusesEntriesThatCannotMatch(t *testing.T) {
 		assert.Contains(t, err.Error(), "PAVE_INGEST_ALLOWED_TYPES")
 		assert.Contains(t, err.Error(), key)
 	}
+}
+
+// Finding 3 of issue 16 at the door: a service account speaks only for
+// its own team. Claiming another team's CI result is refused with 403
+// naming the field, and nothing is stored.
+func TestAttackIngestRefusesClaimsBeyondTheSendersTeam(t *testing.T) {
+	url, stored := ingressServer(t, ciBuilder)
+	beta := strings.Replace(ciEventData, `"team":"demo"`, `"team":"beta"`, 1)
+	code, out := postEvents(t, url, binaryHeaders("e-1", events.TypeCICompleted), beta)
+	assert.Equal(t, http.StatusForbidden, code, "%v", out)
+	assert.Contains(t, out["detail"], "may not send events for team beta")
+	assert.Equal(t, "data/team", out["errors"].([]any)[0].(map[string]any)["field"])
+
+	viewer := ciBuilder
+	viewer.TeamRoles = map[string]string{"demo": "viewer"}
+	vurl, vstored := ingressServer(t, viewer)
+	code, out = postEvents(t, vurl, binaryHeaders("e-3", events.TypeCICompleted), ciEventData)
+	assert.Equal(t, http.StatusForbidden, code, "a viewer account reports no CI results: %v", out)
+	assert.Equal(t, uint64(0), stored()+vstored(), "nothing refused is stored")
 }

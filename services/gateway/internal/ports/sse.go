@@ -102,9 +102,10 @@ func environmentEvents(c Caller, js jetstream.JetStream, log *slog.Logger) http.
 		rc := http.NewResponseController(w)
 		_ = rc.SetWriteDeadline(time.Time{}) // a stream outlives the server's write timeout
 		out := sseWriter{w: w, rc: rc}
-		p, _ := PrincipalFrom(r.Context())
-		creq := rpc.Request{Principal: p, Path: map[string]string{"id": id}}
-		out.send("", "snapshot", withCredentials(r.Context(), c, creq, snap.raw, log))
+		// The snapshot is the environment without any login: a stream
+		// is for progress, credentials only come when asked for (GET
+		// ?credentials=true), decided and audited there.
+		out.send("", "snapshot", snap.raw)
 		// replayTo: a resumed stream of a settled environment first sends
 		// what happened after the client's last id, then ends.
 		var replayTo uint64

@@ -110,6 +110,10 @@ func (p *Processor) publish(ctx context.Context, repo *Repository, d storedDeliv
 		return bus.Permanent(err)
 	}
 	e.SetSubject(repo.Name + "@" + c.commit)
+	// Bound to its sender: the repository the signature authenticated,
+	// speaking for the team the repositories file maps it to.
+	e.SetExtension(events.ExtPrincipal, principal(repo).ID)
+	e.SetExtension(events.ExtTeam, repo.Team)
 	return p.pub.Publish(ctx, e)
 }
 

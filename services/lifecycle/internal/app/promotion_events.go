@@ -186,15 +186,38 @@ func (s *Promoter) HandleGatewayEvent(ctx context.Context, e event.Event) error 
 		if err := json.Unmarshal(e.Data(), &c); err != nil {
 			return bus.Permanent(fmt.Errorf("ci result %s: %w", e.ID(), err))
 		}
+		if err := boundTo(e, c.Team); err != nil {
+			return bus.Permanent(fmt.Errorf("ci result %s: %w", e.ID(), err))
+		}
 		return s.recordCI(ctx, c)
 	case events.TypeGitPushed:
 		var g events.GitPushed
 		if err := json.Unmarshal(e.Data(), &g); err != nil {
 			return bus.Permanent(fmt.Errorf("push %s: %w", e.ID(), err))
 		}
+		if err := boundTo(e, g.Team); err != nil {
+			return bus.Permanent(fmt.Errorf("push %s: %w", e.ID(), err))
+		}
 		if g.DefaultBranch {
 			return s.recordCandidate(ctx, g, e.Time())
 		}
+	}
+	return nil
+}
+
+// boundTo: the gateway stamped the event with an authenticated sender
+// who may speak for team (events.ExtPrincipal, events.ExtTeam). The CI
+// gate trusts nothing else: a result that names a team its sender was
+// not checked for never counts.
+func boundTo(e event.Event, team string) error {
+	ext := e.Extensions()
+	principal, _ := ext[events.ExtPrincipal].(string)
+	stamped, _ := ext[events.ExtTeam].(string)
+	switch {
+	case principal == "":
+		return fmt.Errorf("no sender stamped by the gateway (%s)", events.ExtPrincipal)
+	case team == "" || stamped != team:
+		return fmt.Errorf("claims team %q but %s was let in for team %q", team, principal, stamped)
 	}
 	return nil
 }

@@ -193,9 +193,9 @@ func (h *promotionHarness) answerUpdate(t *testing.T, envID string, n int, fail 
 
 func (h *promotionHarness) ci(t *testing.T, commit, conclusion string) {
 	t.Helper()
-	require.NoError(t, h.promoter.HandleGatewayEvent(context.Background(), h.event(t, events.TypeCICompleted, events.CICompleted{
+	require.NoError(t, h.promoter.HandleGatewayEvent(context.Background(), stampedFor("payments", h.event(t, events.TypeCICompleted, events.CICompleted{
 		Provider: "github", Repository: "acme/shop", Team: "payments", Application: "shop", Commit: commit,
-		Conclusion: conclusion, Name: "build", URL: "https://ci.example/1", DeliveryID: "d-" + conclusion})))
+		Conclusion: conclusion, Name: "build", URL: "https://ci.example/1", DeliveryID: "d-" + conclusion}))))
 }
 
 func (h *promotionHarness) promotion(t *testing.T, id string) app.PromotionRecord {
@@ -409,9 +409,9 @@ func TestPushesToTheDefaultBranchBecomeTheCandidate(t *testing.T) {
 	ctx := context.Background()
 	push := func(commit string, defaultBranch bool, repo, application string) {
 		t.Helper()
-		require.NoError(t, h.promoter.HandleGatewayEvent(ctx, h.event(t, events.TypeGitPushed, events.GitPushed{
+		require.NoError(t, h.promoter.HandleGatewayEvent(ctx, stampedFor("payments", h.event(t, events.TypeGitPushed, events.GitPushed{
 			Provider: "github", Repository: repo, Team: "payments", Application: application, Branch: "main",
-			Commit: commit, DefaultBranch: defaultBranch, DeliveryID: "d-" + commit, Sender: "alice"})))
+			Commit: commit, DefaultBranch: defaultBranch, DeliveryID: "d-" + commit, Sender: "alice"}))))
 	}
 	c, err := h.promoter.Candidate(ctx, "shop")
 	require.NoError(t, err)
