@@ -44,6 +44,8 @@ var Module = fx.Options(
 	fx.Module("bus",
 		fx.Provide(LoadStreamConfig, schema.Default, NewBus, NewMiddleware),
 		fx.Invoke(declareCoreStreams),
+		fx.Provide(LoadFillOptions, NewFillMonitor, httpfx.AsReadinessCheck(FillReadiness)),
+		fx.Invoke(func(*bus.FillMonitor) {}), // every process watches, with or without an HTTP server
 	),
 )
 
