@@ -89,7 +89,7 @@ func newDedup(c Config, rc redisfx.Client, js jetstream.JetStream, so bus.Stream
 	return dedup.NewKV(ctx, js, DedupBucket, c.DedupTTL, so.Replicas)
 }
 
-func newAPIRoute(lc fx.Lifecycle, gc Config, so bus.StreamOptions, mp metric.MeterProvider, nc *nats.Conn, js jetstream.JetStream, reg *schema.Registry, rc redisfx.Client, log *slog.Logger) (httpfx.Route, error) {
+func newAPIRoute(lc fx.Lifecycle, gc Config, so bus.StreamOptions, mp metric.MeterProvider, nc *nats.Conn, js jetstream.JetStream, reg *schema.Registry, rc redisfx.Client, fill *bus.FillMonitor, log *slog.Logger) (httpfx.Route, error) {
 	client := authn.NewClient(nc, 2*time.Second)
 	// Every /v1 route is decided in-process against the Cedar policies
 	// (an invalid policy stops the start) and recorded in the audit ledger.
@@ -119,7 +119,7 @@ func newAPIRoute(lc fx.Lifecycle, gc Config, so bus.StreamOptions, mp metric.Met
 	}
 	az := ports.Authz{Decider: decide.New(policies), Recorder: audit.NewLedger(js), Grants: grants, Metrics: dm}
 	api := ports.API(ports.Deps{Auth: client, Caller: ports.NATSCaller{NC: nc}, Types: reg, Authz: az,
-		Log: log.With("service", Name), NC: nc, JS: js, Registry: reg, Redis: rc.Redis, Config: &apiCfg, Meters: mp})
+		Log: log.With("service", Name), NC: nc, JS: js, Registry: reg, Redis: rc.Redis, Config: &apiCfg, Meters: mp, Capacity: fill})
 	// Every API request starts (or continues) a trace at the edge.
 	return httpfx.Route{Pattern: "/v1/", Handler: otelfx.HTTPHandler(Name, api)}, nil
 }
