@@ -117,7 +117,10 @@ func newAPIRoute(lc fx.Lifecycle, gc Config, so bus.StreamOptions, mp metric.Met
 	if err != nil {
 		return httpfx.Route{}, err
 	}
-	az := ports.Authz{Decider: decide.New(policies), Recorder: audit.NewLedger(js), Grants: grants, Metrics: dm}
+	ledger := audit.NewLedger(js)
+	reads := ports.NewReadCounter(ledger, ports.ReadFlushInterval, log.With("service", Name, "component", "audit-reads"))
+	lc.Append(fx.StartStopHook(reads.Start, reads.Stop))
+	az := ports.Authz{Decider: decide.New(policies), Recorder: ledger, Grants: grants, Metrics: dm, Reads: reads}
 	api := ports.API(ports.Deps{Auth: client, Caller: ports.NATSCaller{NC: nc}, Types: reg, Authz: az,
 		Log: log.With("service", Name), NC: nc, JS: js, Registry: reg, Redis: rc.Redis, Config: &apiCfg, Meters: mp, Capacity: fill})
 	// Every API request starts (or continues) a trace at the edge.
