@@ -33,6 +33,7 @@ var configStructs = []any{
 	otelfx.Config{},
 	redisfx.Config{},
 	platformfx.StreamConfig{},
+	platformfx.FillConfig{},
 	access.Config{},
 	cost.Config{},
 	gateway.Config{},

@@ -43,7 +43,7 @@ func (c *client) watch(ctx context.Context, id string, p *progress) (string, err
 	if !errors.Is(err, errNoStream) {
 		return state, err
 	}
-	p.note(fmt.Sprintf("%v; polling every %s instead", err, pollInterval))
+	p.note(fmt.Sprintf("%v; polling every %s instead, backing off to %s", err, pollInterval, envPollMax))
 	return c.poll(ctx, id, p)
 }
 
@@ -176,11 +176,11 @@ func readSSE(r io.Reader, fn func(sseMessage) bool) error {
 	return sc.Err()
 }
 
-// poll asks for the environment every pollInterval until it settles
+// poll asks for the environment, first after pollInterval and then
+// backing off to envPollMax, until it settles
 // with no operation running.
 func (c *client) poll(ctx context.Context, id string, p *progress) (string, error) {
-	t := time.NewTicker(pollInterval)
-	defer t.Stop()
+	pace := backoff{First: pollInterval, Max: max(pollInterval, envPollMax)}
 	for {
 		var raw json.RawMessage
 		if err := c.do(http.MethodGet, "/v1/environments/"+id, nil, &raw); err != nil {
@@ -200,7 +200,7 @@ func (c *client) poll(ctx context.Context, id string, p *progress) (string, erro
 		select {
 		case <-ctx.Done():
 			return "", fmt.Errorf("waiting for environment %s: %w", id, ctx.Err())
-		case <-t.C:
+		case <-time.After(pace.Next()):
 		}
 	}
 }

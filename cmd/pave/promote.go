@@ -123,8 +123,7 @@ func promote(args []string, stdout io.Writer) error {
 func (c *client) waitPromotion(id string, timeout time.Duration, stdout io.Writer) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	tick := time.NewTicker(500 * time.Millisecond)
-	defer tick.Stop()
+	pace := promotionPoll
 	last := ""
 	for {
 		var raw json.RawMessage
@@ -151,7 +150,7 @@ func (c *client) waitPromotion(id string, timeout time.Duration, stdout io.Write
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("promotion %s still %s after %s", id, p.State, timeout)
-		case <-tick.C:
+		case <-time.After(pace.Next()):
 		}
 	}
 }

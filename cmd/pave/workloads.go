@@ -158,6 +158,7 @@ func submitWorkload(args []string, stdout io.Writer) error {
 		progress = os.Stderr // stdout is for the JSON answer
 	}
 	last := ""
+	pace := workloadPoll
 	for {
 		v = nil // a fresh answer each time, without keys left from the last
 		if err := c.do(http.MethodGet, "/v1/workloads/"+url.PathEscape(wid), nil, &raw); err != nil {
@@ -181,7 +182,7 @@ func submitWorkload(args []string, stdout io.Writer) error {
 			_ = c.show(stdout, raw, nil)
 			return fmt.Errorf("workload %s %v: %v", wid, v["state"], orEmpty(v["reason"]))
 		}
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(pace.Next())
 	}
 }
 

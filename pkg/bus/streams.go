@@ -25,12 +25,30 @@ type StreamOptions struct {
 	Replicas   int           // 1 for pave dev, 3 in production
 	MaxBytes   int64         // per stream; discard-new once reached
 	Duplicates time.Duration // deduplication window for Nats-Msg-Id
+	// EventRetention is how long event streams (EVT_*, INGRESS, DLQ) keep
+	// a message (MaxAge); 0 keeps it until the byte limit.
+	EventRetention time.Duration
+	// AuditRetention is AUDIT's MaxAge; 0 keeps every record. The ledger
+	// is verified from its first record, so a window is only safe once
+	// sealed segments are archived before they leave the stream.
+	AuditRetention time.Duration
 }
+
+// DefaultEventRetention is the window event streams keep by default.
+const DefaultEventRetention = 30 * 24 * time.Hour
 
 // DefaultStreamOptions suits pave dev and tests.
 func DefaultStreamOptions() StreamOptions {
-	return StreamOptions{Replicas: 1, MaxBytes: 1 << 30, Duplicates: 10 * time.Minute}
+	return StreamOptions{Replicas: 1, MaxBytes: 1 << 30, Duplicates: 10 * time.Minute,
+		EventRetention: DefaultEventRetention}
 }
+
+// foldedLogs are event streams whose owner rebuilds its state by reading
+// them from sequence 1 (the scheduler's log). A window would silently drop
+// state that is still live (an environment holds its admission until
+// teardown), so they keep everything until their owner starts from a
+// snapshot plus the tail; the byte limit and the fill alert bound them.
+var foldedLogs = map[string]bool{"EVT_SCHEDULER": true}
 
 // ServiceStreams declares the command and event streams a service owns.
 func ServiceStreams(service string, o StreamOptions) []jetstream.StreamConfig {
@@ -47,10 +65,18 @@ func ServiceStreams(service string, o StreamOptions) []jetstream.StreamConfig {
 			Description: "events of the " + service + " service",
 			Subjects:    []string{"pave.evt." + service + ".>"},
 			Retention:   jetstream.LimitsPolicy,
+			MaxAge:      o.eventWindow("EVT_" + up),
 			DenyDelete:  true,
 			DenyPurge:   true,
 		}),
 	}
+}
+
+func (o StreamOptions) eventWindow(stream string) time.Duration {
+	if foldedLogs[stream] {
+		return 0
+	}
+	return o.EventRetention
 }
 
 // CoreStreams declares the streams no single service owns.
@@ -59,19 +85,23 @@ func CoreStreams(o StreamOptions) []jetstream.StreamConfig {
 		o.base(jetstream.StreamConfig{
 			Name: StreamIngress, Description: "events sent into Pave by other systems",
 			Subjects: []string{"pave.ingress.>"}, Retention: jetstream.LimitsPolicy,
+			MaxAge: o.EventRetention,
 		}),
 		o.base(jetstream.StreamConfig{
 			Name: StreamDLQ, Description: "messages the bus gave up on, with the reason",
 			Subjects: []string{SubjectDLQPrefix + ">"}, Retention: jetstream.LimitsPolicy,
+			MaxAge: o.EventRetention,
 		}),
 		o.base(jetstream.StreamConfig{
 			Name: StreamAudit, Description: "hash-chained audit records",
 			Subjects: []string{"pave.audit.>"}, Retention: jetstream.LimitsPolicy,
+			MaxAge:     o.AuditRetention,
 			DenyDelete: true, DenyPurge: true,
 		}),
 		o.base(jetstream.StreamConfig{
 			Name: StreamPlatform, Description: "platform events: service start and stop, dead letters",
 			Subjects: []string{"pave.evt.platform.>"}, Retention: jetstream.LimitsPolicy,
+			MaxAge:     o.EventRetention,
 			DenyDelete: true, DenyPurge: true,
 		}),
 	}

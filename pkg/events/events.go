@@ -15,6 +15,8 @@ const (
 	TypeServiceStarted      = "dev.pave.platform.service.started.v1"
 	TypeServiceStopped      = "dev.pave.platform.service.stopped.v1"
 	TypeMessageDeadLettered = "dev.pave.platform.message.deadlettered.v1"
+	TypeStreamFilling       = "dev.pave.platform.stream.filling.v1"
+	TypeStreamCleared       = "dev.pave.platform.stream.cleared.v1"
 )
 
 // Types maps every CloudEvent type to the zero value of its data type.
@@ -32,7 +34,24 @@ func platformTypes() map[string]any {
 		TypeServiceStarted:      ServiceStarted{},
 		TypeServiceStopped:      ServiceStopped{},
 		TypeMessageDeadLettered: MessageDeadLettered{},
+		TypeStreamFilling:       StreamFill{},
+		TypeStreamCleared:       StreamFill{},
 	}
+}
+
+// StreamFill is the data of TypeStreamFilling and TypeStreamCleared: a
+// stream (or KV bucket) crossed the warn ratio of its limit, upwards or
+// back down.
+type StreamFill struct {
+	Stream    string  `json:"stream"`
+	FillRatio float64 `json:"fill_ratio"`
+	WarnRatio float64 `json:"warn_ratio"`
+	Bytes     uint64  `json:"bytes"`
+	// MaxBytes is 0 when only MaxMessages bounds the stream.
+	MaxBytes    int64     `json:"max_bytes"`
+	Messages    uint64    `json:"messages"`
+	MaxMessages int64     `json:"max_messages,omitempty"`
+	ObservedAt  time.Time `json:"observed_at"`
 }
 
 // ServiceStarted is the data of TypeServiceStarted: a service instance is

@@ -17,6 +17,10 @@ type healthStatus struct {
 	// logged, not returned, since the endpoint may be reachable from
 	// outside.
 	Failing []string `json:"failing,omitempty"`
+	// Warnings are what the checks report needs attention while the
+	// process still serves, such as a stream near its limit. They name
+	// streams and figures, never secrets.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
@@ -28,11 +32,32 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, healthStatus{Status: "draining"})
 		return
 	}
+	warnings := s.warnings(r.Context())
 	if failing := s.failingChecks(r.Context()); len(failing) > 0 {
-		writeJSON(w, http.StatusServiceUnavailable, healthStatus{Status: "unavailable", Failing: failing})
+		writeJSON(w, http.StatusServiceUnavailable, healthStatus{Status: "unavailable", Failing: failing, Warnings: warnings})
 		return
 	}
-	writeJSON(w, http.StatusOK, healthStatus{Status: "ok"})
+	writeJSON(w, http.StatusOK, healthStatus{Status: "ok", Warnings: warnings})
+}
+
+// warnings collects the checks' warnings in registration order.
+func (s *Server) warnings(ctx context.Context) []string {
+	var out []string
+	for _, c := range s.checks {
+		if c.Warnings != nil {
+			out = append(out, runWarnings(ctx, c)...)
+		}
+	}
+	return out
+}
+
+func runWarnings(ctx context.Context, c ReadinessCheck) (w []string) {
+	defer func() {
+		if p := recover(); p != nil {
+			w = []string{c.Name + ": warnings failed"}
+		}
+	}()
+	return c.Warnings(ctx)
 }
 
 // failingChecks runs every check concurrently, each bounded by the

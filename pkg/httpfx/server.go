@@ -27,6 +27,10 @@ type Route struct {
 type ReadinessCheck struct {
 	Name  string
 	Check func(ctx context.Context) error
+	// Warnings, when set, name what still works but needs an operator
+	// soon (a stream filling up). They show in /readyz's "warnings"
+	// without making the process unready. It must return promptly.
+	Warnings func(ctx context.Context) []string
 }
 
 // Server is the HTTP server. Create it with NewServer; Start and Stop

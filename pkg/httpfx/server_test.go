@@ -91,6 +91,25 @@ func TestReadyzFollowsChecks(t *testing.T) {
 	assert.JSONEq(t, `{"status":"ok"}`, up.body)
 }
 
+// A warning shows in /readyz while the process stays ready.
+func TestReadyzShowsWarningsAndStaysReady(t *testing.T) {
+	var filling atomic.Bool
+	checks := []httpfx.ReadinessCheck{{Name: "streams", Check: func(context.Context) error { return nil },
+		Warnings: func(context.Context) []string {
+			if filling.Load() {
+				return []string{"stream EVT_RUNNER is 85% full"}
+			}
+			return nil
+		}}}
+	_, base := start(t, testConfig(), nil, checks)
+	assert.JSONEq(t, `{"status":"ok"}`, get(t, base+"/readyz").body)
+
+	filling.Store(true)
+	got := get(t, base+"/readyz")
+	assert.Equal(t, http.StatusOK, got.status)
+	assert.JSONEq(t, `{"status":"ok","warnings":["stream EVT_RUNNER is 85% full"]}`, got.body)
+}
+
 func TestReadyzCheckTimesOut(t *testing.T) {
 	cfg := testConfig()
 	cfg.ReadinessTimeout = 50 * time.Millisecond

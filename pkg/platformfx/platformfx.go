@@ -44,6 +44,8 @@ var Module = fx.Options(
 	fx.Module("bus",
 		fx.Provide(LoadStreamConfig, schema.Default, NewBus, NewMiddleware),
 		fx.Invoke(declareCoreStreams),
+		fx.Provide(LoadFillOptions, NewFillMonitor, httpfx.AsReadinessCheck(FillReadiness)),
+		fx.Invoke(func(*bus.FillMonitor) {}), // every process watches, with or without an HTTP server
 	),
 )
 
@@ -56,6 +58,10 @@ type StreamConfig struct {
 	Replicas        int           `env:"PAVE_STREAM_REPLICAS" envDefault:"1"`
 	MaxBytes        int64         `env:"PAVE_STREAM_MAX_BYTES" envDefault:"1073741824"`
 	DuplicateWindow time.Duration `env:"PAVE_STREAM_DUPLICATE_WINDOW" envDefault:"10m"`
+	// EventRetention is the MaxAge of the event streams (see
+	// bus.StreamOptions); AuditRetention AUDIT's, 0 keeping every record.
+	EventRetention time.Duration `env:"PAVE_EVENT_RETENTION" envDefault:"720h"`
+	AuditRetention time.Duration `env:"PAVE_AUDIT_RETENTION" envDefault:"0"`
 }
 
 // Validate names the variable that is out of range.
@@ -70,7 +76,27 @@ func (c StreamConfig) Validate() error {
 	if c.DuplicateWindow < time.Minute {
 		errs = append(errs, config.Invalid("PAVE_STREAM_DUPLICATE_WINDOW", "must be at least 1m"))
 	}
+	errs = append(errs, retentionError("PAVE_EVENT_RETENTION", c.EventRetention, c.DuplicateWindow, false),
+		retentionError("PAVE_AUDIT_RETENTION", c.AuditRetention, c.DuplicateWindow, true))
 	return errors.Join(errs...)
+}
+
+// retentionError checks a stream's MaxAge: at least an hour and longer
+// than the duplicate window (the server refuses a shorter one), or 0
+// (keep everything) where that is allowed.
+func retentionError(name string, d, duplicates time.Duration, zeroKeeps bool) error {
+	switch {
+	case d == 0 && zeroKeeps:
+		return nil
+	case d < time.Hour:
+		if zeroKeeps {
+			return config.Invalidf(name, "must be 0 (keep every record) or at least 1h, got %s", d)
+		}
+		return config.Invalidf(name, "must be at least 1h, got %s", d)
+	case d < duplicates:
+		return config.Invalidf(name, "must be at least PAVE_STREAM_DUPLICATE_WINDOW (%s), got %s", duplicates, d)
+	}
+	return nil
 }
 
 // LoadStreamConfig reads StreamConfig and returns the stream options.
@@ -79,7 +105,8 @@ func LoadStreamConfig() (bus.StreamOptions, error) {
 	if err := config.Load(&c); err != nil {
 		return bus.StreamOptions{}, err
 	}
-	return bus.StreamOptions{Replicas: c.Replicas, MaxBytes: c.MaxBytes, Duplicates: c.DuplicateWindow}, nil
+	return bus.StreamOptions{Replicas: c.Replicas, MaxBytes: c.MaxBytes, Duplicates: c.DuplicateWindow,
+		EventRetention: c.EventRetention, AuditRetention: c.AuditRetention}, nil
 }
 
 // NewBus builds the bus over the process's connection and schema registry.

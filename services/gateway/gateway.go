@@ -87,7 +87,7 @@ func newDedup(c Config, rc redisfx.Client, js jetstream.JetStream, so bus.Stream
 	return dedup.NewKV(ctx, js, DedupBucket, c.DedupTTL, so.Replicas)
 }
 
-func newAPIRoute(lc fx.Lifecycle, gc Config, so bus.StreamOptions, mp metric.MeterProvider, nc *nats.Conn, js jetstream.JetStream, reg *schema.Registry, rc redisfx.Client, log *slog.Logger) (httpfx.Route, error) {
+func newAPIRoute(lc fx.Lifecycle, gc Config, so bus.StreamOptions, mp metric.MeterProvider, nc *nats.Conn, js jetstream.JetStream, reg *schema.Registry, rc redisfx.Client, fill *bus.FillMonitor, log *slog.Logger) (httpfx.Route, error) {
 	client := authn.NewClient(nc, 2*time.Second)
 	// Every /v1 route is decided in-process against the Cedar policies
 	// (an invalid policy stops the start) and recorded in the audit ledger.
@@ -115,10 +115,14 @@ func newAPIRoute(lc fx.Lifecycle, gc Config, so bus.StreamOptions, mp metric.Met
 	if err != nil {
 		return httpfx.Route{}, err
 	}
-	// Decisions are signed and appended by the access service.
-	az := ports.Authz{Decider: decide.New(policies), Recorder: audit.NewClient(nc, 15*time.Second), Grants: grants, Metrics: dm}
+	// Decisions are signed and appended by the access service; permitted
+	// reads are counted per principal and minute, not sent one by one.
+	recorder := audit.NewClient(nc, 15*time.Second)
+	reads := ports.NewReadCounter(recorder, ports.ReadFlushInterval, log.With("service", Name, "component", "audit-reads"))
+	lc.Append(fx.StartStopHook(reads.Start, reads.Stop))
+	az := ports.Authz{Decider: decide.New(policies), Recorder: recorder, Grants: grants, Metrics: dm, Reads: reads}
 	api := ports.API(ports.Deps{Auth: client, Caller: ports.NATSCaller{NC: nc}, Types: reg, Authz: az,
-		Log: log.With("service", Name), NC: nc, JS: js, Registry: reg, Redis: rc.Redis, Config: &apiCfg, Meters: mp})
+		Log: log.With("service", Name), NC: nc, JS: js, Registry: reg, Redis: rc.Redis, Config: &apiCfg, Meters: mp, Capacity: fill})
 	// Every API request starts (or continues) a trace at the edge.
 	return httpfx.Route{Pattern: "/v1/", Handler: otelfx.HTTPHandler(Name, api)}, nil
 }

@@ -37,6 +37,9 @@ type Authz struct {
 	Grants *decide.Grants
 	// Metrics records decision latency (nil: none).
 	Metrics *decide.Metrics
+	// Reads counts permitted reads per principal and minute instead of
+	// recording each (nil: each is recorded).
+	Reads *ReadCounter
 }
 
 // target is what a request is about: the action and the resource. A
@@ -57,8 +60,9 @@ const unmappedAction = "route:unmapped"
 // so the table is keyed by the exact registered pattern; a pattern
 // missing from the table is denied. A denial on a team the caller is not
 // in answers 404 (the resource does not exist for them), otherwise 403
-// naming the policies. Every decision is in the audit ledger before the
-// answer goes out.
+// naming the policies. Every deny and every write is in the audit ledger
+// before the answer goes out; permitted reads are counted per principal
+// and minute.
 func authorize(az Authz, c Caller, mux *http.ServeMux, log *slog.Logger) http.Handler {
 	// decisions has the table's patterns, so the request it routes carries
 	// the path values the resolvers read. Its patterns are a subset of
@@ -117,8 +121,14 @@ func deny(w http.ResponseWriter, r *http.Request, az Authz, pattern string, log 
 	}
 }
 
-// record puts the decision in the ledger before any answer goes out.
+// record puts the decision in the ledger before any answer goes out; a
+// permitted read is counted instead, into a record per principal and
+// minute (see ReadCounter).
 func record(w http.ResponseWriter, r *http.Request, az Authz, req decide.Request, d decide.Decision, pattern string, log *slog.Logger) bool {
+	if d.Allowed && az.Reads != nil && isRead(r.Method) {
+		az.Reads.Count(req, pattern)
+		return true
+	}
 	if err := az.Recorder.Append(r.Context(), decide.AuditRecord(req, d, pattern)); err != nil {
 		log.ErrorContext(r.Context(), "record decision", "route", pattern, "error", err)
 		httpfx.WriteProblem(w, http.StatusServiceUnavailable, "Service Unavailable",

@@ -35,6 +35,8 @@ type Deps struct {
 	Config *Config
 	// Meters is the process's meter provider (nil: the global one).
 	Meters metric.MeterProvider
+	// Capacity refuses writes while a stream is full (nil: never).
+	Capacity Capacity
 }
 
 // API is the authenticated /v1 surface.
@@ -60,7 +62,8 @@ func API(d Deps) http.Handler {
 		httpfx.WriteProblem(w, http.StatusNotFound, "Not Found",
 			"no route "+r.Method+" "+r.URL.Path+" (this API version does not implement it)", nil)
 	})
-	h := RequireAuth(a, log, rateLimited(newLimiter(*cfg, d.Redis, d.JS), *cfg, d.Meters, log, authorize(az, c, mux, log)))
+	h := RequireAuth(a, log, rateLimited(newLimiter(*cfg, d.Redis, d.JS), *cfg, d.Meters, log,
+		refuseWhenFull(d.Capacity, log, authorize(az, c, mux, log))))
 	if cfg.OpenAPICheck == "strict" {
 		chk, err := openapicheck.Load(log)
 		if err != nil {
