@@ -53,7 +53,7 @@ func (r *Runner) handleRun(ctx, rctx context.Context, e event.Event) error {
 	if err != nil || j == nil {
 		return err
 	}
-	p, err := startProcess(cmd.Job, jobEnv(cmd, r.cfg.ID))
+	p, err := startProcess(cmd, r.cfg.ID, r.sb)
 	go func() {
 		defer r.supervisors.Done()
 		r.supervise(rctx, j, p, err)

@@ -46,6 +46,7 @@ type Runner struct {
 	changed chan struct{}
 	state   int
 
+	sb       *sandbox
 	kv       jetstream.KeyValue
 	watch    jetstream.ConsumeContext
 	sub      *bus.Subscription // guarded by mu
@@ -125,11 +126,16 @@ func (r *Runner) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("start runner %s: %w", r.cfg.ID, err)
 	}
-	r.log.Info("runner started", "slots", r.cfg.Slots)
+	r.log.Info("runner started", "slots", r.cfg.Slots, "job_user", r.sb.user, "work_dir", r.sb.workDir)
 	return nil
 }
 
 func (r *Runner) start(ctx context.Context) error {
+	sb, err := newSandbox(r.cfg, r.log)
+	if err != nil {
+		return err
+	}
+	r.sb = sb
 	js := r.bus.JetStream()
 	streams := append(bus.ServiceStreams("runner", r.so), bus.ServiceStreams("scheduler", r.so)...)
 	if err := bus.EnsureStreams(ctx, js, streams...); err != nil {

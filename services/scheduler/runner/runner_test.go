@@ -58,7 +58,7 @@ func TestOutputKeepsOnlyTheTail(t *testing.T) {
 func TestTimeoutKillsTheProcessGroup(t *testing.T) {
 	e := newEnv(t)
 	r := e.start(t, runner.Config{})
-	dir := t.TempDir()
+	dir := sharedDir(t)
 
 	cmd := shell("slow", "echo $$ > "+dir+"/parent; sleep 300 & echo $! > "+dir+"/child; echo waiting; wait")
 	cmd.MaxRuntimeMS = 1000
@@ -76,11 +76,12 @@ func TestTimeoutKillsTheProcessGroup(t *testing.T) {
 func TestPreemptionStopsTheRunningAdmission(t *testing.T) {
 	e := newEnv(t)
 	e.start(t, runner.Config{})
-	dir := t.TempDir()
+	dir := sharedDir(t)
 
 	e.dispatch(t, shell("victim", "echo $$ > "+dir+"/pid; exec sleep 300"))
 	var started events.JobStarted
 	e.reports.await(t, events.TypeJobStarted, "victim", &started)
+	pid := pidIn(t, dir+"/pid") // the shell runs (the job starts through the runner's shim)
 
 	now := time.Now().UTC()
 	// An older admission's preemption must not stop this one.
@@ -92,7 +93,7 @@ func TestPreemptionStopsTheRunningAdmission(t *testing.T) {
 	var stopped events.JobStopped
 	e.reports.await(t, events.TypeJobStopped, "victim", &stopped)
 	assert.Equal(t, "preempted by urgent: make room", stopped.Reason)
-	requireGone(t, started.PID, pidIn(t, dir+"/pid"))
+	requireGone(t, started.PID, pid)
 	assert.Empty(t, e.reports.of(events.TypeJobFinished, "victim"))
 }
 
@@ -179,7 +180,7 @@ func heartbeat(kv jetstream.KeyValue, id string) (events.RunnerHeartbeat, bool) 
 func TestSlotsHoldBackTheNextJob(t *testing.T) {
 	e := newEnv(t)
 	e.start(t, runner.Config{Slots: 1})
-	dir := t.TempDir()
+	dir := sharedDir(t)
 
 	e.dispatch(t, shell("first", "sleep 1; touch "+dir+"/first-done"))
 	// Exits 0 only if it starts after the first job ended.
@@ -198,7 +199,7 @@ func TestSlotsHoldBackTheNextJob(t *testing.T) {
 func TestRepeatedRunCommandStartsOneProcess(t *testing.T) {
 	e := newEnv(t)
 	r := e.start(t, runner.Config{})
-	dir := t.TempDir()
+	dir := sharedDir(t)
 
 	cmd := shell("once", "echo run >> "+dir+"/runs; while [ ! -e "+dir+"/release ]; do sleep 0.02; done")
 	e.dispatch(t, cmd)
@@ -241,7 +242,7 @@ func requireCommandsTaken(t *testing.T, js jetstream.JetStream) {
 func TestReportsArePublishedAfterANATSOutage(t *testing.T) {
 	e := newEnv(t)
 	e.start(t, runner.Config{})
-	dir := t.TempDir()
+	dir := sharedDir(t)
 
 	e.dispatch(t, shell("outage", "while [ ! -e "+dir+"/release ]; do sleep 0.02; done; echo bye"))
 	var started events.JobStarted
