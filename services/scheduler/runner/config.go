@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pave-platform/pave/pkg/config"
+	"github.com/pave-platform/pave/pkg/events"
 )
 
 // Config is the runner's configuration.
@@ -35,7 +36,30 @@ type Config struct {
 	WorkDir string `env:"PAVE_RUNNER_WORK_DIR"`
 	// Limits bound each job's processes.
 	Limits Limits
+	// OutputMaxBytes is how much of a job's output (the end) the runner
+	// keeps and stores in the JOB_OUTPUT object store; the reports carry
+	// only the last events.MaxLoggedOutput bytes. Default 1 MiB.
+	OutputMaxBytes int `env:"PAVE_RUNNER_OUTPUT_MAX_BYTES"`
+	// Output configures the JOB_OUTPUT object store.
+	Output OutputStore
 }
+
+// OutputStore is the retention of the JOB_OUTPUT object store, which the
+// runners declare.
+type OutputStore struct {
+	// TTL is how long a job's output is kept. Default 7 days.
+	TTL time.Duration `env:"PAVE_JOB_OUTPUT_TTL"`
+	// MaxBytes bounds the store; when it is full, new output is dropped
+	// (the report's tail remains) until old output expires. Default 1 GiB.
+	MaxBytes int64 `env:"PAVE_JOB_OUTPUT_MAX_BYTES"`
+}
+
+// Output defaults.
+const (
+	DefaultOutputMaxBytes = 1 << 20
+	DefaultOutputTTL      = 7 * 24 * time.Hour
+	DefaultOutputStore    = 1 << 30
+)
 
 // Limits are the resource limits every process of a job runs under (set
 // with setrlimit before the job's command starts). 0 means the default,
@@ -119,6 +143,15 @@ func (c Config) Validate() error {
 	if c.Limits.CPU > 0 && c.Limits.CPU < time.Second {
 		errs = append(errs, config.Invalidf("PAVE_RUNNER_LIMIT_CPU", "must be at least 1s (or negative: no limit), got %s", c.Limits.CPU))
 	}
+	if c.OutputMaxBytes < 0 || (c.OutputMaxBytes > 0 && c.OutputMaxBytes < events.MaxLoggedOutput) {
+		errs = append(errs, config.Invalidf("PAVE_RUNNER_OUTPUT_MAX_BYTES", "must be at least %d, got %d", events.MaxLoggedOutput, c.OutputMaxBytes))
+	}
+	if c.Output.TTL < 0 {
+		errs = append(errs, config.Invalidf("PAVE_JOB_OUTPUT_TTL", "must be > 0, got %s", c.Output.TTL))
+	}
+	if c.Output.MaxBytes < 0 {
+		errs = append(errs, config.Invalidf("PAVE_JOB_OUTPUT_MAX_BYTES", "must be > 0, got %d", c.Output.MaxBytes))
+	}
 	return errors.Join(errs...)
 }
 
@@ -133,6 +166,9 @@ func (c Config) withDefaults() Config {
 		c.WorkDir = filepath.Join(os.TempDir(), "pave-runner")
 	}
 	c.Limits = c.Limits.withDefaults()
+	c.OutputMaxBytes = cmp.Or(c.OutputMaxBytes, DefaultOutputMaxBytes)
+	c.Output.TTL = cmp.Or(c.Output.TTL, DefaultOutputTTL)
+	c.Output.MaxBytes = cmp.Or(c.Output.MaxBytes, DefaultOutputStore)
 	return c
 }
 

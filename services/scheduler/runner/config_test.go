@@ -21,7 +21,8 @@ import (
 
 var runnerVars = []string{"PAVE_RUNNER_POOL", "PAVE_RUNNER_ID", "PAVE_RUNNER_SLOTS", "PAVE_RUNNER_HEARTBEAT",
 	"PAVE_RUNNER_USER", "PAVE_RUNNER_WORK_DIR", "PAVE_RUNNER_LIMIT_CPU", "PAVE_RUNNER_LIMIT_MEMORY_MIB",
-	"PAVE_RUNNER_LIMIT_PROCS", "PAVE_RUNNER_LIMIT_FILES"}
+	"PAVE_RUNNER_LIMIT_PROCS", "PAVE_RUNNER_LIMIT_FILES", "PAVE_RUNNER_OUTPUT_MAX_BYTES", "PAVE_JOB_OUTPUT_TTL",
+	"PAVE_JOB_OUTPUT_MAX_BYTES"}
 
 // setEnv sets the runner's variables to give, unsetting the others, for
 // the test's duration.
@@ -91,7 +92,9 @@ func TestModuleRunsARunnerFromTheEnvironment(t *testing.T) {
 	assert.Equal(t, runner.Config{Pool: pool, ID: "fx-runner", Slots: 2, Heartbeat: time.Second,
 		WorkDir: filepath.Join(os.TempDir(), "pave-runner"),
 		Limits: runner.Limits{CPU: runner.DefaultLimitCPU, MemoryMiB: runner.DefaultLimitMemoryMiB,
-			Procs: runner.DefaultLimitProcs, Files: runner.DefaultLimitFiles}}, r.Config())
+			Procs: runner.DefaultLimitProcs, Files: runner.DefaultLimitFiles},
+		OutputMaxBytes: runner.DefaultOutputMaxBytes,
+		Output:         runner.OutputStore{TTL: runner.DefaultOutputTTL, MaxBytes: runner.DefaultOutputStore}}, r.Config())
 	kv, err := e.js.KeyValue(context.Background(), runner.RunnersBucket)
 	require.NoError(t, err)
 	_, err = kv.Get(context.Background(), "fx-runner")

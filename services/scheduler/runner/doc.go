@@ -18,8 +18,10 @@
 //     When all slots are held the runner stops pulling run commands.
 //   - report: JobStarted, JobFinished, JobTimedOut, JobStopped, with ids
 //     <workload>/<admission>/<what>; retried until published.
-//   - output: the last events.MaxJobOutput bytes of stdout and stderr,
-//     interleaved as written.
+//   - output: the last Config.OutputMaxBytes of stdout and stderr,
+//     interleaved as written, stored in the JOB_OUTPUT object store under
+//     <workload>/<admission> (its own TTL and size); the reports carry the
+//     last events.MaxLoggedOutput bytes only.
 //
 // A job is confined (sandbox.go, shim_linux.go): it runs as the job user
 // (Config.User; never root), in a private directory made for it under

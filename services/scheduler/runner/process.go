@@ -109,7 +109,7 @@ func spawn(spec events.JobSpec, env []string, wd string, sb *sandbox) (*process,
 		_ = r.Close()
 		return nil, err
 	}
-	p := &process{cmd: c, out: newTail(events.MaxJobOutput), pipe: r, copied: make(chan struct{}), started: time.Now()}
+	p := &process{cmd: c, out: newTail(sb.output), pipe: r, copied: make(chan struct{}), started: time.Now()}
 	go func() {
 		defer close(p.copied)
 		_, _ = io.Copy(p.out, r)

@@ -48,6 +48,7 @@ type Runner struct {
 
 	sb       *sandbox
 	kv       jetstream.KeyValue
+	outputs  jetstream.ObjectStore
 	watch    jetstream.ConsumeContext
 	sub      *bus.Subscription // guarded by mu
 	stopping chan struct{}     // closed when Stop begins
@@ -146,6 +147,10 @@ func (r *Runner) start(ctx context.Context) error {
 		return fmt.Errorf("heartbeat bucket: %w", err)
 	}
 	r.kv = kv
+	cfg := adapters.JobOutputConfig(r.so.Replicas, r.cfg.Output.TTL, r.cfg.Output.MaxBytes)
+	if r.outputs, err = js.CreateOrUpdateObjectStore(ctx, cfg); err != nil {
+		return fmt.Errorf("job output bucket: %w", err)
+	}
 	if err := r.beat(ctx); err != nil {
 		return err
 	}

@@ -41,18 +41,28 @@ func TestJobReportsStartThenExitCodeAndOutput(t *testing.T) {
 	assert.False(t, finished.At.Before(finished.StartedAt))
 }
 
+// The report carries the last events.MaxLoggedOutput bytes; the runner
+// keeps the last OutputMaxBytes in the JOB_OUTPUT object store (issue 15:
+// 64 KiB of output per report filled EVT_RUNNER).
 func TestOutputKeepsOnlyTheTail(t *testing.T) {
 	e := newEnv(t)
-	e.start(t, runner.Config{})
+	e.start(t, runner.Config{OutputMaxBytes: 64 << 10})
 
 	e.dispatch(t, shell("chatty", "i=0; while [ $i -lt 20000 ]; do echo \"line $i of a long log\"; i=$((i+1)); done; echo the-last-line"))
 
 	var finished events.JobFinished
 	e.reports.await(t, events.TypeJobFinished, "chatty", &finished)
 	assert.Equal(t, 0, finished.ExitCode)
-	assert.Len(t, finished.Output, events.MaxJobOutput)
+	assert.Len(t, finished.Output, events.MaxLoggedOutput)
 	assert.True(t, strings.HasSuffix(finished.Output, "line 19999 of a long log\nthe-last-line\n"), "output ends with the last lines")
-	assert.NotContains(t, finished.Output, "line 0 of")
+
+	obs, err := e.js.ObjectStore(context.Background(), "JOB_OUTPUT")
+	require.NoError(t, err)
+	stored, err := obs.GetString(context.Background(), "chatty/1")
+	require.NoError(t, err)
+	assert.Len(t, stored, 64<<10)
+	assert.True(t, strings.HasSuffix(stored, "line 19999 of a long log\nthe-last-line\n"))
+	assert.NotContains(t, stored, "line 0 of")
 }
 
 func TestTimeoutKillsTheProcessGroup(t *testing.T) {

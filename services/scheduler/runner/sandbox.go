@@ -36,11 +36,12 @@ type sandbox struct {
 	user    string // the user's name (USER, LOGNAME), when known
 	workDir string
 	limits  Limits
+	output  int // how much of the output is kept
 }
 
 // newSandbox resolves the job user and prepares the work directory.
 func newSandbox(cfg Config, log *slog.Logger) (*sandbox, error) {
-	sb := &sandbox{workDir: cfg.WorkDir, limits: cfg.Limits}
+	sb := &sandbox{workDir: cfg.WorkDir, limits: cfg.Limits, output: cfg.OutputMaxBytes}
 	if err := sb.resolveUser(cfg.User, log); err != nil {
 		return nil, err
 	}
