@@ -7,7 +7,9 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 
 	"go.uber.org/fx"
 
@@ -79,12 +81,7 @@ func runDev(args []string) error {
 			}
 		}
 	}
-	// The data folder must be traversable for the postgres OS user that a
-	// root-run PostgreSQL switches to; secrets inside are 0600.
-	if err := os.MkdirAll(*dataDir, 0o755); err != nil {
-		return err
-	}
-	if err := os.Chmod(*dataDir, 0o755); err != nil {
+	if err := prepareDataDir(*dataDir); err != nil {
 		return err
 	}
 	targets, err := startLocalTargets(context.Background(), *dataDir, os.Stdout)
@@ -109,6 +106,34 @@ func runDev(args []string) error {
 	}
 	if sig.ExitCode != 0 {
 		return fmt.Errorf("exit code %d", sig.ExitCode)
+	}
+	return nil
+}
+
+// prepareDataDir makes the data folder private to Pave (0700): it holds
+// the admin token, the master key and the JetStream store, and jobs run
+// as another user. A root-run PostgreSQL switches to the postgres OS user,
+// which must traverse it to its own folder: then the folder's group is
+// postgres' and the group may enter, not list (0710).
+func prepareDataDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	mode := os.FileMode(0o700)
+	if os.Geteuid() == 0 {
+		if pg, err := user.Lookup("postgres"); err == nil {
+			gid, err := strconv.Atoi(pg.Gid)
+			if err != nil {
+				return fmt.Errorf("data folder %s: gid of postgres: %w", dir, err)
+			}
+			if err := os.Chown(dir, 0, gid); err != nil {
+				return fmt.Errorf("data folder %s: %w", dir, err)
+			}
+			mode = 0o710
+		}
+	}
+	if err := os.Chmod(dir, mode); err != nil {
+		return fmt.Errorf("data folder %s: %w", dir, err)
 	}
 	return nil
 }

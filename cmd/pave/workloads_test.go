@@ -83,7 +83,11 @@ func TestCLISubmitsJobsThatReallyRunThroughTheRunner(t *testing.T) {
 	p := startCrowded(t)
 	t.Setenv("PAVE_SERVER", p.base)
 	t.Setenv("PAVE_TOKEN", p.token)
-	out := filepath.Join(t.TempDir(), "ran")
+	// The job runs as an unprivileged user: it may write here.
+	dir := t.TempDir()
+	require.NoError(t, os.Chmod(filepath.Dir(dir), 0o711))
+	require.NoError(t, os.Chmod(dir, 0o777))
+	out := filepath.Join(dir, "ran")
 
 	var stdout bytes.Buffer
 	err := runWorkloads([]string{"submit", "--id", "hello", "--team", "crowded", "--cpu", "500", "--memory", "64",

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -18,7 +19,10 @@ import (
 	"github.com/pave-platform/pave/services/scheduler/runner"
 )
 
-var runnerVars = []string{"PAVE_RUNNER_POOL", "PAVE_RUNNER_ID", "PAVE_RUNNER_SLOTS", "PAVE_RUNNER_HEARTBEAT"}
+var runnerVars = []string{"PAVE_RUNNER_POOL", "PAVE_RUNNER_ID", "PAVE_RUNNER_SLOTS", "PAVE_RUNNER_HEARTBEAT",
+	"PAVE_RUNNER_USER", "PAVE_RUNNER_WORK_DIR", "PAVE_RUNNER_LIMIT_CPU", "PAVE_RUNNER_LIMIT_MEMORY_MIB",
+	"PAVE_RUNNER_LIMIT_PROCS", "PAVE_RUNNER_LIMIT_FILES", "PAVE_RUNNER_OUTPUT_MAX_BYTES", "PAVE_JOB_OUTPUT_TTL",
+	"PAVE_JOB_OUTPUT_MAX_BYTES"}
 
 // setEnv sets the runner's variables to give, unsetting the others, for
 // the test's duration.
@@ -44,6 +48,9 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{name: "slots not a number", give: map[string]string{"PAVE_RUNNER_POOL": "p", "PAVE_RUNNER_SLOTS": "many"}, want: "PAVE_RUNNER_SLOTS"},
 		{name: "zero heartbeat", give: map[string]string{"PAVE_RUNNER_POOL": "p", "PAVE_RUNNER_HEARTBEAT": "0s"}, want: "PAVE_RUNNER_HEARTBEAT"},
 		{name: "heartbeat not a duration", give: map[string]string{"PAVE_RUNNER_POOL": "p", "PAVE_RUNNER_HEARTBEAT": "soon"}, want: "PAVE_RUNNER_HEARTBEAT"},
+		{name: "root job user", give: map[string]string{"PAVE_RUNNER_POOL": "p", "PAVE_RUNNER_USER": "root"}, want: "PAVE_RUNNER_USER"},
+		{name: "relative work dir", give: map[string]string{"PAVE_RUNNER_POOL": "p", "PAVE_RUNNER_WORK_DIR": "jobs"}, want: "PAVE_RUNNER_WORK_DIR"},
+		{name: "cpu limit below a second", give: map[string]string{"PAVE_RUNNER_POOL": "p", "PAVE_RUNNER_LIMIT_CPU": "10ms"}, want: "PAVE_RUNNER_LIMIT_CPU"},
 		{name: "id not a key", give: map[string]string{"PAVE_RUNNER_POOL": "p", "PAVE_RUNNER_ID": "my runner"}, want: "PAVE_RUNNER_ID"},
 	}
 	for _, tt := range tests {
@@ -82,7 +89,12 @@ func TestModuleRunsARunnerFromTheEnvironment(t *testing.T) {
 	var r *runner.Runner
 	app := fxtest.New(t, fx.NopLogger, fx.Supply(e.bus, e.so, slog.New(slog.DiscardHandler)), runner.Module, fx.Populate(&r))
 	app.RequireStart()
-	assert.Equal(t, runner.Config{Pool: pool, ID: "fx-runner", Slots: 2, Heartbeat: time.Second}, r.Config())
+	assert.Equal(t, runner.Config{Pool: pool, ID: "fx-runner", Slots: 2, Heartbeat: time.Second,
+		WorkDir: filepath.Join(os.TempDir(), "pave-runner"),
+		Limits: runner.Limits{CPU: runner.DefaultLimitCPU, MemoryMiB: runner.DefaultLimitMemoryMiB,
+			Procs: runner.DefaultLimitProcs, Files: runner.DefaultLimitFiles},
+		OutputMaxBytes: runner.DefaultOutputMaxBytes,
+		Output:         runner.OutputStore{TTL: runner.DefaultOutputTTL, MaxBytes: runner.DefaultOutputStore}}, r.Config())
 	kv, err := e.js.KeyValue(context.Background(), runner.RunnersBucket)
 	require.NoError(t, err)
 	_, err = kv.Get(context.Background(), "fx-runner")

@@ -18,12 +18,19 @@
 //     When all slots are held the runner stops pulling run commands.
 //   - report: JobStarted, JobFinished, JobTimedOut, JobStopped, with ids
 //     <workload>/<admission>/<what>; retried until published.
-//   - output: the last events.MaxJobOutput bytes of stdout and stderr,
-//     interleaved as written.
+//   - output: the last Config.OutputMaxBytes of stdout and stderr,
+//     interleaved as written, stored in the JOB_OUTPUT object store under
+//     <workload>/<admission> (its own TTL and size); the reports carry the
+//     last events.MaxLoggedOutput bytes only.
 //
-// A job runs with a minimal environment, not the runner's: PATH (the
-// runner's, or a standard one), HOME, USER, LOGNAME, LANG, TZ and TMPDIR
-// when the runner has them, PAVE_WORKLOAD_ID, PAVE_ADMISSION, PAVE_POOL,
-// PAVE_RUNNER_ID, then the job's own variables, which win. The command is
-// looked up in that PATH; it is never run through a shell.
+// A job is confined (sandbox.go, shim_linux.go): it runs as the job user
+// (Config.User; never root), in a private directory made for it under
+// Config.WorkDir (0700, the job user's, its HOME and TMPDIR) and removed
+// when it ends, under resource limits (Config.Limits) that the runner's
+// own binary, re-executed as the job user, sets before it executes the
+// job's command. Its environment is made for it: PATH (a standard one),
+// HOME, TMPDIR, USER, LOGNAME, PAVE_WORKLOAD_ID, PAVE_ADMISSION,
+// PAVE_POOL, PAVE_RUNNER_ID, then the job's own variables, which win;
+// nothing of the runner's. The command is looked up in that PATH; it is
+// never run through a shell.
 package runner

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -211,4 +212,14 @@ func requireGone(t *testing.T, pids ...int) {
 	for _, pid := range pids {
 		require.Eventually(t, func() bool { return gone(pid) }, waitFor, tick, "process %d still runs", pid)
 	}
+}
+
+// sharedDir is a temporary directory the jobs, which run as an
+// unprivileged user, can write to, so a test can see what they did.
+func sharedDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	require.NoError(t, os.Chmod(filepath.Dir(dir), 0o711))
+	require.NoError(t, os.Chmod(dir, 0o777))
+	return dir
 }

@@ -53,7 +53,7 @@ func (r *Runner) handleRun(ctx, rctx context.Context, e event.Event) error {
 	if err != nil || j == nil {
 		return err
 	}
-	p, err := startProcess(cmd.Job, jobEnv(cmd, r.cfg.ID))
+	p, err := startProcess(cmd, r.cfg.ID, r.sb)
 	go func() {
 		defer r.supervisors.Done()
 		r.supervise(rctx, j, p, err)
@@ -146,12 +146,16 @@ func (r *Runner) reportEnd(ctx context.Context, j *job, p *process, ex exit, tim
 		stopped = true
 	default:
 	}
+	var out string
+	if timedOut || !stopped {
+		out = r.storeOutput(ctx, ref, p.out.String())
+	}
 	switch {
 	case timedOut:
 		r.log.Info("job timed out", "workload", ref.WorkloadID, "admission", ref.Admission, "max_runtime_ms", j.cmd.MaxRuntimeMS)
 		r.publish(ctx, eventID(ref, "timedout"), events.TypeJobTimedOut, events.JobTimedOut{
 			WorkloadID: ref.WorkloadID, Admission: ref.Admission, Runner: r.cfg.ID, DurationMS: dur,
-			Output: p.out.String(), StartedAt: started, At: at})
+			Output: out, StartedAt: started, At: at})
 	case stopped:
 		r.log.Info("job stopped", "workload", ref.WorkloadID, "admission", ref.Admission, "reason", j.reason)
 		r.publish(ctx, eventID(ref, "stopped"), events.TypeJobStopped, events.JobStopped{
@@ -161,7 +165,7 @@ func (r *Runner) reportEnd(ctx context.Context, j *job, p *process, ex exit, tim
 		r.log.Info("job finished", "workload", ref.WorkloadID, "admission", ref.Admission, "exit_code", ex.code)
 		r.publish(ctx, eventID(ref, "finished"), events.TypeJobFinished, events.JobFinished{
 			WorkloadID: ref.WorkloadID, Admission: ref.Admission, Runner: r.cfg.ID, ExitCode: ex.code,
-			DurationMS: dur, Output: p.out.String(), StartedAt: started, At: at})
+			DurationMS: dur, Output: out, StartedAt: started, At: at})
 	}
 }
 

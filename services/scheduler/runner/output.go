@@ -1,9 +1,14 @@
 package runner
 
 import (
+	"context"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
+
+	"github.com/pave-platform/pave/pkg/events"
+	"github.com/pave-platform/pave/services/scheduler/internal/adapters"
 )
 
 // tail keeps the last max bytes written to it in a ring, so a job that
@@ -57,6 +62,52 @@ func (t *tail) String() string {
 	for len(s) > t.max { // replacements can be longer than what they replace
 		_, size := utf8.DecodeRuneInString(s)
 		s = s[size:]
+	}
+	return s
+}
+
+// outputRetryFor bounds how long a job's output is retried into the
+// object store; the report, with the output's tail, goes out after it
+// either way.
+const outputRetryFor = 30 * time.Second
+
+// storeOutput puts the job's output into the JOB_OUTPUT object store and
+// returns the tail the report carries: the last events.MaxLoggedOutput
+// bytes, so that the event streams do not hold whole logs.
+func (r *Runner) storeOutput(ctx context.Context, ref events.RunnerJobRef, out string) string {
+	if out == "" {
+		return ""
+	}
+	key := adapters.JobOutputKey(ref.WorkloadID, ref.Admission)
+	ctx, cancel := context.WithTimeout(ctx, outputRetryFor)
+	defer cancel()
+	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
+		_, err := r.outputs.PutBytes(ctx, key, []byte(out))
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			r.log.Warn("job output not stored; the report keeps its tail", "workload", ref.WorkloadID,
+				"admission", ref.Admission, "bytes", len(out), "error", err)
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+	}
+	return lastBytes(out, events.MaxLoggedOutput)
+}
+
+// lastBytes is the end of s, at most n bytes, starting on a whole UTF-8
+// character.
+func lastBytes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	s = s[len(s)-n:]
+	for i := 0; i < utf8.UTFMax && len(s) > 0 && !utf8.RuneStart(s[0]); i++ {
+		s = s[1:]
 	}
 	return s
 }

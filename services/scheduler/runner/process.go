@@ -26,19 +26,13 @@ const (
 	defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 )
 
-// inheritedEnv are the runner's variables a job gets, when set. Nothing
-// else of the runner's environment (NATS credentials, PAVE_* settings)
-// reaches a job.
-var inheritedEnv = []string{"PATH", "HOME", "USER", "LOGNAME", "LANG", "TZ", "TMPDIR"}
-
-// jobEnv is the base environment, the job's identity, then the job's own
-// variables, which win.
-func jobEnv(cmd events.RunCommand, runnerID string) []string {
-	vars := map[string]string{"PATH": defaultPath}
-	for _, k := range inheritedEnv {
-		if v, ok := os.LookupEnv(k); ok {
-			vars[k] = v
-		}
+// jobEnv is a base environment made for the job, the job's identity,
+// then the job's own variables, which win. Nothing of the runner's
+// environment (NATS credentials, PAVE_* settings, tokens) reaches a job.
+func jobEnv(cmd events.RunCommand, runnerID string, sb *sandbox, home string) []string {
+	vars := map[string]string{"PATH": defaultPath, "HOME": home, "TMPDIR": home}
+	if sb.user != "" {
+		vars["USER"], vars["LOGNAME"] = sb.user, sb.user
 	}
 	vars["PAVE_WORKLOAD_ID"] = cmd.WorkloadID
 	vars["PAVE_ADMISSION"] = strconv.Itoa(cmd.Admission)
@@ -62,6 +56,7 @@ type process struct {
 	pipe    *os.File
 	copied  chan struct{}
 	started time.Time
+	dir     string // the job's private directory, removed at the end
 }
 
 // exit is how a process ended.
@@ -70,13 +65,29 @@ type exit struct {
 	ended time.Time
 }
 
-// startProcess starts the job's command. The command is looked up in the
-// job's PATH, not the runner's.
-func startProcess(spec events.JobSpec, env []string) (*process, error) {
-	if err := checkDir(spec.Dir); err != nil {
+// startProcess starts the job's command as the sandbox's user, under its
+// limits, in a private directory made for it. The command is looked up in
+// the job's PATH, not the runner's.
+func startProcess(cmd events.RunCommand, runnerID string, sb *sandbox) (*process, error) {
+	dir, wd, err := sb.jobDir(cmd.WorkloadID, cmd.Admission, cmd.Job.Dir)
+	if err != nil {
 		return nil, err
 	}
-	path, err := lookPath(spec.Command, envValue(env, "PATH"))
+	p, err := spawn(cmd.Job, jobEnv(cmd, runnerID, sb, dir), wd, sb)
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
+	p.dir = dir
+	return p, nil
+}
+
+func spawn(spec events.JobSpec, env []string, wd string, sb *sandbox) (*process, error) {
+	path, err := lookPath(spec.Command, envValue(env, "PATH"), wd)
+	if err != nil {
+		return nil, err
+	}
+	bin, argv, exe, err := wrap(path, append([]string{spec.Command}, spec.Args...), sb.limits)
 	if err != nil {
 		return nil, err
 	}
@@ -84,17 +95,21 @@ func startProcess(spec events.JobSpec, env []string) (*process, error) {
 	if err != nil {
 		return nil, fmt.Errorf("output pipe: %w", err)
 	}
-	cmd := &exec.Cmd{
-		Path: path, Args: append([]string{spec.Command}, spec.Args...), Env: env, Dir: spec.Dir,
-		Stdout: w, Stderr: w, SysProcAttr: sysProcAttr(),
+	c := &exec.Cmd{
+		Path: bin, Args: argv, Env: env, Dir: wd,
+		Stdout: w, Stderr: w, SysProcAttr: sysProcAttr(sb.cred),
 	}
-	err = cmd.Start()
+	if exe != nil {
+		c.ExtraFiles = []*os.File{exe}
+		defer exe.Close()
+	}
+	err = c.Start()
 	_ = w.Close() // the child has its copy
 	if err != nil {
 		_ = r.Close()
 		return nil, err
 	}
-	p := &process{cmd: cmd, out: newTail(events.MaxJobOutput), pipe: r, copied: make(chan struct{}), started: time.Now()}
+	p := &process{cmd: c, out: newTail(sb.output), pipe: r, copied: make(chan struct{}), started: time.Now()}
 	go func() {
 		defer close(p.copied)
 		_, _ = io.Copy(p.out, r)
@@ -120,6 +135,9 @@ func (p *process) wait(deadline <-chan time.Time, stop <-chan struct{}) (e exit,
 	p.signal(syscall.SIGKILL) // what the job left behind in its group
 	p.readOutput()
 	e.code = exitCode(p.cmd.ProcessState)
+	if p.dir != "" {
+		_ = os.RemoveAll(p.dir)
+	}
 	return e, timedOut
 }
 
@@ -164,13 +182,19 @@ func exitCode(ps *os.ProcessState) int {
 }
 
 // lookPath finds name in path like a shell does, ignoring relative
-// directories. A name with a slash is used as is (relative to the job's
-// directory).
-func lookPath(name, path string) (string, error) {
+// directories. A name with a slash is used as is, relative to the job's
+// directory wd.
+func lookPath(name, path, wd string) (string, error) {
 	if name == "" {
 		return "", errors.New("no command given")
 	}
 	if strings.Contains(name, "/") {
+		if !filepath.IsAbs(name) {
+			name = filepath.Join(wd, name)
+		}
+		if _, err := os.Stat(name); err != nil {
+			return "", err
+		}
 		return name, nil
 	}
 	for _, dir := range filepath.SplitList(path) {
@@ -183,22 +207,6 @@ func lookPath(name, path string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("%q: %w", name, exec.ErrNotFound)
-}
-
-// checkDir checks the job's directory before the start: the child's
-// chdir error would name the command, not the directory.
-func checkDir(dir string) error {
-	if dir == "" {
-		return nil
-	}
-	fi, err := os.Stat(dir)
-	if err != nil {
-		return fmt.Errorf("job directory: %w", err)
-	}
-	if !fi.IsDir() {
-		return fmt.Errorf("job directory %s: not a directory", dir)
-	}
-	return nil
 }
 
 func envValue(env []string, key string) string {

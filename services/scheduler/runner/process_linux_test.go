@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -22,7 +24,13 @@ import (
 // runner starts a job, prints the job's pid and waits to be killed.
 func TestAJobDiesWithItsRunner(t *testing.T) {
 	if os.Getenv("PAVE_RUNNER_TEST_CHILD") == "1" {
-		p, err := startProcess(events.JobSpec{Command: "sleep", Args: []string{"600"}}, []string{"PATH=" + os.Getenv("PATH")})
+		sb, err := newSandbox(Config{WorkDir: filepath.Join(os.TempDir(), "pave-runner-test")}.withDefaults(), slog.New(slog.DiscardHandler))
+		if err != nil {
+			fmt.Println("error", err)
+			os.Exit(1)
+		}
+		cmd := events.RunCommand{WorkloadID: "orphan", Admission: 1, Job: events.JobSpec{Command: "sleep", Args: []string{"600"}}}
+		p, err := startProcess(cmd, "test", sb)
 		if err != nil {
 			fmt.Println("error", err)
 			os.Exit(1)
@@ -61,4 +69,15 @@ func alive(pid int) bool {
 	s := string(stat)
 	i := strings.LastIndexByte(s, ')')
 	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
+}
+
+// A user that resolves to uid 0 is refused, whatever its name, and a
+// sandbox never makes a directory for a root job.
+func TestTheSandboxRefusesRoot(t *testing.T) {
+	sb := &sandbox{}
+	err := sb.resolveUser("root", slog.New(slog.DiscardHandler))
+	require.ErrorIs(t, err, ErrRootJob)
+	require.ErrorContains(t, err, "PAVE_RUNNER_USER")
+	_, _, err = (&sandbox{uid: 0}).jobDir("w", 1, "")
+	require.ErrorIs(t, err, ErrRootJob)
 }

@@ -46,7 +46,9 @@ type Runner struct {
 	changed chan struct{}
 	state   int
 
+	sb       *sandbox
 	kv       jetstream.KeyValue
+	outputs  jetstream.ObjectStore
 	watch    jetstream.ConsumeContext
 	sub      *bus.Router // the intake's while it runs; guarded by mu
 	stopping chan struct{}     // closed when Stop begins
@@ -125,11 +127,16 @@ func (r *Runner) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("start runner %s: %w", r.cfg.ID, err)
 	}
-	r.log.Info("runner started", "slots", r.cfg.Slots)
+	r.log.Info("runner started", "slots", r.cfg.Slots, "job_user", r.sb.user, "work_dir", r.sb.workDir)
 	return nil
 }
 
 func (r *Runner) start(ctx context.Context) error {
+	sb, err := newSandbox(r.cfg, r.log)
+	if err != nil {
+		return err
+	}
+	r.sb = sb
 	js := r.bus.JetStream()
 	streams := append(bus.ServiceStreams("runner", r.so), bus.ServiceStreams("scheduler", r.so)...)
 	if err := bus.EnsureStreams(ctx, js, streams...); err != nil {
@@ -140,6 +147,10 @@ func (r *Runner) start(ctx context.Context) error {
 		return fmt.Errorf("heartbeat bucket: %w", err)
 	}
 	r.kv = kv
+	cfg := adapters.JobOutputConfig(r.so.Replicas, r.cfg.Output.TTL, r.cfg.Output.MaxBytes)
+	if r.outputs, err = js.CreateOrUpdateObjectStore(ctx, cfg); err != nil {
+		return fmt.Errorf("job output bucket: %w", err)
+	}
 	if err := r.beat(ctx); err != nil {
 		return err
 	}

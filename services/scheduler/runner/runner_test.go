@@ -41,24 +41,34 @@ func TestJobReportsStartThenExitCodeAndOutput(t *testing.T) {
 	assert.False(t, finished.At.Before(finished.StartedAt))
 }
 
+// The report carries the last events.MaxLoggedOutput bytes; the runner
+// keeps the last OutputMaxBytes in the JOB_OUTPUT object store (issue 15:
+// 64 KiB of output per report filled EVT_RUNNER).
 func TestOutputKeepsOnlyTheTail(t *testing.T) {
 	e := newEnv(t)
-	e.start(t, runner.Config{})
+	e.start(t, runner.Config{OutputMaxBytes: 64 << 10})
 
 	e.dispatch(t, shell("chatty", "i=0; while [ $i -lt 20000 ]; do echo \"line $i of a long log\"; i=$((i+1)); done; echo the-last-line"))
 
 	var finished events.JobFinished
 	e.reports.await(t, events.TypeJobFinished, "chatty", &finished)
 	assert.Equal(t, 0, finished.ExitCode)
-	assert.Len(t, finished.Output, events.MaxJobOutput)
+	assert.Len(t, finished.Output, events.MaxLoggedOutput)
 	assert.True(t, strings.HasSuffix(finished.Output, "line 19999 of a long log\nthe-last-line\n"), "output ends with the last lines")
-	assert.NotContains(t, finished.Output, "line 0 of")
+
+	obs, err := e.js.ObjectStore(context.Background(), "JOB_OUTPUT")
+	require.NoError(t, err)
+	stored, err := obs.GetString(context.Background(), "chatty/1")
+	require.NoError(t, err)
+	assert.Len(t, stored, 64<<10)
+	assert.True(t, strings.HasSuffix(stored, "line 19999 of a long log\nthe-last-line\n"))
+	assert.NotContains(t, stored, "line 0 of")
 }
 
 func TestTimeoutKillsTheProcessGroup(t *testing.T) {
 	e := newEnv(t)
 	r := e.start(t, runner.Config{})
-	dir := t.TempDir()
+	dir := sharedDir(t)
 
 	cmd := shell("slow", "echo $$ > "+dir+"/parent; sleep 300 & echo $! > "+dir+"/child; echo waiting; wait")
 	cmd.MaxRuntimeMS = 1000
@@ -76,11 +86,12 @@ func TestTimeoutKillsTheProcessGroup(t *testing.T) {
 func TestPreemptionStopsTheRunningAdmission(t *testing.T) {
 	e := newEnv(t)
 	e.start(t, runner.Config{})
-	dir := t.TempDir()
+	dir := sharedDir(t)
 
 	e.dispatch(t, shell("victim", "echo $$ > "+dir+"/pid; exec sleep 300"))
 	var started events.JobStarted
 	e.reports.await(t, events.TypeJobStarted, "victim", &started)
+	pid := pidIn(t, dir+"/pid") // the shell runs (the job starts through the runner's shim)
 
 	now := time.Now().UTC()
 	// An older admission's preemption must not stop this one.
@@ -92,7 +103,7 @@ func TestPreemptionStopsTheRunningAdmission(t *testing.T) {
 	var stopped events.JobStopped
 	e.reports.await(t, events.TypeJobStopped, "victim", &stopped)
 	assert.Equal(t, "preempted by urgent: make room", stopped.Reason)
-	requireGone(t, started.PID, pidIn(t, dir+"/pid"))
+	requireGone(t, started.PID, pid)
 	assert.Empty(t, e.reports.of(events.TypeJobFinished, "victim"))
 }
 
@@ -179,7 +190,7 @@ func heartbeat(kv jetstream.KeyValue, id string) (events.RunnerHeartbeat, bool) 
 func TestSlotsHoldBackTheNextJob(t *testing.T) {
 	e := newEnv(t)
 	e.start(t, runner.Config{Slots: 1})
-	dir := t.TempDir()
+	dir := sharedDir(t)
 
 	e.dispatch(t, shell("first", "sleep 1; touch "+dir+"/first-done"))
 	// Exits 0 only if it starts after the first job ended.
@@ -198,7 +209,7 @@ func TestSlotsHoldBackTheNextJob(t *testing.T) {
 func TestRepeatedRunCommandStartsOneProcess(t *testing.T) {
 	e := newEnv(t)
 	r := e.start(t, runner.Config{})
-	dir := t.TempDir()
+	dir := sharedDir(t)
 
 	cmd := shell("once", "echo run >> "+dir+"/runs; while [ ! -e "+dir+"/release ]; do sleep 0.02; done")
 	e.dispatch(t, cmd)
@@ -241,7 +252,7 @@ func requireCommandsTaken(t *testing.T, js jetstream.JetStream) {
 func TestReportsArePublishedAfterANATSOutage(t *testing.T) {
 	e := newEnv(t)
 	e.start(t, runner.Config{})
-	dir := t.TempDir()
+	dir := sharedDir(t)
 
 	e.dispatch(t, shell("outage", "while [ ! -e "+dir+"/release ]; do sleep 0.02; done; echo bye"))
 	var started events.JobStarted

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/pave-platform/pave/pkg/events"
+	"github.com/pave-platform/pave/services/scheduler/internal/adapters"
 	"github.com/pave-platform/pave/services/scheduler/internal/domain"
 )
 
@@ -65,7 +66,25 @@ func (l *Leader) Get(ctx context.Context, id string, visible func(team string) b
 	if err != nil {
 		return View{}, err
 	}
-	return res.(View), nil
+	v := res.(View)
+	l.withOutput(ctx, &v)
+	return v, nil
+}
+
+// withOutput replaces the tail of an ended job's output, which is all the
+// events keep, with the output the runner stored in the JOB_OUTPUT object
+// store, while that is there.
+func (l *Leader) withOutput(ctx context.Context, v *View) {
+	if v.Kind != events.WorkloadKindJob || v.Admission == 0 || v.ExitCode == nil {
+		return
+	}
+	out, ok, err := adapters.NewJobOutputs(l.bus.JetStream()).Read(ctx, v.ID, v.Admission)
+	switch {
+	case err != nil:
+		l.logger.Warn("job output not read; showing its tail", "workload", v.ID, "admission", v.Admission, "error", err)
+	case ok:
+		v.Output = out
+	}
 }
 
 // List returns workloads.
