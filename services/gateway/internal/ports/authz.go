@@ -123,9 +123,10 @@ func deny(w http.ResponseWriter, r *http.Request, az Authz, pattern string, log 
 
 // record puts the decision in the ledger before any answer goes out; a
 // permitted read is counted instead, into a record per principal and
-// minute (see ReadCounter).
+// minute (see ReadCounter), unless it hands out secrets: every
+// credential read is a record of its own.
 func record(w http.ResponseWriter, r *http.Request, az Authz, req decide.Request, d decide.Decision, pattern string, log *slog.Logger) bool {
-	if d.Allowed && az.Reads != nil && isRead(r.Method) {
+	if d.Allowed && az.Reads != nil && isRead(r.Method) && !revealsSecrets(req, r) {
 		az.Reads.Count(req, pattern)
 		return true
 	}
@@ -297,4 +298,9 @@ func onTokenIssue(w http.ResponseWriter, r *http.Request, _ Caller, _ *slog.Logg
 		return target{"token:issue-any", decide.PlatformResource}, true
 	}
 	return target{"token:own", decide.PlatformResource}, true
+}
+
+// revealsSecrets is a read that answers with credentials.
+func revealsSecrets(req decide.Request, r *http.Request) bool {
+	return strings.Contains(req.Action, "credentials") || r.URL.Query().Get("credentials") == "true"
 }
