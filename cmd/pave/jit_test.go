@@ -73,7 +73,7 @@ func TestJITGrantLetsADeveloperChangeProductionForTheGrantedTimeOnly(t *testing.
 	assert.Equal(t, "pending", req["state"])
 	alice.must(http.StatusForbidden, http.MethodPost, "/v1/access-requests/"+id+"/approve", map[string]any{}) // developers do not review
 	own := bob.must(http.StatusCreated, http.MethodPost, "/v1/access-requests", map[string]any{
-		"role": "admin", "scope": map[string]any{"team": "alpha"}, "duration": "1h", "reason": "members"})
+		"role": "maintainer", "scope": map[string]any{"team": "alpha"}, "duration": "1h", "reason": "on call"})
 	out = bob.must(http.StatusForbidden, http.MethodPost, "/v1/access-requests/"+own["id"].(string)+"/approve", map[string]any{})
 	assert.Contains(t, out["detail"], "own request", "self-approval is refused")
 	list := alice.must(http.StatusOK, http.MethodGet, "/v1/access-requests", nil)["items"].([]any)

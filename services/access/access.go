@@ -29,6 +29,7 @@ import (
 	"github.com/pave-platform/pave/services/access/internal/domain"
 	"github.com/pave-platform/pave/services/access/internal/jit"
 	"github.com/pave-platform/pave/services/access/internal/ports"
+	"github.com/pave-platform/pave/services/access/internal/teams"
 )
 
 // Name of the service, its streams and its subjects.
@@ -141,6 +142,11 @@ func run(lc fx.Lifecycle, nc *nats.Conn, js jetstream.JetStream, b *bus.Bus, so 
 				return fmt.Errorf("subscribe %s: %w", decide.SubjectGrantsUsed, err)
 			}
 			running = append(running, closer(func() { _ = used.Unsubscribe() }))
+			owned, stopOwned, err := teams.Start(ctx, b, so, log)
+			if err != nil {
+				return err
+			}
+			running = append(running, stopFunc(stopOwned))
 			authenticate := app.NewAuthenticate(tokens, dir)
 			if cfg.OIDC.Enabled() {
 				o, err := app.NewOIDC(ctx, cfg.OIDC)
@@ -155,7 +161,7 @@ func run(lc fx.Lifecycle, nc *nats.Conn, js jetstream.JetStream, b *bus.Bus, so 
 			}
 			running = append(running, microStopper{authn})
 			api, err := ports.ServeAPI(nc, ports.API{
-				Identities: app.NewIdentities(dir, ledger), Tokens: app.NewTokens(tokens, dir, ledger).WithConfig(cfg.Tokens),
+				Identities: app.NewIdentities(dir, ledger).WithTeamGuard(teamGuard{owned, svc}), Tokens: app.NewTokens(tokens, dir, ledger).WithConfig(cfg.Tokens),
 				Dir: dir, JS: js, Log: log, JIT: &ports.JIT{Svc: svc, Log: log}, AuditKeys: auditKeys,
 			})
 			if err != nil {
@@ -185,6 +191,16 @@ type microStopper struct{ micro.Service }
 func (m microStopper) Stop() error { return m.Service.Stop() }
 
 type closer func()
+
+type stopFunc func() error
+
+func (s stopFunc) Stop() error { return s() }
+
+// teamGuard: a team's live resources (from events) and its access.
+type teamGuard struct {
+	*teams.Resources
+	*jit.Service
+}
 
 func (c closer) Stop() error { c(); return nil }
 
