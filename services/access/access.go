@@ -162,7 +162,7 @@ func run(lc fx.Lifecycle, nc *nats.Conn, js jetstream.JetStream, b *bus.Bus, so 
 			running = append(running, microStopper{authn})
 			api, err := ports.ServeAPI(nc, ports.API{
 				Identities: app.NewIdentities(dir, ledger).WithTeamGuard(teamGuard{owned, svc}), Tokens: app.NewTokens(tokens, dir, ledger).WithConfig(cfg.Tokens),
-				Dir: dir, JS: js, Log: log, JIT: &ports.JIT{Svc: svc, Log: log}, AuditKeys: auditKeys,
+				Dir: dir, JS: js, Log: log, JIT: &ports.JIT{Svc: svc, Log: log}, AuditVerify: cfg.Audit.VerifyOptions(auditKeys),
 			})
 			if err != nil {
 				return err
