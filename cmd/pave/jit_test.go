@@ -183,6 +183,9 @@ func TestAccessCLIRequestApproveBreakGlassAndReview(t *testing.T) {
 	require.Len(t, grants, 1)
 	bg := run(alice, "break-glass", "--incident", "INC-1", "--reason", "outage", "--team", "alpha", "--stage", "prod", "--duration", "15m")
 	assert.Equal(t, "break_glass", bg["kind"])
+	short := run(alice, "break-glass", "--incident", "INC-2", "--reason", "blip", "--team", "alpha", "--environment", "env-x", "--duration", "5m")
+	ended := run(alice, "end", short["id"].(string))
+	assert.Equal(t, false, ended["active"], "the holder ends her own grant")
 	deadline := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
 	rv := run(admin.token, "reviews", "create", "--team", "alpha", "--deadline", deadline)
 	// The two grants, alice's membership and her token.
