@@ -11,7 +11,9 @@ import (
 
 const accessUsage = `Usage:
   pave whoami                                       who the token belongs to
-  pave teams create NAME | list | get NAME | delete NAME
+  pave teams create NAME | list | get NAME | delete NAME [--cascade]
+                                                    delete refuses a team with environments, workloads or grants;
+                                                    --cascade revokes its grants and denies its requests
   pave teams members TEAM                           list members
   pave teams add-member TEAM USER ROLE              role: viewer, developer, maintainer, admin
   pave teams remove-member TEAM USER
@@ -47,6 +49,7 @@ func runAccess(cmd string, args []string, stdout io.Writer) error {
 	action := fs.String("action", "", "audit list: only this action")
 	since := fs.String("since", "", "audit list: from this time (RFC 3339)")
 	until := fs.String("until", "", "audit list: before this time (RFC 3339)")
+	cascade := fs.Bool("cascade", false, "teams delete: also revoke the team's grants and deny its requests")
 	limit := fs.Int("limit", 0, "lists: show at most this many (default: all; audit list: 1000)")
 	sub := ""
 	if cmd != "whoami" && cmd != "roles" {
@@ -88,6 +91,9 @@ func runAccess(cmd string, args []string, stdout io.Writer) error {
 		}
 		if sub == "members" {
 			suffix = "/members"
+		}
+		if sub == "delete" && *cascade {
+			suffix = "?cascade=true"
 		}
 		call = accessCall{method, "/v1/teams/" + url.PathEscape(first(a)) + suffix, nil}
 	case "teams add-member":

@@ -100,7 +100,8 @@ func TestAttackReviewsCoverStandingAccessAndNobodyDecidesAlone(t *testing.T) {
 	for _, it := range rv["items"].([]any) {
 		subjects[it.(map[string]any)["subject"].(string)]++
 	}
-	assert.Equal(t, map[string]int{"membership": 3, "service_account": 1, "token": 4}, subjects)
+	assert.Equal(t, map[string]int{"membership": 3, "service_account": 1, "token": 1}, subjects,
+		"the service account's token; members' own tokens serve their other teams too")
 	path := "/v1/access-reviews/" + rv["id"].(string) + "/decisions"
 
 	out := mona.must(http.StatusForbidden, http.MethodPost, path, map[string]any{"item_id": "member:mona", "decision": "keep"})
@@ -199,4 +200,59 @@ func TestAttackAUserCannotMintUnboundedTokens(t *testing.T) {
 
 	dave.must(http.StatusOK, http.MethodDelete, "/v1/tokens/"+first, nil)
 	dave.must(http.StatusCreated, http.MethodPost, "/v1/tokens", map[string]any{"expires_in": "1h"})
+}
+
+// Attack suite, finding 10: deleting a team left its environments running,
+// and a new team of the same name inherited them, credentials included.
+// Now a team with environments, workloads or grants is not deleted (409
+// naming them; cascade to environments is refused as not implemented),
+// and a re-created name has a new id and none of the old team's
+// memberships, grants or service-account tokens.
+func TestAttackDeletedTeamLeavesNothingToItsNamesake(t *testing.T) {
+	p := startPlatform(t, "../../deploy/templates", nil)
+	admin := accessAPI{t: t, base: p.base, token: p.token}
+	admin.must(http.StatusCreated, http.MethodPost, "/v1/teams", map[string]any{"name": "alpha"})
+	oldID := admin.must(http.StatusOK, http.MethodGet, "/v1/teams/alpha", nil)["id"]
+	require.NotEmpty(t, oldID)
+	admin.must(http.StatusOK, http.MethodPut, "/v1/teams/alpha/members/dave", map[string]any{"role": "developer"})
+	admin.must(http.StatusCreated, http.MethodPost, "/v1/teams/alpha/service-accounts", map[string]any{"name": "ci", "role": "developer"})
+	saToken := admin.must(http.StatusCreated, http.MethodPost, "/v1/tokens", map[string]any{"service_account": "alpha/ci"})["token"].(string)
+	dave := admin.as(admin.issue("dave", "1h"))
+	grant := dave.must(http.StatusCreated, http.MethodPost, "/v1/break-glass", map[string]any{
+		"incident_id": "INC-3", "reason": "outage", "scope": map[string]any{"team": "alpha", "stage": "prod"}})
+	env := admin.must(http.StatusAccepted, http.MethodPost, "/v1/environments",
+		map[string]any{"team": "alpha", "name": "cache", "template": "redis-cache", "stage": "dev"})
+	envID := env["environment"].(map[string]any)["id"].(string)
+	p.waitState(envID, "ready")
+
+	var out map[string]any
+	out = admin.must(http.StatusConflict, http.MethodDelete, "/v1/teams/alpha", nil)
+	assert.Equal(t, []string{"environments", "grants", "workloads"}, fieldsOf(out))
+	assert.Contains(t, out["detail"], envID)
+	assert.Contains(t, fieldsOf(out), "grants")
+	out = admin.must(http.StatusConflict, http.MethodDelete, "/v1/teams/alpha?cascade=true", nil)
+	assert.Contains(t, out["detail"], "not implemented")
+	admin.must(http.StatusOK, http.MethodGet, "/v1/teams/alpha", nil)
+
+	admin.must(http.StatusAccepted, http.MethodDelete, "/v1/environments/"+envID, nil)
+	require.Eventually(t, func() bool {
+		var code int
+		code, out = admin.call(http.MethodDelete, "/v1/teams/alpha", nil)
+		return code == http.StatusConflict && !contains(fieldsOf(out), "environments") && !contains(fieldsOf(out), "workloads")
+	}, 90*time.Second, 250*time.Millisecond, "the torn-down environment still blocks the deletion: %v", out)
+	assert.Equal(t, []string{"grants"}, fieldsOf(out), "only the grant is left")
+	admin.must(http.StatusNoContent, http.MethodDelete, "/v1/teams/alpha?cascade=true", nil)
+	ended := admin.must(http.StatusOK, http.MethodGet, "/v1/grants/"+grant["id"].(string), nil)
+	assert.Equal(t, false, ended["active"], "cascade revoked the grant")
+
+	// The namesake inherits nothing.
+	admin.must(http.StatusCreated, http.MethodPost, "/v1/teams", map[string]any{"name": "alpha"})
+	assert.NotEqual(t, oldID, admin.must(http.StatusOK, http.MethodGet, "/v1/teams/alpha", nil)["id"])
+	admin.must(http.StatusCreated, http.MethodPost, "/v1/teams/alpha/service-accounts", map[string]any{"name": "ci", "role": "developer"})
+	code, _ := admin.as(saToken).call(http.MethodGet, "/v1/whoami", nil)
+	assert.Equal(t, http.StatusUnauthorized, code, "the old service account's token does not log into the new one")
+	code, _ = dave.call(http.MethodGet, "/v1/teams/alpha", nil)
+	assert.Equal(t, http.StatusNotFound, code, "dave is not a member of the new team")
+	active := admin.must(http.StatusOK, http.MethodGet, "/v1/grants?team=alpha&active=true", nil)["items"].([]any)
+	assert.Empty(t, active)
 }

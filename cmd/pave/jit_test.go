@@ -73,7 +73,7 @@ func TestJITGrantLetsADeveloperChangeProductionForTheGrantedTimeOnly(t *testing.
 	assert.Equal(t, "pending", req["state"])
 	alice.must(http.StatusForbidden, http.MethodPost, "/v1/access-requests/"+id+"/approve", map[string]any{}) // developers do not review
 	own := bob.must(http.StatusCreated, http.MethodPost, "/v1/access-requests", map[string]any{
-		"role": "maintainer", "scope": map[string]any{"team": "alpha", "environment_id": prodID}, "duration": "1h", "reason": "members"})
+		"role": "maintainer", "scope": map[string]any{"team": "alpha"}, "duration": "1h", "reason": "on call"})
 	out = bob.must(http.StatusForbidden, http.MethodPost, "/v1/access-requests/"+own["id"].(string)+"/approve", map[string]any{})
 	assert.Contains(t, out["detail"], "own request", "self-approval is refused")
 	list := alice.must(http.StatusOK, http.MethodGet, "/v1/access-requests", nil)["items"].([]any)
@@ -183,10 +183,13 @@ func TestAccessCLIRequestApproveBreakGlassAndReview(t *testing.T) {
 	require.Len(t, grants, 1)
 	bg := run(alice, "break-glass", "--incident", "INC-1", "--reason", "outage", "--team", "alpha", "--stage", "prod", "--duration", "15m")
 	assert.Equal(t, "break_glass", bg["kind"])
+	short := run(alice, "break-glass", "--incident", "INC-2", "--reason", "blip", "--team", "alpha", "--environment", "env-x", "--duration", "5m")
+	ended := run(alice, "end", short["id"].(string))
+	assert.Equal(t, false, ended["active"], "the holder ends her own grant")
 	deadline := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
 	rv := run(admin.token, "reviews", "create", "--team", "alpha", "--deadline", deadline)
-	// The two grants, alice's membership and her token.
-	assert.Len(t, rv["items"], 4)
+	// The two grants and alice's membership.
+	assert.Len(t, rv["items"], 3)
 	decided := run(admin.token, "reviews", "decide", rv["id"].(string), bg["id"].(string), "revoke")
 	assert.Equal(t, "open", decided["state"])
 

@@ -28,6 +28,7 @@ import (
 	"github.com/pave-platform/pave/services/access/internal/domain"
 	"github.com/pave-platform/pave/services/access/internal/jit"
 	"github.com/pave-platform/pave/services/access/internal/ports"
+	"github.com/pave-platform/pave/services/access/internal/teams"
 )
 
 // Name of the service, its streams and its subjects.
@@ -132,6 +133,11 @@ func (p parts) build(ctx context.Context) error {
 	svc.WithSubjects(app.NewReviewSubjects(dir, tokens, ledger))
 	p.rt.Go(svc.Run) // the grants' timer
 	p.rt.Endpoint(func() (service.Stopper, error) { return p.grantsUsed(svc) })
+	owned, stopOwned, err := teams.Start(ctx, p.bus, p.so, p.log)
+	if err != nil {
+		return err
+	}
+	p.rt.OnStop(func(context.Context) error { return stopOwned() })
 	authenticate := app.NewAuthenticate(tokens, dir)
 	if p.cfg.OIDC.Enabled() {
 		o, err := app.NewOIDC(ctx, p.cfg.OIDC)
@@ -143,8 +149,9 @@ func (p parts) build(ctx context.Context) error {
 	p.rt.Endpoint(func() (service.Stopper, error) { return ports.ServeAuthn(p.nc, authenticate, p.log) })
 	p.rt.Endpoint(func() (service.Stopper, error) {
 		return ports.ServeAPI(p.nc, ports.API{
-			Identities: app.NewIdentities(dir, ledger), Tokens: app.NewTokens(tokens, dir, ledger).WithConfig(p.cfg.Tokens),
-			Dir: dir, JS: p.js, Log: p.log, JIT: &ports.JIT{Svc: svc, Log: p.log}, AuditKeys: auditKeys,
+			Identities: app.NewIdentities(dir, ledger).WithTeamGuard(teamGuard{owned, svc}),
+			Tokens:     app.NewTokens(tokens, dir, ledger).WithConfig(p.cfg.Tokens),
+			Dir:        dir, JS: p.js, Log: p.log, JIT: &ports.JIT{Svc: svc, Log: p.log}, AuditVerify: p.cfg.Audit.VerifyOptions(auditKeys),
 		})
 	})
 	p.rt.Endpoint(func() (service.Stopper, error) {
@@ -194,4 +201,10 @@ type teamsOf struct{ dir *adapters.KVDirectory }
 func (t teamsOf) TeamExists(name string) bool {
 	_, ok := t.dir.Team(name)
 	return ok
+}
+
+// teamGuard: a team's live resources (from events) and its access.
+type teamGuard struct {
+	*teams.Resources
+	*jit.Service
 }

@@ -82,10 +82,20 @@ type Report struct {
 // VerifyOption adds a check to Verify.
 type VerifyOption func(*verifyOptions)
 
-type verifyOptions struct{ keys Keyring }
+type verifyOptions struct {
+	keys            Keyring
+	unsignedThrough uint64
+}
 
 // Signed requires every record to be signed by one of keys.
 func Signed(keys Keyring) VerifyOption { return func(o *verifyOptions) { o.keys = keys } }
+
+// UnsignedThrough exempts the records of stream sequences up to seq from
+// Signed: a ledger written before records were signed (their chain is
+// still checked).
+func UnsignedThrough(seq uint64) VerifyOption {
+	return func(o *verifyOptions) { o.unsignedThrough = seq }
+}
 
 // Verify walks the chain of stream from its first record and stops at the
 // first one whose hash does not match its content, whose prev does not
@@ -113,7 +123,7 @@ func Verify(ctx context.Context, js jetstream.JetStream, stream string, opts ...
 				rep.Broken = &Broken{Seq: seq, Line: line(i), ID: r.ID, Reason: "prev does not match the hash of the record before it"}
 			case r.ComputeHash() != r.Hash:
 				rep.Broken = &Broken{Seq: seq, Line: line(i), ID: r.ID, Reason: "hash does not match the record's content"}
-			case o.keys != nil:
+			case o.keys != nil && seq > o.unsignedThrough:
 				if reason := o.keys.check(r); reason != "" {
 					rep.Broken = &Broken{Seq: seq, Line: line(i), ID: r.ID, Reason: reason}
 				}

@@ -164,6 +164,14 @@ type SigningConfig struct {
 	// TrustedKeys are more public keys whose records verify (earlier keys
 	// after a rotation, other access instances' keys): base64, commas.
 	TrustedKeys string `env:"PAVE_AUDIT_TRUSTED_KEYS"`
+	// UnsignedThrough is the last AUDIT stream sequence written before
+	// records were signed (an upgraded ledger); 0: every record is signed.
+	UnsignedThrough uint64 `env:"PAVE_AUDIT_UNSIGNED_THROUGH"`
+}
+
+// VerifyOptions are the checks verification makes with keys.
+func (c SigningConfig) VerifyOptions(keys Keyring) []VerifyOption {
+	return []VerifyOption{Signed(keys), UnsignedThrough(c.UnsignedThrough)}
 }
 
 // Validate names the variable that is wrong.

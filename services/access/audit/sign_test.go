@@ -133,3 +133,28 @@ func TestSigningKeyFileIsCreatedOnceWithMode0600(t *testing.T) {
 		assert.Error(t, bad.Validate(), "%+v", bad)
 	}
 }
+
+// A ledger written before records were signed still verifies once its
+// last unsigned sequence is configured; a record after it must be signed.
+func TestUnsignedThroughExemptsOnlyTheOldRecords(t *testing.T) {
+	ctx := context.Background()
+	js := auditStream(t)
+	old := audit.NewLedger(js)
+	require.NoError(t, old.Append(ctx, audit.Record{Kind: audit.KindDecision, Actor: "alice", Action: "a"}))
+	require.NoError(t, old.Append(ctx, audit.Record{Kind: audit.KindDecision, Actor: "alice", Action: "b"}))
+	access := signer(t)
+	keys := audit.Keyring{}
+	keys.Add(access.Public())
+	require.NoError(t, audit.NewLedger(js).WithSigner(access).Append(ctx, audit.Record{Kind: audit.KindDecision, Actor: "bob", Action: "c"}))
+	cfg := audit.SigningConfig{UnsignedThrough: 2}
+	rep, err := audit.Verify(ctx, js, audit.Stream, cfg.VerifyOptions(keys)...)
+	require.NoError(t, err)
+	assert.True(t, rep.OK, "%+v", rep.Broken)
+	assert.Equal(t, 3, rep.Records)
+
+	forge(t, js, audit.Record{ID: "aud-forged", Kind: audit.KindDecision, Actor: "mallory", Action: "member:write"})
+	rep, err = audit.Verify(ctx, js, audit.Stream, cfg.VerifyOptions(keys)...)
+	require.NoError(t, err)
+	require.NotNil(t, rep.Broken)
+	assert.Equal(t, "aud-forged", rep.Broken.ID)
+}

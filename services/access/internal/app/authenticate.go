@@ -97,7 +97,9 @@ func (a *Authenticate) principal(tok domain.Token) (authn.Principal, bool) {
 	case domain.KindServiceAccount:
 		team, name, _ := cutSA(tok.Subject)
 		sa, ok := a.dir.ServiceAccount(team, name)
-		if !ok {
+		// A token older than its account belongs to an earlier account of
+		// the same name (deleted, or its team deleted and made again).
+		if !ok || tok.CreatedAt.Before(sa.CreatedAt) {
 			return authn.Principal{}, false
 		}
 		p.TeamRoles = map[string]string{team: sa.Role}

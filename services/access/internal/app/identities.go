@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/pave-platform/pave/pkg/authn"
@@ -14,10 +15,34 @@ import (
 // The gateway has already decided that the caller may; every change is
 // recorded in the audit ledger before it is answered.
 type Identities struct {
-	dir Directory
-	rec Recorder
-	now func() time.Time
+	dir   Directory
+	rec   Recorder
+	now   func() time.Time
+	guard TeamGuard
 }
+
+// TeamGuard knows what a team still has (its live environments and
+// workloads, from events; its grants and requests) and ends the access
+// part of it when the team goes.
+type TeamGuard interface {
+	Live(team string) (environments, workloads []string)
+	TeamAccess(team string) (grants, requests []string)
+	EndTeam(ctx context.Context, by, team string) error
+}
+
+// WithTeamGuard refuses to delete a team that still has something.
+func (h *Identities) WithTeamGuard(g TeamGuard) *Identities {
+	h.guard = g
+	return h
+}
+
+// ConflictError refuses a change, naming what is in the way per field.
+type ConflictError struct {
+	Message string
+	Fields  map[string][]string
+}
+
+func (e *ConflictError) Error() string { return e.Message }
 
 // NewIdentities builds the handlers.
 func NewIdentities(dir Directory, rec Recorder) *Identities {
@@ -38,22 +63,66 @@ func (h *Identities) CreateTeam(ctx context.Context, by authn.Principal, name st
 	if err := domain.CheckName("name", name); err != nil {
 		return domain.Team{}, err
 	}
-	t := domain.Team{Name: name, CreatedAt: h.now().UTC()}
+	t := domain.Team{ID: domain.NewTeamID(), Name: name, CreatedAt: h.now().UTC()}
 	if err := h.dir.CreateTeam(ctx, t); err != nil {
 		return domain.Team{}, err
 	}
 	return t, h.record(ctx, by, name, "team.created", "Team::"+name, nil)
 }
 
-// DeleteTeam deletes a team with its members and service accounts.
-func (h *Identities) DeleteTeam(ctx context.Context, by authn.Principal, name string) error {
-	if _, ok := h.dir.Team(name); !ok {
+// DeleteTeam deletes a team with its members and service accounts. A team
+// with live environments or workloads is refused; one with grants or
+// pending requests too, unless cascade, which revokes and denies them. A
+// team re-created with the name inherits nothing: its grants are ended,
+// its requests denied, and its old service accounts' tokens predate any new
+// account of the same name, so they never authenticate again.
+func (h *Identities) DeleteTeam(ctx context.Context, by authn.Principal, name string, cascade bool) error {
+	t, ok := h.dir.Team(name)
+	if !ok {
 		return ErrNotFound
+	}
+	if h.guard != nil {
+		envs, wls := h.guard.Live(name)
+		grants, reqs := h.guard.TeamAccess(name)
+		fields := map[string][]string{}
+		for k, v := range map[string][]string{"environments": envs, "workloads": wls, "grants": grants, "access_requests": reqs} {
+			if len(v) > 0 {
+				fields[k] = v
+			}
+		}
+		switch {
+		case len(envs)+len(wls) > 0 && cascade:
+			return &ConflictError{Message: fmt.Sprintf("team %s still has %d environment(s) and %d workload(s); cascade to "+
+				"environments and workloads is not implemented: tear them down (or cancel them) first", name, len(envs), len(wls)), Fields: fields}
+		case len(fields) > 0 && !cascade:
+			return &ConflictError{Message: fmt.Sprintf("team %s still has %s; tear down its environments and workloads, "+
+				"or delete with ?cascade=true to revoke its grants and deny its requests", name, summary(fields)), Fields: fields}
+		}
+		if err := h.guard.EndTeam(ctx, by.ID, name); err != nil {
+			return fmt.Errorf("end team %s's access: %w", name, err)
+		}
 	}
 	if err := h.dir.DeleteTeam(ctx, name); err != nil {
 		return err
 	}
-	return h.record(ctx, by, name, "team.deleted", "Team::"+name, nil)
+	return h.record(ctx, by, name, "team.deleted", "Team::"+name, map[string]string{"id": t.ID, "cascade": fmt.Sprint(cascade)})
+}
+
+func summary(fields map[string][]string) string {
+	var parts []string
+	for _, k := range []string{"environments", "workloads", "grants", "access_requests"} {
+		if v := fields[k]; len(v) > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s (%s)", len(v), strings.ReplaceAll(k, "_", " "), strings.Join(first(v, 5), ", ")))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func first(v []string, n int) []string {
+	if len(v) > n {
+		return append(append([]string{}, v[:n]...), "...")
+	}
+	return v
 }
 
 // PutMember adds a user to a team, or changes the user's role.

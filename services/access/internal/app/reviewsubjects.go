@@ -33,15 +33,16 @@ const (
 	saItem     = "service-account:"
 )
 
-// Holdings lists the team's members, its service accounts, and the live
-// tokens of both.
+// Holdings lists the team's members, its service accounts and their live
+// tokens. A member's own tokens are not the team's: they serve the
+// person's other teams too, and removing the membership already ends the
+// team's part.
 func (r *ReviewSubjects) Holdings(ctx context.Context, team string) ([]jit.Holding, error) {
 	var out []jit.Holding
 	holders := map[string]bool{}
 	for _, m := range r.dir.Members(team) {
 		out = append(out, jit.Holding{ID: memberItem + m.User, Subject: jit.SubjectMembership, Principal: m.User,
 			Role: m.Role, Since: m.AddedAt})
-		holders[m.User] = true
 	}
 	for _, s := range r.dir.ServiceAccounts(team) {
 		out = append(out, jit.Holding{ID: saItem + s.ID(), Subject: jit.SubjectServiceAccount, Principal: s.ID(),

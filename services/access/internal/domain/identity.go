@@ -1,6 +1,8 @@
 package domain
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"regexp"
 	"slices"
@@ -30,8 +32,10 @@ const (
 	DefaultTokenLifetime = 90 * 24 * time.Hour
 )
 
-// Team groups people and service accounts.
+// Team groups people and service accounts. ID is unique to this team:
+// a team deleted and created again with the same name has another.
 type Team struct {
+	ID        string    `json:"id,omitempty"`
 	Name      string    `json:"name"`
 	CreatedAt time.Time `json:"created_at"`
 }
@@ -120,4 +124,11 @@ func TokenLifetime(field, v string) (time.Duration, error) {
 		return 0, &FieldError{field, fmt.Sprintf("must be between 1s and %s", MaxTokenLifetime)}
 	}
 	return d, nil
+}
+
+// NewTeamID is a team's unique id.
+func NewTeamID() string {
+	var b [10]byte
+	_, _ = rand.Read(b[:])
+	return "team-" + hex.EncodeToString(b[:])
 }

@@ -133,8 +133,8 @@ func (s *Service) BreakGlass(ctx context.Context, p authn.Principal, in BreakGla
 		return decide.Grant{}, err
 	}
 	if !slices.Contains(scopes, sc.Kind) {
-		return decide.Grant{}, &FieldError{"scope", fmt.Sprintf("break-glass as %s covers one %s, not a whole %s: name scope.%s",
-			in.Role, strings.Join(scopes, " or "), sc.Kind, scopeFields(scopes))}
+		return decide.Grant{}, &FieldError{"scope", fmt.Sprintf("break-glass as %s covers one %s (PAVE_ACCESS_BREAK_GLASS_ROLES), not a %s scope: name scope.%s",
+			in.Role, strings.Join(scopes, " or one "), sc.Kind, scopeFields(scopes))}
 	}
 	g := decide.Grant{ID: newID("grt-"), Kind: decide.GrantKindBreakGlass, Principal: actor(p), Team: in.Scope.Team,
 		Role: in.Role, Scope: sc, StartsAt: now, ExpiresAt: now.Add(d), IncidentID: strings.TrimSpace(in.IncidentID),

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -29,8 +31,9 @@ type API struct {
 	Log        *slog.Logger
 	// JIT answers just-in-time access, break-glass and reviews (nil: 501).
 	JIT *JIT
-	// AuditKeys verify the records' signatures (nil: the chain only).
-	AuditKeys audit.Keyring
+	// AuditVerify are the checks of GET /v1/audit/verify beyond the chain
+	// (the records' signatures).
+	AuditVerify []audit.VerifyOption
 }
 
 // ServeAPI answers the access API over rpc.
@@ -73,11 +76,18 @@ func notImplemented(context.Context, rpc.Request) rpc.Reply {
 func (a API) answer(status int, v any, err error, kind, id string) rpc.Reply {
 	var fe *domain.FieldError
 	var le *app.LimitError
+	var ce *app.ConflictError
 	switch {
 	case err == nil:
 		return rpc.OK(status, v)
 	case errors.As(err, &fe):
 		return rpc.Invalid(rpc.FieldError{Field: fe.Field, Message: fe.Message})
+	case errors.As(err, &ce):
+		var fields []rpc.FieldError
+		for _, k := range slices.Sorted(maps.Keys(ce.Fields)) {
+			fields = append(fields, rpc.FieldError{Field: k, Message: strings.Join(ce.Fields[k], ", ")})
+		}
+		return rpc.Fail(http.StatusConflict, "Conflict", ce.Message, fields...)
 	case errors.As(err, &le):
 		return rpc.Fail(http.StatusConflict, "Conflict", le.Error(), rpc.FieldError{Field: le.Field, Message: le.Message})
 	case errors.Is(err, app.ErrNotFound):
@@ -135,13 +145,21 @@ func (a API) getTeam(_ context.Context, req rpc.Request) rpc.Reply {
 	if !ok || !(seesAll(req.Principal) || slices.Contains(req.Principal.Teams, name)) {
 		return rpc.NotFound("team", name)
 	}
-	return rpc.OK(http.StatusOK, map[string]any{"name": t.Name, "created_at": t.CreatedAt,
+	return rpc.OK(http.StatusOK, map[string]any{"id": t.ID, "name": t.Name, "created_at": t.CreatedAt,
 		"members": a.Dir.Members(name), "service_accounts": a.Dir.ServiceAccounts(name)})
 }
 
 func (a API) deleteTeam(ctx context.Context, req rpc.Request) rpc.Reply {
 	name := req.Path["team"]
-	err := a.Identities.DeleteTeam(ctx, req.Principal, name)
+	var cascade bool
+	switch req.Query["cascade"] {
+	case "", "false":
+	case "true":
+		cascade = true
+	default:
+		return rpc.Invalid(rpc.FieldError{Field: "query.cascade", Message: "must be true or false"})
+	}
+	err := a.Identities.DeleteTeam(ctx, req.Principal, name, cascade)
 	return a.answer(http.StatusNoContent, nil, err, "team", name)
 }
 
@@ -275,10 +293,6 @@ func (a API) queryAudit(ctx context.Context, req rpc.Request) rpc.Reply {
 }
 
 func (a API) verifyAudit(ctx context.Context, _ rpc.Request) rpc.Reply {
-	var opts []audit.VerifyOption
-	if a.AuditKeys != nil {
-		opts = append(opts, audit.Signed(a.AuditKeys))
-	}
-	rep, err := audit.Verify(ctx, a.JS, audit.Stream, opts...)
+	rep, err := audit.Verify(ctx, a.JS, audit.Stream, a.AuditVerify...)
 	return a.answer(http.StatusOK, rep, err, "audit", "")
 }

@@ -1,0 +1,73 @@
+package jit
+
+import (
+	"context"
+	"sort"
+
+	"github.com/pave-platform/pave/pkg/events"
+	"github.com/pave-platform/pave/services/access/decide"
+)
+
+// TeamAccess lists the team's grants that have not ended and its pending
+// or approved-but-not-issued requests: what a team deletion would leave
+// behind for a re-created team of the same name.
+func (s *Service) TeamAccess(team string) (grants, requests []string) {
+	for _, g := range s.grants.all() {
+		if g.Team == team && g.State != decide.GrantEnded {
+			grants = append(grants, g.ID)
+		}
+	}
+	for _, r := range s.requests.all() {
+		if r.Team != team {
+			continue
+		}
+		if _, issued := s.grants.get(r.GrantID); r.State == RequestPending || r.State == RequestApproved && !issued {
+			requests = append(requests, r.ID)
+		}
+	}
+	sort.Strings(grants)
+	sort.Strings(requests)
+	return grants, requests
+}
+
+// EndTeam ends what the team's deletion leaves: its grants are revoked,
+// its pending requests denied and its open reviews closed.
+func (s *Service) EndTeam(ctx context.Context, by, team string) error {
+	grants, requests := s.TeamAccess(team)
+	for _, id := range grants {
+		if _, err := s.end(ctx, id, events.GrantRevokedRevoked, by); err != nil && !isConflict(err) && err != ErrNotFound {
+			return err
+		}
+	}
+	now := s.now().UTC()
+	for _, id := range requests {
+		_, err := s.requests.mutate(ctx, id, func(r *Request) error {
+			if r.State != RequestPending && r.State != RequestApproved {
+				return errUnchanged
+			}
+			r.State = RequestDenied
+			r.Denial = &Decision{By: by, At: now, Reason: "team " + team + " was deleted"}
+			return nil
+		})
+		if err != nil && err != ErrNotFound {
+			return err
+		}
+	}
+	for _, rv := range s.reviews.all() {
+		if rv.Team != team || rv.State != ReviewOpen {
+			continue
+		}
+		_, err := s.reviews.mutate(ctx, rv.ID, func(rv *Review) error {
+			if rv.State != ReviewOpen {
+				return errUnchanged
+			}
+			t := now
+			rv.State, rv.ClosedAt = ReviewClosed, &t
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
