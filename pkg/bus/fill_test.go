@@ -66,6 +66,7 @@ func TestFillingStreamIsAnnouncedOncePerCrossing(t *testing.T) {
 	for range 12 { // to the limit: refused writes from here on
 		_, _ = env.js.Publish(ctx, "pave.evt.fill.thing.x", pad)
 	}
+	require.Len(t, one.FullNow(ctx), 1, "a filling stream is read again: full before the next reading")
 	require.NoError(t, one.Check(ctx))
 	require.Len(t, one.Full(), 1, "at the limit the stream is full")
 	assert.Empty(t, one.Full("EVT_FILL"), "unless left out")

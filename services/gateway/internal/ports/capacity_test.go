@@ -1,6 +1,7 @@
 package ports
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -20,7 +21,7 @@ import (
 // cmd/pave TestFullStreamRefusesCreatesCleanlyAndRecovers).
 type fixedFills []bus.Fill
 
-func (f fixedFills) Full(except ...string) []bus.Fill {
+func (f fixedFills) FullNow(_ context.Context, except ...string) []bus.Fill {
 	var out []bus.Fill
 	for _, x := range f {
 		if !slices.Contains(except, x.Stream) {
