@@ -198,6 +198,28 @@ func (m *FillMonitor) Filling() []Fill { return m.atLeast(m.opts.Warn, nil) }
 // Full are the streams at or above the refuse ratio, except those named.
 func (m *FillMonitor) Full(except ...string) []Fill { return m.atLeast(m.opts.Refuse, except) }
 
+// FullNow is Full with the streams that were filling at the last reading
+// read again now, so that a write close to a limit is not let through on
+// a reading up to an interval old. Streams far from their limits cost
+// nothing; one that cannot be read keeps its last figure.
+func (m *FillMonitor) FullNow(ctx context.Context, except ...string) []Fill {
+	for _, f := range m.Filling() {
+		if slices.Contains(except, f.Stream) {
+			continue
+		}
+		s, err := m.bus.js.Stream(ctx, f.Stream)
+		if err != nil {
+			continue
+		}
+		if fresh, ok := fillOf(s.CachedInfo(), time.Now().UTC()); ok {
+			m.mu.Lock()
+			m.fills[fresh.Stream] = fresh
+			m.mu.Unlock()
+		}
+	}
+	return m.Full(except...)
+}
+
 func (m *FillMonitor) atLeast(ratio float64, except []string) []Fill {
 	var out []Fill
 	for _, f := range m.Fills() {

@@ -3,6 +3,7 @@ package bus_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -65,6 +66,7 @@ func TestFillingStreamIsAnnouncedOncePerCrossing(t *testing.T) {
 	for range 12 { // to the limit: refused writes from here on
 		_, _ = env.js.Publish(ctx, "pave.evt.fill.thing.x", pad)
 	}
+	require.Len(t, one.FullNow(ctx), 1, "a filling stream is read again: full before the next reading")
 	require.NoError(t, one.Check(ctx))
 	require.Len(t, one.Full(), 1, "at the limit the stream is full")
 	assert.Empty(t, one.Full("EVT_FILL"), "unless left out")
@@ -173,4 +175,29 @@ func fillAlerts(t *testing.T, js jetstream.JetStream) []fillAlert {
 		}
 	}
 	return out
+}
+
+// A KV bucket with a byte limit is the stream KV_<bucket> and fills like
+// any other; one without a limit has no figure.
+func TestKVBucketWithALimitIsWatched(t *testing.T) {
+	env := newEnv(t)
+	ctx := context.Background()
+	kv, err := env.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "LIMITED", MaxBytes: 64 << 10})
+	require.NoError(t, err)
+	_, err = env.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "UNLIMITED"})
+	require.NoError(t, err)
+	for i := range 55 {
+		_, err := kv.Put(ctx, fmt.Sprintf("k%d", i), make([]byte, 1<<10))
+		require.NoError(t, err)
+	}
+	m := startMonitor(t, env, nil)
+	require.NoError(t, m.Check(ctx))
+	names := map[string]float64{}
+	for _, f := range m.Fills() {
+		names[f.Stream] = f.Ratio
+	}
+	assert.Greater(t, names["KV_LIMITED"], 0.8)
+	assert.NotContains(t, names, "KV_UNLIMITED")
+	require.Len(t, m.Filling(), 1)
+	assert.Equal(t, "KV_LIMITED", m.Filling()[0].Stream)
 }

@@ -1,6 +1,7 @@
 package ports
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -10,10 +11,11 @@ import (
 	"github.com/pave-platform/pave/pkg/httpfx"
 )
 
-// Capacity answers which streams are too full to take new work, from
-// the fill monitor's last reading (no NATS round trip per request).
+// Capacity answers which streams are too full to take new work: from
+// the fill monitor's last reading, reading again only the streams that
+// were filling (no NATS round trip while nothing is near a limit).
 type Capacity interface {
-	Full(except ...string) []bus.Fill
+	FullNow(ctx context.Context, except ...string) []bus.Fill
 }
 
 var _ Capacity = (*bus.FillMonitor)(nil)
@@ -39,7 +41,7 @@ func refuseWhenFull(c Capacity, log *slog.Logger, next http.Handler) http.Handle
 			next.ServeHTTP(w, r)
 			return
 		}
-		full := c.Full(bus.StreamDLQ)
+		full := c.FullNow(r.Context(), bus.StreamDLQ)
 		if len(full) == 0 {
 			next.ServeHTTP(w, r)
 			return
