@@ -29,10 +29,13 @@ import (
 //	  weight: 1
 //	  nominal: {batch: {cpu: 1000, memory: 2048}}
 type PoolsFile struct {
-	StarvationAfter string    `yaml:"starvationAfter"`
-	Pools           []poolDoc `yaml:"pools"`
-	Teams           []teamDoc `yaml:"teams"`
-	DefaultTeam     *teamDoc  `yaml:"defaultTeam"`
+	StarvationAfter string `yaml:"starvationAfter"`
+	// EnforceQuotas keeps every submitter within its team's quota
+	// (domain.Config.EnforceQuotas).
+	EnforceQuotas bool      `yaml:"enforceQuotas"`
+	Pools         []poolDoc `yaml:"pools"`
+	Teams         []teamDoc `yaml:"teams"`
+	DefaultTeam   *teamDoc  `yaml:"defaultTeam"`
 }
 
 type poolDoc struct {
@@ -91,6 +94,7 @@ func ParsePools(raw []byte) (SchedulerConfig, error) {
 		return SchedulerConfig{}, err
 	}
 	var cfg SchedulerConfig
+	cfg.Core.EnforceQuotas = doc.EnforceQuotas
 	if doc.StarvationAfter != "" {
 		d, err := time.ParseDuration(doc.StarvationAfter)
 		if err != nil || d < 0 {

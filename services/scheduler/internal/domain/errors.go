@@ -15,6 +15,12 @@ var (
 	ErrUnknownDependency = errors.New("unknown dependency")
 	ErrDuplicateID       = errors.New("duplicate workload id")
 	ErrUnknownWorkload   = errors.New("unknown workload")
+	// ErrNoQuota: the team has no quota (nominal or borrowing) in the pool.
+	ErrNoQuota = errors.New("the team has no quota in this pool")
+	// ErrDemandExceedsQuota: more than nominal + borrowing limit.
+	ErrDemandExceedsQuota = errors.New("demand is larger than the team's quota")
+	// ErrBorrowNotPreemptible: borrowed capacity is always preemptible.
+	ErrBorrowNotPreemptible = errors.New("demand beyond the team's nominal quota must be preemptible")
 )
 
 // FieldError says which input field is wrong and why. Ports map it to a

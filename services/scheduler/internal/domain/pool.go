@@ -28,6 +28,7 @@ type teamRun struct {
 	weight       float64
 	q            *quota
 	usage        []int64
+	firm         []int64 // usage by work that is not preemptible, at most nominal
 	held         []int64 // team quota held for the team's starving workloads
 	queue        []*cand
 	next         int
@@ -45,7 +46,7 @@ func (p *poolRun) team(name string) *teamRun {
 	}
 	n := len(p.info.resources)
 	t := &teamRun{name: name, weight: p.teamsByName[name].Weight, q: p.info.quotas[name],
-		usage: make([]int64, n), held: make([]int64, n), idx: -1}
+		usage: make([]int64, n), firm: make([]int64, n), held: make([]int64, n), idx: -1}
 	p.teams[name] = t
 	return t
 }
@@ -57,7 +58,21 @@ func (p *poolRun) load(e *entry) {
 	if e.w.Preemptible {
 		t.victims = append(t.victims, e)
 		p.victims++
+	} else {
+		addTo(t.firm, e.demand, 1)
 	}
+}
+
+// firmFits says why work that is not preemptible cannot be admitted: it
+// would run on borrowed capacity, which its owner could then not reclaim.
+func (p *poolRun) firmFits(t *teamRun, demand []int64) string {
+	for i, q := range demand {
+		if q > 0 && t.firm[i]+q > t.q.nominal[i] {
+			return "team quota exhausted for " + p.info.resources[i] +
+				" for work that is not preemptible; only preemptible work borrows"
+		}
+	}
+	return ""
 }
 
 func (p *poolRun) initGuard() {

@@ -162,6 +162,11 @@ func (p *poolRun) serveFair() {
 // tryAdmit admits c, preempting borrowed work if that is allowed, or says
 // why it cannot.
 func (p *poolRun) tryAdmit(t *teamRun, c *cand) string {
+	if p.cfg.EnforceQuotas && !c.e.w.Preemptible {
+		if why := p.firmFits(t, c.e.demand); why != "" {
+			return why
+		}
+	}
 	b, why := p.check(t, c.e.demand)
 	if b == poolBlocked && p.preempt(t, c) {
 		b, why = p.check(t, c.e.demand)
@@ -170,6 +175,9 @@ func (p *poolRun) tryAdmit(t *teamRun, c *cand) string {
 		return why
 	}
 	p.addUsage(t, c.e.demand, 1)
+	if !c.e.w.Preemptible {
+		addTo(t.firm, c.e.demand, 1)
+	}
 	p.d.Admit = append(p.d.Admit, c.e.w.ID)
 	return ""
 }

@@ -12,6 +12,12 @@ type Config struct {
 	// scheduler reserves capacity for it ahead of fair-share order. Zero
 	// disables reservations.
 	StarvationAfter time.Duration
+	// EnforceQuotas makes every submitter keep to its team's quota (issue
+	// 16): a workload needs quota in its pool, its demand may not pass
+	// nominal + borrowing limit, and only preemptible work borrows, at
+	// submit and at admission. Off, teams without quotas share the pools
+	// by plain weighted DRF (the simulations).
+	EnforceQuotas bool
 }
 
 // Status is where a workload is in its life.
@@ -181,6 +187,11 @@ func (s *State) validate(w Workload, batch map[string]*entry, inBatch map[string
 				fmt.Sprintf("%d > %d", q, p.capacity[i]))
 		}
 	}
+	if s.cfg.EnforceQuotas {
+		if err := withinQuota(w, s.teams[w.Team], p, demand); err != nil {
+			return nil, err
+		}
+	}
 	for i, dep := range w.DependsOn {
 		if !inBatch[dep] && s.Status(dep) == StatusUnknown {
 			return nil, fieldErr(fmt.Sprintf("dependsOn[%d]", i), ErrUnknownDependency, dep)
@@ -244,4 +255,37 @@ func cycleText(path []string, back string) string {
 		}
 	}
 	return out + back
+}
+
+// withinQuota checks a workload against its team's quota in the pool: the
+// team must have one (a positive nominal or borrowing limit), the demand
+// may not pass nominal + borrowing limit, and what passes the nominal
+// quota is borrowed, so only preemptible work may ask for it: borrowed
+// capacity must be reclaimable when its owner wants it back.
+func withinQuota(w Workload, t *Team, p *poolInfo, demand []int64) error {
+	if !positive(t.Nominal[p.pool.Name]) && !positive(t.BorrowingLimit[p.pool.Name]) {
+		return fieldErr("pool", ErrNoQuota, fmt.Sprintf("team %s, pool %s", t.Name, p.pool.Name))
+	}
+	q := p.quotas[t.Name]
+	for i, d := range demand {
+		r := p.resources[i]
+		if q.limit[i] >= 0 && d > q.limit[i] {
+			return fieldErr("demand."+r, ErrDemandExceedsQuota,
+				fmt.Sprintf("%d > nominal %d + borrowing limit %d", d, q.nominal[i], q.limit[i]-q.nominal[i]))
+		}
+		if !w.Preemptible && d > q.nominal[i] {
+			return fieldErr("demand."+r, ErrBorrowNotPreemptible,
+				fmt.Sprintf("%d > nominal %d; submit it preemptible to borrow", d, q.nominal[i]))
+		}
+	}
+	return nil
+}
+
+func positive(v Vector) bool {
+	for _, q := range v {
+		if q > 0 {
+			return true
+		}
+	}
+	return false
 }
