@@ -179,7 +179,7 @@ func (r *runner) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	svc := app.NewService(envs, r.engine, cat, r.cfg.AdmissionPool, r.Bus, r.log)
+	svc := app.NewService(envs, r.engine, cat, r.cfg.AdmissionPool, r.Bus, r.log).WithResumeBackoff(r.cfg.RetryBackoff)
 	promoter, err := r.promoter(ctx, svc, ppol)
 	if err != nil {
 		return err
