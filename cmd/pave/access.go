@@ -57,6 +57,10 @@ func runAccess(cmd string, args []string, stdout io.Writer) error {
 			fmt.Fprint(stdout, accessUsage)
 			return usagef("%s: a subcommand is required", cmd)
 		}
+		if isHelp(args[0]) {
+			fmt.Fprint(stdout, accessUsage)
+			return nil
+		}
 		sub, args = args[0], args[1:]
 	}
 	a, err := parseFlags(fs, args)

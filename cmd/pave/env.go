@@ -14,16 +14,18 @@ import (
 )
 
 const envUsage = `Usage:
-  pave env create --team T --name N --template X [--version V] [--stage dev]
+  pave env create --team T --name N --template X [--version V] [--stage S]
                   [--param k=v ...] [--ttl 4h] [--commit SHA] [--no-wait]
                                     create; follow its progress; end with its resources and outputs
   pave env list [--team T] [--stage S] [--state S] [--limit N]
   pave env get ID [--credentials]   state, resources, outputs (and logins with --credentials)
-  pave env update ID --param k=v ... [--commit SHA] [--no-wait]
+  pave env update ID --param k=v ... [--commit SHA] [--if-match ETAG] [--no-wait]
                                     a new revision with these parameters changed; follow it
-  pave env delete ID [--wait]       tear down (and follow it until deleted)
-  pave env extend ID --ttl 4h | --keep[=false]
-                                    push an ephemeral environment's expiry out, or keep it
+  pave env delete ID [--if-match ETAG] [--wait]
+                                    tear down (and follow it until deleted)
+  pave env extend ID --ttl 2h | --until 4h | --keep[=false]
+                                    add 2h to an ephemeral environment's lease, set it
+                                    to expire 4h from now, or keep it
   pave env events ID                follow its progress until it settles
 
 Progress comes from GET /v1/environments/{id}/events (server-sent events);
@@ -109,7 +111,7 @@ func envCreate(fs *flag.FlagSet, cf *clientFlags, args []string, stdout, stderr 
 	name := fs.String("name", "", "environment name, unique in the team (required)")
 	template := fs.String("template", "", "template (required; see pave templates)")
 	version := fs.String("version", "", "template version (default: the latest)")
-	stage := fs.String("stage", "dev", "dev, test, staging, prod or preview")
+	stage := fs.String("stage", "", "dev, test, staging, prod or preview (default: the template's only stage, else dev)")
 	params := paramFlag{}
 	fs.Var(params, "param", "template parameter name=value (repeatable); typed from the template's schema")
 	ttl := fs.String("ttl", "", "lifetime of an ephemeral environment, e.g. 4h")
@@ -126,7 +128,15 @@ func envCreate(fs *flag.FlagSet, cf *clientFlags, args []string, stdout, stderr 
 			return usagef("env create: --%s is required", flagName)
 		}
 	}
-	body := map[string]any{"team": *team, "name": *name, "template": *template, "stage": *stage}
+	if *stage == "" {
+		if *stage, err = c.defaultStage(*template, *version); err != nil {
+			return err
+		}
+	}
+	body := map[string]any{"team": *team, "name": *name, "template": *template}
+	if *stage != "" {
+		body["stage"] = *stage
+	}
 	for k, v := range map[string]string{"version": *version, "ttl": *ttl, "commit": *commit} {
 		if v != "" {
 			body[k] = v
@@ -254,12 +264,17 @@ func envList(fs *flag.FlagSet, cf *clientFlags, args []string, stdout io.Writer)
 func envDelete(fs *flag.FlagSet, cf *clientFlags, args []string, stdout, stderr io.Writer) error {
 	wait := fs.Bool("wait", false, "follow the teardown until the environment is deleted")
 	timeout := fs.Duration("timeout", 30*time.Minute, "give up waiting after this long")
+	ifMatch := fs.String("if-match", "", "delete only if the environment's ETag is still this one (412 otherwise)")
 	a, c, err := parseWithClient(fs, cf, args, 1, "ID")
 	if err != nil {
 		return err
 	}
+	header := http.Header{}
+	if *ifMatch != "" {
+		header.Set("If-Match", *ifMatch)
+	}
 	var raw json.RawMessage
-	if err := c.do(http.MethodDelete, "/v1/environments/"+url.PathEscape(a[0]), nil, &raw); err != nil {
+	if _, err := c.exchange(http.MethodDelete, "/v1/environments/"+url.PathEscape(a[0]), nil, &raw, header); err != nil {
 		return err
 	}
 	if !*wait {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -93,6 +94,8 @@ func envUpdate(fs *flag.FlagSet, cf *clientFlags, args []string, stdout, stderr 
 	params := paramFlag{}
 	fs.Var(params, "param", "template parameter name=value to change (repeatable)")
 	commit := fs.String("commit", "", "the commit the new revision runs (40-hex sha)")
+	ifMatch := fs.String("if-match", "", "apply only if the environment's ETag is still this one, as you last read it "+
+		"(default: the ETag read just before; 412 if it changed)")
 	noWait := fs.Bool("no-wait", false, "print the accepted request and return at once")
 	timeout := fs.Duration("timeout", 30*time.Minute, "give up waiting after this long")
 	a, c, err := parseWithClient(fs, cf, args, 1, "ID")
@@ -128,7 +131,9 @@ func envUpdate(fs *flag.FlagSet, cf *clientFlags, args []string, stdout, stderr 
 		body["commit"] = *commit
 	}
 	header := http.Header{}
-	if etag := h.Get("ETag"); etag != "" {
+	if etag := h.Get("ETag"); *ifMatch != "" {
+		header.Set("If-Match", *ifMatch)
+	} else if etag != "" {
 		header.Set("If-Match", etag)
 	}
 	var raw json.RawMessage
@@ -146,15 +151,26 @@ func envUpdate(fs *flag.FlagSet, cf *clientFlags, args []string, stdout, stderr 
 }
 
 func envExtend(fs *flag.FlagSet, cf *clientFlags, args []string, stdout io.Writer) error {
-	ttl := fs.String("ttl", "", "expire this long from now, e.g. 4h")
+	ttl := fs.Duration("ttl", 0, "add this much to the lease, e.g. 2h (up to the template's maximum)")
+	until := fs.String("until", "", "expire this long from now, e.g. 4h")
 	keep := fs.Bool("keep", false, "never expire (--keep=false to expire again)")
 	a, c, err := parseWithClient(fs, cf, args, 1, "ID")
 	if err != nil {
 		return err
 	}
+	if *ttl < 0 || (*ttl > 0 && *until != "") {
+		return usagef("env extend: --ttl adds a positive duration; give it or --until, not both")
+	}
 	body := map[string]any{}
-	if *ttl != "" {
-		body["ttl"] = *ttl
+	if *until != "" {
+		body["ttl"] = *until // the API's ttl counts from now
+	}
+	if *ttl > 0 {
+		fromNow, err := c.leaseAfter(a[0], *ttl)
+		if err != nil {
+			return err
+		}
+		body["ttl"] = fromNow
 	}
 	fs.Visit(func(f *flag.Flag) {
 		if f.Name == "keep" {
@@ -162,7 +178,7 @@ func envExtend(fs *flag.FlagSet, cf *clientFlags, args []string, stdout io.Write
 		}
 	})
 	if len(body) == 0 {
-		return usagef("env extend: give --ttl, --keep, or both")
+		return usagef("env extend: give --ttl, --keep, or both (--until instead of --ttl to count from now)")
 	}
 	var raw json.RawMessage
 	if err := c.do(http.MethodPost, "/v1/environments/"+url.PathEscape(a[0])+"/extend", body, &raw); err != nil {
@@ -172,4 +188,53 @@ func envExtend(fs *flag.FlagSet, cf *clientFlags, args []string, stdout io.Write
 		return printRaw(stdout, raw)
 	}
 	return envSummary(stdout, raw, false)
+}
+
+// leaseAfter is the API's ttl (from now) that moves the environment's
+// expiry d later than it is now: extend adds time. An environment past
+// its expiry gets d from now.
+func (c *client) leaseAfter(id string, d time.Duration) (string, error) {
+	var env struct {
+		ExpiresAt time.Time `json:"expires_at"`
+	}
+	h, err := c.exchange(http.MethodGet, "/v1/environments/"+url.PathEscape(id), nil, &env, nil)
+	if err != nil {
+		return "", err
+	}
+	if env.ExpiresAt.IsZero() {
+		return d.String(), nil // persistent: the API names the field
+	}
+	// The server's clock, not this machine's: its Date header (whole
+	// seconds, so one more keeps the new expiry from coming earlier).
+	now, err := http.ParseTime(h.Get("Date"))
+	if err != nil {
+		now = time.Now()
+	}
+	left := max(env.ExpiresAt.Sub(now), 0)
+	return (left + d + time.Second).Truncate(time.Second).String(), nil
+}
+
+// defaultStage is what --stage defaults to: the template's only stage
+// (what the API picks), else dev when the template allows it, else none
+// (the API then names the stages it allows).
+func (c *client) defaultStage(template, version string) (string, error) {
+	path := "/v1/templates/" + url.PathEscape(template)
+	if version != "" {
+		path += "?version=" + url.QueryEscape(version)
+	}
+	var t struct {
+		Lifecycle struct {
+			Stages []string `json:"stages"`
+		} `json:"lifecycle"`
+	}
+	if err := c.do(http.MethodGet, path, nil, &t); err != nil {
+		return "", nil // the create's answer names what is wrong (an unknown template)
+	}
+	switch stages := t.Lifecycle.Stages; {
+	case len(stages) == 1:
+		return stages[0], nil
+	case slices.Contains(stages, "dev"):
+		return "dev", nil
+	}
+	return "", nil
 }

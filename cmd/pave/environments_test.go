@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pave-platform/pave/pkg/localsrv"
 	"github.com/pave-platform/pave/pkg/testkit"
 )
 
@@ -33,6 +34,8 @@ type platform struct {
 	pg      string // admin URL of the target PostgreSQL
 	dataDir string
 	redis   *redis.Client
+	// redisServer is the target Redis, for tests that stop and restart it.
+	redisServer *localsrv.Redis
 }
 
 func startPlatform(t *testing.T, templates string, extraEnv map[string]string) *platform {
@@ -55,7 +58,7 @@ func startPlatform(t *testing.T, templates string, extraEnv map[string]string) *
 	require.NoError(t, err)
 	rdb := redis.NewClient(&redis.Options{Addr: rd.Addr()})
 	t.Cleanup(func() { _ = rdb.Close() })
-	return &platform{t: t, base: base, token: raw, js: js, tenants: tenants, pg: pg.URL(), dataDir: dir, redis: rdb}
+	return &platform{t: t, base: base, token: raw, js: js, tenants: tenants, pg: pg.URL(), dataDir: dir, redis: rdb, redisServer: rd}
 }
 
 func (p *platform) do(method, path string, body any) (int, map[string]any) {

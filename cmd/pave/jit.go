@@ -50,11 +50,19 @@ func runJIT(args []string, stdout io.Writer) error {
 		fmt.Fprint(stdout, jitUsage)
 		return usagef("access: a subcommand is required")
 	}
+	if isHelp(args[0]) {
+		fmt.Fprint(stdout, jitUsage)
+		return nil
+	}
 	sub, args := args[0], args[1:]
 	if sub == "reviews" {
 		if len(args) == 0 {
 			fmt.Fprint(stdout, jitUsage)
 			return usagef("access reviews: a subcommand is required")
+		}
+		if isHelp(args[0]) {
+			fmt.Fprint(stdout, jitUsage)
+			return nil
 		}
 		sub, args = "reviews "+args[0], args[1:]
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 )
 
@@ -53,57 +54,66 @@ error; 3 not found (404).
 `
 
 func main() {
-	if len(os.Args) < 2 {
-		fmt.Fprint(os.Stderr, usage)
-		os.Exit(exitUsage)
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run is the CLI on args (without the program name); it returns the exit
+// code. Asking for help (-h, --help, help) anywhere is a success.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) < 1 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
 	}
 	var err error
-	switch os.Args[1] {
+	switch args[0] {
 	case "login":
-		err = runLogin(os.Args[2:], os.Stdin, os.Stdout, os.Stderr)
+		err = runLogin(args[1:], stdin, stdout, stderr)
 	case "env", "environments":
-		err = runEnv(os.Args[2:], os.Stdout, os.Stderr)
+		err = runEnv(args[1:], stdout, stderr)
 	case "templates":
-		err = runTemplates(os.Args[2:], os.Stdout)
+		err = runTemplates(args[1:], stdout)
 	case "costs":
-		err = runCosts(os.Args[2:], os.Stdout)
+		err = runCosts(args[1:], stdout)
 	case "budgets":
-		err = runBudgets(os.Args[2:], os.Stdout)
+		err = runBudgets(args[1:], stdout)
 	case "dev":
-		err = runDev(os.Args[2:])
+		err = runDev(args[1:])
 	case "workloads":
-		err = runWorkloads(os.Args[2:], os.Stdout)
+		err = runWorkloads(args[1:], stdout)
 	case "pools":
-		err = runPools(os.Args[2:], os.Stdout)
+		err = runPools(args[1:], stdout)
 	case "teams", "tokens", "roles", "audit", "whoami":
-		err = runAccess(os.Args[1], os.Args[2:], os.Stdout)
+		err = runAccess(args[0], args[1:], stdout)
 	case "access":
-		err = runJIT(os.Args[2:], os.Stdout)
+		err = runJIT(args[1:], stdout)
 	case "promote", "promotions":
-		err = runPromote(os.Args[1], os.Args[2:], os.Stdout)
+		err = runPromote(args[0], args[1:], stdout)
 	case "runner":
-		err = runRunner(os.Args[2:])
+		err = runRunner(args[1:])
 	case "bench-environments":
-		err = runEnvBench(os.Args[2:])
+		err = runEnvBench(args[1:])
 	case "bench-api":
-		err = runAPIBench(os.Args[2:])
+		err = runAPIBench(args[1:])
 	case "version":
-		fmt.Println(version())
+		fmt.Fprintln(stdout, version())
 	case "-h", "--help", "help":
-		if len(os.Args) > 2 && os.Args[2] == "config" {
-			fmt.Print(configHelp)
+		if len(args) > 1 && args[1] == "config" {
+			fmt.Fprint(stdout, configHelp)
 		} else {
-			fmt.Print(usage)
+			fmt.Fprint(stdout, usage)
 		}
 	default:
-		fmt.Fprintf(os.Stderr, "pave: unknown command %q\n\n%s", os.Args[1], usage)
-		os.Exit(exitUsage)
+		fmt.Fprintf(stderr, "pave: unknown command %q\n\n%s", args[0], usage)
+		return exitUsage
 	}
 	switch {
-	case err == nil:
-	case errors.Is(err, flag.ErrHelp):
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
 	default:
-		fmt.Fprintln(os.Stderr, "pave:", err)
-		os.Exit(exitCode(err))
+		fmt.Fprintln(stderr, "pave:", err)
+		return exitCode(err)
 	}
 }
+
+// isHelp reports whether a subcommand position asks for help.
+func isHelp(arg string) bool { return arg == "-h" || arg == "--help" || arg == "help" }

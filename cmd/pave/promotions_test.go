@@ -237,21 +237,22 @@ func TestPromotionPipelineEndToEnd(t *testing.T) {
 	_, c = revisionCommit(p.waitState(ids["prod"], "ready"))
 	assert.Equal(t, commitA, c)
 
-	// 5. A revision that cannot run: applying it fails and staging is
-	// rolled back to what it ran before, saying why.
+	// 5. A revision that cannot run: dev's update to it rolls back, dev is
+	// degraded on its previous revision, and promoting is refused, naming
+	// why (issue 19, finding 4: it used to be promoted and fail in staging).
 	code, out = p.do(http.MethodPatch, "/v1/environments/"+ids["dev"], map[string]any{
 		"parameters": map[string]any{"max_age": "forever"}, "commit": commitC})
 	require.Equal(t, http.StatusAccepted, code, "%v", out)
 	p.waitState(ids["dev"], "degraded")
 	publishCI(t, p, commitC, "success")
-	back := promoteAndWait(t, alice, map[string]any{"application": "shop", "to": "staging"}, "rolled_back", "promoted", "rejected", "rollback_failed")
-	require.Equal(t, "rolled_back", back["state"], "%v", back)
-	assert.Contains(t, back["reason"], "step apply")
-	assert.Contains(t, back["reason"], "forever")
+	refused := alice.must(http.StatusUnprocessableEntity, http.MethodPost, "/v1/promotions", map[string]any{"application": "shop", "to": "staging"})
+	assert.Contains(t, fmt.Sprint(refused["errors"]), "not healthy in stage dev: the environment is degraded")
+	refused = alice.must(http.StatusUnprocessableEntity, http.MethodPost, "/v1/promotions", map[string]any{"application": "shop", "to": "staging", "commit": commitC})
+	assert.Contains(t, fmt.Sprint(refused["errors"]), "commit")
 	staging := p.waitState(ids["staging"], "ready")
 	rev, c = revisionCommit(staging)
-	assert.Equal(t, 4, rev, "apply made revision 3, the rollback revision 4")
-	assert.Equal(t, commitA, c, "staging runs the commit it ran before")
+	assert.Equal(t, 2, rev, "staging keeps what it ran")
+	assert.Equal(t, commitA, c)
 	assert.Equal(t, "1h", staging["parameters"].(map[string]any)["max_age"])
 
 	// 6. The history has all of it, newest first; another team sees none.
@@ -260,8 +261,8 @@ func TestPromotionPipelineEndToEnd(t *testing.T) {
 	for _, h := range hist {
 		states = append(states, h.(map[string]any)["state"].(string))
 	}
-	assert.Equal(t, []string{"rolled_back", "promoted", "rejected", "promoted", "rejected"}, states)
-	last := hist[1].(map[string]any)
+	assert.Equal(t, []string{"promoted", "rejected", "promoted", "rejected"}, states, "refused requests are not recorded")
+	last := hist[0].(map[string]any)
 	assert.Equal(t, "carol", last["by"])
 	assert.Equal(t, "staging", last["from_stage"])
 	assert.Equal(t, commitA, last["commit"])
@@ -276,7 +277,7 @@ func TestPromotionPipelineEndToEnd(t *testing.T) {
 	require.NoError(t, runPromote("promotions", []string{"list", "--app", "shop", "-o", "json"}, &stdout))
 	var listed struct{ Items []map[string]any }
 	require.NoError(t, json.Unmarshal(stdout.Bytes(), &listed), stdout.String())
-	assert.Len(t, listed.Items, 5)
+	assert.Len(t, listed.Items, 4)
 	err := runPromote("promote", []string{"shop", "--to", "staging", "--commit", "xyz"}, &stdout)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "commit")

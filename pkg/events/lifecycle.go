@@ -22,7 +22,7 @@ type SagaProgressed struct {
 	SagaID     string `json:"saga_id"`
 	Definition string `json:"definition"`
 	Seq        int    `json:"seq"`
-	// Input is start, step_succeeded, step_failed, timeout or abort.
+	// Input is start, step_succeeded, step_failed, timeout, abort or resume.
 	Input string `json:"input"`
 	// Status is running, compensating, completed, compensated or
 	// compensation_failed.

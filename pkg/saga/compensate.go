@@ -2,6 +2,7 @@ package saga
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -9,7 +10,7 @@ import (
 // are undone one at a time, the highest first.
 func (t *transition) compensate(reason string) {
 	t.inst.Status = StatusCompensating
-	t.inst.Reason = reason
+	t.inst.Reason, t.inst.Cause = reason, reason
 	t.inst.Deadline = time.Time{}
 	t.nextUndo()
 }
@@ -18,12 +19,14 @@ func (t *transition) compensate(reason string) {
 // one, or ends the compensation. A step needs one when it issued a forward
 // command — succeeded, failed or still in flight, since any of them may
 // have taken effect. A step that never issued a command is skipped: there
-// is nothing a compensation could find (null compensation).
+// is nothing a compensation could find (null compensation). A step whose
+// undo gave up is passed over, so every other step is still undone; the
+// compensation then ends compensation_failed, naming each step left.
 func (t *transition) nextUndo() {
 	for i := len(t.inst.Steps) - 1; i >= 0; i-- {
 		s := &t.inst.Steps[i]
 		switch {
-		case s.Status == StepStatusCompensated || s.Status == StepStatusSkipped:
+		case s.Status == StepStatusCompensated || s.Status == StepStatusSkipped || s.UndoFailed:
 			continue
 		case s.Attempts == 0:
 			s.Status, s.Waiting = StepStatusSkipped, false
@@ -35,7 +38,49 @@ func (t *transition) nextUndo() {
 			return
 		}
 	}
-	t.finish(StatusCompensated)
+	t.endCompensation()
+}
+
+// endCompensation finishes compensated, or compensation_failed when an
+// undo gave up: the reason names every step left, highest first, and why.
+func (t *transition) endCompensation() {
+	var left []string
+	first := -1
+	for i := len(t.inst.Steps) - 1; i >= 0; i-- {
+		if s := t.inst.Steps[i]; s.UndoFailed {
+			left = append(left, fmt.Sprintf("compensate step %s: %s", s.Name, strings.TrimPrefix(s.Error, "compensation: ")))
+			first = i
+		}
+	}
+	if first < 0 {
+		t.inst.Reason = t.inst.Cause
+		t.finish(StatusCompensated)
+		return
+	}
+	why := strings.Join(left, "; ")
+	if t.inst.Cause != "" {
+		why += "; compensating because " + t.inst.Cause
+	}
+	t.inst.Reason, t.inst.Current = why, first
+	t.finish(StatusCompensationFailed)
+}
+
+// resume starts one more round of compensation for a saga whose
+// compensation failed: each step whose undo gave up, or that answered
+// after its undo, is undone again with its full retry policy.
+func (t *transition) resume() bool {
+	if t.inst.Status != StatusCompensationFailed {
+		return false
+	}
+	for i := range t.inst.Steps {
+		if s := &t.inst.Steps[i]; s.UndoFailed {
+			s.UndoFailed, s.Status = false, StepStatusFailed
+		}
+	}
+	t.inst.Resumes++
+	t.inst.Status = StatusCompensating
+	t.nextUndo()
+	return true
 }
 
 // issueUndo puts the next undo attempt of step i in the outbox, or marks
@@ -129,19 +174,17 @@ func (t *transition) undoFailedNow(i int, reason string, retryable bool) {
 	t.retryUndo(i)
 }
 
-// compensationFailed stops the saga: a step may hold a resource that
-// nobody releases, so a human is told.
+// compensationFailed gives up the undo of step i: it may hold a resource
+// that nobody releases, so a human is told (once: not again on a resumed
+// round), and the compensation goes on with the other steps.
 func (t *transition) compensationFailed(i int, reason string) {
 	s := &t.inst.Steps[i]
-	s.Status, s.Waiting, s.Error = StepStatusFailed, false, "compensation: "+reason
-	why := fmt.Sprintf("compensate step %s: %s", s.Name, reason)
-	if t.inst.Reason != "" {
-		why += "; compensating because " + t.inst.Reason
+	s.Status, s.Waiting, s.Error, s.UndoFailed = StepStatusFailed, false, "compensation: "+reason, true
+	t.inst.Deadline = time.Time{}
+	if t.inst.Resumes == 0 {
+		t.emitAlert(i, "compensation_failed", fmt.Sprintf("compensate step %s: %s", s.Name, reason))
 	}
-	t.inst.Reason = why
-	t.inst.Current = i
-	t.finish(StatusCompensationFailed)
-	t.emitAlert(i, "compensation_failed", fmt.Sprintf("compensate step %s: %s", s.Name, reason))
+	t.nextUndo()
 }
 
 // hanging records a forward answer that arrived after the step's undo was
@@ -154,6 +197,9 @@ func (t *transition) hanging(i int, answer StepStatus) bool {
 	case t.inst.Status == StatusCompensationFailed:
 		t.emitAlert(i, "late_effect", fmt.Sprintf("step %s answered %s after compensation had failed; "+
 			"it may hold a resource", s.Name, answer))
+		if s.Status == StepStatusCompensated {
+			s.Status = answer // a resumed compensation undoes it again
+		}
 	case s.Status == StepStatusCompensating:
 		s.Redo = true
 	case s.Status == StepStatusCompensated:

@@ -41,11 +41,16 @@
 //     step is undone again (after the undo in flight, or by reopening a
 //     compensated saga). After compensation_failed a late_effect alert
 //     goes out instead.
-//   - compensation_failed: an undo failed for good or ran out of tries. The
-//     saga stops and an alert names the step and the reason; a human takes
-//     over. Late answers then raise alerts, never actions.
+//   - compensation_failed: an undo failed for good or ran out of tries. An
+//     alert names the step and the reason, the other steps are undone all
+//     the same, and the saga ends naming every step left. Late answers then
+//     raise alerts, never actions.
+//   - resume: a Resume input undoes the steps left once more (reconcile
+//     sends it with backoff once their servers may be back); a round that
+//     succeeds ends compensated, one that fails ends compensation_failed
+//     again without a second alert.
 //
 // Statuses: running → completed, or running → compensating → compensated or
-// compensation_failed. A compensated saga returns to compensating when a
-// hanging answer arrives.
+// compensation_failed → (Resume) compensating. A compensated saga returns
+// to compensating when a hanging answer arrives.
 package saga

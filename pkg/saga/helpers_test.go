@@ -93,6 +93,8 @@ func due() give {
 	return func(i saga.Instance) saga.Input { return saga.Timeout{Deadline: i.Deadline} }
 }
 
+func resume() give { return func(saga.Instance) saga.Input { return saga.Resume{} } }
+
 func abort() give { return func(saga.Instance) saga.Input { return saga.Abort{Reason: "user asked"} } }
 
 // run is what a sequence of inputs did to one instance.

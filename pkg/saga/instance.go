@@ -52,6 +52,11 @@ type Instance struct {
 	Deadline time.Time `json:"deadline,omitzero"`
 	// Reason says why the saga compensates or stopped.
 	Reason string `json:"reason,omitempty"`
+	// Cause is why the compensation started (the failure, timeout or
+	// abort); Reason adds to it what is left when an undo gives up.
+	Cause string `json:"cause,omitempty"`
+	// Resumes counts the rounds of compensation resumed after it failed.
+	Resumes int `json:"resumes,omitempty"`
 	// Seq counts transitions; it numbers progress events.
 	Seq int `json:"seq"`
 	// Outbox holds effects not yet published, oldest first.
@@ -79,9 +84,12 @@ type StepState struct {
 	// step is undone once more after it.
 	Redo bool `json:"redo,omitempty"`
 	// Hanging counts forward answers that arrived after the undo was issued.
-	Hanging int             `json:"hanging,omitempty"`
-	Output  json.RawMessage `json:"output,omitempty"`
-	Error   string          `json:"error,omitempty"`
+	Hanging int `json:"hanging,omitempty"`
+	// UndoFailed: the step's undo gave up (status failed); the other
+	// steps are undone anyway, and Resume tries this one again.
+	UndoFailed bool            `json:"undo_failed,omitempty"`
+	Output     json.RawMessage `json:"output,omitempty"`
+	Error      string          `json:"error,omitempty"`
 }
 
 // Step returns the state of the named step.
@@ -128,7 +136,7 @@ type Effect struct {
 }
 
 // Input is what drives a transition: Start, StepSucceeded, StepFailed,
-// Timeout or Abort.
+// Timeout, Abort or Resume.
 type Input interface{ kind() string }
 
 // Start begins an instance with Data as its input. Starting an instance
@@ -157,8 +165,15 @@ type Timeout struct{ Deadline time.Time }
 // Abort cancels a running saga: what it did is compensated.
 type Abort struct{ Reason string }
 
+// Resume tries again, in a new round, the undo of every step of a
+// compensation_failed saga that may still hold something: the saga
+// compensates once more and ends compensated when every undo succeeds.
+// It is ignored in any other status.
+type Resume struct{}
+
 func (Start) kind() string         { return "start" }
 func (StepSucceeded) kind() string { return "step_succeeded" }
 func (StepFailed) kind() string    { return "step_failed" }
 func (Timeout) kind() string       { return "timeout" }
 func (Abort) kind() string         { return "abort" }
+func (Resume) kind() string        { return "resume" }

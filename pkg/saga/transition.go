@@ -107,6 +107,8 @@ func (t *transition) apply(in Input) bool {
 		return t.timeout(in.Deadline)
 	case Abort:
 		return t.abort(in.Reason)
+	case Resume:
+		return t.resume()
 	}
 	return false
 }

@@ -187,10 +187,26 @@ func TestTransitionCompensationRules(t *testing.T) {
 			wantCommands: ids("s1/", "a/1", "a/undo/1"), wantAlerts: []string{"compensation_failed:a", "late_effect:a"},
 		},
 		{
-			name: "a compensation that keeps failing ends compensation_failed with an alert",
-			def:  def3(), give: []give{start(), ok("a", 1), fail("b", 1, false), undoFail("b", 1, true), due()},
-			wantStatus: saga.StatusCompensationFailed, wantSteps: "a:succeeded b:failed c:skipped",
-			wantCommands: ids("s1/", "a/1", "b/1", "b/undo/1", "b/undo/2"), wantAlerts: []string{"compensation_failed:b"},
+			// Issue 19, finding 1: compensation stopped at b, leaving a's
+			// resource behind although a's server was healthy.
+			name: "an undo that keeps failing is alerted and the other steps are undone all the same",
+			def:  def3(), give: []give{start(), ok("a", 1), fail("b", 1, false), undoFail("b", 1, true), due(), undone("a", 1)},
+			wantStatus: saga.StatusCompensationFailed, wantSteps: "a:compensated b:failed c:skipped",
+			wantCommands: ids("s1/", "a/1", "b/1", "b/undo/1", "b/undo/2", "a/undo/1"), wantAlerts: []string{"compensation_failed:b"},
+		},
+		{
+			name: "resume undoes again what is left and ends compensated when it goes",
+			def:  def3(), give: []give{start(), ok("a", 1), fail("b", 1, false), undoFail("b", 1, false), undone("a", 1),
+				resume(), undoFail("b", 2, false), resume(), undone("b", 3)},
+			wantStatus: saga.StatusCompensated, wantSteps: "a:compensated b:compensated c:skipped",
+			wantCommands: ids("s1/", "a/1", "b/1", "b/undo/1", "a/undo/1", "b/undo/2", "b/undo/3"),
+			wantAlerts:   []string{"compensation_failed:b"},
+		},
+		{
+			name: "resume changes nothing unless the compensation failed",
+			def:  def3(), give: []give{start(), ok("a", 1), resume(), fail("b", 1, false), resume(), undone("b", 1), undone("a", 1), resume()},
+			wantStatus: saga.StatusCompensated, wantSteps: "a:compensated b:compensated c:skipped",
+			wantCommands: ids("s1/", "a/1", "b/1", "b/undo/1", "a/undo/1"), wantIgnored: []int{2, 4, 7},
 		},
 		{
 			name: "an undo retry waits its backoff; a late success of an earlier try counts",

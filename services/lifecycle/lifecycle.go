@@ -174,7 +174,7 @@ func (r *runner) build(ctx context.Context) error {
 	}
 	// The engine stops after the consumers, whose handlers drive it.
 	r.rt.OnStop(r.engine.Stop)
-	svc := app.NewService(envs, r.engine, cat, r.cfg.AdmissionPool, r.Bus, r.log)
+	svc := app.NewService(envs, r.engine, cat, r.cfg.AdmissionPool, r.Bus, r.log).WithResumeBackoff(r.cfg.RetryBackoff)
 	promoter, err := r.promoter(ctx, svc, ppol)
 	if err != nil {
 		return err

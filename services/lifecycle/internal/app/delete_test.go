@@ -56,6 +56,8 @@ func TestEnvironmentsThatHoldResourcesAreTornDownByADelete(t *testing.T) {
 	h.answer(t, events.TypeResourceFailed, ref(createID, "provision-app", 1, false), "app")
 	h.answer(t, events.TypeResourceDeprovisioned, ref(createID, "provision-app", 1, true), "app")
 	h.answer(t, events.TypeResourceFailed, ref(createID, "provision-db", 1, true), "db")
+	require.NoError(t, h.scheduler(t, events.TypeWorkloadReleased, events.WorkloadReleased{WorkloadID: env.ID,
+		Saga: ref(createID, "admit", 1, true), At: at}), "the admission is given back all the same")
 	h.reconcile(t)
 	stuck := h.env(t, env.ID)
 	require.Equal(t, domain.StateCompensationFailed, stuck.State, stuck.Reason)

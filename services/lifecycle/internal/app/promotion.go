@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -180,7 +181,7 @@ func (s *Promoter) source(ctx context.Context, a domain.Application, stage domai
 	if err != nil {
 		return invalid("to", "previous stage "+prev.Name+": environment "+prev.Environment+" does not exist")
 	}
-	i := len(src.Revisions) - 1
+	i := slices.IndexFunc(src.Revisions, func(r domain.Revision) bool { return r.Number == src.Revision })
 	switch {
 	case req.Revision != 0:
 		i = slices.IndexFunc(src.Revisions, func(r domain.Revision) bool { return r.Number == req.Revision })
@@ -190,7 +191,7 @@ func (s *Promoter) source(ctx context.Context, a domain.Application, stage domai
 	case req.Commit != "":
 		i = -1
 		for j := len(src.Revisions) - 1; j >= 0 && i < 0; j-- {
-			if src.Revisions[j].Commit == req.Commit {
+			if src.Revisions[j].Commit == req.Commit && !src.Revisions[j].RolledBack {
 				i = j
 			}
 		}
@@ -202,8 +203,31 @@ func (s *Promoter) source(ctx context.Context, a domain.Application, stage domai
 		return invalid("to", "environment "+src.Name+" has no revision")
 	}
 	rev := src.Revisions[i]
+	if err := healthyIn(src, rev, prev.Name); err != nil {
+		return err
+	}
 	pr.FromStage, pr.SourceEnvironment, pr.SourceRevision = prev.Name, src.ID, rev.Number
 	pr.Commit, pr.Parameters = rev.Commit, map[string]any(rev.Parameters.Clone())
+	return nil
+}
+
+// healthyIn refuses a revision that is not healthy in its stage: one that
+// was rolled back (it never ran), or the revision running in an
+// environment that is not ready (degraded, updating, ...). An older
+// revision that ran and was superseded may be promoted.
+func healthyIn(src domain.Environment, rev domain.Revision, stage string) error {
+	switch {
+	case rev.RolledBack:
+		return invalid("revision", fmt.Sprintf("revision %d of environment %s was rolled back in stage %s: it never ran there",
+			rev.Number, src.Name, stage))
+	case rev.Number == src.Revision && src.State != domain.StateReady && src.State != domain.StateExpiring:
+		msg := fmt.Sprintf("revision %d of environment %s is not healthy in stage %s: the environment is %s",
+			rev.Number, src.Name, stage, src.State)
+		if src.Reason != "" {
+			msg += " (" + src.Reason + ")"
+		}
+		return invalid("to", msg)
+	}
 	return nil
 }
 

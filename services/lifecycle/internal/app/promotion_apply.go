@@ -147,9 +147,10 @@ func operationAnswer(ref saga.Ref, opID, status, reason string) saga.Input {
 	return nil
 }
 
-// verify passes once the target is ready with every resource ready; a
-// degraded target fails at once; otherwise it asks again until the verify
-// timeout.
+// verify passes once the target is ready with every resource ready and
+// every health check of its template answers as expected; a degraded
+// target fails at once; otherwise (a check failing included) it asks again
+// until the verify timeout, and the promotion is rolled back.
 func (s *Promoter) verify(ctx context.Context, rec PromotionRecord, ref saga.Ref) (saga.Input, error) {
 	rec, err := s.mutate(ctx, rec.ID, func(r PromotionRecord) (PromotionRecord, error) {
 		if r.State == domain.PromotionVerifying {
@@ -169,15 +170,20 @@ func (s *Promoter) verify(ctx context.Context, rec PromotionRecord, ref saga.Ref
 	if err != nil {
 		return nil, err
 	}
-	switch problem := unhealthy(env); {
-	case problem == "":
-		return saga.StepSucceeded{Ref: ref}, nil
+	problem := unhealthy(env)
+	if problem == "" {
+		// Pave's records say healthy: the application must say so too.
+		if problem = s.probe(ctx, env); problem == "" {
+			return saga.StepSucceeded{Ref: ref}, nil
+		}
+	}
+	switch {
 	case env.State == domain.StateDegraded || env.State == domain.StateFailed || env.State == domain.StateCompensationFailed:
 		return saga.StepFailed{Ref: ref, Reason: "verify: " + problem}, nil
 	case s.now().Sub(rec.VerifyStarted) > s.pol.VerifyTimeout:
 		return saga.StepFailed{Ref: ref, Reason: fmt.Sprintf("verify: not healthy within %s: %s", s.pol.VerifyTimeout, problem)}, nil
 	}
-	return saga.StepFailed{Ref: ref, Reason: "verify: " + unhealthy(env), Retryable: true}, nil
+	return saga.StepFailed{Ref: ref, Reason: "verify: " + problem, Retryable: true}, nil
 }
 
 // unhealthy says what keeps env from being healthy, "" when nothing.

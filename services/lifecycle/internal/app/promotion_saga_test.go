@@ -66,6 +66,12 @@ func newPromotionHarness(t *testing.T) *promotionHarness {
 
 func newPromotionHarnessWith(t *testing.T, pp app.PromotionPolicy) *promotionHarness {
 	t.Helper()
+	return newPromotionHarnessOn(t, pp, shopCatalog(t))
+}
+
+// newPromotionHarnessOn runs the promotions on a catalog of shop templates.
+func newPromotionHarnessOn(t *testing.T, pp app.PromotionPolicy, cat *domain.Catalog) *promotionHarness {
+	t.Helper()
 	ctx := context.Background()
 	reg, err := schema.Default()
 	require.NoError(t, err)
@@ -84,7 +90,6 @@ func newPromotionHarnessWith(t *testing.T, pp app.PromotionPolicy) *promotionHar
 	require.NoError(t, err)
 	p := app.DefaultStepPolicy()
 	p.GrantCredentials, p.CostCheck = false, false
-	cat := shopCatalog(t)
 	eng, err := saga.NewEngine(ctx, js, b, "LIFECYCLE_SAGAS", append(app.Definitions(cat, p), app.PromotionSaga(pp)))
 	require.NoError(t, err)
 	svc := app.NewService(envs, eng, cat, "platform", b, slog.New(slog.DiscardHandler))

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/pave-platform/pave/pkg/saga"
 	"github.com/pave-platform/pave/services/lifecycle/internal/domain"
@@ -41,6 +42,8 @@ func (s *Service) reconcileOne(ctx context.Context, env domain.Environment) erro
 			return err
 		}
 		return s.settleEnded(ctx, env)
+	case domain.StateCompensationFailed:
+		return s.retryCompensation(ctx, env)
 	}
 	if !env.Expires() {
 		return nil
@@ -112,6 +115,62 @@ func (s *Service) abandonCreate(ctx context.Context, env domain.Environment) err
 		return nil
 	}
 	err := s.sagas.Deliver(ctx, SagaID(env.ID, OpCreate, 1), saga.Abort{Reason: "environment torn down before admission"})
+	if errors.Is(err, saga.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// maxResumeDelay caps the wait between rounds of a compensation that
+// keeps failing: a server that comes back is noticed within it.
+const maxResumeDelay = 2 * time.Minute
+
+// resumeDelay is the wait before round n+1 of a failed compensation:
+// doubling from the first backoff, at most maxResumeDelay.
+func (s *Service) resumeDelay(n int) time.Duration {
+	return min(s.resumeBackoff<<min(n, 16), maxResumeDelay)
+}
+
+// retryCompensation keeps at what a failed compensation left: the saga of
+// a create or update resumes its undos, with backoff, until every one
+// goes (the environment then heals to failed or degraded); a teardown
+// that gave up runs again. An operator may delete the environment at any
+// time instead.
+func (s *Service) retryCompensation(ctx context.Context, env domain.Environment) error {
+	if env.Operation == nil {
+		return nil
+	}
+	now := s.now()
+	if env.Operation.Kind == domain.OpTeardown {
+		if now.Sub(env.UpdatedAt) < s.resumeDelay(5) {
+			return nil
+		}
+		_, err := s.Transition(ctx, env.ID, func(e domain.Environment) (domain.Environment, error) {
+			if e.State != domain.StateCompensationFailed || e.Operation == nil || e.Operation.Kind != domain.OpTeardown {
+				return e, errNoChange
+			}
+			return e.BeginTeardown(SagaID(e.ID, OpTeardown, e.Seq+1), "teardown retried: "+e.Reason, now)
+		})
+		if errors.Is(err, errNoChange) {
+			return nil
+		}
+		if err != nil {
+			return ignoreIllegal(err)
+		}
+		_, err = s.startOperation(ctx, env.ID)
+		return err
+	}
+	inst, err := s.sagas.Get(ctx, env.Operation.ID)
+	if err != nil {
+		return nil
+	}
+	switch {
+	case inst.Status == saga.StatusCompensated:
+		return s.HandleSagaEnd(ctx, inst.ID, string(inst.Status), inst.Reason) // healed; its news was lost
+	case inst.Status != saga.StatusCompensationFailed || now.Sub(inst.UpdatedAt) < s.resumeDelay(inst.Resumes):
+		return nil
+	}
+	err = s.sagas.Deliver(ctx, inst.ID, saga.Resume{})
 	if errors.Is(err, saga.ErrNotFound) {
 		return nil
 	}

@@ -161,6 +161,10 @@ func afterSaga(env domain.Environment, op, status, reason string, now time.Time)
 		}
 		return env.MarkReady(now)
 	case saga.StatusCompensated:
+		if env.State == domain.StateCompensationFailed {
+			// A resumed compensation finished: nothing is left.
+			return env.Heal("compensated after all: "+reason, now)
+		}
 		switch op {
 		case OpCreate:
 			return env.MarkFailed(reason, now)
@@ -169,7 +173,16 @@ func afterSaga(env domain.Environment, op, status, reason string, now time.Time)
 		}
 		return env.MarkCompensationFailed("teardown gave up: "+reason+"; left: "+leftOver(env), now)
 	case saga.StatusCompensationFailed:
-		return env.MarkCompensationFailed(reason+"; left: "+leftOver(env), now)
+		why := reason + "; left: " + leftOver(env)
+		if env.State == domain.StateCompensationFailed {
+			if env.Reason == why {
+				return env, errNoChange
+			}
+			// A resumed round failed again: say what is left now.
+			env.Reason, env.UpdatedAt = why, now
+			return env, nil
+		}
+		return env.MarkCompensationFailed(why, now)
 	}
 	return env, errNoChange
 }

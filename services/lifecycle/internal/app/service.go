@@ -40,13 +40,24 @@ type Service struct {
 	pub  Publisher
 	log  *slog.Logger
 	now  func() time.Time
+	// resumeBackoff is the first wait before a failed compensation is
+	// resumed (reconcile doubles it each round).
+	resumeBackoff time.Duration
 }
 
 // NewService builds the lifecycle use cases. New environments queue for
 // admission in the scheduler pool pool.
 func NewService(envs Environments, sagas Sagas, cat *domain.Catalog, pool string, pub Publisher, log *slog.Logger) *Service {
 	return &Service{envs: envs, sagas: sagas, catalog: cat, pool: pool, pub: pub, log: log,
-		now: func() time.Time { return time.Now().UTC() }}
+		now: func() time.Time { return time.Now().UTC() }, resumeBackoff: time.Second}
+}
+
+// WithResumeBackoff sets the first wait before reconcile resumes a failed
+// compensation (1s by default); each further round waits twice as long,
+// at most two minutes.
+func (s *Service) WithResumeBackoff(d time.Duration) *Service {
+	s.resumeBackoff = max(d, time.Millisecond)
+	return s
 }
 
 // Catalog is the template catalog the service validates against.

@@ -63,6 +63,8 @@ type Template struct {
 	Resources  []Resource     `json:"resources"`
 	Lifecycle  Lifecycle      `json:"lifecycle"`
 	CostClass  string         `json:"cost_class"`
+	// HealthChecks are what a promotion's verify probes.
+	HealthChecks []HealthCheck `json:"health_checks,omitempty"`
 	// File is where the template was read from; Digest identifies its
 	// content (SHA-256 of its canonical JSON form, so comments and layout
 	// do not count).
@@ -70,6 +72,16 @@ type Template struct {
 	Digest string `json:"-"`
 
 	params *paramSchema
+}
+
+// HealthCheck is an HTTP GET of a resource's output URL (plus Path) that
+// must answer Status.
+type HealthCheck struct {
+	Name     string `json:"name"`
+	Resource string `json:"resource"`
+	Output   string `json:"output"`
+	Path     string `json:"path,omitempty"`
+	Status   int    `json:"status"`
 }
 
 // Resource is one resource of a template, before parameters are applied.

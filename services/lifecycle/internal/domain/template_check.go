@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"slices"
 	"strings"
 	"time"
 )
@@ -16,6 +17,7 @@ type templateDoc struct {
 	Resources   []resourceDoc  `json:"resources"`
 	Lifecycle   lifecycleDoc   `json:"lifecycle"`
 	CostClass   string         `json:"cost_class"`
+	Checks      []HealthCheck  `json:"health_checks"`
 }
 
 type resourceDoc struct {
@@ -46,6 +48,7 @@ func (d templateDoc) build() (Template, []FieldError) {
 		Lifecycle: d.Lifecycle.build(&p),
 		Resources: buildResources(d.Resources, &p),
 	}
+	t.HealthChecks = buildChecks(d.Checks, t.Resources, &p)
 	t.params = compileParams(t.Ref(), d.Parameters, &p)
 	if t.params != nil {
 		checkReferences(t.Resources, t.params, &p)
@@ -167,4 +170,20 @@ func walkStrings(path string, v any, fn func(path, s string)) {
 			walkStrings(index(path, i), e, fn)
 		}
 	}
+}
+
+// buildChecks defaults each check's status to 200 and names a check whose
+// resource the template does not have.
+func buildChecks(checks []HealthCheck, rs []Resource, p *problems) []HealthCheck {
+	var out []HealthCheck
+	for i, c := range checks {
+		if !slices.ContainsFunc(rs, func(r Resource) bool { return r.Name == c.Resource }) {
+			p.add(index("health_checks", i)+".resource", "%q is not a resource of the template", c.Resource)
+		}
+		if c.Status == 0 {
+			c.Status = 200
+		}
+		out = append(out, c)
+	}
+	return out
 }

@@ -117,3 +117,22 @@ func TestResolveNeedsAParsedTemplate(t *testing.T) {
 	_, _, err := domain.Template{Name: "t", Version: "1.0.0"}.Resolve(nil)
 	assert.ErrorIs(t, err, domain.ErrInvalidTemplate)
 }
+
+func TestHealthCheckMustNameAResourceOfTheTemplate(t *testing.T) {
+	yaml := `
+name: probed
+version: 1.0.0
+description: d
+owner: o
+cost_class: c
+resources:
+  - {name: app, driver: http, class: small}
+lifecycle: {stages: [dev]}
+health_checks:
+  - {name: up, resource: web, output: url, status: 204}
+`
+	_, err := domain.ParseTemplate("probed.yaml", []byte(yaml))
+	var terr *domain.TemplateError
+	require.ErrorAs(t, err, &terr)
+	assert.Equal(t, "health_checks[0].resource", terr.Fields[0].Field)
+}
