@@ -231,3 +231,73 @@ func TestAttackAnotherTeamsCIAccountCannotPassTheCIGate(t *testing.T) {
 	assert.Equal(t, "rejected", got["state"])
 	assert.Contains(t, got["reason"], "ci gate: no CI run recorded for commit "+commitA)
 }
+
+// rawAs is a GET as token ("" sends none): status and body.
+func rawAs(t *testing.T, base, token, path string) (int, string) {
+	t.Helper()
+	return getRawAs(t, accessAPI{t: t, base: base, token: token}, path)
+}
+
+// Findings 7 and 8 at the edge: before authentication nothing tells an
+// existing object from a missing one; a 404 for another team's object
+// names only what was asked for, never the team; and the rate limit is
+// per principal, so minting tokens buys no requests.
+func TestAttackEdgeRevealsNothingAndLimitsPerPrincipal(t *testing.T) {
+	const burst = 20
+	t.Setenv("PAVE_RATE_LIMIT_PER_MINUTE", "1")
+	t.Setenv("PAVE_RATE_LIMIT_BURST", "20")
+	admin := startAccess(t)
+	admin.must(http.StatusCreated, http.MethodPost, "/v1/teams", map[string]any{"name": "a"})
+	admin.must(http.StatusCreated, http.MethodPost, "/v1/teams", map[string]any{"name": "hidden-team"})
+	admin.must(http.StatusOK, http.MethodPut, "/v1/teams/a/members/amy", map[string]any{"role": "developer"})
+	admin.must(http.StatusOK, http.MethodPut, "/v1/teams/hidden-team/members/bob", map[string]any{"role": "maintainer"})
+	bob := admin.as(admin.issue("bob", "1h"))
+	var amy []accessAPI
+	for range 5 {
+		amy = append(amy, admin.as(admin.issue("amy", "1h")))
+	}
+	req := bob.must(http.StatusCreated, http.MethodPost, "/v1/access-requests", map[string]any{"role": "maintainer",
+		"scope": map[string]any{"team": "hidden-team"}, "duration": "1h", "reason": "on call"})
+	id := req["id"].(string)
+
+	// Unauthenticated: the same 401 for an existing object, a missing one
+	// and a route that does not exist.
+	var bodies []string
+	for _, path := range []string{"/v1/access-requests/" + id, "/v1/access-requests/areq-missing", "/v1/no-such-route"} {
+		code, body := rawAs(t, admin.base, "", path)
+		assert.Equal(t, http.StatusUnauthorized, code, path)
+		bodies = append(bodies, body)
+	}
+	assert.Equal(t, bodies[0], bodies[1], "an existing object looks like a missing one")
+	assert.Equal(t, bodies[0], bodies[2], "and like a missing route")
+	assert.NotContains(t, bodies[0], "hidden-team")
+
+	// Another team's object: 404 naming what was asked for, not its team.
+	code, out := amy[0].call(http.MethodGet, "/v1/access-requests/"+id, nil)
+	assert.Equal(t, http.StatusNotFound, code, "%v", out)
+	assert.Equal(t, `no access request "`+id+`"`, out["detail"])
+	assert.NotContains(t, mustJSON(t, out), "hidden-team")
+
+	// The rate limit: five tokens of one user share one budget.
+	first429 := 0
+	for i := 1; i <= 5*burst && first429 == 0; i++ {
+		resp, err := http.DefaultClient.Do(mustRequest(t, amy[i%5], "/v1/whoami"))
+		require.NoError(t, err)
+		_ = resp.Body.Close()
+		if resp.StatusCode == http.StatusTooManyRequests {
+			first429 = i
+			assert.NotEmpty(t, resp.Header.Get("Retry-After"))
+		}
+	}
+	require.NotZero(t, first429, "five tokens got %d requests without a 429", 5*burst)
+	assert.LessOrEqual(t, first429, 2*burst, "the budget is the user's, not each token's")
+	bob.must(http.StatusOK, http.MethodGet, "/v1/whoami", nil) // another principal is unaffected
+}
+
+func mustRequest(t *testing.T, api accessAPI, path string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, api.base+path, nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+api.token)
+	return req
+}

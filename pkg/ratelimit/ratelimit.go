@@ -1,4 +1,4 @@
-// Package ratelimit limits how often a key (an API token) may act: the
+// Package ratelimit limits how often a key (an API principal) may act: the
 // generic cell rate algorithm (GCRA), so a key gets Burst requests at
 // once and then one every Period/Rate. Two implementations share one
 // contract suite: Redis (a Lua script, atomic on the server, for

@@ -48,6 +48,10 @@ type Authz struct {
 type target struct {
 	action   string
 	resource decide.Resource
+	// notFound is the 404 detail when the caller is not in the
+	// resource's team: what the caller asked for (an object's id), never
+	// the team it belongs to. Empty: the resource itself is named.
+	notFound string
 }
 
 type resolver func(w http.ResponseWriter, r *http.Request, c Caller, log *slog.Logger) (target, bool)
@@ -101,7 +105,11 @@ func decideRoute(az Authz, c Caller, mux *http.ServeMux, pattern string, resolve
 		case d.Allowed:
 			mux.ServeHTTP(w, r)
 		case !d.Member:
-			httpfx.WriteProblem(w, http.StatusNotFound, "Not Found", notFoundDetail(t.resource), nil)
+			detail := t.notFound
+			if detail == "" {
+				detail = notFoundDetail(t.resource)
+			}
+			httpfx.WriteProblem(w, http.StatusNotFound, "Not Found", detail, nil)
 		default:
 			detail := "the policies do not permit " + t.action + " on " + string(t.resource.Type) + " " + t.resource.ID
 			if len(d.Policies) > 0 {
@@ -145,13 +153,13 @@ func notFoundDetail(res decide.Resource) string {
 
 func onPlatform(action string) resolver {
 	return func(http.ResponseWriter, *http.Request, Caller, *slog.Logger) (target, bool) {
-		return target{action, decide.PlatformResource}, true
+		return target{action: action, resource: decide.PlatformResource}, true
 	}
 }
 
 func onTeamPath(action string) resolver {
 	return func(_ http.ResponseWriter, r *http.Request, _ Caller, _ *slog.Logger) (target, bool) {
-		return target{action, decide.TeamResource(r.PathValue("team"))}, true
+		return target{action: action, resource: decide.TeamResource(r.PathValue("team"))}, true
 	}
 }
 
@@ -160,9 +168,9 @@ func onTeamPath(action string) resolver {
 func onTeamQuery(action string) resolver {
 	return func(_ http.ResponseWriter, r *http.Request, _ Caller, _ *slog.Logger) (target, bool) {
 		if team := r.URL.Query().Get("team"); team != "" {
-			return target{action, decide.TeamResource(team)}, true
+			return target{action: action, resource: decide.TeamResource(team)}, true
 		}
-		return target{"platform:list", decide.PlatformResource}, true
+		return target{action: "platform:list", resource: decide.PlatformResource}, true
 	}
 }
 
@@ -202,7 +210,7 @@ func onTeamBody(action string) resolver {
 			WriteReply(w, nil, rpc.Invalid(rpc.FieldError{Field: "team", Message: "is required"}))
 			return target{}, false
 		}
-		return target{action, decide.TeamResource(team)}, true
+		return target{action: action, resource: decide.TeamResource(team)}, true
 	}
 }
 
@@ -215,9 +223,9 @@ func onTeamBodyOrPlatform(action string) resolver {
 			return target{}, false
 		}
 		if team := stringField(body, "team"); team != "" {
-			return target{action, decide.TeamResource(team)}, true
+			return target{action: action, resource: decide.TeamResource(team)}, true
 		}
-		return target{"platform:list", decide.PlatformResource}, true
+		return target{action: "platform:list", resource: decide.PlatformResource}, true
 	}
 }
 
@@ -232,7 +240,7 @@ func newEnvironment(w http.ResponseWriter, r *http.Request, _ Caller, _ *slog.Lo
 		WriteReply(w, nil, rpc.Invalid(rpc.FieldError{Field: "team", Message: "is required"}))
 		return target{}, false
 	}
-	return target{"environment:create", decide.Resource{Type: decide.TypeEnvironment, ID: stringField(body, "name"),
+	return target{action: "environment:create", resource: decide.Resource{Type: decide.TypeEnvironment, ID: stringField(body, "name"),
 		Team: team, Stage: stringField(body, "stage")}}, true
 }
 
@@ -260,7 +268,7 @@ func lookup(subject string, typ string, build func(id string, v map[string]any) 
 			WriteReply(w, log, rep)
 			return target{}, false
 		}
-		return target{action, build(id, v)}, true
+		return target{action: action, resource: build(id, v), notFound: rpc.NotFound(typ, id).Problem.Detail}, true
 	}
 }
 
@@ -292,12 +300,12 @@ func onTokenIssue(w http.ResponseWriter, r *http.Request, _ Caller, _ *slog.Logg
 	p, _ := PrincipalFrom(r.Context())
 	if sa := stringField(body, "service_account"); sa != "" {
 		team, _, _ := strings.Cut(sa, "/")
-		return target{"token:issue", decide.TeamResource(team)}, true
+		return target{action: "token:issue", resource: decide.TeamResource(team)}, true
 	}
 	if u := stringField(body, "user"); u != "" && u != p.ID {
-		return target{"token:issue-any", decide.PlatformResource}, true
+		return target{action: "token:issue-any", resource: decide.PlatformResource}, true
 	}
-	return target{"token:own", decide.PlatformResource}, true
+	return target{action: "token:own", resource: decide.PlatformResource}, true
 }
 
 // revealsSecrets is a read that answers with credentials.

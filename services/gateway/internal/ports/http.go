@@ -51,7 +51,7 @@ func API(d Deps) http.Handler {
 		mux.Handle(rt.pattern, Forward(c, log, rt.subject, rt.keys...))
 	}
 	mux.Handle("GET /v1/environments/{id}", getEnvironment(az, c, log))
-	mux.Handle("GET /v1/environments/{id}/events", environmentEvents(c, d.JS, log))
+	mux.Handle("GET /v1/environments/{id}/events", capStreams(cfg.StreamsPerPrincipal, environmentEvents(c, d.JS, log)))
 	mux.Handle("GET /v1/operations/{id}", getOperation(c, d.JS, log))
 	mux.Handle("GET /v1/costs/export", exportCosts(c, log))
 	registerIngress(mux, d, cfg.Ingress)

@@ -58,7 +58,7 @@ func onOperation(w http.ResponseWriter, r *http.Request, c Caller, log *slog.Log
 		WriteReply(w, log, rpc.NotFound("operation", id))
 		return target{}, false
 	}
-	return target{"environment:read", environmentOf(op.env, v)}, true
+	return target{action: "environment:read", resource: environmentOf(op.env, v)}, true
 }
 
 // envFacts are the parts of an environment an operation needs.

@@ -23,11 +23,18 @@ import (
 
 // Config is the gateway API's configuration.
 type Config struct {
-	// RatePerMinute is how many API requests one token may make a
-	// minute; 0 switches rate limiting off.
+	// RatePerMinute is how many API requests one principal (a user or a
+	// service account, whatever token it uses) may make a minute; 0
+	// switches rate limiting off.
 	RatePerMinute int `env:"PAVE_RATE_LIMIT_PER_MINUTE" envDefault:"600"`
-	// RateBurst is how many requests a token may make at once.
+	// RateBurst is how many requests a principal may make at once.
 	RateBurst int `env:"PAVE_RATE_LIMIT_BURST" envDefault:"600"`
+	// RateFailOpen lets requests through when the limiter cannot answer
+	// (Redis or the KV bucket down); by default they get 503.
+	RateFailOpen bool `env:"PAVE_RATE_LIMIT_FAIL_OPEN" envDefault:"false"`
+	// StreamsPerPrincipal caps the event streams (server-sent events) one
+	// principal holds open on one gateway instance; over it, 429.
+	StreamsPerPrincipal int `env:"PAVE_EVENT_STREAMS_PER_PRINCIPAL" envDefault:"8"`
 	// OpenAPICheck "strict" validates every request and response against
 	// schemas/openapi.yaml and names violations in the
 	// Pave-Openapi-Violation response header. For tests only: it buffers
@@ -49,6 +56,8 @@ func (l Config) Validate() error {
 		return config.Invalid("PAVE_RATE_LIMIT_PER_MINUTE", "must be 0 (off) or more")
 	case l.RatePerMinute > 0 && l.RateBurst < 1:
 		return config.Invalid("PAVE_RATE_LIMIT_BURST", "must be at least 1")
+	case l.StreamsPerPrincipal < 0:
+		return config.Invalid("PAVE_EVENT_STREAMS_PER_PRINCIPAL", "must be 0 (no cap) or more")
 	}
 	return nil
 }
@@ -59,13 +68,13 @@ func (l Config) Validate() error {
 func loadConfig(log *slog.Logger) Config {
 	var c Config
 	if err := config.Load(&c); err != nil {
-		log.Error("gateway settings invalid; using 600 requests a minute, burst 600", "error", err)
-		return Config{RatePerMinute: 600, RateBurst: 600}
+		log.Error("gateway settings invalid; using 600 requests a minute, burst 600, 8 streams", "error", err)
+		return Config{RatePerMinute: 600, RateBurst: 600, StreamsPerPrincipal: 8}
 	}
 	return c
 }
 
-// RateLimitBucket holds the per-token state when Redis is not configured.
+// RateLimitBucket holds the per-principal state when Redis is not configured.
 const RateLimitBucket = "GATEWAY_RATE_LIMITS"
 
 // lazyLimiter builds its limiter on first use (the KV bucket needs
@@ -106,10 +115,11 @@ func newLimiter(lim Config, rdb *redis.Client, js jetstream.JetStream) ratelimit
 	}}
 }
 
-// rateLimited answers 429 with Retry-After to a token over its limit.
-// The key is a hash of the token, never the token. When the limiter
-// cannot answer, the request goes through (logged): limits protect the
-// platform, they must not take it down.
+// rateLimited answers 429 with Retry-After to a principal over its
+// limit. It runs after authentication, so the key is the principal (a
+// user or service account), never the token: minting more tokens buys
+// no more requests. When the limiter cannot answer the request gets 503
+// (fail closed), unless PAVE_RATE_LIMIT_FAIL_OPEN lets it through.
 func rateLimited(l ratelimit.Limiter, lim Config, mp metric.MeterProvider, log *slog.Logger, next http.Handler) http.Handler {
 	if l == nil {
 		return next
@@ -118,17 +128,22 @@ func rateLimited(l ratelimit.Limiter, lim Config, mp metric.MeterProvider, log *
 		mp = otel.GetMeterProvider()
 	}
 	limited, _ := mp.Meter("github.com/pave-platform/pave/services/gateway").Int64Counter(
-		"pave_gateway_rate_limited", metric.WithDescription("API requests refused with 429 because their token was over its rate limit"))
+		"pave_gateway_rate_limited", metric.WithDescription("API requests refused with 429 because their principal was over its rate limit"))
 	limited.Add(context.Background(), 0) // the series exists before the first refusal
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, _ := bearer(r.Header.Get("Authorization"))
-		sum := sha256.Sum256([]byte(token))
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		res, err := l.Allow(ctx, "token:"+hex.EncodeToString(sum[:16]))
+		res, err := l.Allow(ctx, rateKey(r))
 		cancel()
 		if err != nil {
-			log.WarnContext(r.Context(), "rate limit unavailable; request let through", "error", err)
-			next.ServeHTTP(w, r)
+			if lim.RateFailOpen {
+				log.WarnContext(r.Context(), "rate limit unavailable; request let through (PAVE_RATE_LIMIT_FAIL_OPEN)", "error", err)
+				next.ServeHTTP(w, r)
+				return
+			}
+			log.ErrorContext(r.Context(), "rate limit unavailable; request refused", "error", err)
+			w.Header().Set("Retry-After", "1")
+			httpfx.WriteProblem(w, http.StatusServiceUnavailable, "Service Unavailable",
+				"the rate limiter did not answer; try again", nil)
 			return
 		}
 		w.Header().Set("RateLimit-Limit", strconv.Itoa(lim.RatePerMinute))
@@ -140,11 +155,23 @@ func rateLimited(l ratelimit.Limiter, lim Config, mp metric.MeterProvider, log *
 			secs := int(math.Ceil(res.RetryAfter.Seconds()))
 			w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
 			httpfx.WriteProblem(w, http.StatusTooManyRequests, "Too Many Requests",
-				"this token is over its limit of "+strconv.Itoa(lim.RatePerMinute)+" requests a minute; retry after "+
+				"you are over your limit of "+strconv.Itoa(lim.RatePerMinute)+" requests a minute (all your tokens together); retry after "+
 					strconv.Itoa(max(secs, 1))+" s", map[string]any{"errors": []map[string]string{
-					{"field": "header.Authorization", "message": "over the rate limit of this token"}}})
+					{"field": "header.Authorization", "message": "over the rate limit of this principal"}}})
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// rateKey is the authenticated principal; a hash of the token only when
+// no principal is known (rateLimited outside RequireAuth).
+func rateKey(r *http.Request) string {
+	if p, ok := PrincipalFrom(r.Context()); ok && p.ID != "" {
+		sum := sha256.Sum256([]byte(p.Kind + "\x00" + p.ID))
+		return "principal:" + hex.EncodeToString(sum[:16])
+	}
+	token, _ := bearer(r.Header.Get("Authorization"))
+	sum := sha256.Sum256([]byte(token))
+	return "token:" + hex.EncodeToString(sum[:16])
 }

@@ -106,6 +106,6 @@ func onScopeTeam(action string) resolver {
 			WriteReply(w, nil, rpc.Invalid(rpc.FieldError{Field: "scope.team", Message: "is required"}))
 			return target{}, false
 		}
-		return target{action, decide.TeamResource(team)}, true
+		return target{action: action, resource: decide.TeamResource(team)}, true
 	}
 }

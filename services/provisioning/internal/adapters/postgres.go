@@ -48,7 +48,7 @@ func (p *Postgres) Planned(id string) []string {
 // Provision creates the role and its database, or finds them, and sets a
 // new password: the only place it is ever known is the answer.
 func (p *Postgres) Provision(ctx context.Context, r domain.Resource) (domain.Result, error) {
-	limit, err := pgConnectionLimit(r.Parameters)
+	limit, err := pgConnectionLimit(r.Parameters, r.Class)
 	if err != nil {
 		return domain.Result{}, err
 	}
@@ -90,7 +90,7 @@ func (p *Postgres) Provision(ctx context.Context, r domain.Resource) (domain.Res
 
 // Update applies the parameters to the role; the password stays.
 func (p *Postgres) Update(ctx context.Context, r domain.Resource) (domain.Result, error) {
-	limit, err := pgConnectionLimit(r.Parameters)
+	limit, err := pgConnectionLimit(r.Parameters, r.Class)
 	if err != nil {
 		return domain.Result{}, err
 	}
@@ -252,14 +252,25 @@ func (p *Postgres) loginURL(name, password string) string {
 	return u.String()
 }
 
-func pgConnectionLimit(m map[string]any) (int64, error) {
+// pgClassConnections is the most connections a role of each resource
+// class may hold: one tenant never takes the shared server's slots.
+var pgClassConnections = map[string]int64{"small": 20, "medium": 50, "large": 100}
+
+// pgConnectionLimit is the role's connection limit: 1 up to its class's
+// bound, which is also the default; a class without a bound of its own
+// has small's. There is no "no limit" (-1).
+func pgConnectionLimit(m map[string]any, class string) (int64, error) {
+	bound, ok := pgClassConnections[class]
+	if !ok {
+		class, bound = "small", pgClassConnections["small"]
+	}
 	ps := newParams("postgres", m)
-	limit, err := ps.Int("connection_limit", -1)
+	limit, err := ps.Int("connection_limit", bound)
 	if err != nil {
 		return 0, err
 	}
-	if limit < -1 || limit > 10000 {
-		return 0, domain.Permanent(fmt.Errorf("postgres parameter connection_limit: %d is not -1 (no limit) to 10000", limit))
+	if limit < 1 || limit > bound {
+		return 0, domain.Permanent(fmt.Errorf("postgres parameter connection_limit: %d is not 1 to %d, the bound of class %s", limit, bound, class))
 	}
 	return limit, ps.Done()
 }

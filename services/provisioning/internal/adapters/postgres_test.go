@@ -186,3 +186,47 @@ func queryRow(t *testing.T, dsn, sql string, dest ...any) error {
 	defer conn.Close(ctx)
 	return conn.QueryRow(ctx, sql).Scan(dest...)
 }
+
+// Finding 9 of issue 16: a postgres-db environment with connection_limit
+// 1000 (or -1, no limit) took every connection slot of the shared server.
+// Now a role's limit is bounded by its class (small 20, medium 50, large
+// 100): more is refused permanently, on create and on update, and the
+// default is the bound, never "no limit".
+func TestAttackTenantCannotTakeEveryConnectionSlot(t *testing.T) {
+	ctx := context.Background()
+	admin := testkit.Postgres(t).URL()
+	d, err := adapters.NewPostgres(admin)
+	require.NoError(t, err)
+	for _, tt := range []struct {
+		class string
+		limit float64
+	}{{"small", 1000}, {"small", -1}, {"small", 21}, {"large", 101}, {"", 21}, {"small", 0}} {
+		_, err := d.Provision(ctx, domain.Resource{ID: "greedy-db", Driver: "postgres", Class: tt.class,
+			Parameters: map[string]any{"connection_limit": tt.limit}})
+		require.Error(t, err, "%+v", tt)
+		assert.True(t, domain.IsPermanent(err), "%+v: %v", tt, err)
+		assert.Contains(t, err.Error(), "connection_limit", "%+v", tt)
+	}
+	inv, err := d.Inventory(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, inv, "nothing was created")
+
+	rolconnlimit := func(id string) int {
+		var n int
+		require.NoError(t, queryRow(t, admin, "SELECT rolconnlimit FROM pg_roles WHERE rolname = '"+domain.ObjectName(id)+"'", &n))
+		return n
+	}
+	r := domain.Resource{ID: "fair-db", Driver: "postgres", Class: "small"}
+	_, err = d.Provision(ctx, r)
+	require.NoError(t, err)
+	assert.Equal(t, 20, rolconnlimit(r.ID), "the default is the class's bound")
+	r.Parameters = map[string]any{"connection_limit": float64(1000)}
+	_, err = d.Update(ctx, r)
+	require.Error(t, err)
+	assert.True(t, domain.IsPermanent(err))
+	assert.Equal(t, 20, rolconnlimit(r.ID), "a refused update changes nothing")
+	big := domain.Resource{ID: "big-db", Driver: "postgres", Class: "large", Parameters: map[string]any{"connection_limit": float64(100)}}
+	_, err = d.Provision(ctx, big)
+	require.NoError(t, err)
+	assert.Equal(t, 100, rolconnlimit(big.ID))
+}
