@@ -48,8 +48,8 @@ type Runner struct {
 
 	kv       jetstream.KeyValue
 	watch    jetstream.ConsumeContext
-	sub      *bus.Router // the intake's while it runs; guarded by mu
-	stopping chan struct{}     // closed when Stop begins
+	sub      *bus.Router   // the intake's while it runs; guarded by mu
+	stopping chan struct{} // closed when Stop begins
 
 	stopIntake    context.CancelFunc
 	stopHeartbeat context.CancelFunc
