@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/pave-platform/pave/pkg/kv"
 )
 
 // KV keeps claims in a JetStream KV bucket whose max age is the TTL: a
@@ -20,14 +22,12 @@ var _ Store = (*KV)(nil)
 // NewKV creates the bucket if absent (or updates its TTL) with replicas
 // copies.
 func NewKV(ctx context.Context, js jetstream.JetStream, bucket string, ttl time.Duration, replicas int) (*KV, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: bucket, Description: "claimed delivery ids", TTL: ttl, History: 1,
-		Storage: jetstream.FileStorage, Replicas: max(replicas, 1),
-	})
+	b, err := kv.Declare(ctx, js, kv.Spec{Bucket: bucket, Description: "claimed delivery ids", TTL: ttl, History: 1,
+		Replicas: replicas})
 	if err != nil {
-		return nil, fmt.Errorf("declare bucket %s: %w", bucket, err)
+		return nil, err
 	}
-	return &KV{kv: kv}, nil
+	return &KV{kv: b}, nil
 }
 
 // Claim creates the key; an existing key means seen.

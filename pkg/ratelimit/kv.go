@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/pave-platform/pave/pkg/kv"
 )
 
 // KV keeps each key's state in a JetStream KV bucket; every change is a
@@ -28,14 +30,12 @@ func NewKV(ctx context.Context, js jetstream.JetStream, bucket string, replicas 
 		return nil, err
 	}
 	ttl := max(limit.emission()*time.Duration(limit.Burst)+time.Second, time.Minute)
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: bucket, Description: "rate limit state per API token",
-		History: 1, TTL: ttl, Storage: jetstream.FileStorage, Replicas: max(replicas, 1),
-	})
+	b, err := kv.Declare(ctx, js, kv.Spec{Bucket: bucket, Description: "rate limit state per API token",
+		History: 1, TTL: ttl, Replicas: replicas})
 	if err != nil {
-		return nil, fmt.Errorf("declare bucket %s: %w", bucket, err)
+		return nil, err
 	}
-	return &KV{kv: kv, limit: limit, now: time.Now}, nil
+	return &KV{kv: b, limit: limit, now: time.Now}, nil
 }
 
 // Allow implements Limiter.

@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/pave-platform/pave/pkg/bus"
+	"github.com/pave-platform/pave/pkg/kv"
 )
 
 // Engine runs saga instances stored in a JetStream KV bucket. Start and
@@ -92,19 +93,14 @@ func NewEngine(ctx context.Context, js jetstream.JetStream, b *bus.Bus, bucket s
 		}
 		byName[d.Name] = d
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: bucket, Description: "saga instances", History: 1,
-		Storage: jetstream.FileStorage, Replicas: max(cfg.replicas, 1),
-	})
+	// Every step reads the instance before its compare-and-set: the bucket
+	// reads its own writes.
+	bucketKV, err := kv.Declare(ctx, js, kv.Spec{Bucket: bucket, Description: "saga instances", History: 1, Replicas: cfg.replicas})
 	if err != nil {
-		return nil, fmt.Errorf("new saga engine: declare bucket %s: %w", bucket, err)
-	}
-	// Every step reads the instance before its compare-and-set.
-	if kv, err = bus.ReadYourWrites(ctx, js, kv); err != nil {
 		return nil, fmt.Errorf("new saga engine: %w", err)
 	}
 	return &Engine{
-		kv: kv, bus: b, defs: byName, source: cfg.source, now: cfg.now, log: cfg.log,
+		kv: bucketKV, bus: b, defs: byName, source: cfg.source, now: cfg.now, log: cfg.log,
 		grace: cfg.grace, retryDelay: cfg.retryDelay, sched: newSchedule(), metrics: newMetrics(),
 	}, nil
 }

@@ -44,16 +44,21 @@ func (l *stopLog) has(s string) bool {
 	return false
 }
 
-// Stop runs in the documented order: the rpc endpoints stop answering
-// and the loops end while a consumer's handler is still in flight; the
-// handler finishes; then the closers run, last registered first.
-func TestRuntimeStopsInTheDocumentedOrder(t *testing.T) {
-	srv := testkit.NATS(t)
-	nc := srv.Conn(t)
+func newBus(t *testing.T) (*nats.Conn, *bus.Bus) {
+	t.Helper()
+	nc := testkit.NATS(t).Conn(t)
 	reg, err := schema.Default()
 	require.NoError(t, err)
 	b, err := bus.New(nc, reg, schema.SubjectFor)
 	require.NoError(t, err)
+	return nc, b
+}
+
+// Stop runs in the documented order: the rpc endpoints stop answering
+// and the loops end while a consumer's handler is still in flight; the
+// handler finishes; then the closers run, last registered first.
+func TestRuntimeStopsInTheDocumentedOrder(t *testing.T) {
+	nc, b := newBus(t)
 	ctx := context.Background()
 	opts := bus.DefaultStreamOptions()
 	require.NoError(t, bus.EnsureStreams(ctx, b.JetStream(), append(bus.CoreStreams(opts), bus.ServiceStreams("platform", opts)...)...))
@@ -119,19 +124,14 @@ func TestRuntimeStopsInTheDocumentedOrder(t *testing.T) {
 
 // A start that fails after registering parts leaves none running.
 func TestRuntimeHookStopsWhatAFailedStartRegistered(t *testing.T) {
-	srv := testkit.NATS(t)
-	nc := srv.Conn(t)
-	reg, err := schema.Default()
-	require.NoError(t, err)
-	b, err := bus.New(nc, reg, schema.SubjectFor)
-	require.NoError(t, err)
+	_, b := newBus(t)
 	rt := service.NewRuntime(b, nil, slog.New(slog.DiscardHandler))
 	var closed atomic.Bool
 	hook := rt.Hook(func(context.Context) error {
 		rt.OnStop(func(context.Context) error { closed.Store(true); return nil })
 		return errors.New("store unavailable")
 	})
-	err = hook.OnStart(context.Background())
+	err := hook.OnStart(context.Background())
 	require.ErrorContains(t, err, "store unavailable")
 	assert.True(t, closed.Load(), "what the failed start registered is closed")
 }

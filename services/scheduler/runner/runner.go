@@ -50,8 +50,8 @@ type Runner struct {
 	kv       jetstream.KeyValue
 	outputs  jetstream.ObjectStore
 	watch    jetstream.ConsumeContext
-	sub      *bus.Router // the intake's while it runs; guarded by mu
-	stopping chan struct{}     // closed when Stop begins
+	sub      *bus.Router   // the intake's while it runs; guarded by mu
+	stopping chan struct{} // closed when Stop begins
 
 	stopIntake    context.CancelFunc
 	stopHeartbeat context.CancelFunc

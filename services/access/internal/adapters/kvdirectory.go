@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/pave-platform/pave/pkg/kv"
 	"github.com/pave-platform/pave/services/access/internal/app"
 	"github.com/pave-platform/pave/services/access/internal/domain"
 )
@@ -39,16 +40,14 @@ var _ app.Directory = (*KVDirectory)(nil)
 // NewKVDirectory declares the bucket, loads it and starts watching it;
 // Stop ends the watch.
 func NewKVDirectory(ctx context.Context, js jetstream.JetStream, replicas int) (*KVDirectory, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: IdentityBucket, Description: "teams, members, service accounts, platform roles", History: 5,
-		Storage: jetstream.FileStorage, Replicas: max(replicas, 1),
-	})
+	b, err := kv.Declare(ctx, js, kv.Spec{Bucket: IdentityBucket,
+		Description: "teams, members, service accounts, platform roles", History: 5, Replicas: replicas})
 	if err != nil {
-		return nil, fmt.Errorf("declare bucket %s: %w", IdentityBucket, err)
+		return nil, err
 	}
-	d := &KVDirectory{kv: kv, teams: map[string]domain.Team{}, members: map[string]map[string]domain.Member{},
+	d := &KVDirectory{kv: b, teams: map[string]domain.Team{}, members: map[string]map[string]domain.Member{},
 		sas: map[string]domain.ServiceAccount{}, users: map[string]domain.User{}, done: make(chan struct{})}
-	d.w, err = kv.WatchAll(ctx, jetstream.IncludeHistory())
+	d.w, err = b.WatchAll(ctx, jetstream.IncludeHistory())
 	if err != nil {
 		return nil, fmt.Errorf("watch %s: %w", IdentityBucket, err)
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/pave-platform/pave/pkg/bus"
+	"github.com/pave-platform/pave/pkg/kv"
 
 	"github.com/pave-platform/pave/services/access/internal/app"
 	"github.com/pave-platform/pave/services/access/internal/domain"
@@ -26,18 +26,13 @@ var _ app.TokenWriter = (*KVTokens)(nil)
 
 // NewKVTokens declares the bucket (idempotently) and returns the store.
 func NewKVTokens(ctx context.Context, js jetstream.JetStream, replicas int) (*KVTokens, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: TokenBucket, Description: "API tokens by hash", History: 5,
-		Storage: jetstream.FileStorage, Replicas: max(replicas, 1),
-	})
+	// A token is used as soon as it is issued, and revoked for good: the
+	// bucket reads its own writes.
+	b, err := kv.Declare(ctx, js, kv.Spec{Bucket: TokenBucket, Description: "API tokens by hash", History: 5, Replicas: replicas})
 	if err != nil {
-		return nil, fmt.Errorf("declare bucket %s: %w", TokenBucket, err)
-	}
-	// A token is used as soon as it is issued, and revoked for good.
-	if kv, err = bus.ReadYourWrites(ctx, js, kv); err != nil {
 		return nil, err
 	}
-	return &KVTokens{kv: kv}, nil
+	return &KVTokens{kv: b}, nil
 }
 
 // ByHash finds a token.

@@ -2,23 +2,21 @@ package jit
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
-	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/pave-platform/pave/pkg/bus"
+	"github.com/pave-platform/pave/pkg/kv"
 )
 
 // table is a KV bucket of JSON objects with an in-memory copy kept fresh
-// by a watch. Writes are compare-and-set on the key's revision, so two
-// access instances never both apply one change.
+// by a watch. Writes are compare-and-set on the key's revision (pkg/kv),
+// so two access instances never both apply one change.
 type table[T any] struct {
-	kv       jetstream.KeyValue
+	kv       *kv.Table[T]
 	w        jetstream.KeyWatcher
 	log      *slog.Logger
 	onChange func(T)
@@ -33,20 +31,15 @@ type versioned[T any] struct {
 }
 
 func openTable[T any](ctx context.Context, js jetstream.JetStream, bucket, desc string, replicas int, log *slog.Logger, onChange func(T)) (*table[T], error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: bucket, Description: desc, History: 5, Storage: jetstream.FileStorage, Replicas: max(replicas, 1),
-	})
+	tbl, err := kv.Open[T](ctx, js, kv.Spec{Bucket: bucket, Description: desc, History: 5, Replicas: replicas})
 	if err != nil {
-		return nil, fmt.Errorf("declare bucket %s: %w", bucket, err)
-	}
-	if kv, err = bus.ReadYourWrites(ctx, js, kv); err != nil {
 		return nil, err
 	}
-	t := &table[T]{kv: kv, log: log, onChange: onChange, items: map[string]versioned[T]{}}
+	t := &table[T]{kv: tbl, log: log, onChange: onChange, items: map[string]versioned[T]{}}
 	// Load what is there before answering anything.
-	w, err := kv.WatchAll(ctx)
+	w, err := tbl.Watch(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("watch bucket %s: %w", bucket, err)
+		return nil, err
 	}
 	for e := range w.Updates() {
 		if e == nil {
@@ -77,8 +70,8 @@ func (t *table[T]) apply(e jetstream.KeyValueEntry) {
 		t.mu.Unlock()
 		return
 	}
-	var v T
-	if err := json.Unmarshal(e.Value(), &v); err != nil {
+	v, err := t.kv.Decode(e)
+	if err != nil {
 		t.log.Warn("undecodable entry", "key", e.Key(), "error", err)
 		return
 	}
@@ -116,12 +109,10 @@ func (t *table[T]) all() []T {
 	return out
 }
 
+// create stores a new key; an existing one is an error matching
+// jetstream.ErrKeyExists.
 func (t *table[T]) create(ctx context.Context, key string, v T) error {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	rev, err := t.kv.Create(ctx, key, raw)
+	rev, err := t.kv.Create(ctx, key, v)
 	if err != nil {
 		return fmt.Errorf("store %s: %w", key, err)
 	}
@@ -130,47 +121,19 @@ func (t *table[T]) create(ctx context.Context, key string, v T) error {
 }
 
 // errUnchanged from a mutation means: nothing to write.
-var errUnchanged = errors.New("unchanged")
+var errUnchanged = kv.ErrUnchanged
 
-// mutate reads the latest value, applies fn and writes it back with
+// mutate applies fn to the latest value and writes it back with
 // compare-and-set, again from the latest value when another writer won.
 // It returns the value written (or the latest when fn says errUnchanged).
 func (t *table[T]) mutate(ctx context.Context, key string, fn func(*T) error) (T, error) {
-	var zero T
-	for attempt := 0; attempt < 20; attempt++ {
-		e, err := t.kv.Get(ctx, key)
-		if errors.Is(err, jetstream.ErrKeyNotFound) {
-			return zero, ErrNotFound
-		}
-		if err != nil {
-			return zero, fmt.Errorf("read %s: %w", key, err)
-		}
-		var v T
-		if err := json.Unmarshal(e.Value(), &v); err != nil {
-			return zero, fmt.Errorf("decode %s: %w", key, err)
-		}
-		t.store(key, v, e.Revision())
-		if err := fn(&v); err != nil {
-			if errors.Is(err, errUnchanged) {
-				return v, nil
-			}
-			return v, err
-		}
-		raw, err := json.Marshal(v)
-		if err != nil {
-			return zero, err
-		}
-		rev, err := t.kv.Update(ctx, key, raw, e.Revision())
-		var apiErr *jetstream.APIError
-		if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
-			time.Sleep(time.Duration(attempt+1) * time.Millisecond)
-			continue
-		}
-		if err != nil {
-			return zero, fmt.Errorf("store %s: %w", key, err)
-		}
-		t.store(key, v, rev)
-		return v, nil
+	v, rev, err := t.kv.Update(ctx, key, fn)
+	if errors.Is(err, kv.ErrNotFound) {
+		return v, ErrNotFound
 	}
-	return zero, fmt.Errorf("store %s: kept losing the race with another writer", key)
+	if err != nil {
+		return v, err // fn's own error, or the table's naming the key
+	}
+	t.store(key, v, rev)
+	return v, nil
 }

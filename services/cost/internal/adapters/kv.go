@@ -3,10 +3,13 @@ package adapters
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/pave-platform/pave/pkg/kv"
 
 	"github.com/pave-platform/pave/services/cost/internal/app"
 )
@@ -31,20 +34,21 @@ var (
 // KV is one bucket whose writes are compare-and-set.
 type KV struct {
 	kv     jetstream.KeyValue
+	raw    *kv.Table[json.RawMessage]
 	stream jetstream.Stream
 }
 
 // OpenKV creates or updates bucket name.
 func OpenKV(ctx context.Context, js jetstream.JetStream, name string, replicas int) (*KV, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: name, Replicas: max(replicas, 1), History: 1})
+	b, err := kv.Declare(ctx, js, kv.Spec{Bucket: name, Replicas: replicas, History: 1})
 	if err != nil {
-		return nil, fmt.Errorf("open bucket %s: %w", name, err)
+		return nil, err
 	}
 	stream, err := js.Stream(ctx, "KV_"+name)
 	if err != nil {
 		return nil, fmt.Errorf("open bucket %s: %w", name, err)
 	}
-	return &KV{kv: kv, stream: stream}, nil
+	return &KV{kv: b, raw: kv.Over[json.RawMessage](b), stream: stream}, nil
 }
 
 // Forget removes key's value when stale says it may go, and answers
@@ -86,35 +90,24 @@ func (k *KV) Get(ctx context.Context, key string) ([]byte, error) {
 
 // Mutate applies change to key's value (nil when absent) with
 // compare-and-set, retrying on a concurrent write. A nil result from
-// change writes nothing.
+// change writes nothing. Values are JSON.
 func (k *KV) Mutate(ctx context.Context, key string, change func(cur []byte) ([]byte, error)) error {
-	for range 50 {
+	_, _, err := k.raw.Upsert(ctx, key, func(v *json.RawMessage, exists bool) error {
 		var cur []byte
-		var rev uint64
-		e, err := k.kv.Get(ctx, key)
-		switch {
-		case err == nil:
-			cur, rev = e.Value(), e.Revision()
-		case !errors.Is(err, jetstream.ErrKeyNotFound):
-			return fmt.Errorf("get %s: %w", key, err)
+		if exists {
+			cur = *v
 		}
 		next, err := change(cur)
-		if err != nil || next == nil {
+		if err != nil {
 			return err
 		}
-		if rev == 0 {
-			_, err = k.kv.Create(ctx, key, next)
-		} else {
-			_, err = k.kv.Update(ctx, key, next, rev)
+		if next == nil {
+			return kv.ErrUnchanged
 		}
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, jetstream.ErrKeyExists) && !isWrongSequence(err) {
-			return fmt.Errorf("write %s: %w", key, err)
-		}
-	}
-	return fmt.Errorf("write %s: too many concurrent writers", key)
+		*v = next
+		return nil
+	})
+	return err
 }
 
 // Create writes key only if it holds nothing; false when it did.
@@ -155,9 +148,4 @@ func (k *KV) Values(ctx context.Context, prefix string) ([][]byte, error) {
 		out = append(out, v)
 	}
 	return out, nil
-}
-
-func isWrongSequence(err error) bool {
-	var apiErr *jetstream.APIError
-	return errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence
 }

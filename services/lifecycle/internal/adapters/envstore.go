@@ -12,7 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/pave-platform/pave/pkg/bus"
+	"github.com/pave-platform/pave/pkg/kv"
 	"github.com/pave-platform/pave/services/lifecycle/internal/app"
 	"github.com/pave-platform/pave/services/lifecycle/internal/domain"
 )
@@ -26,27 +26,23 @@ const EnvironmentBucket = "LIFECYCLE_ENVIRONMENTS"
 // answered from an in-memory index kept by a watch of the bucket and by
 // this process's own writes.
 type KVEnvironments struct {
-	kv  jetstream.KeyValue
-	idx atomic.Pointer[envIndex] // nil until Follow has caught up
+	kv   jetstream.KeyValue
+	envs *kv.Table[domain.Environment] // the env.<id> keys
+	idx  atomic.Pointer[envIndex]      // nil until Follow has caught up
 }
 
 var _ app.Environments = (*KVEnvironments)(nil)
 
-// NewKVEnvironments declares the bucket and returns the store.
+// NewKVEnvironments declares the bucket and returns the store. A create
+// reads the environment back at once and every transition reads it before
+// its compare-and-set: the bucket reads its own writes (kv.Declare).
 func NewKVEnvironments(ctx context.Context, js jetstream.JetStream, replicas int) (*KVEnvironments, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: EnvironmentBucket, Description: "environments and reserved names",
-		History: 10, Storage: jetstream.FileStorage, Replicas: max(replicas, 1),
-	})
+	b, err := kv.Declare(ctx, js, kv.Spec{Bucket: EnvironmentBucket, Description: "environments and reserved names",
+		History: 10, Replicas: replicas})
 	if err != nil {
-		return nil, fmt.Errorf("declare bucket %s: %w", EnvironmentBucket, err)
-	}
-	// A create reads the environment back at once; every transition reads
-	// it before its compare-and-set.
-	if kv, err = bus.ReadYourWrites(ctx, js, kv); err != nil {
 		return nil, err
 	}
-	return &KVEnvironments{kv: kv}, nil
+	return &KVEnvironments{kv: b, envs: kv.Over[domain.Environment](b)}, nil
 }
 
 func envKey(id string) string { return "env." + id }
@@ -124,11 +120,7 @@ func (s *KVEnvironments) Release(ctx context.Context, team, name, id string) err
 
 // Create stores a new environment.
 func (s *KVEnvironments) Create(ctx context.Context, e domain.Environment) error {
-	raw, err := json.Marshal(e)
-	if err != nil {
-		return err
-	}
-	rev, err := s.kv.Create(ctx, envKey(e.ID), raw)
+	rev, err := s.envs.Create(ctx, envKey(e.ID), e)
 	if err != nil {
 		return fmt.Errorf("create environment %s: %w", e.ID, err)
 	}
@@ -141,40 +133,28 @@ func (s *KVEnvironments) Get(ctx context.Context, id string) (domain.Environment
 	if !domain.ValidEnvironmentID(id) {
 		return domain.Environment{}, 0, app.ErrNotFound
 	}
-	entry, err := s.kv.Get(ctx, envKey(id))
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
+	e, rev, err := s.envs.Get(ctx, envKey(id))
+	if errors.Is(err, kv.ErrNotFound) {
 		return domain.Environment{}, 0, app.ErrNotFound
 	}
 	if err != nil {
 		return domain.Environment{}, 0, fmt.Errorf("get environment %s: %w", id, err)
 	}
-	var e domain.Environment
-	if err := json.Unmarshal(entry.Value(), &e); err != nil {
-		return domain.Environment{}, 0, fmt.Errorf("decode environment %s: %w", id, err)
-	}
-	return e, entry.Revision(), nil
+	return e, rev, nil
 }
 
 // Update writes e if the stored revision is still rev; otherwise
 // app.ErrConflict, and the caller re-reads and re-applies.
 func (s *KVEnvironments) Update(ctx context.Context, e domain.Environment, rev uint64) error {
-	raw, err := json.Marshal(e)
-	if err != nil {
-		return err
+	next, err := s.envs.Write(ctx, envKey(e.ID), e, rev)
+	if errors.Is(err, kv.ErrConflict) {
+		return app.ErrConflict
 	}
-	next, err := s.kv.Update(ctx, envKey(e.ID), raw, rev)
 	if err != nil {
-		if isWrongSequence(err) {
-			return app.ErrConflict
-		}
 		return fmt.Errorf("update environment %s: %w", e.ID, err)
 	}
 	s.idx.Load().apply(e.ID, next, &e)
 	return nil
-}
-
-func isWrongSequence(err error) bool {
-	return errors.Is(err, jetstream.ErrKeyRevisionMismatch) || errors.Is(err, jetstream.ErrKeyExists)
 }
 
 // List returns every environment, sorted by creation time then id.

@@ -9,7 +9,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/pave-platform/pave/pkg/bus"
+	"github.com/pave-platform/pave/pkg/kv"
 	"github.com/pave-platform/pave/pkg/saga"
 	"github.com/pave-platform/pave/services/lifecycle/internal/app"
 	"github.com/pave-platform/pave/services/lifecycle/internal/domain"
@@ -33,17 +33,12 @@ var (
 
 // NewKVPromotions declares the bucket and returns the store.
 func NewKVPromotions(ctx context.Context, js jetstream.JetStream, replicas int) (*KVPromotions, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: PromotionBucket, Description: "applications, promotions and CI results",
-		History: 5, Storage: jetstream.FileStorage, Replicas: max(replicas, 1),
-	})
+	b, err := kv.Declare(ctx, js, kv.Spec{Bucket: PromotionBucket, Description: "applications, promotions and CI results",
+		History: 5, Replicas: replicas})
 	if err != nil {
-		return nil, fmt.Errorf("declare bucket %s: %w", PromotionBucket, err)
-	}
-	if kv, err = bus.ReadYourWrites(ctx, js, kv); err != nil {
 		return nil, err
 	}
-	return &KVPromotions{kv: kv}, nil
+	return &KVPromotions{kv: b}, nil
 }
 
 func (s *KVPromotions) getJSON(ctx context.Context, key string, v any) (uint64, error) {
@@ -148,14 +143,11 @@ func (s *KVPromotions) Get(ctx context.Context, id string) (app.PromotionRecord,
 // Update writes r if the stored revision is still rev; otherwise
 // app.ErrConflict.
 func (s *KVPromotions) Update(ctx context.Context, r app.PromotionRecord, rev uint64) error {
-	raw, err := json.Marshal(r)
-	if err != nil {
-		return err
+	_, err := kv.Over[app.PromotionRecord](s.kv).Write(ctx, "prm."+r.ID, r, rev)
+	if errors.Is(err, kv.ErrConflict) {
+		return app.ErrConflict
 	}
-	if _, err := s.kv.Update(ctx, "prm."+r.ID, raw, rev); err != nil {
-		if isWrongSequence(err) {
-			return app.ErrConflict
-		}
+	if err != nil {
 		return fmt.Errorf("update promotion %s: %w", r.ID, err)
 	}
 	return nil
@@ -210,29 +202,14 @@ func (s *KVPromotions) Record(ctx context.Context, application, commit, name, co
 	if !validKeyToken(application) || !domain.ValidCommit(commit) {
 		return fmt.Errorf("record ci result: %w: application %q, commit %q", domain.ErrInvalid, application, commit)
 	}
-	for {
-		runs := map[string]string{}
-		rev, err := s.getJSON(ctx, ciKey(application, commit), &runs)
-		if err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
-			return err
+	_, _, err := kv.Over[map[string]string](s.kv).Upsert(ctx, ciKey(application, commit), func(runs *map[string]string, _ bool) error {
+		if *runs == nil {
+			*runs = map[string]string{}
 		}
-		runs[name] = conclusion
-		raw, err := json.Marshal(runs)
-		if err != nil {
-			return err
-		}
-		if rev == 0 {
-			_, err = s.kv.Create(ctx, ciKey(application, commit), raw)
-		} else {
-			_, err = s.kv.Update(ctx, ciKey(application, commit), raw, rev)
-		}
-		if err == nil || !isWrongSequence(err) {
-			return err
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-	}
+		(*runs)[name] = conclusion
+		return nil
+	})
+	return err
 }
 
 // Conclusions returns each recorded CI run's conclusion for the commit.

@@ -8,7 +8,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/pave-platform/pave/pkg/bus"
+	"github.com/pave-platform/pave/pkg/kv"
 
 	"github.com/pave-platform/pave/services/provisioning/internal/app"
 	"github.com/pave-platform/pave/services/provisioning/internal/domain"
@@ -28,21 +28,15 @@ var (
 
 // NewKVLedger declares the bucket (idempotently) and returns the ledger.
 func NewKVLedger(ctx context.Context, js jetstream.JetStream, replicas int) (*KVLedger, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      LedgerBucket,
+	// The ledger is read before every compare-and-set of a resource: the
+	// bucket reads its own writes.
+	b, err := kv.Declare(ctx, js, kv.Spec{Bucket: LedgerBucket,
 		Description: "provisioning: resource ledger (state, external ids, sealed credentials) by resource id",
-		History:     10,
-		Storage:     jetstream.FileStorage,
-		Replicas:    max(replicas, 1),
-	})
+		History:     10, Replicas: replicas})
 	if err != nil {
-		return nil, fmt.Errorf("declare bucket %s: %w", LedgerBucket, err)
-	}
-	// The ledger is read before every compare-and-set of a resource.
-	if kv, err = bus.ReadYourWrites(ctx, js, kv); err != nil {
 		return nil, err
 	}
-	return &KVLedger{kv: kv}, nil
+	return &KVLedger{kv: b}, nil
 }
 
 // Get reads a record; app.ErrNotFound if the id was never recorded.

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/pave-platform/pave/pkg/kv"
 )
 
 // LeaseBucket holds the scheduler's leader lease.
@@ -31,14 +33,12 @@ type leaseValue struct {
 
 // NewLease opens (or creates) the bucket with the given TTL.
 func NewLease(ctx context.Context, js jetstream.JetStream, id string, ttl time.Duration, replicas int) (*Lease, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: LeaseBucket, Description: "the scheduler's leader lease", TTL: ttl,
-		History: 1, Storage: jetstream.FileStorage, Replicas: max(replicas, 1),
-	})
+	b, err := kv.Declare(ctx, js, kv.Spec{Bucket: LeaseBucket, Description: "the scheduler's leader lease", TTL: ttl,
+		History: 1, Replicas: replicas, MaxBytes: 1 << 20})
 	if err != nil {
 		return nil, fmt.Errorf("lease bucket: %w", err)
 	}
-	return &Lease{kv: kv, id: id}, nil
+	return &Lease{kv: b, id: id}, nil
 }
 
 // Term is the revision at which this instance took the lease: it grows

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/pave-platform/pave/pkg/kv"
 )
 
 // RunnersBucket is where runners keep their heartbeats, one key per runner.
@@ -15,8 +17,8 @@ const RunnersBucket = "SCHEDULER_RUNNERS"
 // RunnersBucketConfig is the bucket's configuration; the runner and the
 // scheduler both declare it with this.
 func RunnersBucketConfig(replicas int) jetstream.KeyValueConfig {
-	return jetstream.KeyValueConfig{Bucket: RunnersBucket, Description: "runner heartbeats",
-		History: 1, Storage: jetstream.FileStorage, Replicas: max(replicas, 1)}
+	return kv.Spec{Bucket: RunnersBucket, Description: "runner heartbeats", History: 1, Replicas: replicas,
+		MaxBytes: 16 << 20}.Config()
 }
 
 // RunnerWatch remembers when each runner's heartbeat last changed, by this
@@ -30,11 +32,11 @@ type RunnerWatch struct {
 
 // WatchRunners starts watching the heartbeats bucket.
 func WatchRunners(ctx context.Context, js jetstream.JetStream, replicas int) (*RunnerWatch, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, RunnersBucketConfig(replicas))
+	b, err := js.CreateOrUpdateKeyValue(ctx, RunnersBucketConfig(replicas))
 	if err != nil {
 		return nil, fmt.Errorf("runners bucket: %w", err)
 	}
-	w, err := kv.WatchAll(context.WithoutCancel(ctx))
+	w, err := b.WatchAll(context.WithoutCancel(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("watch runners: %w", err)
 	}
