@@ -306,3 +306,8 @@ func (x *envIndex) list() ([]domain.Environment, bool) {
 	sortByCreation(out)
 	return out, true
 }
+
+// isWrongSequence is a compare-and-set of the raw bucket that lost.
+func isWrongSequence(err error) bool {
+	return errors.Is(err, jetstream.ErrKeyRevisionMismatch) || errors.Is(err, jetstream.ErrKeyExists)
+}
