@@ -43,7 +43,7 @@ lint: ## gofmt, go vet, staticcheck
 	$(GO) vet $(PKGS)
 	$(GO) run $(STATICCHECK) $(PKGS)
 
-servers: ## install redis-server, PostgreSQL and helm when missing
+servers: ## install redis-server, PostgreSQL, chromium and helm when missing
 	@bash deploy/scripts/ensure-servers.sh
 	@command -v helm >/dev/null || { echo "installing helm $(HELM_VERSION) with go install"; $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION); }
 
