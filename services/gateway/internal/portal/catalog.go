@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -30,13 +31,15 @@ func (p *Portal) templates(w http.ResponseWriter, r *http.Request, s session) {
 type createForm struct {
 	Template catalogTemplate
 	Teams    []string
-	Team     string
-	Name     string
-	Stage    string
-	TTL      string
-	Fields   []field
-	Errors   map[string]string // API field errors by field path
-	Problem  string            // an error no field names
+	// AnyTeam: a platform admin may name any team (the list is a hint).
+	AnyTeam bool
+	Team    string
+	Name    string
+	Stage   string
+	TTL     string
+	Fields  []field
+	Errors  map[string]string // API field errors by field path
+	Problem string            // an error no field names
 }
 
 // loadForm reads the template and the caller's teams.
@@ -50,12 +53,30 @@ func (p *Portal) loadForm(r *http.Request, s session) (createForm, error) {
 		return f, err
 	}
 	f.Teams = me.Teams
+	if slices.Contains(me.Roles, "platform-admin") {
+		f.AnyTeam = true
+		var tl struct {
+			Items []struct {
+				Name string `json:"name"`
+			} `json:"items"`
+		}
+		if err := p.api.get(r.Context(), s.Token, "/v1/teams", url.Values{"limit": {"100"}}, &tl); err == nil {
+			for _, t := range tl.Items {
+				if !slices.Contains(f.Teams, t.Name) {
+					f.Teams = append(f.Teams, t.Name)
+				}
+			}
+		}
+	}
 	f.Fields = schemaFields(f.Template.Parameters)
 	if len(f.Template.Lifecycle.Stages) > 0 {
 		f.Stage = f.Template.Lifecycle.Stages[0]
 	}
-	if len(f.Teams) > 0 {
+	switch {
+	case len(f.Teams) > 0:
 		f.Team = f.Teams[0]
+	case f.AnyTeam:
+		f.Team = "demo" // the team deploy/scheduler/pools.yaml gives a quota
 	}
 	return f, nil
 }

@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -9,7 +10,8 @@ import (
 // envData is the environment page's data.
 type envData struct {
 	Env     environment
-	Live    bool // the page follows the event stream
+	Cost    *estimate // what the API estimates it costs (nil: no estimate)
+	Live    bool      // the page follows the event stream
 	Errors  map[string]string
 	Problem string
 }
@@ -30,7 +32,19 @@ func (p *Portal) environment(w http.ResponseWriter, r *http.Request, s session) 
 		p.fail(w, r, s, err)
 		return
 	}
-	p.showEnvironment(w, r, s, http.StatusOK, envData{Env: e})
+	p.showEnvironment(w, r, s, http.StatusOK, envData{Env: e, Cost: p.estimateOf(r, s, e)})
+}
+
+// estimateOf asks the API what the environment costs at its parameters;
+// nil when it cannot say.
+func (p *Portal) estimateOf(r *http.Request, s session, e environment) *estimate {
+	raw, err := p.api.call(r.Context(), s.Token, http.MethodPost, "/v1/costs/estimate", nil,
+		map[string]any{"template": e.Template, "version": e.Version, "parameters": e.Parameters})
+	var est estimate
+	if err != nil || json.Unmarshal(raw, &est) != nil {
+		return nil
+	}
+	return &est
 }
 
 func (p *Portal) showEnvironment(w http.ResponseWriter, r *http.Request, s session, status int, d envData) {

@@ -98,8 +98,9 @@ func TestPortalJourneys(t *testing.T) {
 		b.screenshot("progress")
 		p.api(p.admin, http.StatusOK, http.MethodPut, "/v1/quotas/apps", map[string]any{"weight": 1,
 			"nominal": map[string]any{"platform": map[string]any{"environments": 10, "ops": 2}}})
-		b.waitFor("ready, with its resources", `document.querySelector("#env-state").textContent === "ready" && document.querySelector("#resources") !== null`)
+		b.waitFor("ready, with its resources", `document.querySelector("#env-state").textContent === "ready" && document.querySelector("#resources .state-ready") !== null`)
 		assert.True(t, eval[bool](b, `window.paveStayed === true`), "the page followed the event stream without reloading")
+		assert.Contains(t, b.text("#env-cost"), "a month", "what it costs")
 		log := b.text("#live-log")
 		assert.Contains(t, log, "ready", "the progress shows the transitions")
 		assert.Contains(t, log, "step", "the progress shows the saga's steps")
@@ -159,5 +160,19 @@ func TestPortalJourneys(t *testing.T) {
 		b.do("sign out", chromedp.Click(chromedp.CSS(".signout button")), chromedp.WaitVisible(chromedp.CSS("#token")))
 		b.do("come back", chromedp.Navigate(p.base+"/"), chromedp.WaitVisible(chromedp.CSS("#token")))
 		assert.Equal(t, p.base+"/signin", b.location(), "the session ended")
+	})
+
+	// The newcomer of make run: the bootstrap admin's token (.pave/token),
+	// in no team, creates an environment for a team by name.
+	step("the platform admin creates for any team", func(t *testing.T) {
+		admin := newTab(t, browser)
+		admin.do("sign in", chromedp.Navigate(p.base+"/signin"), chromedp.WaitVisible(chromedp.CSS("#token")),
+			chromedp.SendKeys(chromedp.CSS("#token"), p.admin), chromedp.Click(chromedp.CSS("main button[type=submit]")))
+		admin.waitFor("the home page", `document.querySelector("#h-envs") !== null`)
+		admin.do("open the form", chromedp.Navigate(p.base+"/templates/redis-cache"), chromedp.WaitVisible(chromedp.CSS("#f-name")))
+		assert.Equal(t, "INPUT", eval[string](admin, `document.querySelector("#f-team").tagName`), "any team may be named")
+		admin.do("create", chromedp.SetValue(chromedp.CSS("#f-team"), "demo"), chromedp.SendKeys(chromedp.CSS("#f-name"), "first-try"),
+			chromedp.Click(chromedp.CSS("#create-form button[type=submit]")))
+		admin.waitFor("ready, live", `location.pathname.startsWith("/environments/env-") && document.querySelector("#resources .state-ready") !== null`)
 	})
 }

@@ -51,6 +51,12 @@ var funcs = template.FuncMap{
 		return t.UTC().Format("2006-01-02 15:04 UTC")
 	},
 	"fieldID": fieldID,
+	"teamHelp": func(anyTeam bool) string {
+		if anyTeam {
+			return "The team that owns it and pays for it. As a platform admin you may name any team."
+		}
+		return "The team that owns it and pays for it."
+	},
 	"row": func(name, label, help string, errs map[string]string) formRow {
 		return formRow{name, label, help, errs}
 	},
