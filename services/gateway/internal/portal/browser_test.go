@@ -32,7 +32,7 @@ const stepTimeout = 3 * time.Minute
 
 // chromium finds the browser, or skips (fails with PAVE_REQUIRE_SERVERS=1)
 // with the install hint.
-func chromium(t *testing.T) string {
+func chromium(t testing.TB) string {
 	t.Helper()
 	for _, name := range []string{os.Getenv("PAVE_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"} {
 		if name == "" {
@@ -51,7 +51,7 @@ func chromium(t *testing.T) string {
 }
 
 // newBrowser starts a headless chromium for the test.
-func newBrowser(t *testing.T) context.Context {
+func newBrowser(t testing.TB) context.Context {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium(t)),
@@ -75,11 +75,11 @@ func newBrowser(t *testing.T) context.Context {
 // tab is one browser session with its own cookies (a browser context),
 // as a second person's browser would be.
 type tab struct {
-	t   *testing.T
+	t   testing.TB
 	ctx context.Context
 }
 
-func newTab(t *testing.T, browser context.Context) *tab {
+func newTab(t testing.TB, browser context.Context) *tab {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
 	t.Cleanup(cancel)

@@ -34,12 +34,12 @@ const repo = "../../../.."
 // provisioning into real PostgreSQL and Redis servers; the portal is the
 // gateway's, at base.
 type platform struct {
-	t     *testing.T
+	t     testing.TB
 	base  string
 	admin string // the bootstrap platform admin's token
 }
 
-func startPlatform(t *testing.T) *platform {
+func startPlatform(t testing.TB) *platform {
 	t.Helper()
 	pg := testkit.Postgres(t)
 	rd := testkit.Redis(t)
