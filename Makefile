@@ -43,13 +43,14 @@ bench: ## figures as RESULT lines
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./services/cost/internal/domain/
 	$(GO) run ./services/access/cmd/accessbench -policies deploy/policies
 	$(GO) run ./services/gateway/cmd/webhookbench
+	$(GO) test -run '^$$' -bench BenchmarkPortal -benchtime 1x ./services/gateway/internal/portal/
 
 lint: ## gofmt, go vet, staticcheck
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) run $(STATICCHECK) $(PKGS)
 
-servers: ## install redis-server and PostgreSQL when missing
+servers: ## install redis-server, PostgreSQL and chromium when missing
 	@bash deploy/scripts/ensure-servers.sh
 
 test-tools: go-required ## install what only the tests use (helm) when missing

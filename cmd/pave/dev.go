@@ -164,13 +164,14 @@ func welcome(w io.Writer, bound, tokenFile string) {
 	fmt.Fprintf(w, `
 Pave is running: every service in one process, data in %s.
 
+  portal       http://%s/ (sign in with the admin token)
   API          http://%s
   health       curl %s/healthz
   admin token  %s (keep it secret)
   try          curl -H "Authorization: Bearer $(cat %s)" %s/v1/events/types
 
 Stop with Ctrl-C; data and the token survive a restart.
-`, filepath.Dir(tokenFile), addr, "http://"+addr, tokenFile, tokenFile, "http://"+addr)
+`, filepath.Dir(tokenFile), addr, addr, "http://"+addr, tokenFile, tokenFile, "http://"+addr)
 }
 
 // reachable turns a bound address such as [::]:8080 into one a person can

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # ensure-servers.sh installs the server binaries pkg/localsrv runs
-# (redis-server, PostgreSQL's postgres and initdb) when they are missing.
+# (redis-server, PostgreSQL's postgres and initdb) and the chromium the
+# portal's browser tests drive, when they are missing.
 # Silent when everything is present. As root it installs with apt-get;
 # otherwise it prints the command to run and exits 1.
 #
@@ -26,6 +27,7 @@ has_postgres() {
 
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 has_postgres || missing+=(postgresql)
+command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || missing+=(chromium)
 
 if [[ ${#missing[@]} -eq 0 ]]; then
 	exit 0

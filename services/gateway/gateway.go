@@ -28,6 +28,7 @@ import (
 	"github.com/pave-platform/pave/services/access/audit"
 	"github.com/pave-platform/pave/services/access/decide"
 	"github.com/pave-platform/pave/services/gateway/internal/ingress"
+	"github.com/pave-platform/pave/services/gateway/internal/portal"
 	"github.com/pave-platform/pave/services/gateway/internal/ports"
 	"github.com/pave-platform/pave/services/gateway/internal/webhooks"
 )
@@ -46,6 +47,8 @@ type Config struct {
 	// API holds the /v1 settings: rate limits, the OpenAPI check and
 	// which event types service accounts may post.
 	API ports.Config
+	// Portal holds the web portal's session settings.
+	Portal portal.Config
 }
 
 // Validate names the variable that is out of range.
@@ -63,7 +66,8 @@ const DedupBucket = "GATEWAY_WEBHOOK_DELIVERIES"
 var Module = fx.Module(Name,
 	service.Lifecycle(Name),
 	fx.Provide(loadConfig, loadRepositories, newDedup),
-	fx.Provide(httpfx.AsRoute(newAPIRoute)),
+	fx.Provide(fx.Annotate(newAPIRoute, fx.ResultTags(`group:"routes"`, ``))),
+	fx.Provide(httpfx.AsRoute(newPortalRoute)),
 	fx.Provide(httpfx.AsRoute(newWebhookRoute)),
 	fx.Invoke(runConsumers),
 )
@@ -87,21 +91,21 @@ func newDedup(c Config, rc redisfx.Client, js jetstream.JetStream, so bus.Stream
 	return dedup.NewKV(ctx, js, DedupBucket, c.DedupTTL, so.Replicas)
 }
 
-func newAPIRoute(lc fx.Lifecycle, gc Config, so bus.StreamOptions, mp metric.MeterProvider, nc *nats.Conn, js jetstream.JetStream, reg *schema.Registry, rc redisfx.Client, fill *bus.FillMonitor, log *slog.Logger) (httpfx.Route, error) {
+func newAPIRoute(lc fx.Lifecycle, gc Config, so bus.StreamOptions, mp metric.MeterProvider, nc *nats.Conn, js jetstream.JetStream, reg *schema.Registry, rc redisfx.Client, fill *bus.FillMonitor, log *slog.Logger) (httpfx.Route, portal.API, error) {
 	client := authn.NewClient(nc, 2*time.Second)
 	// Every /v1 route is decided in-process against the Cedar policies
 	// (an invalid policy stops the start) and recorded in the audit ledger.
 	var cfg decide.Config
 	if err := config.Load(&cfg); err != nil {
-		return httpfx.Route{}, err
+		return httpfx.Route{}, portal.API{}, err
 	}
 	policies, err := decide.Load(cfg)
 	if err != nil {
-		return httpfx.Route{}, err
+		return httpfx.Route{}, portal.API{}, err
 	}
 	windows, err := decide.LoadChangeWindowsConfig(cfg)
 	if err != nil {
-		return httpfx.Route{}, err
+		return httpfx.Route{}, portal.API{}, err
 	}
 	// Active just-in-time grants count in decisions: a watch of the
 	// access service's grant bucket feeds them (access helper).
@@ -113,7 +117,7 @@ func newAPIRoute(lc fx.Lifecycle, gc Config, so bus.StreamOptions, mp metric.Met
 	apiCfg.KVReplicas = so.Replicas
 	dm, err := decide.NewMetrics(mp)
 	if err != nil {
-		return httpfx.Route{}, err
+		return httpfx.Route{}, portal.API{}, err
 	}
 	// Decisions are signed and appended by the access service; permitted
 	// reads are counted per principal and minute, not sent one by one.
@@ -124,7 +128,8 @@ func newAPIRoute(lc fx.Lifecycle, gc Config, so bus.StreamOptions, mp metric.Met
 	api := ports.API(ports.Deps{Auth: client, Caller: ports.NATSCaller{NC: nc}, Types: reg, Authz: az,
 		Log: log.With("service", Name), NC: nc, JS: js, Registry: reg, Redis: rc.Redis, Config: &apiCfg, Meters: mp, Capacity: fill})
 	// Every API request starts (or continues) a trace at the edge.
-	return httpfx.Route{Pattern: "/v1/", Handler: otelfx.HTTPHandler(Name, api)}, nil
+	h := otelfx.HTTPHandler(Name, api)
+	return httpfx.Route{Pattern: "/v1/", Handler: h}, portal.API{Handler: h}, nil
 }
 
 // newWebhookRoute serves /v1/webhooks/ without bearer authentication:

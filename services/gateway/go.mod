@@ -3,10 +3,25 @@ module github.com/pave-platform/pave/services/gateway
 go 1.26.8
 
 require (
+	github.com/chromedp/cdproto v0.160.1
+	github.com/chromedp/chromedp v0.24.0
 	github.com/nats-io/nats.go v1.55.0
 	github.com/pave-platform/pave/pkg v0.0.0
+	github.com/pave-platform/pave/services/cost v0.0.0
+	github.com/pave-platform/pave/services/lifecycle v0.0.0
+	github.com/pave-platform/pave/services/provisioning v0.0.0
+	github.com/pave-platform/pave/services/scheduler v0.0.0
 	github.com/stretchr/testify v1.12.1
 	go.uber.org/fx v1.24.0
+)
+
+require (
+	github.com/go-jose/go-jose/v4 v4.1.4 // indirect
+	github.com/jackc/pgpassfile v1.0.0 // indirect
+	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
+	github.com/jackc/pgx/v5 v5.12.0 // indirect
+	github.com/shopspring/decimal v1.4.0 // indirect
+	golang.org/x/mod v0.42.0 // indirect
 )
 
 require (
@@ -90,3 +105,11 @@ replace (
 )
 
 replace github.com/pave-platform/pave/services/access => ../access
+
+// The portal's browser tests run the whole platform (as pave dev does).
+replace (
+	github.com/pave-platform/pave/services/cost => ../cost
+	github.com/pave-platform/pave/services/lifecycle => ../lifecycle
+	github.com/pave-platform/pave/services/provisioning => ../provisioning
+	github.com/pave-platform/pave/services/scheduler => ../scheduler
+)

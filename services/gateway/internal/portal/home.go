@@ -1,0 +1,87 @@
+package portal
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+)
+
+// homeData is what the home page shows; a part the API refused says why
+// instead of failing the page.
+type homeData struct {
+	Me             whoami
+	IsAdmin        bool
+	Teams          []teamRole
+	Environments   environmentList
+	EnvError       string
+	Budgets        []budget
+	Unbudgeted     []string
+	BudgetError    string
+	Approvals      []accessRequest
+	ApprovalsError string
+}
+
+type teamRole struct{ Team, Role string }
+
+func (p *Portal) home(w http.ResponseWriter, r *http.Request, s session) {
+	ctx := r.Context()
+	var d homeData
+	if err := p.api.get(ctx, s.Token, "/v1/whoami", nil, &d.Me); err != nil {
+		p.fail(w, r, s, err)
+		return
+	}
+	d.IsAdmin = slices.Contains(d.Me.Roles, "platform-admin")
+	for _, t := range d.Me.Teams {
+		d.Teams = append(d.Teams, teamRole{t, d.Me.TeamRoles[t]})
+	}
+	if err := p.api.get(ctx, s.Token, "/v1/environments", url.Values{"limit": {"20"}}, &d.Environments); err != nil {
+		d.EnvError = err.Error()
+	}
+	var bl budgetList
+	if err := p.api.get(ctx, s.Token, "/v1/budgets", nil, &bl); err != nil {
+		d.BudgetError = err.Error()
+	}
+	d.Budgets = bl.Items
+	for _, t := range d.Me.Teams {
+		if !slices.ContainsFunc(bl.Items, func(b budget) bool { return b.Team == t }) {
+			d.Unbudgeted = append(d.Unbudgeted, t)
+		}
+	}
+	var ar accessRequestList
+	if err := p.api.get(ctx, s.Token, "/v1/access-requests", url.Values{"state": {"pending"}}, &ar); err != nil {
+		d.ApprovalsError = err.Error()
+	}
+	for _, a := range ar.Items {
+		if a.Requester != d.Me.ID { // one's own request waits for someone else
+			d.Approvals = append(d.Approvals, a)
+		}
+	}
+	p.render(w, r, http.StatusOK, "home", page{Title: "Home", Nav: "home", SignedIn: true, User: d.Me.ID, CSRF: s.CSRF, Data: d})
+}
+
+// environments is the paged list of the caller's environments.
+func (p *Portal) environments(w http.ResponseWriter, r *http.Request, s session) {
+	q := url.Values{"limit": {"50"}}
+	for _, k := range []string{"cursor", "team", "state", "stage"} {
+		if v := r.URL.Query().Get(k); v != "" {
+			q.Set(k, v)
+		}
+	}
+	var l environmentList
+	if err := p.api.get(r.Context(), s.Token, "/v1/environments", q, &l); err != nil {
+		p.fail(w, r, s, err)
+		return
+	}
+	next := ""
+	if l.NextCursor != "" {
+		nq := url.Values{"cursor": {l.NextCursor}}
+		for _, k := range []string{"team", "state", "stage"} {
+			if v := q.Get(k); v != "" {
+				nq.Set(k, v)
+			}
+		}
+		next = "/environments?" + nq.Encode()
+	}
+	p.render(w, r, http.StatusOK, "environments", page{Title: "Environments", Nav: "environments", SignedIn: true,
+		CSRF: s.CSRF, Data: map[string]any{"List": l, "Next": next, "Filter": q}})
+}

@@ -1,0 +1,114 @@
+package portal_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/fx"
+
+	"github.com/pave-platform/pave/pkg/httpfx"
+	"github.com/pave-platform/pave/pkg/platformfx"
+	"github.com/pave-platform/pave/pkg/testkit"
+	"github.com/pave-platform/pave/services/access"
+	"github.com/pave-platform/pave/services/cost"
+	"github.com/pave-platform/pave/services/gateway"
+	"github.com/pave-platform/pave/services/lifecycle"
+	"github.com/pave-platform/pave/services/provisioning"
+	"github.com/pave-platform/pave/services/scheduler"
+	"github.com/pave-platform/pave/services/scheduler/runner"
+)
+
+// repo is the repository root, seen from this package.
+const repo = "../../../.."
+
+// platform is every service in this process, as `pave dev` runs them,
+// provisioning into real PostgreSQL and Redis servers; the portal is the
+// gateway's, at base.
+type platform struct {
+	t     testing.TB
+	base  string
+	admin string // the bootstrap platform admin's token
+}
+
+func startPlatform(t testing.TB) *platform {
+	t.Helper()
+	pg := testkit.Postgres(t)
+	rd := testkit.Redis(t)
+	dir := t.TempDir()
+	for k, v := range map[string]string{
+		"PAVE_DATA_DIR":                     dir,
+		"PAVE_HTTP_ADDR":                    "127.0.0.1:0",
+		"PAVE_NATS_EMBEDDED_ADDR":           "off",
+		"PAVE_BOOTSTRAP_TOKEN_FILE":         filepath.Join(dir, "token"),
+		"PAVE_LOG_LEVEL":                    "warn",
+		"PAVE_TEMPLATES_DIR":                repo + "/deploy/templates",
+		"PAVE_RUNNER_POOL":                  "batch",
+		"PAVE_SCHEDULER_CONFIG":             repo + "/deploy/scheduler/pools.yaml",
+		"PAVE_COST_RATECARDS":               repo + "/deploy/cost/ratecards.yaml",
+		"PAVE_PROVISIONING_POSTGRES_URL":    pg.URL(),
+		"PAVE_PROVISIONING_REDIS_URL":       rd.URL(),
+		"PAVE_LIFECYCLE_RETRY_BACKOFF":      "20ms",
+		"PAVE_LIFECYCLE_RECONCILE_INTERVAL": "200ms",
+	} {
+		t.Setenv(k, v)
+	}
+	var srv *httpfx.Server
+	app := fx.New(platformfx.App(access.Module, gateway.Module, lifecycle.Module, provisioning.Module,
+		cost.Module, scheduler.Module, runner.Module), fx.Populate(&srv), fx.NopLogger)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	require.NoError(t, app.Start(ctx))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		require.NoError(t, app.Stop(ctx))
+	})
+	raw, err := os.ReadFile(filepath.Join(dir, "token"))
+	require.NoError(t, err)
+	return &platform{t: t, base: "http://" + srv.Addr(), admin: strings.TrimSpace(string(raw))}
+}
+
+// api calls /v1 as the holder of token and wants the status.
+func (p *platform) api(token string, want int, method, path string, body any) map[string]any {
+	p.t.Helper()
+	var rd io.Reader = http.NoBody
+	if body != nil {
+		raw, err := json.Marshal(body)
+		require.NoError(p.t, err)
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, p.base+path, rd)
+	require.NoError(p.t, err)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(p.t, err)
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	require.Equal(p.t, want, resp.StatusCode, "%s %s: %s", method, path, raw)
+	var out map[string]any
+	_ = json.Unmarshal(raw, &out)
+	return out
+}
+
+// member puts user in team with role and answers a token of theirs.
+func (p *platform) member(team, user, role string) string {
+	p.t.Helper()
+	p.api(p.admin, http.StatusOK, http.MethodPut, "/v1/teams/"+team+"/members/"+user, map[string]any{"role": role})
+	out := p.api(p.admin, http.StatusCreated, http.MethodPost, "/v1/tokens", map[string]any{"user": user, "expires_in": "2h"})
+	return out["token"].(string)
+}
+
+func (p *platform) team(name string) {
+	p.t.Helper()
+	p.api(p.admin, http.StatusCreated, http.MethodPost, "/v1/teams", map[string]any{"name": name})
+}
