@@ -58,7 +58,7 @@ func (h *harness) gate(answers *watcher, env string) events.CostCheck {
 			}
 		}
 		return false
-	}, 10*time.Second, 20*time.Millisecond)
+	}, 30*time.Second, 20*time.Millisecond)
 	require.True(h.t, ok, "no answer from the budget gate to %s", id)
 	require.NotNil(h.t, c.Budget, "the answer carries the budget's figures")
 	return c
@@ -72,7 +72,7 @@ func (h *harness) indexed(saga string) {
 		var found bool
 		h.svc.index.Read(func(s domain.Snapshot, _ []domain.Line) { _, found = s.Plans[saga] })
 		return found
-	}, 10*time.Second, 20*time.Millisecond)
+	}, 30*time.Second, 20*time.Millisecond)
 	require.True(h.t, ok, "the index never held the plan of %s", saga)
 }
 
