@@ -2,15 +2,15 @@ package audit
 
 import (
 	"crypto/ed25519"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/pave-platform/pave/pkg/keyfile"
 )
 
 // Signer signs records with the access service's Ed25519 key. A record's
@@ -102,54 +102,8 @@ func ParseSeed(v string) ([]byte, error) {
 // random one there (mode 0600) when the file does not exist; created says
 // which. Concurrent starts agree on one key: the file appears atomically,
 // once.
-func LoadOrCreateSeedFile(path string) (seed []byte, created bool, err error) {
-	raw, err := os.ReadFile(path)
-	if err == nil {
-		seed, err = ParseSeed(string(raw))
-		if err != nil {
-			return nil, false, fmt.Errorf("signing key file %s: %w", path, err)
-		}
-		return seed, false, nil
-	}
-	if !errors.Is(err, os.ErrNotExist) {
-		return nil, false, fmt.Errorf("read signing key file: %w", err)
-	}
-	seed = make([]byte, ed25519.SeedSize)
-	if _, err := rand.Read(seed); err != nil {
-		return nil, false, fmt.Errorf("generate signing key: %w", err)
-	}
-	if err := writeOnce(path, []byte(base64.StdEncoding.EncodeToString(seed)+"\n")); errors.Is(err, os.ErrExist) {
-		return LoadOrCreateSeedFile(path)
-	} else if err != nil {
-		return nil, false, fmt.Errorf("write signing key file: %w", err)
-	}
-	return seed, true, nil
-}
-
-// writeOnce writes a temporary file and links it into place, which fails
-// with os.ErrExist when path exists: readers never see a partial key.
-func writeOnce(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, ".audit-key-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Link(tmp.Name(), path)
+func LoadOrCreateSeedFile(path string) ([]byte, bool, error) {
+	return keyfile.LoadOrCreate(path, ed25519.SeedSize, ParseSeed)
 }
 
 // SigningConfig is where the access service's audit signing key comes

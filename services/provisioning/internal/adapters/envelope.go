@@ -12,8 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+	"github.com/pave-platform/pave/pkg/keyfile"
 	"strings"
 
 	"github.com/pave-platform/pave/services/provisioning/internal/app"
@@ -145,52 +144,6 @@ func ParseKey(s string) ([]byte, error) {
 // new random one there (mode 0600) when the file does not exist. created
 // says which. Concurrent callers agree on one key: the file appears
 // atomically and only once.
-func LoadOrCreateKeyFile(path string) (key []byte, created bool, err error) {
-	raw, err := os.ReadFile(path)
-	if err == nil {
-		key, err = ParseKey(string(raw))
-		if err != nil {
-			return nil, false, fmt.Errorf("key file %s: %w", path, err)
-		}
-		return key, false, nil
-	}
-	if !errors.Is(err, os.ErrNotExist) {
-		return nil, false, fmt.Errorf("read key file: %w", err)
-	}
-	key = make([]byte, KeySize)
-	if _, err := rand.Read(key); err != nil {
-		return nil, false, fmt.Errorf("generate key: %w", err)
-	}
-	if err := writeOnce(path, []byte(base64.StdEncoding.EncodeToString(key)+"\n")); errors.Is(err, os.ErrExist) {
-		return LoadOrCreateKeyFile(path) // another process won the race
-	} else if err != nil {
-		return nil, false, fmt.Errorf("write key file: %w", err)
-	}
-	return key, true, nil
-}
-
-// writeOnce writes a temporary file and links it into place, which fails
-// with os.ErrExist if path exists: readers never see a partial key.
-func writeOnce(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, ".provisioning-key-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Link(tmp.Name(), path)
+func LoadOrCreateKeyFile(path string) ([]byte, bool, error) {
+	return keyfile.LoadOrCreate(path, KeySize, ParseKey)
 }
