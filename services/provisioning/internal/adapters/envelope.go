@@ -12,9 +12,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/pave-platform/pave/pkg/keyfile"
 	"strings"
 
+	"github.com/pave-platform/pave/pkg/keyfile"
 	"github.com/pave-platform/pave/services/provisioning/internal/app"
 )
 
