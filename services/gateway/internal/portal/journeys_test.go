@@ -142,6 +142,14 @@ func TestPortalJourneys(t *testing.T) {
 		assert.NotContains(t, eval[string](b, `document.body.innerText`), "secret-data")
 	})
 
+	step("the access page", func(t *testing.T) {
+		b.t = t
+		b.do("open", chromedp.Navigate(p.base+"/access"), chromedp.WaitVisible(chromedp.CSS("#request-form")))
+		assert.Contains(t, b.text("#h-grants"), "My grants")
+		b.checkPage("access")
+		b.screenshot("access")
+	})
+
 	step("delete with confirmation", func(t *testing.T) {
 		b.t = t
 		b.do("open", chromedp.Navigate(envURL), chromedp.WaitVisible(chromedp.CSS("#resources")))

@@ -103,6 +103,10 @@ func (p *Portal) Handler() http.Handler {
 	mux.HandleFunc("GET /environments/{id}/delete", p.signedIn(p.confirmDelete))
 	mux.HandleFunc("POST /environments/{id}/delete", p.signedIn(p.deleteEnvironment))
 	mux.HandleFunc("POST /environments/{id}/extend", p.signedIn(p.extend))
+	mux.HandleFunc("GET /access", p.signedIn(p.access))
+	mux.HandleFunc("POST /access/requests", p.signedIn(p.requestAccess))
+	mux.HandleFunc("POST /access/requests/{id}/approve", p.signedIn(p.decideAccess("approve")))
+	mux.HandleFunc("POST /access/requests/{id}/deny", p.signedIn(p.decideAccess("deny")))
 	for _, n := range notYet {
 		mux.HandleFunc("GET /"+n.Path, p.signedIn(p.notYetPage(n)))
 	}

@@ -31,7 +31,6 @@ type notYetSection struct {
 
 var notYet = []notYetSection{
 	{"workloads", "Workloads", "pave workloads"},
-	{"access", "Access", "pave jit"},
 	{"costs", "Costs", "pave costs"},
 	{"promotions", "Promotions", "pave promote"},
 	{"audit", "Audit", "GET /v1/audit"},
@@ -62,6 +61,8 @@ var funcs = template.FuncMap{
 	},
 	"settled": func(state string) bool { return settledStates[state] },
 	"join":    strings.Join,
+	"roles":   func() []string { return []string{"viewer", "developer", "maintainer", "admin"} },
+	"stages":  func() []string { return []string{"dev", "test", "staging", "prod"} },
 	"states": func() []string {
 		return []string{"requested", "queued", "provisioning", "ready", "updating", "degraded", "expiring",
 			"decommissioning", "deleted", "failed", "compensation_failed"}
