@@ -3,6 +3,7 @@ package portal
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 )
@@ -17,8 +18,14 @@ type envData struct {
 }
 
 func (p *Portal) loadEnvironment(r *http.Request, s session) (environment, error) {
+	return p.getEnvironment(r, s, nil)
+}
+
+// getEnvironment reads the environment with query q (credentials=true asks
+// for the logins the API lets this user have).
+func (p *Portal) getEnvironment(r *http.Request, s session, q url.Values) (environment, error) {
 	var e environment
-	err := p.api.get(r.Context(), s.Token, "/v1/environments/"+seg(r.PathValue("id")), nil, &e)
+	err := p.api.get(r.Context(), s.Token, "/v1/environments/"+seg(r.PathValue("id")), q, &e)
 	for k, v := range e.Parameters {
 		e.Params = append(e.Params, keyValue{k, text(v)})
 	}
@@ -60,8 +67,12 @@ func (p *Portal) events(w http.ResponseWriter, r *http.Request, s session) {
 
 // credentials answers the resources' logins, only when asked (a POST, so
 // they are never in a page a browser keeps in its history or cache).
+//
+// The API decides which login, if any: the owner's for a maintainer (for
+// production only through a grant), the user's own grant login otherwise;
+// a refusal is shown as the API words it.
 func (p *Portal) credentials(w http.ResponseWriter, r *http.Request, s session) {
-	e, err := p.loadEnvironment(r, s)
+	e, err := p.getEnvironment(r, s, url.Values{"credentials": {"true"}})
 	data := map[string]any{"Env": e}
 	if err != nil {
 		data["Error"] = err.Error()

@@ -22,7 +22,9 @@ func TestPortalJourneys(t *testing.T) {
 	p := startPlatform(t)
 	p.team("apps")
 	p.team("data")
-	alice := p.member("apps", "alice", "developer")
+	// alice maintains her team: the owner login of a dev environment is a
+	// maintainer's (a developer gets only grant logins).
+	alice := p.member("apps", "alice", "maintainer")
 	bob := p.member("data", "bob", "developer")
 	// Team data's environment, which alice must never see.
 	secret := p.api(bob, http.StatusAccepted, http.MethodPost, "/v1/environments",
@@ -123,7 +125,7 @@ func TestPortalJourneys(t *testing.T) {
 		}
 	})
 
-	step("a developer sees nothing of another team", func(t *testing.T) {
+	step("a member sees nothing of another team", func(t *testing.T) {
 		b.t = t
 		b.do("home", chromedp.Navigate(p.base+"/"), chromedp.WaitVisible(chromedp.CSS("#h-envs")))
 		b.waitFor("alice's environment on the home page", `document.body.innerText.includes("cache-one")`)
