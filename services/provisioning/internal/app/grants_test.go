@@ -126,9 +126,10 @@ type staleList struct {
 
 func (s staleList) ListIssued(context.Context) ([]domain.Issued, error) { return s.issued, nil }
 
-// A teardown that lists a login a grant's revocation is dropping at the
-// same moment finds it gone and is done: it neither fails nor counts it.
-func TestATeardownRacingARevocationCountsEachDropOnce(t *testing.T) {
+// twoGrantLogins is a ready env1-db with the logins of two grants,
+// grt-kept and grt-expiring.
+func twoGrantLogins(t *testing.T) (*fixture, *app.Grants) {
+	t.Helper()
 	f := newFixture(t)
 	ctx := context.Background()
 	require.NoError(t, f.provision(t, "p1", "env1-db", nil))
@@ -136,6 +137,14 @@ func TestATeardownRacingARevocationCountsEachDropOnce(t *testing.T) {
 	require.NoError(t, g.Activated(ctx, activated("grt-kept")))
 	require.NoError(t, g.Activated(ctx, activated("grt-expiring")))
 	require.NoError(t, g.Sync(ctx, "c1", syncCmd()))
+	return f, g
+}
+
+// A teardown that lists a login a grant's revocation is dropping at the
+// same moment finds it gone and is done: it neither fails nor counts it.
+func TestATeardownRacingARevocationCountsEachDropOnce(t *testing.T) {
+	f, g := twoGrantLogins(t)
+	ctx := context.Background()
 	before, err := g.Store.ListIssued(ctx)
 	require.NoError(t, err)
 	require.Len(t, before, 2)
@@ -152,13 +161,8 @@ func TestATeardownRacingARevocationCountsEachDropOnce(t *testing.T) {
 // A teardown that gets to a revoked grant's login before the revocation
 // does drops it too, and counts only the live grants' logins.
 func TestATeardownAheadOfARevocationDropsItsLoginsUncounted(t *testing.T) {
-	f := newFixture(t)
+	f, g := twoGrantLogins(t)
 	ctx := context.Background()
-	require.NoError(t, f.provision(t, "p1", "env1-db", nil))
-	g := f.grants(t)
-	require.NoError(t, g.Activated(ctx, activated("grt-kept")))
-	require.NoError(t, g.Activated(ctx, activated("grt-expiring")))
-	require.NoError(t, g.Sync(ctx, "c1", syncCmd()))
 	gr, err := g.Store.GetGrant(ctx, "grt-expiring")
 	require.NoError(t, err)
 	gr.Revoked, gr.RevokedAt = true, time.Now().UTC()
