@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -67,4 +68,59 @@ func paveDatabases(t *testing.T, pgURL string) int {
 	var n int
 	require.NoError(t, conn.QueryRow(ctx, `SELECT count(*) FROM pg_database WHERE datname LIKE 'pave\_%'`).Scan(&n))
 	return n
+}
+
+// Issue 19, finding 1, the rest of it: each undo is retried "until it
+// succeeds or its server is declared gone by an operator". Redis dies for
+// good; the environment is compensation_failed holding its cache. A
+// developer may not declare the server gone; a platform admin does, with a
+// reason, and the compensation finishes: the cache is written off as
+// abandoned naming the declaration, the environment is failed holding
+// nothing, and its name is free. Taking the declaration back works too.
+func TestAnOperatorDeclaresAServerGoneAndCompensationFinishes(t *testing.T) {
+	p := startPlatform(t, "../../deploy/templates", nil)
+	admin := accessAPI{t: t, base: p.base, token: p.token}
+	admin.must(http.StatusCreated, http.MethodPost, "/v1/teams", map[string]any{"name": "payments"})
+	require.NoError(t, p.redisServer.Stop())
+
+	id := p.create(map[string]any{"team": "payments", "name": "shop", "template": "web-service", "stage": "dev"})
+	env := p.waitStateWithin(id, "compensation_failed", 3*time.Minute)
+	require.Contains(t, env["reason"], "left: cache")
+
+	admin.must(http.StatusOK, http.MethodPut, "/v1/teams/payments/members/dana", map[string]any{"role": "maintainer"})
+	dana := admin.as(admin.issue("dana", "1h"))
+	dana.must(http.StatusForbidden, http.MethodPut, "/v1/servers/redis/gone", map[string]any{"reason": "host lost"})
+
+	out := admin.must(http.StatusUnprocessableEntity, http.MethodPut, "/v1/servers/redis/gone", map[string]any{"reason": " "})
+	assert.Contains(t, fieldsOf(out), "reason", "a declaration says why")
+	admin.must(http.StatusNotFound, http.MethodPut, "/v1/servers/mainframe/gone", map[string]any{"reason": "host lost"})
+
+	g := admin.must(http.StatusOK, http.MethodPut, "/v1/servers/redis/gone", map[string]any{"reason": "host lost in the fire"})
+	assert.Equal(t, "redis", g["driver"])
+	assert.NotEmpty(t, g["by"], "the declaration names its operator")
+	list := admin.must(http.StatusOK, http.MethodGet, "/v1/servers", nil)
+	assert.Contains(t, fmt.Sprint(list["items"]), "host lost in the fire", "the list shows the declaration")
+
+	healed := p.waitStateWithin(id, "failed", 3*time.Minute)
+	var cache map[string]any
+	for _, r := range healed["resources"].([]any) {
+		res := r.(map[string]any)
+		if res["name"] == "cache" {
+			cache = res
+			continue
+		}
+		assert.Contains(t, []any{"deleted", "pending"}, res["state"], "%s is gone", res["name"])
+	}
+	require.NotNil(t, cache, "the environment still lists its cache: %v", healed["resources"])
+	assert.Equal(t, "abandoned", cache["state"])
+	assert.Contains(t, cache["note"], "declared gone", "the resource says why it was written off")
+	assert.Contains(t, cache["note"], "host lost in the fire")
+	assert.Equal(t, 0, paveDatabases(t, p.pg), "the database on the healthy server went")
+
+	code, body := p.do(http.MethodPost, "/v1/environments", map[string]any{"team": "payments", "name": "shop", "template": "postgres-db", "stage": "dev"})
+	assert.Equal(t, http.StatusAccepted, code, "the name is free again: %v", body)
+
+	admin.must(http.StatusNoContent, http.MethodDelete, "/v1/servers/redis/gone", nil)
+	list = admin.must(http.StatusOK, http.MethodGet, "/v1/servers", nil)
+	assert.NotContains(t, fmt.Sprint(list["items"]), "host lost in the fire", "the declaration is taken back")
 }

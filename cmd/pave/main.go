@@ -26,6 +26,7 @@ Usage:
   pave roles USER R..  set a user's platform roles
   pave audit ...       query the audit ledger; verify its hash chain
   pave whoami          who the token belongs to
+  pave servers ...     provisioning's servers; declare one gone for good
   pave dev [flags]     run every service in one process with an embedded JetStream server
   pave runner [flags]  run admitted jobs of a pool as OS processes
   pave version         print the version
@@ -88,6 +89,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = runJIT(args[1:], stdout)
 	case "promote", "promotions":
 		err = runPromote(args[0], args[1:], stdout)
+	case "servers":
+		err = runServers(args[1:], stdout)
 	case "runner":
 		err = runRunner(args[1:])
 	case "bench-environments":

@@ -123,6 +123,9 @@ type ResourceSanitized struct {
 	Saga          Saga   `json:"saga"`
 	EnvironmentID string `json:"environment_id"`
 	ResourceID    string `json:"resource_id"`
+	// Abandoned says why nothing was sanitized: the resource's server was
+	// declared gone by an operator.
+	Abandoned string `json:"abandoned,omitempty"`
 }
 
 // ResourceDeprovisioned is the data of TypeResourceDeprovisioned.
@@ -133,6 +136,9 @@ type ResourceDeprovisioned struct {
 	// Existed is false for a resource that was never provisioned (null
 	// compensation) or was already deleted.
 	Existed bool `json:"existed"`
+	// Abandoned says why nothing was deleted: the resource's server was
+	// declared gone by an operator. The resource is written off.
+	Abandoned string `json:"abandoned,omitempty"`
 }
 
 // ResourceFailed is the data of TypeResourceFailed.

@@ -12,3 +12,17 @@ const (
 	// {"items": [drift...]} as the drifted events say it (operators, tests).
 	CredentialDriftSweep = "pave.provisioning.credential-drift.sweep"
 )
+
+// Provisioning's servers, for operators (platform admins).
+const (
+	// ServersList answers {"items": [{driver, configured, gone?}]}: each
+	// driver's server and whether an operator declared it gone.
+	ServersList = "pave.provisioning.servers.list"
+	// ServersDeclareGone records, for Path {driver} and Body {reason},
+	// that the driver's server is lost for good: undo, sanitize and
+	// deprovision of resources on it stop waiting for it and write them
+	// off as abandoned, naming the declaration.
+	ServersDeclareGone = "pave.provisioning.servers.declare-gone"
+	// ServersRestore takes a declaration back (Path {driver}).
+	ServersRestore = "pave.provisioning.servers.restore"
+)

@@ -85,7 +85,11 @@ func (rt *runtime) build(ctx context.Context) error {
 		return err
 	}
 	rt.log.Info("drivers", "configured", drivers.Names())
-	deps := app.Deps{Ledger: ledger, Drivers: drivers, Sealer: sealer, Publisher: rt.Bus,
+	gone, err := adapters.NewKVServers(ctx, rt.JetStream, rt.Streams.Replicas)
+	if err != nil {
+		return err
+	}
+	deps := app.Deps{Ledger: ledger, Drivers: drivers, Sealer: sealer, Publisher: rt.Bus, Gone: gone,
 		MaxDeliver: ports.MaxDeliver, Lease: 2 * rt.cfg.AckWait, Log: rt.log}
 	grants, err := rt.newGrants(ctx, deps, ledger)
 	if err != nil {
@@ -96,8 +100,9 @@ func (rt *runtime) build(ctx context.Context) error {
 	ports.Consumers(rt.rt.Router(), cmds, grants, rt.cfg.AckWait)
 	drift := &app.Drift{Grants: grants, Publisher: rt.Bus, Remediate: rt.cfg.DriftRemediate}
 	rt.rt.Endpoint(func() (service.Stopper, error) {
+		servers := &app.Servers{Store: gone, Drivers: drivers}
 		return ports.ServeCredentials(rt.Conn, app.Credentials{Ledger: ledger, Sealer: sealer}, rt.log,
-			ports.GrantEndpoints(grants, drift, rt.log)...)
+			append(ports.GrantEndpoints(grants, drift, rt.log), ports.ServerEndpoints(servers, rt.log)...)...)
 	})
 	if rt.cfg.DriftInterval > 0 {
 		rt.rt.Every(ports.DriftSweeper(drift, rt.cfg.DriftInterval, rt.log))
@@ -120,7 +125,7 @@ func (rt *runtime) newGrants(ctx context.Context, deps app.Deps, ledger *adapter
 		return nil, err
 	}
 	return &app.Grants{Store: store, Ledger: ledger, Drivers: deps.Drivers, Sealer: deps.Sealer,
-		Publisher: rt.Bus, MaxDeliver: ports.MaxDeliver, Lease: deps.Lease, Log: rt.log}, nil
+		Publisher: rt.Bus, Gone: deps.Gone, MaxDeliver: ports.MaxDeliver, Lease: deps.Lease, Log: rt.log}, nil
 }
 
 // drivers builds every configured driver; none connects yet.

@@ -105,7 +105,7 @@ var neverElevated = map[string]bool{
 	"member:write": true, "service-account:write": true, "token:issue": true, "budget:write": true, "application:write": true,
 	// platform-write
 	"team:create": true, "team:delete": true, "pool:write": true, "quota:write": true, "platform-role:write": true,
-	"token:issue-any": true,
+	"token:issue-any": true, "server:declare-gone": true,
 }
 
 // GovernanceGroups are the action groups whose actions grants never reach.

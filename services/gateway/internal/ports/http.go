@@ -104,6 +104,10 @@ var forwarded = []route{
 	{"GET /v1/budgets/{team}", rpc.BudgetsGet, []string{"team"}},
 	{"PUT /v1/budgets/{team}", rpc.BudgetsPut, []string{"team"}},
 	{"GET /v1/ratecards", rpc.RateCardsGet, nil},
+	// Provisioning's servers: an operator may declare one gone for good.
+	{"GET /v1/servers", rpc.ServersList, nil},
+	{"PUT /v1/servers/{driver}/gone", rpc.ServersDeclareGone, []string{"driver"}},
+	{"DELETE /v1/servers/{driver}/gone", rpc.ServersRestore, []string{"driver"}},
 }
 
 // coreRules are the actions and resources of the routes above and of the
@@ -137,6 +141,9 @@ var coreRules = map[string]resolver{
 	"PUT /v1/budgets/{team}":                      onTeamPath("budget:write"),
 	"GET /v1/ratecards":                           onPlatform("ratecard:read"),
 	"GET /v1/events/types":                        onPlatform("event-type:read"),
+	"GET /v1/servers":                             onPlatform("server:read"),
+	"PUT /v1/servers/{driver}/gone":               onPlatform("server:declare-gone"),
+	"DELETE /v1/servers/{driver}/gone":            onPlatform("server:declare-gone"),
 	"/v1/":                                        onPlatform("platform:list"), // unknown routes: 404
 }
 

@@ -33,6 +33,7 @@ func (s *Service) HandleProvisioningResult(d SagaDeliverer) bus.Handler {
 			Outputs       map[string]string `json:"outputs"`
 			Reason        string            `json:"reason"`
 			Retryable     bool              `json:"retryable"`
+			Abandoned     string            `json:"abandoned"`
 		}
 		if err := json.Unmarshal(e.Data(), &r); err != nil {
 			return bus.Permanent(fmt.Errorf("result %s: %w", e.ID(), err))
@@ -40,7 +41,7 @@ func (s *Service) HandleProvisioningResult(d SagaDeliverer) bus.Handler {
 		if r.Saga.ID == "" {
 			return nil // not an environment saga's result
 		}
-		if err := s.recordResource(ctx, e.Type(), r.EnvironmentID, r.ResourceID, r.Outputs); err != nil {
+		if err := s.recordResource(ctx, e.Type(), r.EnvironmentID, r.ResourceID, r.Outputs, r.Abandoned); err != nil {
 			return err
 		}
 		ref := fromSaga(r.Saga)
@@ -77,12 +78,15 @@ func resourceState(eventType string) domain.ResourceState {
 	return domain.ResourceFailed
 }
 
-func (s *Service) recordResource(ctx context.Context, eventType, envID, resourceID string, outputs map[string]string) error {
+func (s *Service) recordResource(ctx context.Context, eventType, envID, resourceID string, outputs map[string]string, abandoned string) error {
 	name, ok := strings.CutPrefix(resourceID, envID+"-")
 	if !ok {
 		return nil
 	}
 	_, err := mutate(ctx, s.envs, envID, func(e domain.Environment) (domain.Environment, error) {
+		if abandoned != "" {
+			return e.AbandonResource(name, abandoned, s.now())
+		}
 		st := resourceState(eventType)
 		cur, _ := e.Resource(name)
 		switch {
@@ -191,7 +195,7 @@ func afterSaga(env domain.Environment, op, status, reason string, now time.Time)
 func leftOver(env domain.Environment) string {
 	var left []string
 	for _, r := range env.Resources {
-		if r.State != domain.ResourceDeleted && r.State != domain.ResourcePending {
+		if r.State != domain.ResourceDeleted && r.State != domain.ResourcePending && r.State != domain.ResourceAbandoned {
 			left = append(left, r.Name+" ("+r.ID+")")
 		}
 	}

@@ -119,6 +119,9 @@ type ResourceStatus struct {
 	Class   string            `json:"class"`
 	State   ResourceState     `json:"state"`
 	Outputs map[string]string `json:"outputs,omitempty"`
+	// Note says why a resource is in its state when the state alone does
+	// not: for an abandoned one, the operator's declaration.
+	Note string `json:"note,omitempty"`
 }
 
 // ResourceState is a resource's state as provisioning reports it.
@@ -132,6 +135,9 @@ const (
 	ResourceFailed         ResourceState = "failed"
 	ResourceDeprovisioning ResourceState = "deprovisioning"
 	ResourceDeleted        ResourceState = "deleted"
+	// ResourceAbandoned is written off without being deleted: an operator
+	// declared its server gone for good. Pave holds nothing of it any more.
+	ResourceAbandoned ResourceState = "abandoned"
 )
 
 // Operation is the saga currently working on the environment.
@@ -200,7 +206,20 @@ func (e Environment) RecordResource(name string, state ResourceState, outputs ma
 	next.Resources = slices.Clone(e.Resources)
 	next.Resources[i].State = state
 	next.Resources[i].Outputs = maps.Clone(outputs)
+	next.Resources[i].Note = ""
 	next.UpdatedAt = now
+	return next, nil
+}
+
+// AbandonResource records that the named resource was written off: its
+// server was declared gone (note says by whom and why).
+func (e Environment) AbandonResource(name, note string, now time.Time) (Environment, error) {
+	next, err := e.RecordResource(name, ResourceAbandoned, nil, now)
+	if err != nil {
+		return e, err
+	}
+	i := slices.IndexFunc(next.Resources, func(r ResourceStatus) bool { return r.Name == name })
+	next.Resources[i].Note = note
 	return next, nil
 }
 
@@ -217,7 +236,7 @@ func (e Environment) Resource(name string) (ResourceStatus, bool) {
 // provisioning reported anything but deleted for.
 func (e Environment) HoldsResources() bool {
 	return slices.ContainsFunc(e.Resources, func(r ResourceStatus) bool {
-		return r.State != ResourcePending && r.State != ResourceDeleted
+		return r.State != ResourcePending && r.State != ResourceDeleted && r.State != ResourceAbandoned
 	})
 }
 

@@ -20,48 +20,58 @@ func NewDeprovision(d Deps) *Deprovision { return &Deprovision{d} }
 // Handle applies one deprovision command and publishes its one result.
 func (h *Deprovision) Handle(ctx context.Context, commandID string, c events.DeprovisionCommand) error {
 	a := answer{commandID: commandID, saga: c.Saga, environmentID: c.EnvironmentID, resourceID: c.ResourceID}
-	existed, err := h.deprovision(ctx, commandID, c)
+	existed, abandoned, err := h.deprovision(ctx, commandID, c)
 	if err != nil {
 		return h.settle(ctx, a, events.ActionDeprovision, err)
 	}
 	return h.publish(ctx, a, events.TypeResourceDeprovisioned, events.ResourceDeprovisioned{
-		Saga: c.Saga, EnvironmentID: c.EnvironmentID, ResourceID: c.ResourceID, Existed: existed,
+		Saga: c.Saga, EnvironmentID: c.EnvironmentID, ResourceID: c.ResourceID, Existed: existed, Abandoned: abandoned,
 	})
 }
 
-func (h *Deprovision) deprovision(ctx context.Context, commandID string, c events.DeprovisionCommand) (bool, error) {
+// deprovision deletes the resource; abandoned is set instead when its
+// server was declared gone and nothing could be deleted.
+func (h *Deprovision) deprovision(ctx context.Context, commandID string, c events.DeprovisionCommand) (existed bool, abandoned string, err error) {
 	if err := domain.ValidateID(c.ResourceID); err != nil {
-		return false, err
+		return false, "", err
 	}
 	rec, err := h.Ledger.Get(ctx, c.ResourceID)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		return false, h.tombstoneUnknown(ctx, commandID, c)
+		return false, "", h.tombstoneUnknown(ctx, commandID, c)
 	case err != nil:
-		return false, fmt.Errorf("read ledger for %s: %w", c.ResourceID, err)
+		return false, "", fmt.Errorf("read ledger for %s: %w", c.ResourceID, err)
 	case !rec.State.Live():
 		// Already deleted: the command that deleted it keeps its answer.
-		return rec.DeletedBy == commandID && rec.Existed, nil
+		return rec.DeletedBy == commandID && rec.Existed, rec.Abandoned, nil
 	case rec.EnvironmentID != c.EnvironmentID:
-		return false, domain.Refused("resource %s belongs to environment %s", c.ResourceID, rec.EnvironmentID)
+		return false, "", domain.Refused("resource %s belongs to environment %s", c.ResourceID, rec.EnvironmentID)
+	}
+	if g, gone, err := h.declaredGone(ctx, rec.Driver); err != nil {
+		return false, "", err
+	} else if gone {
+		if _, err := h.Ledger.Update(ctx, rec.Abandon(commandID, g.Note(), h.now())); err != nil {
+			return false, "", fmt.Errorf("record abandoned %s: %w", c.ResourceID, err)
+		}
+		return false, g.Note(), nil
 	}
 	d, err := h.Drivers.Get(rec.Driver)
 	if err != nil {
-		return false, err
+		return false, "", err
 	}
 	if rec.State != domain.StateDeprovisioning {
 		if rec, err = h.Ledger.Update(ctx, rec.Deprovisioning(h.now())); err != nil {
-			return false, fmt.Errorf("record deprovisioning of %s: %w", c.ResourceID, err)
+			return false, "", fmt.Errorf("record deprovisioning of %s: %w", c.ResourceID, err)
 		}
 	}
-	existed, err := d.Deprovision(ctx, c.ResourceID)
+	existed, err = d.Deprovision(ctx, c.ResourceID)
 	if err != nil {
-		return false, fmt.Errorf("deprovision %s with driver %s: %w", c.ResourceID, rec.Driver, err)
+		return false, "", fmt.Errorf("deprovision %s with driver %s: %w", c.ResourceID, rec.Driver, err)
 	}
 	if _, err := h.Ledger.Update(ctx, rec.Tombstone(commandID, existed, h.now())); err != nil {
-		return false, fmt.Errorf("record deprovisioned %s: %w", c.ResourceID, err)
+		return false, "", fmt.Errorf("record deprovisioned %s: %w", c.ResourceID, err)
 	}
-	return existed, nil
+	return existed, "", nil
 }
 
 // tombstoneUnknown records that the id is gone before it was ever made.

@@ -117,6 +117,9 @@ type Deps struct {
 	Drivers   *Drivers
 	Sealer    Sealer
 	Publisher Publisher
+	// Gone tells which drivers' servers an operator declared gone; nil
+	// means none.
+	Gone GoneLookup
 	// MaxDeliver is the consumer's delivery limit: on the last delivery a
 	// transient error is answered with a failed event instead of a retry.
 	MaxDeliver int

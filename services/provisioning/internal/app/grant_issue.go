@@ -167,14 +167,20 @@ func (g *Grants) claim(ctx context.Context, want domain.Issued, cur *domain.Issu
 // its environment's teardown): the one that finds it already forgotten is
 // done too.
 func (g *Grants) drop(ctx context.Context, i domain.Issued) error {
-	d, ok := g.Drivers.Grants(i.Driver)
-	if !ok {
-		return &domain.NotConfiguredError{Driver: i.Driver, Setting: g.Drivers.settings[i.Driver]}
+	gone, err := g.serverGone(ctx, i.Driver)
+	if err != nil {
+		return err
 	}
-	if err := d.RevokeGrant(ctx, i.ResourceID, i.Name); err != nil {
-		return fmt.Errorf("drop login %s on %s: %w", i.Name, i.ResourceID, err)
+	if !gone {
+		d, ok := g.Drivers.Grants(i.Driver)
+		if !ok {
+			return &domain.NotConfiguredError{Driver: i.Driver, Setting: g.Drivers.settings[i.Driver]}
+		}
+		if err := d.RevokeGrant(ctx, i.ResourceID, i.Name); err != nil {
+			return fmt.Errorf("drop login %s on %s: %w", i.Name, i.ResourceID, err)
+		}
 	}
-	err := g.Store.DeleteIssued(ctx, i)
+	err = g.Store.DeleteIssued(ctx, i)
 	if errors.Is(err, ErrConflict) {
 		if _, gerr := g.Store.GetIssued(ctx, i.Name); errors.Is(gerr, ErrNotFound) {
 			return nil
@@ -185,4 +191,17 @@ func (g *Grants) drop(ctx context.Context, i domain.Issued) error {
 	}
 	g.log().InfoContext(ctx, "grant login dropped", "login", i, "environment", i.EnvironmentID)
 	return nil
+}
+
+// serverGone reports whether an operator declared driver's server gone:
+// its logins are then forgotten without asking it.
+func (g *Grants) serverGone(ctx context.Context, driver string) (bool, error) {
+	if g.Gone == nil {
+		return false, nil
+	}
+	_, gone, err := g.Gone.Declared(ctx, driver)
+	if err != nil {
+		return false, fmt.Errorf("read whether server %s is declared gone: %w", driver, err)
+	}
+	return gone, nil
 }

@@ -56,6 +56,9 @@ type Grants struct {
 	Sealer  Sealer
 	// Publisher sends the answers of the sync and revoke commands.
 	Publisher Publisher
+	// Gone tells which drivers' servers were declared gone: a login there
+	// is forgotten without its driver. Nil means none.
+	Gone GoneLookup
 	// MaxDeliver is the command consumer's delivery limit: on the last
 	// delivery a transient error is answered with a failed event.
 	MaxDeliver int

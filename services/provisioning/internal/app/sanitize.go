@@ -20,35 +20,41 @@ func NewSanitize(d Deps) *Sanitize { return &Sanitize{d} }
 // Handle applies one sanitize command and publishes its one result.
 func (h *Sanitize) Handle(ctx context.Context, commandID string, c events.SanitizeCommand) error {
 	a := answer{commandID: commandID, saga: c.Saga, environmentID: c.EnvironmentID, resourceID: c.ResourceID}
-	if err := h.sanitize(ctx, c); err != nil {
+	abandoned, err := h.sanitize(ctx, c)
+	if err != nil {
 		return h.settle(ctx, a, events.ActionSanitize, err)
 	}
 	return h.publish(ctx, a, events.TypeResourceSanitized, events.ResourceSanitized{
-		Saga: c.Saga, EnvironmentID: c.EnvironmentID, ResourceID: c.ResourceID,
+		Saga: c.Saga, EnvironmentID: c.EnvironmentID, ResourceID: c.ResourceID, Abandoned: abandoned,
 	})
 }
 
-func (h *Sanitize) sanitize(ctx context.Context, c events.SanitizeCommand) error {
+// sanitize empties the resource; abandoned is set instead when its server
+// was declared gone (the deprovision that follows abandons it too).
+func (h *Sanitize) sanitize(ctx context.Context, c events.SanitizeCommand) (abandoned string, err error) {
 	if err := domain.ValidateID(c.ResourceID); err != nil {
-		return err
+		return "", err
 	}
 	rec, err := h.Ledger.Get(ctx, c.ResourceID)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		return nil
+		return "", nil
 	case err != nil:
-		return fmt.Errorf("read ledger for %s: %w", c.ResourceID, err)
+		return "", fmt.Errorf("read ledger for %s: %w", c.ResourceID, err)
 	case !rec.State.Live():
-		return nil
+		return rec.Abandoned, nil
 	case rec.EnvironmentID != c.EnvironmentID || rec.Driver != c.Driver:
-		return domain.Refused("resource %s belongs to environment %s with driver %s", c.ResourceID, rec.EnvironmentID, rec.Driver)
+		return "", domain.Refused("resource %s belongs to environment %s with driver %s", c.ResourceID, rec.EnvironmentID, rec.Driver)
+	}
+	if g, gone, err := h.declaredGone(ctx, rec.Driver); err != nil || gone {
+		return g.Note(), err
 	}
 	d, err := h.Drivers.Get(rec.Driver)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if err := d.Sanitize(ctx, c.ResourceID); err != nil {
-		return fmt.Errorf("sanitize %s with driver %s: %w", c.ResourceID, rec.Driver, err)
+		return "", fmt.Errorf("sanitize %s with driver %s: %w", c.ResourceID, rec.Driver, err)
 	}
-	return nil
+	return "", nil
 }

@@ -66,6 +66,9 @@ type Record struct {
 	// record and its answer, so a redelivery answers the same.
 	DeletedBy string `json:"deleted_by,omitempty"`
 	Existed   bool   `json:"existed,omitempty"`
+	// Abandoned says why the resource was written off without its driver
+	// (its server declared gone); empty when the driver deleted it.
+	Abandoned string `json:"abandoned,omitempty"`
 	// ClaimedBy is the command that is creating the objects right now,
 	// since ClaimedAt; another command waits for it or for the lease to end.
 	ClaimedBy string    `json:"claimed_by,omitempty"`
@@ -150,6 +153,15 @@ func (r Record) Tombstone(commandID string, existed bool, now time.Time) Record 
 	r.DeletedBy = commandID
 	r.Existed = existed
 	r.UpdatedAt = now
+	return r
+}
+
+// Abandon marks the resource deleted without its driver: its server was
+// declared gone. The external ids stay, so that what may survive on the
+// server is still known.
+func (r Record) Abandon(commandID, note string, now time.Time) Record {
+	r = r.Tombstone(commandID, false, now)
+	r.Abandoned = note
 	return r
 }
 
