@@ -32,7 +32,7 @@ type Compactor struct {
 	log     *slog.Logger
 
 	loaded bool
-	warned bool // about a stream that denies purge
+	warned bool   // about a stream that denies purge
 	last   *Seal  // the newest archived seal
 	live   []Seal // archived seals whose messages may still be in the stream, oldest first
 }
