@@ -132,6 +132,17 @@ func (p parts) build(ctx context.Context) error {
 	}
 	p.rt.Go(audit.NewCompactor(p.js, audit.Stream, archive, signer, p.cfg.AuditArchive, p.log).Run)
 	verify := append(p.cfg.Audit.VerifyOptions(auditKeys), audit.Archived(archive))
+	// System actions (TTL expiry, sweeper, preemption, webhooks) are
+	// recorded from the events that report them.
+	for _, peer := range []string{"lifecycle", "provisioning", "scheduler", "gateway"} {
+		if err := bus.EnsureStreams(ctx, p.js, bus.ServiceStreams(peer, p.so)...); err != nil {
+			return err
+		}
+	}
+	system := audit.NewSystemActions(ledger)
+	for _, spec := range system.Consumers() {
+		p.rt.Handle(spec, system.Handle)
+	}
 	grants := decide.NewGrants(p.windows)
 	grants.Notify(p.nc)
 	svc, err := jit.New(ctx, p.js, p.so.Replicas, p.cfg.JIT, grants, p.bus, ledger, teamsOf{dir}, p.log)
