@@ -154,6 +154,19 @@ func TestNothingLeavesTheStreamBeforeItIsArchived(t *testing.T) {
 	assert.Equal(t, 2, res.Sealed)
 	assert.Zero(t, res.Purged, "archived, but younger than the retention")
 	assert.Equal(t, uint64(12), streamState(t, js).Msgs)
+
+	// The next pass goes on from the two records it read already.
+	for i := range 3 {
+		require.NoError(t, l.Append(ctx, audit.Record{Kind: audit.KindDecision, Actor: "bob", Action: fmt.Sprintf("b%d", i)}))
+	}
+	res, err = kept.Pass(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, res.Sealed)
+	rep, err := audit.Verify(ctx, js, audit.Stream, audit.Archived(a))
+	require.NoError(t, err)
+	require.True(t, rep.OK, "%+v", rep.Broken)
+	assert.Equal(t, 3, rep.Segments)
+	assert.Equal(t, 15, rep.Archived)
 }
 
 // Attack: a record changed inside an archived segment fails verification,

@@ -35,6 +35,8 @@ type Compactor struct {
 	warned bool   // about a stream that denies purge
 	last   *Seal  // the newest archived seal
 	live   []Seal // archived seals whose messages may still be in the stream, oldest first
+	// pending is the segment not full yet, so a pass reads only new messages.
+	pending segmentBuilder
 }
 
 // NewCompactor compacts stream into archive, sealing with signer.
@@ -141,27 +143,38 @@ func (c *Compactor) seal(ctx context.Context, st jetstream.StreamState) (int, er
 	if c.last != nil {
 		from = c.last.LastSeq + 1
 	}
-	if st.Msgs == 0 || from > st.LastSeq {
-		return 0, nil
+	b := &c.pending // the segment under way, read by earlier passes
+	if b.seal.Messages > 0 {
+		from = b.seal.LastSeq + 1
 	}
 	sealed := 0
-	var b segmentBuilder
-	var werr error
-	err := WalkFrom(ctx, c.js, c.stream, from, func(seq uint64, raw []byte) bool {
-		recs, _ := Records(raw) // a bad message is archived as it is; verification names it
-		b.add(seq, raw, recs)
+	// put archives the pending segment once it is full.
+	put := func() error {
 		if b.seal.Records < c.cfg.SegmentRecords {
-			return true
+			return nil
 		}
 		seal, data := b.close(c.last, c.signer)
-		if werr = c.archive.Put(ctx, SegmentName(seal.FirstSeq), data); werr != nil {
-			return false
+		if err := c.archive.Put(ctx, SegmentName(seal.FirstSeq), data); err != nil {
+			return err // kept pending: the next pass puts the same segment
 		}
 		c.last = &seal
 		c.live = append(c.live, seal)
 		sealed++
-		b = segmentBuilder{}
-		return true
+		*b = segmentBuilder{}
+		return nil
+	}
+	if err := put(); err != nil {
+		return 0, err
+	}
+	if st.Msgs == 0 || from > st.LastSeq {
+		return sealed, nil
+	}
+	var werr error
+	err := WalkFrom(ctx, c.js, c.stream, from, func(seq uint64, raw []byte) bool {
+		recs, _ := Records(raw) // a bad message is archived as it is; verification names it
+		b.add(seq, raw, recs)
+		werr = put()
+		return werr == nil
 	})
 	if err == nil {
 		err = werr
