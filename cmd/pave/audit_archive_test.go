@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -92,4 +93,54 @@ func TestAuditArchiveRollsOverAndPaveAuditVerifyNamesATamperedSegment(t *testing
 	assert.Contains(t, err.Error(), "in archived segment "+names[0].Name())
 	assert.Contains(t, err.Error(), recs[0].ID)
 	assert.Contains(t, err.Error(), "hash does not match the record's content")
+}
+
+// Issue 16: a TTL teardown is an action of the platform itself, in the
+// ledger under system:ttl; GET /v1/audit pages it newest first.
+func TestAuditRecordsATTLTeardownUnderSystemTTLAndPagesNewestFirst(t *testing.T) {
+	p := startPlatform(t, "../../deploy/templates", nil)
+	id := p.createPreview("pr-1", shortTTL.String())
+	p.waitState(id, "deleted")
+
+	var recs []any
+	require.Eventually(t, func() bool {
+		code, out := p.do(http.MethodGet, "/v1/audit?actor=system:ttl", nil)
+		recs, _ = out["items"].([]any)
+		return code == http.StatusOK && len(recs) == 1
+	}, 30*time.Second, 100*time.Millisecond, "no system:ttl record: %v", &recs)
+	rec := recs[0].(map[string]any)
+	assert.Equal(t, "environment:delete", rec["action"])
+	assert.Equal(t, "environment:"+id, rec["resource"])
+	assert.Equal(t, "payments", rec["team"])
+	assert.Equal(t, "system", rec["kind"])
+
+	// Pages of one record, followed by next_cursor to the end: every record
+	// once, newest first (in ledger order: the teardown before the create);
+	// the last page has no cursor; a cursor that is not one is refused
+	// naming it.
+	var actions []string
+	seen := map[string]bool{}
+	path := "/v1/audit?team=payments&limit=1"
+	for pages := 0; ; pages++ {
+		require.Less(t, pages, 100, "the cursor does not advance")
+		code, page := p.do(http.MethodGet, path, nil)
+		require.Equal(t, http.StatusOK, code, "%v", page)
+		for _, it := range page["items"].([]any) {
+			rec := it.(map[string]any)
+			assert.False(t, seen[rec["id"].(string)], "a record twice")
+			seen[rec["id"].(string)] = true
+			actions = append(actions, rec["actor"].(string)+" "+rec["action"].(string))
+		}
+		cursor, more := page["next_cursor"].(string)
+		if !more {
+			break
+		}
+		path = "/v1/audit?team=payments&limit=1&cursor=" + cursor
+	}
+	ttl, create := slices.Index(actions, "system:ttl environment:delete"), slices.Index(actions, "bootstrap-admin environment:create")
+	require.True(t, ttl >= 0 && create >= 0, "%v", actions)
+	assert.Less(t, ttl, create, "newest first: %v", actions)
+	code, bad := p.do(http.MethodGet, "/v1/audit?cursor=nonsense", nil)
+	assert.Equal(t, http.StatusUnprocessableEntity, code)
+	assert.Equal(t, "query.cursor", problemField(bad))
 }
