@@ -176,12 +176,15 @@ func verifyAudit(cl func() (*client, error), stdout io.Writer) error {
 		return err
 	}
 	var rep struct {
-		OK      bool `json:"ok"`
-		Records int  `json:"records"`
-		Broken  *struct {
-			Seq    uint64 `json:"seq"`
-			ID     string `json:"id"`
-			Reason string `json:"reason"`
+		OK       bool `json:"ok"`
+		Records  int  `json:"records"`
+		Segments int  `json:"segments"`
+		Archived int  `json:"archived"`
+		Broken   *struct {
+			Segment string `json:"segment"`
+			Seq     uint64 `json:"seq"`
+			ID      string `json:"id"`
+			Reason  string `json:"reason"`
 		} `json:"broken"`
 	}
 	var raw json.RawMessage
@@ -199,11 +202,19 @@ func verifyAudit(cl func() (*client, error), stdout io.Writer) error {
 		}
 	}
 	if !rep.OK && rep.Broken != nil {
-		return fmt.Errorf("audit chain broken at record %d (%s): %s; %d records before it verify",
-			rep.Broken.Seq, rep.Broken.ID, rep.Broken.Reason, rep.Records)
+		where := ""
+		if rep.Broken.Segment != "" {
+			where = " in archived segment " + rep.Broken.Segment
+		}
+		return fmt.Errorf("audit chain broken at record %d (%s)%s: %s; %d records before it verify",
+			rep.Broken.Seq, rep.Broken.ID, where, rep.Broken.Reason, rep.Records)
 	}
 	if !asJSON {
-		fmt.Fprintf(stdout, "audit chain ok: %d records\n", rep.Records)
+		fmt.Fprintf(stdout, "audit chain ok: %d records", rep.Records)
+		if rep.Segments > 0 {
+			fmt.Fprintf(stdout, " (%d of them in %d archived segments)", rep.Archived, rep.Segments)
+		}
+		fmt.Fprintln(stdout)
 	}
 	return nil
 }

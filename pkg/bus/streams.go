@@ -28,10 +28,6 @@ type StreamOptions struct {
 	// EventRetention is how long event streams (EVT_*, INGRESS, DLQ) keep
 	// a message (MaxAge); 0 keeps it until the byte limit.
 	EventRetention time.Duration
-	// AuditRetention is AUDIT's MaxAge; 0 keeps every record. The ledger
-	// is verified from its first record, so a window is only safe once
-	// sealed segments are archived before they leave the stream.
-	AuditRetention time.Duration
 }
 
 // DefaultEventRetention is the window event streams keep by default.
@@ -92,11 +88,14 @@ func CoreStreams(o StreamOptions) []jetstream.StreamConfig {
 			Subjects: []string{SubjectDLQPrefix + ">"}, Retention: jetstream.LimitsPolicy,
 			MaxAge: o.EventRetention,
 		}),
+		// AUDIT never ages out: records leave only when the access
+		// service's archiver purges segments it has archived
+		// (services/access/audit Compactor, PAVE_AUDIT_RETENTION), so purge
+		// is allowed and single deletes are not.
 		o.base(jetstream.StreamConfig{
 			Name: StreamAudit, Description: "hash-chained audit records",
 			Subjects: []string{"pave.audit.>"}, Retention: jetstream.LimitsPolicy,
-			MaxAge:     o.AuditRetention,
-			DenyDelete: true, DenyPurge: true,
+			DenyDelete: true,
 		}),
 		o.base(jetstream.StreamConfig{
 			Name: StreamPlatform, Description: "platform events: service start and stop, dead letters",
@@ -121,8 +120,17 @@ func (o StreamOptions) base(c jetstream.StreamConfig) jetstream.StreamConfig {
 
 // EnsureStreams creates each stream, or updates it to the declared config.
 // It is safe to run at every start of every replica.
+//
+// A deny flag an existing stream already has stays: JetStream cannot
+// cancel deny-delete or deny-purge (AUDIT declared by an earlier Pave keeps
+// purge denied).
 func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfgs ...jetstream.StreamConfig) error {
 	for _, c := range cfgs {
+		if s, err := js.Stream(ctx, c.Name); err == nil {
+			old := s.CachedInfo().Config
+			c.DenyDelete = c.DenyDelete || old.DenyDelete
+			c.DenyPurge = c.DenyPurge || old.DenyPurge
+		}
 		if _, err := js.CreateOrUpdateStream(ctx, c); err != nil {
 			return fmt.Errorf("declare stream %s: %w", c.Name, err)
 		}

@@ -27,7 +27,6 @@ func TestStreamsKeepWhatTheirPurposeNeeds(t *testing.T) {
 	o := bus.DefaultStreamOptions()
 	o.MaxBytes = 8 << 20
 	o.EventRetention = 72 * time.Hour
-	o.AuditRetention = 24 * 365 * time.Hour
 	declared := append(bus.CoreStreams(o), append(bus.ServiceStreams("lifecycle", o), bus.ServiceStreams("scheduler", o)...)...)
 	require.NoError(t, bus.EnsureStreams(ctx, js, declared...))
 
@@ -43,7 +42,7 @@ func TestStreamsKeepWhatTheirPurposeNeeds(t *testing.T) {
 		{bus.StreamIngress, jetstream.LimitsPolicy, 72 * time.Hour},
 		{bus.StreamDLQ, jetstream.LimitsPolicy, 72 * time.Hour},
 		{bus.StreamPlatform, jetstream.LimitsPolicy, 72 * time.Hour},
-		{bus.StreamAudit, jetstream.LimitsPolicy, 24 * 365 * time.Hour},
+		{bus.StreamAudit, jetstream.LimitsPolicy, 0}, // leaves only by the archiver's purge
 	}
 	for _, tt := range tests {
 		s, err := js.Stream(ctx, tt.give)

@@ -59,9 +59,9 @@ type StreamConfig struct {
 	MaxBytes        int64         `env:"PAVE_STREAM_MAX_BYTES" envDefault:"1073741824"`
 	DuplicateWindow time.Duration `env:"PAVE_STREAM_DUPLICATE_WINDOW" envDefault:"10m"`
 	// EventRetention is the MaxAge of the event streams (see
-	// bus.StreamOptions); AuditRetention AUDIT's, 0 keeping every record.
+	// bus.StreamOptions). AUDIT has none: the access service archives and
+	// purges it (PAVE_AUDIT_RETENTION, services/access/audit).
 	EventRetention time.Duration `env:"PAVE_EVENT_RETENTION" envDefault:"720h"`
-	AuditRetention time.Duration `env:"PAVE_AUDIT_RETENTION" envDefault:"0"`
 }
 
 // Validate names the variable that is out of range.
@@ -76,8 +76,7 @@ func (c StreamConfig) Validate() error {
 	if c.DuplicateWindow < time.Minute {
 		errs = append(errs, config.Invalid("PAVE_STREAM_DUPLICATE_WINDOW", "must be at least 1m"))
 	}
-	errs = append(errs, retentionError("PAVE_EVENT_RETENTION", c.EventRetention, c.DuplicateWindow, false),
-		retentionError("PAVE_AUDIT_RETENTION", c.AuditRetention, c.DuplicateWindow, true))
+	errs = append(errs, retentionError("PAVE_EVENT_RETENTION", c.EventRetention, c.DuplicateWindow, false))
 	return errors.Join(errs...)
 }
 
@@ -106,7 +105,7 @@ func LoadStreamConfig() (bus.StreamOptions, error) {
 		return bus.StreamOptions{}, err
 	}
 	return bus.StreamOptions{Replicas: c.Replicas, MaxBytes: c.MaxBytes, Duplicates: c.DuplicateWindow,
-		EventRetention: c.EventRetention, AuditRetention: c.AuditRetention}, nil
+		EventRetention: c.EventRetention}, nil
 }
 
 // NewBus builds the bus over the process's connection and schema registry.

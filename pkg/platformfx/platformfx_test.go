@@ -24,7 +24,6 @@ func TestStreamConfigErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"PAVE_EVENT_RETENTION": "0"}, "PAVE_EVENT_RETENTION: must be at least 1h"},
 		{map[string]string{"PAVE_EVENT_RETENTION": "a month"}, "PAVE_EVENT_RETENTION"},
 		{map[string]string{"PAVE_EVENT_RETENTION": "2h", "PAVE_STREAM_DUPLICATE_WINDOW": "3h"}, "PAVE_EVENT_RETENTION: must be at least PAVE_STREAM_DUPLICATE_WINDOW"},
-		{map[string]string{"PAVE_AUDIT_RETENTION": "30m"}, "PAVE_AUDIT_RETENTION: must be 0 (keep every record) or at least 1h"},
 	}
 	for _, tt := range tests {
 		var c platformfx.StreamConfig
@@ -36,7 +35,6 @@ func TestStreamConfigErrorsNameTheVariable(t *testing.T) {
 	require.NoError(t, config.LoadFrom(&c, nil))
 	assert.Equal(t, 1, c.Replicas)
 	assert.Equal(t, 30*24*time.Hour, c.EventRetention, "event streams keep 30 days by default")
-	assert.Zero(t, c.AuditRetention, "AUDIT keeps every record until segments are archived")
 }
 
 func TestFillConfigErrorsNameTheVariable(t *testing.T) {

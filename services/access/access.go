@@ -49,6 +49,9 @@ type Config struct {
 	OIDC app.OIDCConfig
 	// Audit is the key that signs the audit ledger.
 	Audit audit.SigningConfig
+	// AuditArchive is where sealed segments go and how long AUDIT keeps
+	// archived records.
+	AuditArchive audit.ArchiveConfig
 	// Tokens caps the live tokens of one identity.
 	Tokens app.TokensConfig
 }
@@ -123,6 +126,23 @@ func (p parts) build(ctx context.Context) error {
 		p.log.Info("audit signing key created", "file", keyFile, "key", signer.ID())
 	}
 	ledger := audit.NewLedger(p.js).WithSigner(signer)
+	archive, err := p.cfg.AuditArchive.Open(ctx, p.js, p.so.Replicas)
+	if err != nil {
+		return err
+	}
+	p.rt.Go(audit.NewCompactor(p.js, audit.Stream, archive, signer, p.cfg.AuditArchive, p.log).Run)
+	verify := append(p.cfg.Audit.VerifyOptions(auditKeys), audit.Archived(archive))
+	// System actions (TTL expiry, sweeper, preemption, webhooks) are
+	// recorded from the events that report them.
+	for _, peer := range []string{"lifecycle", "provisioning", "scheduler", "gateway"} {
+		if err := bus.EnsureStreams(ctx, p.js, bus.ServiceStreams(peer, p.so)...); err != nil {
+			return err
+		}
+	}
+	system := audit.NewSystemActions(ledger)
+	for _, spec := range system.Consumers() {
+		p.rt.Handle(spec, system.Handle)
+	}
 	grants := decide.NewGrants(p.windows)
 	grants.Notify(p.nc)
 	svc, err := jit.New(ctx, p.js, p.so.Replicas, p.cfg.JIT, grants, p.bus, ledger, teamsOf{dir}, p.log)
@@ -151,7 +171,7 @@ func (p parts) build(ctx context.Context) error {
 		return ports.ServeAPI(p.nc, ports.API{
 			Identities: app.NewIdentities(dir, ledger).WithTeamGuard(teamGuard{owned, svc}),
 			Tokens:     app.NewTokens(tokens, dir, ledger).WithConfig(p.cfg.Tokens),
-			Dir:        dir, JS: p.js, Log: p.log, JIT: &ports.JIT{Svc: svc, Log: p.log}, AuditVerify: p.cfg.Audit.VerifyOptions(auditKeys),
+			Dir:        dir, JS: p.js, Log: p.log, JIT: &ports.JIT{Svc: svc, Log: p.log}, AuditVerify: verify,
 		})
 	})
 	p.rt.Endpoint(func() (service.Stopper, error) {

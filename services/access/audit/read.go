@@ -1,8 +1,9 @@
 package audit
 
 import (
-	"bytes"
 	"context"
+	"encoding/base64"
+	"errors"
 	"fmt"
 	"time"
 
@@ -13,6 +14,25 @@ import (
 // sequence at or after since (the zero time: from the start), up to the
 // last record at the time of the call. fn returns false to stop.
 func Walk(ctx context.Context, js jetstream.JetStream, stream string, since time.Time, fn func(seq uint64, raw []byte) bool) error {
+	cfg := jetstream.OrderedConsumerConfig{}
+	if !since.IsZero() {
+		cfg.DeliverPolicy = jetstream.DeliverByStartTimePolicy
+		cfg.OptStartTime = &since
+	}
+	return walk(ctx, js, stream, cfg, fn)
+}
+
+// WalkFrom is Walk from the first message at or after sequence seq.
+func WalkFrom(ctx context.Context, js jetstream.JetStream, stream string, seq uint64, fn func(seq uint64, raw []byte) bool) error {
+	cfg := jetstream.OrderedConsumerConfig{}
+	if seq > 1 {
+		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
+		cfg.OptStartSeq = seq
+	}
+	return walk(ctx, js, stream, cfg, fn)
+}
+
+func walk(ctx context.Context, js jetstream.JetStream, stream string, cfg jetstream.OrderedConsumerConfig, fn func(seq uint64, raw []byte) bool) error {
 	s, err := js.Stream(ctx, stream)
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)
@@ -22,13 +42,8 @@ func Walk(ctx context.Context, js jetstream.JetStream, stream string, since time
 		return fmt.Errorf("audit: %w", err)
 	}
 	last := info.State.LastSeq
-	if info.State.Msgs == 0 {
+	if info.State.Msgs == 0 || cfg.OptStartSeq > last {
 		return nil
-	}
-	cfg := jetstream.OrderedConsumerConfig{}
-	if !since.IsZero() {
-		cfg.DeliverPolicy = jetstream.DeliverByStartTimePolicy
-		cfg.OptStartTime = &since
 	}
 	c, err := s.OrderedConsumer(ctx, cfg)
 	if err != nil {
@@ -54,98 +69,12 @@ func Walk(ctx context.Context, js jetstream.JetStream, stream string, since time
 			return fmt.Errorf("audit: read: %w", err)
 		}
 		if got == 0 {
-			return nil // nothing at or after since
+			return nil // nothing at or after the start
 		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 	}
-}
-
-// Broken names the first record that does not match: the message's
-// stream sequence and, in a message of several records, its line (1-based).
-type Broken struct {
-	Seq    uint64 `json:"seq"`
-	Line   int    `json:"line,omitempty"`
-	ID     string `json:"id,omitempty"`
-	Reason string `json:"reason"`
-}
-
-// Report is the result of a verification.
-type Report struct {
-	OK       bool    `json:"ok"`
-	Records  int     `json:"records"`
-	LastHash string  `json:"last_hash,omitempty"`
-	Broken   *Broken `json:"broken,omitempty"`
-}
-
-// VerifyOption adds a check to Verify.
-type VerifyOption func(*verifyOptions)
-
-type verifyOptions struct {
-	keys            Keyring
-	unsignedThrough uint64
-}
-
-// Signed requires every record to be signed by one of keys.
-func Signed(keys Keyring) VerifyOption { return func(o *verifyOptions) { o.keys = keys } }
-
-// UnsignedThrough exempts the records of stream sequences up to seq from
-// Signed: a ledger written before records were signed (their chain is
-// still checked).
-func UnsignedThrough(seq uint64) VerifyOption {
-	return func(o *verifyOptions) { o.unsignedThrough = seq }
-}
-
-// Verify walks the chain of stream from its first record and stops at the
-// first one whose hash does not match its content, whose prev does not
-// match the record before it or (with Signed) whose signature does not
-// verify.
-func Verify(ctx context.Context, js jetstream.JetStream, stream string, opts ...VerifyOption) (Report, error) {
-	var o verifyOptions
-	for _, opt := range opts {
-		opt(&o)
-	}
-	var rep Report
-	prev := ""
-	err := Walk(ctx, js, stream, time.Time{}, func(seq uint64, raw []byte) bool {
-		recs, err := Records(raw)
-		multi := len(recs) > 1 || bytes.IndexByte(raw, '\n') >= 0
-		line := func(i int) int {
-			if multi {
-				return i + 1
-			}
-			return 0
-		}
-		for i, r := range recs {
-			switch {
-			case r.Prev != prev:
-				rep.Broken = &Broken{Seq: seq, Line: line(i), ID: r.ID, Reason: "prev does not match the hash of the record before it"}
-			case r.ComputeHash() != r.Hash:
-				rep.Broken = &Broken{Seq: seq, Line: line(i), ID: r.ID, Reason: "hash does not match the record's content"}
-			case o.keys != nil && seq > o.unsignedThrough:
-				if reason := o.keys.check(r); reason != "" {
-					rep.Broken = &Broken{Seq: seq, Line: line(i), ID: r.ID, Reason: reason}
-				}
-			}
-			if rep.Broken != nil {
-				return false
-			}
-			prev = r.Hash
-			rep.Records++
-		}
-		if err != nil {
-			rep.Broken = &Broken{Seq: seq, Line: line(len(recs)), Reason: "not a record: " + err.Error()}
-			return false
-		}
-		return true
-	})
-	if err != nil {
-		return Report{}, err
-	}
-	rep.OK = rep.Broken == nil
-	rep.LastHash = prev
-	return rep, nil
 }
 
 // Filter selects records; empty fields match everything. Teams, when not
@@ -192,4 +121,154 @@ func contains(xs []string, x string) bool {
 		}
 	}
 	return false
+}
+
+// Cursor is a position in the ledger: a record's message and line. A page
+// holds the records strictly older than its cursor.
+type Cursor struct {
+	Seq  uint64
+	Line int // 0-based index of the record in its message
+}
+
+// String encodes the cursor for next_cursor (opaque to clients).
+func (c Cursor) String() string {
+	return base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf("%d.%d", c.Seq, c.Line)))
+}
+
+// ParseCursor reads a cursor String made.
+func ParseCursor(s string) (Cursor, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	var c Cursor
+	if err == nil {
+		_, err = fmt.Sscanf(string(raw), "%d.%d", &c.Seq, &c.Line)
+	}
+	if err != nil || c.Seq == 0 || c.Line < 0 {
+		return Cursor{}, errors.New("not a cursor this API gave")
+	}
+	return c, nil
+}
+
+// pageWindow is how many messages a page reads at once, and pageScan the
+// most it reads for one page: a filter that matches rarely answers a short
+// (even empty) page with a cursor to go on from.
+const (
+	pageWindow = 256
+	pageScan   = 100_000
+)
+
+// QueryPage answers at most f.Limit records that match f, newest first,
+// older than after (the zero Cursor: from the newest), and the cursor of
+// the next page (nil on the last page).
+func QueryPage(ctx context.Context, js jetstream.JetStream, stream string, f Filter, after Cursor) ([]Record, *Cursor, error) {
+	s, err := js.Stream(ctx, stream)
+	if err != nil {
+		return nil, nil, fmt.Errorf("audit: %w", err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("audit: %w", err)
+	}
+	first, hi := info.State.FirstSeq, info.State.LastSeq
+	if after.Seq != 0 {
+		hi = min(hi, after.Seq)
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 1000
+	}
+	var out []Record
+	scanned := 0
+	for info.State.Msgs > 0 && hi >= first {
+		lo := max(first, hi-min(hi, pageWindow-1))
+		msgs, err := readRange(ctx, s, lo, hi)
+		if err != nil {
+			return nil, nil, err
+		}
+		for i := len(msgs) - 1; i >= 0; i-- {
+			m := msgs[i]
+			recs, _ := Records(m.data)
+			top := len(recs) - 1
+			if m.seq == after.Seq {
+				top = after.Line - 1
+			}
+			for line := top; line >= 0; line-- {
+				r := recs[line]
+				if !f.match(r) {
+					continue
+				}
+				out = append(out, r)
+				if len(out) == limit {
+					return out, more(Cursor{Seq: m.seq, Line: line}, first), nil
+				}
+			}
+			if scanned++; scanned >= pageScan {
+				return out, more(Cursor{Seq: m.seq, Line: 0}, first), nil
+			}
+			if !f.Since.IsZero() && len(recs) > 0 && recs[len(recs)-1].Time.Before(f.Since.Add(-sinceSlack)) {
+				return out, nil, nil // older than since, with a margin for writers' clocks
+			}
+		}
+		if lo == first {
+			break
+		}
+		hi = lo - 1
+	}
+	return out, nil, nil
+}
+
+// sinceSlack allows records written a little out of time order (each
+// writer stamps its own record before the group commit).
+const sinceSlack = 10 * time.Minute
+
+// more is the cursor after c, nil when nothing is older.
+func more(c Cursor, first uint64) *Cursor {
+	if c.Seq <= first && c.Line == 0 {
+		return nil
+	}
+	return &c
+}
+
+type rawMsg struct {
+	seq  uint64
+	data []byte
+}
+
+// readRange reads the messages of sequences lo to hi (those still stored).
+func readRange(ctx context.Context, s jetstream.Stream, lo, hi uint64) ([]rawMsg, error) {
+	c, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: lo})
+	if err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	var out []rawMsg
+	for {
+		batch, err := c.Fetch(int(min(hi-lo+1, 512)), jetstream.FetchMaxWait(200*time.Millisecond))
+		if err != nil {
+			return nil, fmt.Errorf("audit: read: %w", err)
+		}
+		got := 0
+		for m := range batch.Messages() {
+			got++
+			meta, err := m.Metadata()
+			if err != nil {
+				return nil, err
+			}
+			if meta.Sequence.Stream > hi {
+				return out, nil
+			}
+			out = append(out, rawMsg{seq: meta.Sequence.Stream, data: m.Data()})
+			if meta.Sequence.Stream == hi {
+				return out, nil
+			}
+		}
+		if err := batch.Error(); err != nil {
+			return nil, fmt.Errorf("audit: read: %w", err)
+		}
+		if got == 0 {
+			return out, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
 }

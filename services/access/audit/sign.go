@@ -71,15 +71,18 @@ func ParsePublicKeys(list string) (Keyring, error) {
 }
 
 // check verifies r's signature with the keyring ("" when it verifies).
-func (k Keyring) check(r Record) string {
-	switch pub, ok := k[r.Key]; {
-	case r.Sig == "" || r.Key == "":
+func (k Keyring) check(r Record) string { return k.checkHash(r.Key, r.Hash, r.Sig) }
+
+// checkHash verifies a signature sig of hash by key ("" when it verifies).
+func (k Keyring) checkHash(key, hash, sig string) string {
+	switch pub, ok := k[key]; {
+	case sig == "" || key == "":
 		return "not signed by the access service"
 	case !ok:
-		return "signed by an unknown key " + r.Key
+		return "signed by an unknown key " + key
 	default:
-		sig, err := base64.StdEncoding.DecodeString(r.Sig)
-		if err != nil || !ed25519.Verify(pub, []byte(r.Hash), sig) {
+		raw, err := base64.StdEncoding.DecodeString(sig)
+		if err != nil || !ed25519.Verify(pub, []byte(hash), raw) {
 			return "signature does not match the record"
 		}
 	}

@@ -246,8 +246,9 @@ func (a API) revokeToken(ctx context.Context, req rpc.Request) rpc.Reply {
 	return a.answer(http.StatusOK, t, err, "token", req.Path["id"])
 }
 
-// queryAudit answers GET /v1/audit: teams see their own records,
-// auditors and platform admins all.
+// queryAudit answers GET /v1/audit, newest first, a page of limit records
+// (default 1000) with next_cursor while older ones remain: teams see their
+// own records, auditors and platform admins all.
 func (a API) queryAudit(ctx context.Context, req rpc.Request) rpc.Reply {
 	q := req.Query
 	f := audit.Filter{Team: q["team"], Actor: q["actor"], Action: q["action"], Limit: 1000}
@@ -273,6 +274,14 @@ func (a API) queryAudit(ctx context.Context, req rpc.Request) rpc.Reply {
 		}
 		f.Limit = n
 	}
+	var after audit.Cursor
+	if v := q["cursor"]; v != "" {
+		c, err := audit.ParseCursor(v)
+		if err != nil {
+			errs = append(errs, rpc.FieldError{Field: "query.cursor", Message: err.Error()})
+		}
+		after = c
+	}
 	if len(errs) > 0 {
 		return rpc.Invalid(errs...)
 	}
@@ -282,14 +291,18 @@ func (a API) queryAudit(ctx context.Context, req rpc.Request) rpc.Reply {
 			return rpc.NotFound("team", f.Team)
 		}
 	}
-	recs, err := audit.Query(ctx, a.JS, audit.Stream, f)
+	recs, next, err := audit.QueryPage(ctx, a.JS, audit.Stream, f, after)
 	if err != nil {
 		return a.answer(0, nil, err, "audit", "")
 	}
 	if recs == nil {
 		recs = []audit.Record{}
 	}
-	return rpc.OK(http.StatusOK, map[string]any{"items": recs})
+	page := map[string]any{"items": recs}
+	if next != nil {
+		page["next_cursor"] = next.String()
+	}
+	return rpc.OK(http.StatusOK, page)
 }
 
 func (a API) verifyAudit(ctx context.Context, _ rpc.Request) rpc.Reply {
