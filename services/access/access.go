@@ -20,9 +20,9 @@ import (
 	"github.com/pave-platform/pave/pkg/bus"
 	"github.com/pave-platform/pave/pkg/config"
 	"github.com/pave-platform/pave/pkg/platformfx"
+	"github.com/pave-platform/pave/pkg/policy"
 	"github.com/pave-platform/pave/pkg/service"
 	"github.com/pave-platform/pave/services/access/audit"
-	"github.com/pave-platform/pave/services/access/decide"
 	"github.com/pave-platform/pave/services/access/internal/adapters"
 	"github.com/pave-platform/pave/services/access/internal/app"
 	"github.com/pave-platform/pave/services/access/internal/domain"
@@ -42,7 +42,7 @@ type Config struct {
 	// first start when the file does not exist.
 	BootstrapTokenFile string `env:"PAVE_BOOTSTRAP_TOKEN_FILE"`
 	// Policies are the Cedar policies and schema (PAVE_POLICIES_DIR).
-	Policies decide.Config
+	Policies policy.Config
 	// JIT are the approval rules of just-in-time access.
 	JIT jit.Config
 	// OIDC optionally accepts JWTs of an OpenID Connect issuer.
@@ -69,15 +69,15 @@ func run(lc fx.Lifecycle, nc *nats.Conn, js jetstream.JetStream, b *bus.Bus, so 
 		return err
 	}
 	// An invalid policy stops the start, naming file, line and reason.
-	policies, err := decide.Load(cfg.Policies)
+	policies, err := policy.Load(cfg.Policies)
 	if err != nil {
 		return err
 	}
-	windows, err := decide.LoadChangeWindowsConfig(cfg.Policies)
+	windows, err := policy.LoadChangeWindowsConfig(cfg.Policies)
 	if err != nil {
 		return err
 	}
-	metrics, err := decide.NewMetrics(mp)
+	metrics, err := policy.NewMetrics(mp)
 	if err != nil {
 		return err
 	}
@@ -95,9 +95,9 @@ type parts struct {
 	bus      *bus.Bus
 	so       bus.StreamOptions
 	cfg      Config
-	policies *decide.Policies
-	windows  *decide.ChangeWindows
-	metrics  *decide.Metrics
+	policies *policy.Policies
+	windows  *policy.ChangeWindows
+	metrics  *policy.Metrics
 	log      *slog.Logger
 	rt       *service.Runtime
 }
@@ -123,8 +123,8 @@ func (p parts) build(ctx context.Context) error {
 		p.log.Info("audit signing key created", "file", keyFile, "key", signer.ID())
 	}
 	ledger := audit.NewLedger(p.js).WithSigner(signer)
-	grants := decide.NewGrants(p.windows)
-	grants.Notify(p.nc)
+	grants := policy.NewGrants(p.windows)
+	grants.Notify(publishUsed(p.nc))
 	svc, err := jit.New(ctx, p.js, p.so.Replicas, p.cfg.JIT, grants, p.bus, ledger, teamsOf{dir}, p.log)
 	if err != nil {
 		return err
@@ -155,7 +155,7 @@ func (p parts) build(ctx context.Context) error {
 		})
 	})
 	p.rt.Endpoint(func() (service.Stopper, error) {
-		return ports.ServeAuthorize(p.nc, decide.New(p.policies), grants, ledger, p.metrics, p.log)
+		return ports.ServeAuthorize(p.nc, policy.New(p.policies), grants, ledger, p.metrics, p.log)
 	})
 	return nil
 }
@@ -177,8 +177,8 @@ func (p parts) bootstrap(ctx context.Context, tokens *adapters.KVTokens, dir *ad
 
 // grantsUsed hears which grants the gateway's decisions used.
 func (p parts) grantsUsed(svc *jit.Service) (service.Stopper, error) {
-	used, err := p.nc.Subscribe(decide.SubjectGrantsUsed, func(m *nats.Msg) {
-		var u decide.GrantsUsed
+	used, err := p.nc.Subscribe(policy.SubjectGrantsUsed, func(m *nats.Msg) {
+		var u policy.GrantsUsed
 		if json.Unmarshal(m.Data, &u) == nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
@@ -186,9 +186,18 @@ func (p parts) grantsUsed(svc *jit.Service) (service.Stopper, error) {
 		}
 	})
 	if err != nil {
-		return nil, fmt.Errorf("subscribe %s: %w", decide.SubjectGrantsUsed, err)
+		return nil, fmt.Errorf("subscribe %s: %w", policy.SubjectGrantsUsed, err)
 	}
 	return unsubscriber{used}, nil
+}
+
+// publishUsed sends the grants' last-use notes on SubjectGrantsUsed, best
+// effort: last use is advisory.
+func publishUsed(nc *nats.Conn) func(policy.GrantsUsed) {
+	return func(u policy.GrantsUsed) {
+		raw, _ := json.Marshal(u)
+		_ = nc.Publish(policy.SubjectGrantsUsed, raw)
+	}
 }
 
 type unsubscriber struct{ *nats.Subscription }

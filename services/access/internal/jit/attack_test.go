@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pave-platform/pave/pkg/events"
-	"github.com/pave-platform/pave/services/access/decide"
+	"github.com/pave-platform/pave/pkg/policy"
 	"github.com/pave-platform/pave/services/access/internal/jit"
 )
 
@@ -91,11 +91,11 @@ func TestAttackBreakGlassIsReviewedByAnotherAndEndedByItsHolder(t *testing.T) {
 	require.ErrorIs(t, err, jit.ErrNotOwn, "only the holder ends it with End")
 	ended, err := e.svc.End(ctx, bob, g.ID)
 	require.NoError(t, err)
-	assert.Equal(t, decide.GrantEnded, ended.State)
+	assert.Equal(t, policy.GrantEnded, ended.State)
 	assert.Equal(t, "bob", ended.EndedBy)
 	rev := e.events(t, events.TypeGrantRevoked, 1)[0]
 	assert.Equal(t, "bob", rev["by"])
-	applied, _ := e.index.Apply(decide.Request{Principal: bob, Action: "environment:promote", Resource: prodEnv("env-1")}, time.Now())
+	applied, _ := e.index.Apply(policy.Request{Principal: bob, Action: "environment:promote", Resource: prodEnv("env-1")}, time.Now())
 	assert.False(t, applied.Context.Incident, "the ended grant no longer counts")
 
 	_, err = e.svc.DecideReview(ctx, carol, rv.ID, g.ID, jit.Keep)

@@ -27,8 +27,8 @@ import (
 
 	"github.com/pave-platform/pave/pkg/authn"
 	"github.com/pave-platform/pave/pkg/events"
+	"github.com/pave-platform/pave/pkg/policy"
 	"github.com/pave-platform/pave/services/access/audit"
-	"github.com/pave-platform/pave/services/access/decide"
 )
 
 // Buckets of the JIT state.
@@ -42,6 +42,10 @@ const DefaultBreakGlassRoles = "maintainer@environment,maintainer@stage"
 
 // MaxBreakGlass is the longest break-glass grant.
 const MaxBreakGlass = time.Hour
+
+// GrantBucket is the KV bucket of just-in-time grants. Only this service
+// reads it: the gateway learns of grants from the grant events.
+const GrantBucket = "ACCESS_GRANTS"
 
 // Config are the approval rules.
 type Config struct {
@@ -60,7 +64,7 @@ type Config struct {
 	// default is a maintainer of one environment or one stage.
 	BreakGlassRoles string `env:"PAVE_ACCESS_BREAK_GLASS_ROLES" envDefault:"maintainer@environment,maintainer@stage"`
 	// BreakGlassReview is how long the review item every break-glass grant
-	// opens stays open for a maintainer (not the holder) to decide.
+	// opens stays open for a maintainer (not the holder) to policy.
 	BreakGlassReview time.Duration `env:"PAVE_ACCESS_BREAK_GLASS_REVIEW" envDefault:"168h"`
 }
 
@@ -95,7 +99,7 @@ func (c Config) breakGlassRoles() (map[string][]string, error) {
 		}
 		role, scope, ok := strings.Cut(kv, "@")
 		switch {
-		case !ok || !slices.Contains(decide.ElevatingRoles(), role):
+		case !ok || !slices.Contains(policy.ElevatingRoles(), role):
 			return nil, fmt.Errorf("PAVE_ACCESS_BREAK_GLASS_ROLES: %q is not role@scope with role viewer, developer or maintainer", kv)
 		case scope != events.GrantScopeEnvironment && scope != events.GrantScopeStage && scope != events.GrantScopeTeam:
 			return nil, fmt.Errorf("PAVE_ACCESS_BREAK_GLASS_ROLES: %q: scope must be environment, stage or team", kv)
@@ -119,7 +123,7 @@ func (c Config) rules() (map[string]int, error) {
 		}
 		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
 		n, err := strconv.Atoi(v)
-		if !ok || err != nil || n < 1 || (decide.RoleRank(k) == 0 && k != KindTeardown) {
+		if !ok || err != nil || n < 1 || (policy.RoleRank(k) == 0 && k != KindTeardown) {
 			return nil, fmt.Errorf("PAVE_ACCESS_APPROVALS_BY_ROLE: %q is not role=N (N ≥ 1; role viewer..admin or teardown)", kv)
 		}
 		out[k] = n
@@ -173,9 +177,9 @@ type Service struct {
 	// cover (nil: reviews cover grants only).
 	subjects Subjects
 	requests *table[Request]
-	grants   *table[decide.Grant]
+	grants   *table[policy.Grant]
 	reviews  *table[Review]
-	index    *decide.Grants
+	index    *policy.Grants
 	pub      Publisher
 	rec      Recorder
 	teams    Teams
@@ -185,7 +189,7 @@ type Service struct {
 }
 
 // New opens the buckets and loads the state; index receives every grant.
-func New(ctx context.Context, js jetstream.JetStream, replicas int, cfg Config, index *decide.Grants,
+func New(ctx context.Context, js jetstream.JetStream, replicas int, cfg Config, index *policy.Grants,
 	pub Publisher, rec Recorder, teams Teams, log *slog.Logger) (*Service, error) {
 	rules, err := cfg.rules()
 	if err != nil {
@@ -203,8 +207,8 @@ func New(ctx context.Context, js jetstream.JetStream, replicas int, cfg Config, 
 		default:
 		}
 	}
-	if s.grants, err = openTable(ctx, js, decide.GrantBucket, "just-in-time grants", replicas, log,
-		func(g decide.Grant) { index.Put(g); poke() }); err != nil {
+	if s.grants, err = openTable(ctx, js, GrantBucket, "just-in-time grants", replicas, log,
+		func(g policy.Grant) { index.Put(g); poke() }); err != nil {
 		return nil, err
 	}
 	if s.requests, err = openTable(ctx, js, RequestBucket, "access requests", replicas, log,

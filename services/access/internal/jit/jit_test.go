@@ -15,10 +15,10 @@ import (
 	"github.com/pave-platform/pave/pkg/authn"
 	"github.com/pave-platform/pave/pkg/bus"
 	"github.com/pave-platform/pave/pkg/events"
+	"github.com/pave-platform/pave/pkg/policy"
 	"github.com/pave-platform/pave/pkg/schema"
 	"github.com/pave-platform/pave/pkg/testkit"
 	"github.com/pave-platform/pave/services/access/audit"
-	"github.com/pave-platform/pave/services/access/decide"
 	"github.com/pave-platform/pave/services/access/internal/adapters"
 	"github.com/pave-platform/pave/services/access/internal/domain"
 	"github.com/pave-platform/pave/services/access/internal/jit"
@@ -30,7 +30,7 @@ func (t teams) TeamExists(name string) bool { _, ok := t.dir.Team(name); return 
 
 type env struct {
 	svc    *jit.Service
-	index  *decide.Grants
+	index  *policy.Grants
 	js     jetstream.JetStream
 	events func(t *testing.T, typ string, n int) []map[string]any
 }
@@ -61,7 +61,7 @@ func start(t *testing.T, cfg jit.Config) env {
 	if cfg.Approvals == 0 {
 		cfg.Approvals = 1
 	}
-	index := decide.NewGrants(nil)
+	index := policy.NewGrants(nil)
 	svc, err := jit.New(ctx, js, 1, cfg, index, b, audit.NewLedger(js), teams{dir}, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	runCtx, cancel := context.WithCancel(ctx)
@@ -101,8 +101,8 @@ var (
 	carol = authn.Principal{ID: "carol", Kind: authn.KindUser, Teams: []string{"pay"}, TeamRoles: map[string]string{"pay": "maintainer"}}
 )
 
-func prodEnv(id string) decide.Resource {
-	return decide.Resource{Type: decide.TypeEnvironment, ID: id, Team: "pay", Stage: "prod", Persistent: true}
+func prodEnv(id string) policy.Resource {
+	return policy.Resource{Type: policy.TypeEnvironment, ID: id, Team: "pay", Stage: "prod", Persistent: true}
 }
 
 // Nobody approves their own request; a role configured for two approvals
@@ -156,13 +156,13 @@ func TestGrantExpiresAndIsRevokedWithinASecond(t *testing.T) {
 	require.NoError(t, err)
 	g, _ := e.svc.Grant(r.GrantID)
 
-	req := decide.Request{Principal: alice, Action: "environment:update", Resource: prodEnv("env-1")}
+	req := policy.Request{Principal: alice, Action: "environment:update", Resource: prodEnv("env-1")}
 	applied, used := e.index.Apply(req, time.Now())
 	assert.True(t, applied.Context.JITGrant, "the grant counts at once")
 	assert.Equal(t, "maintainer", applied.Principal.TeamRoles["pay"])
 	assert.Equal(t, []string{g.ID}, used)
-	other, _ := e.index.Apply(decide.Request{Principal: alice, Action: "environment:update",
-		Resource: decide.Resource{Type: decide.TypeEnvironment, ID: "env-2", Team: "web", Stage: "prod"}}, time.Now())
+	other, _ := e.index.Apply(policy.Request{Principal: alice, Action: "environment:update",
+		Resource: policy.Resource{Type: policy.TypeEnvironment, ID: "env-2", Team: "web", Stage: "prod"}}, time.Now())
 	assert.False(t, other.Context.JITGrant, "not on another team")
 	late, _ := e.index.Apply(req, g.ExpiresAt)
 	assert.False(t, late.Context.JITGrant, "not at its expiry, even before the revocation")
@@ -180,7 +180,7 @@ func TestGrantExpiresAndIsRevokedWithinASecond(t *testing.T) {
 	assert.False(t, at.Before(g.ExpiresAt), "not revoked before its expiry")
 	assert.Less(t, at.Sub(g.ExpiresAt), time.Second, "revoked within a second of its expiry")
 	ended, _ := e.svc.Grant(g.ID)
-	assert.Equal(t, decide.GrantEnded, ended.State)
+	assert.Equal(t, policy.GrantEnded, ended.State)
 	assert.Empty(t, e.svc.Grants(jit.GrantFilter{Active: true}))
 	now, _ := e.index.Apply(req, time.Now())
 	assert.False(t, now.Context.JITGrant)
@@ -210,7 +210,7 @@ func TestBreakGlassGrantsAtOnceAndAlerts(t *testing.T) {
 	assert.Equal(t, g.ID, alert["grant_id"])
 	act := e.events(t, events.TypeGrantActivated, 1)[0]
 	assert.Equal(t, true, act["break_glass"])
-	applied, _ := e.index.Apply(decide.Request{Principal: alice, Action: "environment:promote", Resource: prodEnv("env-1")}, time.Now())
+	applied, _ := e.index.Apply(policy.Request{Principal: alice, Action: "environment:promote", Resource: prodEnv("env-1")}, time.Now())
 	assert.True(t, applied.Context.Incident)
 	assert.True(t, applied.Context.JITGrant)
 
@@ -252,10 +252,10 @@ func TestBadRequestsNameTheFieldAndGrantNothing(t *testing.T) {
 func TestTeardownNeedsASecondPerson(t *testing.T) {
 	e := start(t, jit.Config{})
 	ctx := context.Background()
-	policies, err := decide.Load(decide.Config{PoliciesDir: "../../../../deploy/policies"})
+	policies, err := policy.Load(policy.Config{PoliciesDir: "../../../../deploy/policies"})
 	require.NoError(t, err)
-	engine := decide.New(policies)
-	del := decide.Request{Principal: bob, Action: "environment:delete", Resource: prodEnv("env-db")}
+	engine := policy.New(policies)
+	del := policy.Request{Principal: bob, Action: "environment:delete", Resource: prodEnv("env-db")}
 	d := engine.Decide(del)
 	assert.False(t, d.Allowed)
 	assert.Contains(t, d.Policies, "production-teardown-needs-second-person")
@@ -272,9 +272,9 @@ func TestTeardownNeedsASecondPerson(t *testing.T) {
 	assert.True(t, applied.Context.SecondApproval)
 	assert.False(t, applied.Context.JITGrant, "a teardown approval elevates no role")
 	assert.True(t, engine.Decide(applied).Allowed)
-	other, _ := e.index.Apply(decide.Request{Principal: bob, Action: "environment:delete", Resource: prodEnv("env-other")}, time.Now())
+	other, _ := e.index.Apply(policy.Request{Principal: bob, Action: "environment:delete", Resource: prodEnv("env-other")}, time.Now())
 	assert.False(t, engine.Decide(other).Allowed, "only for that environment")
-	carolsDel, _ := e.index.Apply(decide.Request{Principal: carol, Action: "environment:delete", Resource: prodEnv("env-db")}, time.Now())
+	carolsDel, _ := e.index.Apply(policy.Request{Principal: carol, Action: "environment:delete", Resource: prodEnv("env-db")}, time.Now())
 	assert.False(t, engine.Decide(carolsDel).Allowed, "only for the requester")
 }
 
@@ -322,7 +322,7 @@ func TestReviewRevokesWhatIsNotKeptByTheDeadline(t *testing.T) {
 	assert.Equal(t, ids[1], rev["grant_id"])
 	assert.Equal(t, "review", rev["reason"])
 	kept, _ := e.svc.Grant(ids[0])
-	assert.Equal(t, decide.GrantActive, kept.State)
+	assert.Equal(t, policy.GrantActive, kept.State)
 	closed, _ := e.svc.Review(rv.ID)
 	assert.Equal(t, jit.ReviewClosed, closed.State)
 	csv := jit.ReviewCSV(closed)

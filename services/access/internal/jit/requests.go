@@ -12,7 +12,7 @@ import (
 
 	"github.com/pave-platform/pave/pkg/authn"
 	"github.com/pave-platform/pave/pkg/events"
-	"github.com/pave-platform/pave/services/access/decide"
+	"github.com/pave-platform/pave/pkg/policy"
 )
 
 // Kinds of request.
@@ -80,10 +80,10 @@ func (s *Service) CreateRequest(ctx context.Context, p authn.Principal, in Reque
 		ExpiresAt: now.Add(s.cfg.RequestTTL)}
 	switch in.Kind {
 	case KindAccess:
-		if decide.RoleRank(in.Role) == 0 {
+		if policy.RoleRank(in.Role) == 0 {
 			return Request{}, &FieldError{"role", fmt.Sprintf("%q is not a team role (viewer, developer, maintainer, admin)", in.Role)}
 		}
-		if !slices.Contains(decide.ElevatingRoles(), in.Role) {
+		if !slices.Contains(policy.ElevatingRoles(), in.Role) {
 			return Request{}, &FieldError{"role", fmt.Sprintf("%q adds only identity and governance actions (members, service accounts, tokens, budgets, reviews), "+
 				"which grants never give: ask for maintainer or below, or ask an admin", in.Role)}
 		}
@@ -234,17 +234,17 @@ func (s *Service) issue(ctx context.Context, r Request, now time.Time) error {
 	if r.StartsAt != nil && r.StartsAt.After(now) {
 		start = *r.StartsAt
 	}
-	g := decide.Grant{ID: r.GrantID, Kind: decide.GrantKindAccess, Principal: r.Requester, Team: r.Team, Role: r.Role,
+	g := policy.Grant{ID: r.GrantID, Kind: policy.GrantKindAccess, Principal: r.Requester, Team: r.Team, Role: r.Role,
 		Scope: r.Scope, StartsAt: start, ExpiresAt: start.Add(d), RequestID: r.ID, Reason: r.Reason, CreatedAt: now,
-		State: decide.GrantScheduled}
+		State: policy.GrantScheduled}
 	if r.Kind == KindTeardown {
-		g.Kind = decide.GrantKindTeardown
+		g.Kind = policy.GrantKindTeardown
 	}
 	for _, a := range r.Approvals {
 		g.ApprovedBy = append(g.ApprovedBy, a.By)
 	}
 	if !start.After(now) {
-		g.State = decide.GrantActive
+		g.State = policy.GrantActive
 	}
 	if _, exists := s.grants.get(g.ID); exists {
 		return nil

@@ -10,7 +10,7 @@ import (
 
 	"github.com/pave-platform/pave/pkg/authn"
 	"github.com/pave-platform/pave/pkg/events"
-	"github.com/pave-platform/pave/services/access/decide"
+	"github.com/pave-platform/pave/pkg/policy"
 )
 
 // States of a review campaign.
@@ -92,7 +92,7 @@ type Subjects interface {
 // WithSubjects makes reviews cover memberships, service accounts and tokens.
 func (s *Service) WithSubjects(sub Subjects) { s.subjects = sub }
 
-func grantItem(g decide.Grant) ReviewItem {
+func grantItem(g policy.Grant) ReviewItem {
 	sc := g.Scope
 	exp := g.ExpiresAt
 	return ReviewItem{ID: g.ID, Subject: SubjectGrant, GrantID: g.ID, Principal: g.Principal, Kind: g.Kind, Role: g.Role,
@@ -139,7 +139,7 @@ func (s *Service) CreateReview(ctx context.Context, p authn.Principal, team stri
 
 // openBreakGlassReview opens the review of one break-glass grant: a
 // maintainer other than the holder keeps or revokes it.
-func (s *Service) openBreakGlassReview(ctx context.Context, g decide.Grant) (Review, error) {
+func (s *Service) openBreakGlassReview(ctx context.Context, g policy.Grant) (Review, error) {
 	now := s.now().UTC()
 	window := s.cfg.BreakGlassReview
 	if window == 0 {
@@ -284,7 +284,7 @@ func (s *Service) closeReview(ctx context.Context, id string) error {
 				it.Outcome = "unreviewed"
 				continue
 			}
-			if g, ok := s.grants.get(it.GrantID); ok && g.State == decide.GrantEnded {
+			if g, ok := s.grants.get(it.GrantID); ok && g.State == policy.GrantEnded {
 				it.Outcome = "ended"
 				continue
 			}

@@ -5,7 +5,7 @@ import (
 	"sort"
 
 	"github.com/pave-platform/pave/pkg/events"
-	"github.com/pave-platform/pave/services/access/decide"
+	"github.com/pave-platform/pave/pkg/policy"
 )
 
 // TeamAccess lists the team's grants that have not ended and its pending
@@ -13,7 +13,7 @@ import (
 // behind for a re-created team of the same name.
 func (s *Service) TeamAccess(team string) (grants, requests []string) {
 	for _, g := range s.grants.all() {
-		if g.Team == team && g.State != decide.GrantEnded {
+		if g.Team == team && g.State != policy.GrantEnded {
 			grants = append(grants, g.ID)
 		}
 	}

@@ -10,8 +10,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/pave-platform/pave/pkg/policy"
 	"github.com/pave-platform/pave/pkg/rpc"
-	"github.com/pave-platform/pave/services/access/decide"
 	"github.com/pave-platform/pave/services/access/internal/jit"
 )
 
@@ -151,14 +151,14 @@ func (j JIT) deny(ctx context.Context, req rpc.Request) rpc.Reply {
 // GrantView is a grant as the API and pave.access.grants.list show it:
 // the fields of the grant events plus its state.
 type GrantView struct {
-	decide.Grant
+	policy.Grant
 	GrantID    string `json:"grant_id"`
 	BreakGlass bool   `json:"break_glass"`
 	Active     bool   `json:"active"`
 }
 
-func viewGrant(g decide.Grant, now time.Time) GrantView {
-	return GrantView{Grant: g, GrantID: g.ID, BreakGlass: g.Kind == decide.GrantKindBreakGlass, Active: g.CountsAt(now)}
+func viewGrant(g policy.Grant, now time.Time) GrantView {
+	return GrantView{Grant: g, GrantID: g.ID, BreakGlass: g.Kind == policy.GrantKindBreakGlass, Active: g.CountsAt(now)}
 }
 
 // listGrants answers GET /v1/grants and pave.access.grants.list. A call
