@@ -57,117 +57,151 @@ type Config struct {
 // platform admin.
 const BootstrapAdmin = "bootstrap-admin"
 
-// Module runs the access service.
+// Module runs the access service: its configuration is loaded once, the
+// decisions' policies, the ledger and the grant index are provided, and
+// build registers the stores, the JIT service and the endpoints on the
+// service's runtime when it starts.
 var Module = fx.Module(Name,
 	service.Lifecycle(Name),
-	fx.Invoke(run),
+	fx.Provide(fx.Private, loadConfig, newDecisions, newLedger, newGrantIndex, newRuntime),
+	fx.Invoke(func(lc fx.Lifecycle, p parts) { lc.Append(p.RT.Hook(p.build)) }),
 )
 
-func run(lc fx.Lifecycle, nc *nats.Conn, js jetstream.JetStream, b *bus.Bus, so bus.StreamOptions, mw platformfx.Middleware, mp metric.MeterProvider, log *slog.Logger) error {
-	var cfg Config
-	if err := config.Load(&cfg); err != nil {
-		return err
-	}
-	// An invalid policy stops the start, naming file, line and reason.
-	policies, err := policy.Load(cfg.Policies)
-	if err != nil {
-		return err
-	}
-	windows, err := policy.LoadChangeWindowsConfig(cfg.Policies)
-	if err != nil {
-		return err
-	}
-	metrics, err := policy.NewMetrics(mp)
-	if err != nil {
-		return err
-	}
-	log = log.With("service", Name)
-	p := parts{nc: nc, js: js, bus: b, so: so, cfg: cfg, policies: policies, windows: windows, metrics: metrics,
-		log: log, rt: service.NewRuntime(b, mw, log)}
-	lc.Append(p.rt.Hook(p.build))
-	return nil
+func loadConfig() (Config, error) {
+	var c Config
+	return c, config.Load(&c)
 }
 
-// parts builds the service onto its runtime.
-type parts struct {
-	nc       *nats.Conn
-	js       jetstream.JetStream
-	bus      *bus.Bus
-	so       bus.StreamOptions
-	cfg      Config
+// decisions are the validated policies, the change windows and the
+// decisions' metrics.
+type decisions struct {
 	policies *policy.Policies
 	windows  *policy.ChangeWindows
 	metrics  *policy.Metrics
-	log      *slog.Logger
-	rt       *service.Runtime
+}
+
+// newDecisions loads the policies: an invalid one stops the start, naming
+// file, line and reason.
+func newDecisions(cfg Config, mp metric.MeterProvider) (decisions, error) {
+	policies, err := policy.Load(cfg.Policies)
+	if err != nil {
+		return decisions{}, err
+	}
+	windows, err := policy.LoadChangeWindowsConfig(cfg.Policies)
+	if err != nil {
+		return decisions{}, err
+	}
+	metrics, err := policy.NewMetrics(mp)
+	if err != nil {
+		return decisions{}, err
+	}
+	return decisions{policies: policies, windows: windows, metrics: metrics}, nil
+}
+
+// ledger is the signed audit ledger and the keys that verify it.
+type ledger struct {
+	*audit.Ledger
+	keys audit.Keyring
+}
+
+// newLedger loads (or at the first start creates) the signing key.
+func newLedger(cfg Config, js jetstream.JetStream, log *slog.Logger) (ledger, error) {
+	signer, keys, keyFile, keyCreated, err := cfg.Audit.Load()
+	if err != nil {
+		return ledger{}, err
+	}
+	if keyCreated {
+		log.Info("audit signing key created", "service", Name, "file", keyFile, "key", signer.ID())
+	}
+	return ledger{Ledger: audit.NewLedger(js).WithSigner(signer), keys: keys}, nil
+}
+
+// newGrantIndex is the grants' index the authorize endpoint decides with,
+// fed by the JIT service's store.
+func newGrantIndex(d decisions, nc *nats.Conn) *policy.Grants {
+	grants := policy.NewGrants(d.windows)
+	grants.Notify(publishUsed(nc))
+	return grants
+}
+
+// newRuntime is the service's runtime.
+func newRuntime(b *bus.Bus, mw platformfx.Middleware, log *slog.Logger) *service.Runtime {
+	return service.NewRuntime(b, mw, log.With("service", Name))
+}
+
+// parts are what build puts together on the runtime.
+type parts struct {
+	fx.In
+	NC     *nats.Conn
+	JS     jetstream.JetStream
+	Bus    *bus.Bus
+	SO     bus.StreamOptions
+	Cfg    Config
+	Dec    decisions
+	Ledger ledger
+	Grants *policy.Grants
+	Log    *slog.Logger
+	RT     *service.Runtime
 }
 
 func (p parts) build(ctx context.Context) error {
-	tokens, err := adapters.NewKVTokens(ctx, p.js, p.so.Replicas)
+	log := p.Log.With("service", Name)
+	tokens, err := adapters.NewKVTokens(ctx, p.JS, p.SO.Replicas)
 	if err != nil {
 		return err
 	}
-	dir, err := adapters.NewKVDirectory(ctx, p.js, p.so.Replicas)
+	dir, err := adapters.NewKVDirectory(ctx, p.JS, p.SO.Replicas)
 	if err != nil {
 		return err
 	}
-	p.rt.OnStop(func(context.Context) error { return dir.Stop() })
-	if err := p.bootstrap(ctx, tokens, dir); err != nil {
+	p.RT.OnStop(func(context.Context) error { return dir.Stop() })
+	if err := p.bootstrap(ctx, tokens, dir, log); err != nil {
 		return err
 	}
-	signer, auditKeys, keyFile, keyCreated, err := p.cfg.Audit.Load()
+	ledger, grants := p.Ledger.Ledger, p.Grants
+	svc, err := jit.New(ctx, p.JS, p.SO.Replicas, p.Cfg.JIT, grants, p.Bus, ledger, teamsOf{dir}, log)
 	if err != nil {
 		return err
 	}
-	if keyCreated {
-		p.log.Info("audit signing key created", "file", keyFile, "key", signer.ID())
-	}
-	ledger := audit.NewLedger(p.js).WithSigner(signer)
-	grants := policy.NewGrants(p.windows)
-	grants.Notify(publishUsed(p.nc))
-	svc, err := jit.New(ctx, p.js, p.so.Replicas, p.cfg.JIT, grants, p.bus, ledger, teamsOf{dir}, p.log)
-	if err != nil {
-		return err
-	}
-	p.rt.OnStop(func(context.Context) error { svc.Close(); return nil })
+	p.RT.OnStop(func(context.Context) error { svc.Close(); return nil })
 	svc.WithSubjects(app.NewReviewSubjects(dir, tokens, ledger))
-	p.rt.Go(svc.Run) // the grants' timer
-	p.rt.Endpoint(func() (service.Stopper, error) { return p.grantsUsed(svc) })
-	owned, stopOwned, err := teams.Start(ctx, p.bus, p.so, p.log)
+	p.RT.Go(svc.Run) // the grants' timer
+	p.RT.Endpoint(func() (service.Stopper, error) { return p.grantsUsed(svc) })
+	owned, stopOwned, err := teams.Start(ctx, p.Bus, p.SO, log)
 	if err != nil {
 		return err
 	}
-	p.rt.OnStop(func(context.Context) error { return stopOwned() })
+	p.RT.OnStop(func(context.Context) error { return stopOwned() })
 	authenticate := app.NewAuthenticate(tokens, dir)
-	if p.cfg.OIDC.Enabled() {
-		o, err := app.NewOIDC(ctx, p.cfg.OIDC)
+	if p.Cfg.OIDC.Enabled() {
+		o, err := app.NewOIDC(ctx, p.Cfg.OIDC)
 		if err != nil {
 			return err
 		}
 		authenticate.WithOIDC(o)
 	}
-	p.rt.Endpoint(func() (service.Stopper, error) { return ports.ServeAuthn(p.nc, authenticate, p.log) })
-	p.rt.Endpoint(func() (service.Stopper, error) {
-		return ports.ServeAPI(p.nc, ports.API{
+	p.RT.Endpoint(func() (service.Stopper, error) { return ports.ServeAuthn(p.NC, authenticate, log) })
+	p.RT.Endpoint(func() (service.Stopper, error) {
+		return ports.ServeAPI(p.NC, ports.API{
 			Identities: app.NewIdentities(dir, ledger).WithTeamGuard(teamGuard{owned, svc}),
-			Tokens:     app.NewTokens(tokens, dir, ledger).WithConfig(p.cfg.Tokens),
-			Dir:        dir, JS: p.js, Log: p.log, JIT: &ports.JIT{Svc: svc, Log: p.log}, AuditVerify: p.cfg.Audit.VerifyOptions(auditKeys),
+			Tokens:     app.NewTokens(tokens, dir, ledger).WithConfig(p.Cfg.Tokens),
+			Dir:        dir, JS: p.JS, Log: log, JIT: &ports.JIT{Svc: svc, Log: log}, AuditVerify: p.Cfg.Audit.VerifyOptions(p.Ledger.keys),
 		})
 	})
-	p.rt.Endpoint(func() (service.Stopper, error) {
-		return ports.ServeAuthorize(p.nc, policy.New(p.policies), grants, ledger, p.metrics, p.log)
+	p.RT.Endpoint(func() (service.Stopper, error) {
+		return ports.ServeAuthorize(p.NC, policy.New(p.Dec.policies), grants, ledger, p.Dec.metrics, log)
 	})
 	return nil
 }
 
 // bootstrap makes sure the first admin token and identity exist.
-func (p parts) bootstrap(ctx context.Context, tokens *adapters.KVTokens, dir *adapters.KVDirectory) error {
-	generated, err := app.NewBootstrap(tokens).Ensure(ctx, p.cfg.BootstrapToken, p.cfg.BootstrapTokenFile)
+func (p parts) bootstrap(ctx context.Context, tokens *adapters.KVTokens, dir *adapters.KVDirectory, log *slog.Logger) error {
+	generated, err := app.NewBootstrap(tokens).Ensure(ctx, p.Cfg.BootstrapToken, p.Cfg.BootstrapTokenFile)
 	if err != nil {
 		return err
 	}
 	if generated {
-		p.log.Info("bootstrap admin token created", "file", p.cfg.BootstrapTokenFile)
+		log.Info("bootstrap admin token created", "file", p.Cfg.BootstrapTokenFile)
 	}
 	if _, ok := dir.User(BootstrapAdmin); ok {
 		return nil
@@ -177,7 +211,7 @@ func (p parts) bootstrap(ctx context.Context, tokens *adapters.KVTokens, dir *ad
 
 // grantsUsed hears which grants the gateway's decisions used.
 func (p parts) grantsUsed(svc *jit.Service) (service.Stopper, error) {
-	used, err := p.nc.Subscribe(policy.SubjectGrantsUsed, func(m *nats.Msg) {
+	used, err := p.NC.Subscribe(policy.SubjectGrantsUsed, func(m *nats.Msg) {
 		var u policy.GrantsUsed
 		if json.Unmarshal(m.Data, &u) == nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
