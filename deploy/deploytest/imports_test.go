@@ -118,7 +118,7 @@ func TestImportRuleSaysWhatItForbids(t *testing.T) {
 		{"services/gateway/gateway.go", modulePrefix + "pkg/policy", false},
 		{"services/lifecycle/internal/app/x.go", modulePrefix + "services/lifecycler", true},
 		{"pkg/bus/bus.go", modulePrefix + "pkg/bus/busbench", true},
-		{"pkg/bus/busbench/main.go", modulePrefix + "pkg/bus", false},
+		{"bench/busbench/main.go", modulePrefix + "pkg/bus", false},
 		{"bench/envbench/main.go", modulePrefix + "pkg/bus", false},
 		{"services/cost/cost.go", modulePrefix + "bench/costbench", true},
 		{"services/cost/cost.go", "github.com/nats-io/nats.go", false},
