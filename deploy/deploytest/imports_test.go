@@ -36,30 +36,19 @@ func TestServicesImportNoOtherServiceAndProductionNoBenchmark(t *testing.T) {
 	root := repoRoot(t)
 	var offenders []string
 	fset := token.NewFileSet()
-	for _, dir := range []string{"services", "cmd", "pkg", "bench"} {
-		if _, err := os.Stat(filepath.Join(root, dir)); errors.Is(err, fs.ErrNotExist) {
-			continue // bench/ until a tool moves there
+	walkGo(t, root, []string{"services", "cmd", "pkg", "bench"}, true, func(rel, path string) error {
+		f, err := parser.ParseFile(fset, path, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
 		}
-		err := filepath.WalkDir(filepath.Join(root, dir), func(path string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") {
-				return err
+		for _, spec := range f.Imports {
+			imp, _ := strconv.Unquote(spec.Path.Value)
+			if why := forbidden(rel, imp); why != "" && !composes(rel) {
+				offenders = append(offenders, rel+" imports "+imp+": "+why)
 			}
-			rel, _ := filepath.Rel(root, path)
-			rel = filepath.ToSlash(rel)
-			f, err := parser.ParseFile(fset, path, nil, parser.ImportsOnly)
-			if err != nil {
-				return err
-			}
-			for _, spec := range f.Imports {
-				imp, _ := strconv.Unquote(spec.Path.Value)
-				if why := forbidden(rel, imp); why != "" && !composes(rel) {
-					offenders = append(offenders, rel+" imports "+imp+": "+why)
-				}
-			}
-			return nil
-		})
-		require.NoError(t, err)
-	}
+		}
+		return nil
+	})
 	sort.Strings(offenders)
 	assert.Empty(t, offenders, "talk to another service through pkg contracts (events, rpc), and keep benchmarks out of production packages")
 }
@@ -124,5 +113,25 @@ func TestImportRuleSaysWhatItForbids(t *testing.T) {
 		{"services/cost/cost.go", "github.com/nats-io/nats.go", false},
 	} {
 		assert.Equal(t, tt.forbidden, forbidden(tt.file, tt.imp) != "", "%s importing %s", tt.file, tt.imp)
+	}
+}
+
+// walkGo calls fn with every Go file under dirs of root (its path from
+// root with slashes, and its path); test files too when tests is set. A
+// dir that does not exist is skipped.
+func walkGo(t *testing.T, root string, dirs []string, tests bool, fn func(rel, path string) error) {
+	t.Helper()
+	for _, dir := range dirs {
+		if _, err := os.Stat(filepath.Join(root, dir)); errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		err := filepath.WalkDir(filepath.Join(root, dir), func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || (!tests && strings.HasSuffix(path, "_test.go")) {
+				return err
+			}
+			rel, _ := filepath.Rel(root, path)
+			return fn(filepath.ToSlash(rel), path)
+		})
+		require.NoError(t, err)
 	}
 }

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"encoding/json"
 	"sync"
 	"time"
 
@@ -261,6 +262,20 @@ func (g *Grants) Len() int {
 type GrantsUsed struct {
 	GrantIDs []string  `json:"grant_ids"`
 	At       time.Time `json:"at"`
+}
+
+// Publisher sends a core NATS message (*nats.Conn is one).
+type Publisher interface {
+	Publish(subject string, data []byte) error
+}
+
+// PublishUsed hands Used's notes to p on SubjectGrantsUsed, best effort:
+// last use is advisory.
+func PublishUsed(p Publisher) func(GrantsUsed) {
+	return func(u GrantsUsed) {
+		raw, _ := json.Marshal(u) // ids and a time always encode
+		_ = p.Publish(SubjectGrantsUsed, raw)
+	}
 }
 
 // maxLastSent is how many grants' last notes Used remembers before it

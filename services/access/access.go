@@ -120,7 +120,7 @@ func newLedger(cfg Config, js jetstream.JetStream, log *slog.Logger) (ledger, er
 // fed by the JIT service's store.
 func newGrantIndex(d decisions, nc *nats.Conn) *policy.Grants {
 	grants := policy.NewGrants(d.windows)
-	grants.Notify(publishUsed(nc))
+	grants.Notify(policy.PublishUsed(nc))
 	return grants
 }
 
@@ -223,15 +223,6 @@ func (p parts) grantsUsed(svc *jit.Service) (service.Stopper, error) {
 		return nil, fmt.Errorf("subscribe %s: %w", policy.SubjectGrantsUsed, err)
 	}
 	return unsubscriber{used}, nil
-}
-
-// publishUsed sends the grants' last-use notes on SubjectGrantsUsed, best
-// effort: last use is advisory.
-func publishUsed(nc *nats.Conn) func(policy.GrantsUsed) {
-	return func(u policy.GrantsUsed) {
-		raw, _ := json.Marshal(u)
-		_ = nc.Publish(policy.SubjectGrantsUsed, raw)
-	}
 }
 
 type unsubscriber struct{ *nats.Subscription }

@@ -102,7 +102,7 @@ func newGrantIndex(gc Config, nc *nats.Conn) (*policy.Grants, error) {
 		return nil, err
 	}
 	grants := policy.NewGrants(windows)
-	grants.Notify(ports.PublishGrantsUsed(nc))
+	grants.Notify(policy.PublishUsed(nc))
 	return grants, nil
 }
 

@@ -4,12 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
-	"github.com/nats-io/nats.go"
 
 	"github.com/pave-platform/pave/pkg/bus"
 	"github.com/pave-platform/pave/pkg/events"
@@ -85,13 +83,4 @@ func grantOf(e event.Event) (policy.Grant, error) {
 		return policy.Grant{ID: r.GrantID, Principal: r.Principal, Team: r.Team, State: policy.GrantEnded}, nil
 	}
 	return policy.Grant{}, nil
-}
-
-// PublishGrantsUsed sends the index's last-use notes to the access service
-// on policy.SubjectGrantsUsed, best effort: last use is advisory.
-func PublishGrantsUsed(nc *nats.Conn) func(policy.GrantsUsed) {
-	return func(u policy.GrantsUsed) {
-		raw, _ := json.Marshal(u)
-		_ = nc.Publish(policy.SubjectGrantsUsed, raw)
-	}
 }
