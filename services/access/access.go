@@ -159,7 +159,7 @@ func (p parts) build(ctx context.Context) error {
 		return err
 	}
 	ledger, grants := p.Ledger.Ledger, p.Grants
-	svc, err := jit.New(ctx, p.JS, p.SO.Replicas, p.Cfg.JIT, grants, p.Bus, ledger, teamsOf{dir}, log)
+	svc, err := jit.New(ctx, adapters.JITTables(p.JS, p.SO.Replicas, log), p.Cfg.JIT, grants, p.Bus, ledger, teamsOf{dir}, log)
 	if err != nil {
 		return err
 	}

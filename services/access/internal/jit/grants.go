@@ -28,7 +28,7 @@ type GrantFilter struct {
 func (s *Service) Grants(f GrantFilter) []policy.Grant {
 	now := s.now()
 	var out []policy.Grant
-	for _, g := range s.grants.all() {
+	for _, g := range s.grants.All() {
 		switch {
 		case f.Team != "" && g.Team != f.Team,
 			f.Principal != "" && g.Principal != f.Principal,
@@ -54,7 +54,7 @@ func contains(list []string, v string) bool {
 }
 
 // Grant finds a grant.
-func (s *Service) Grant(id string) (policy.Grant, bool) { return s.grants.get(id) }
+func (s *Service) Grant(id string) (policy.Grant, bool) { return s.grants.Get(id) }
 
 // Revoke ends a grant early.
 func (s *Service) Revoke(ctx context.Context, p authn.Principal, id string) (policy.Grant, error) {
@@ -64,7 +64,7 @@ func (s *Service) Revoke(ctx context.Context, p authn.Principal, id string) (pol
 // end stops a grant (once) and announces it.
 func (s *Service) end(ctx context.Context, id, reason, by string) (policy.Grant, error) {
 	now := s.now().UTC()
-	g, err := s.grants.mutate(ctx, id, func(g *policy.Grant) error {
+	g, err := s.grants.Mutate(ctx, id, func(g *policy.Grant) error {
 		if g.State == policy.GrantEnded {
 			if by != "" {
 				return conflict("grant %s already ended (%s)", id, g.EndedReason)
@@ -143,7 +143,7 @@ func (s *Service) BreakGlass(ctx context.Context, p authn.Principal, in BreakGla
 		map[string]string{"incident": g.IncidentID, "reason": g.Reason, "role": g.Role}); err != nil {
 		return policy.Grant{}, err
 	}
-	if err := s.grants.create(ctx, g.ID, g); err != nil {
+	if err := s.grants.Create(ctx, g.ID, g); err != nil {
 		return policy.Grant{}, err
 	}
 	// Every break-glass is reviewed afterwards by someone else.
@@ -197,7 +197,7 @@ func scopeFields(scopes []string) string {
 // End is the holder ending their own grant early (a maintainer revokes
 // others' with Revoke). Someone else's grant is ErrNotOwn.
 func (s *Service) End(ctx context.Context, p authn.Principal, id string) (policy.Grant, error) {
-	g, ok := s.grants.get(id)
+	g, ok := s.grants.Get(id)
 	if !ok {
 		return g, ErrNotFound
 	}
@@ -245,7 +245,7 @@ func (s *Service) announceStart(ctx context.Context, g policy.Grant) error {
 			s.log.Warn("break-glass grant", "grant", g.ID, "principal", g.Principal, "team", g.Team, "incident", g.IncidentID)
 		}
 	}
-	_, err := s.grants.mutate(ctx, g.ID, func(g *policy.Grant) error {
+	_, err := s.grants.Mutate(ctx, g.ID, func(g *policy.Grant) error {
 		if g.ActivationAnnounced {
 			return errUnchanged
 		}
@@ -278,7 +278,7 @@ func (s *Service) announceEnd(ctx context.Context, g policy.Grant) error {
 			return err
 		}
 	}
-	_, err := s.grants.mutate(ctx, g.ID, func(g *policy.Grant) error {
+	_, err := s.grants.Mutate(ctx, g.ID, func(g *policy.Grant) error {
 		if g.EndAnnounced {
 			return errUnchanged
 		}
@@ -291,7 +291,7 @@ func (s *Service) announceEnd(ctx context.Context, g policy.Grant) error {
 // MarkUsed records the last time grants made a decision allow.
 func (s *Service) MarkUsed(ctx context.Context, ids []string, at time.Time) {
 	for _, id := range ids {
-		_, err := s.grants.mutate(ctx, id, func(g *policy.Grant) error {
+		_, err := s.grants.Mutate(ctx, id, func(g *policy.Grant) error {
 			if g.LastUsedAt != nil && !at.After(*g.LastUsedAt) {
 				return errUnchanged
 			}
@@ -338,7 +338,7 @@ func (s *Service) tick(ctx context.Context) time.Time {
 		}
 	}
 	retry := now.Add(time.Second)
-	for _, g := range s.grants.all() {
+	for _, g := range s.grants.All() {
 		var err error
 		switch {
 		case g.State == policy.GrantEnded:
@@ -354,7 +354,7 @@ func (s *Service) tick(ctx context.Context) time.Time {
 			}
 		case g.State == policy.GrantScheduled && !now.Before(g.StartsAt):
 			var started policy.Grant
-			started, err = s.grants.mutate(ctx, g.ID, func(g *policy.Grant) error {
+			started, err = s.grants.Mutate(ctx, g.ID, func(g *policy.Grant) error {
 				if g.State != policy.GrantScheduled {
 					return errUnchanged
 				}
@@ -378,10 +378,10 @@ func (s *Service) tick(ctx context.Context) time.Time {
 			soon(retry)
 		}
 	}
-	for _, r := range s.requests.all() {
+	for _, r := range s.requests.All() {
 		switch {
 		case r.State == RequestPending && !now.Before(r.ExpiresAt):
-			_, err := s.requests.mutate(ctx, r.ID, func(r *Request) error {
+			_, err := s.requests.Mutate(ctx, r.ID, func(r *Request) error {
 				if r.State != RequestPending {
 					return errUnchanged
 				}
@@ -395,7 +395,7 @@ func (s *Service) tick(ctx context.Context) time.Time {
 		case r.State == RequestPending:
 			soon(r.ExpiresAt)
 		case r.State == RequestApproved:
-			if _, ok := s.grants.get(r.GrantID); !ok {
+			if _, ok := s.grants.Get(r.GrantID); !ok {
 				if err := s.issue(ctx, r, now.UTC()); err != nil {
 					s.log.Warn("issue grant", "request", r.ID, "error", err)
 					soon(retry)
@@ -403,7 +403,7 @@ func (s *Service) tick(ctx context.Context) time.Time {
 			}
 		}
 	}
-	for _, rv := range s.reviews.all() {
+	for _, rv := range s.reviews.All() {
 		if rv.State != ReviewOpen {
 			continue
 		}

@@ -23,7 +23,6 @@ import (
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/pave-platform/pave/pkg/authn"
 	"github.com/pave-platform/pave/pkg/events"
@@ -176,9 +175,9 @@ type Service struct {
 	// subjects are the memberships, service accounts and tokens reviews
 	// cover (nil: reviews cover grants only).
 	subjects Subjects
-	requests *table[Request]
-	grants   *table[policy.Grant]
-	reviews  *table[Review]
+	requests Table[Request]
+	grants   Table[policy.Grant]
+	reviews  Table[Review]
 	index    *policy.Grants
 	pub      Publisher
 	rec      Recorder
@@ -189,7 +188,7 @@ type Service struct {
 }
 
 // New opens the buckets and loads the state; index receives every grant.
-func New(ctx context.Context, js jetstream.JetStream, replicas int, cfg Config, index *policy.Grants,
+func New(ctx context.Context, tables Tables, cfg Config, index *policy.Grants,
 	pub Publisher, rec Recorder, teams Teams, log *slog.Logger) (*Service, error) {
 	rules, err := cfg.rules()
 	if err != nil {
@@ -207,16 +206,13 @@ func New(ctx context.Context, js jetstream.JetStream, replicas int, cfg Config, 
 		default:
 		}
 	}
-	if s.grants, err = openTable(ctx, js, GrantBucket, "just-in-time grants", replicas, log,
-		func(g policy.Grant) { index.Put(g); poke() }); err != nil {
+	if s.grants, err = tables.Grants(ctx, func(g policy.Grant) { index.Put(g); poke() }); err != nil {
 		return nil, err
 	}
-	if s.requests, err = openTable(ctx, js, RequestBucket, "access requests", replicas, log,
-		func(Request) { poke() }); err != nil {
+	if s.requests, err = tables.Requests(ctx, func(Request) { poke() }); err != nil {
 		return nil, err
 	}
-	if s.reviews, err = openTable(ctx, js, ReviewBucket, "access review campaigns", replicas, log,
-		func(Review) { poke() }); err != nil {
+	if s.reviews, err = tables.Reviews(ctx, func(Review) { poke() }); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -224,9 +220,9 @@ func New(ctx context.Context, js jetstream.JetStream, replicas int, cfg Config, 
 
 // Close stops following the buckets.
 func (s *Service) Close() {
-	s.grants.close()
-	s.requests.close()
-	s.reviews.close()
+	s.grants.Close()
+	s.requests.Close()
+	s.reviews.Close()
 }
 
 func newID(prefix string) string {

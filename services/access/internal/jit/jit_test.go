@@ -62,7 +62,7 @@ func start(t *testing.T, cfg jit.Config) env {
 		cfg.Approvals = 1
 	}
 	index := policy.NewGrants(nil)
-	svc, err := jit.New(ctx, js, 1, cfg, index, b, audit.NewLedger(js), teams{dir}, slog.New(slog.DiscardHandler))
+	svc, err := jit.New(ctx, adapters.JITTables(js, 1, slog.New(slog.DiscardHandler)), cfg, index, b, audit.NewLedger(js), teams{dir}, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})

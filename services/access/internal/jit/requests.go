@@ -132,21 +132,21 @@ func (s *Service) CreateRequest(ctx context.Context, p authn.Principal, in Reque
 		map[string]string{"role": r.Role, "kind": r.Kind, "duration": r.Duration, "reason": r.Reason}); err != nil {
 		return Request{}, err
 	}
-	if err := s.requests.create(ctx, r.ID, r); err != nil {
+	if err := s.requests.Create(ctx, r.ID, r); err != nil {
 		return Request{}, err
 	}
 	return r, nil
 }
 
 // GetRequest finds a request.
-func (s *Service) GetRequest(id string) (Request, bool) { return s.requests.get(id) }
+func (s *Service) GetRequest(id string) (Request, bool) { return s.requests.Get(id) }
 
 // Requests lists the requests a principal may see: its own and its teams'
 // (every one for platform admins and auditors), optionally of one team or
 // state.
 func (s *Service) Requests(p authn.Principal, seesAll bool, team, state string) []Request {
 	var out []Request
-	for _, r := range s.requests.all() {
+	for _, r := range s.requests.All() {
 		if team != "" && r.Team != team || state != "" && r.State != state {
 			continue
 		}
@@ -161,7 +161,7 @@ func (s *Service) Requests(p authn.Principal, seesAll bool, team, state string) 
 func (s *Service) Approve(ctx context.Context, p authn.Principal, id, reason string) (Request, error) {
 	now := s.now().UTC()
 	by := actor(p)
-	r, err := s.requests.mutate(ctx, id, func(r *Request) error {
+	r, err := s.requests.Mutate(ctx, id, func(r *Request) error {
 		if err := s.reviewable(r, by, now); err != nil {
 			return err
 		}
@@ -197,7 +197,7 @@ func (s *Service) Deny(ctx context.Context, p authn.Principal, id, reason string
 	if strings.TrimSpace(reason) == "" {
 		return Request{}, &FieldError{"reason", "is required: say why the request is denied"}
 	}
-	r, err := s.requests.mutate(ctx, id, func(r *Request) error {
+	r, err := s.requests.Mutate(ctx, id, func(r *Request) error {
 		if err := s.reviewable(r, by, now); err != nil {
 			return err
 		}
@@ -246,10 +246,10 @@ func (s *Service) issue(ctx context.Context, r Request, now time.Time) error {
 	if !start.After(now) {
 		g.State = policy.GrantActive
 	}
-	if _, exists := s.grants.get(g.ID); exists {
+	if _, exists := s.grants.Get(g.ID); exists {
 		return nil
 	}
-	if err := s.grants.create(ctx, g.ID, g); errors.Is(err, jetstream.ErrKeyExists) {
+	if err := s.grants.Create(ctx, g.ID, g); errors.Is(err, jetstream.ErrKeyExists) {
 		return nil // the timer (or another instance) issued it first
 	} else if err != nil {
 		return fmt.Errorf("issue grant of request %s: %w", r.ID, err)

@@ -134,7 +134,7 @@ func (s *Service) CreateReview(ctx context.Context, p authn.Principal, team stri
 		map[string]string{"deadline": rv.Deadline.Format(time.RFC3339), "items": fmt.Sprint(len(rv.Items))}); err != nil {
 		return Review{}, err
 	}
-	return rv, s.reviews.create(ctx, rv.ID, rv)
+	return rv, s.reviews.Create(ctx, rv.ID, rv)
 }
 
 // openBreakGlassReview opens the review of one break-glass grant: a
@@ -152,12 +152,12 @@ func (s *Service) openBreakGlassReview(ctx context.Context, g policy.Grant) (Rev
 		map[string]string{"deadline": rv.Deadline.Format(time.RFC3339), "trigger": rv.Trigger}); err != nil {
 		return Review{}, err
 	}
-	return rv, s.reviews.create(ctx, rv.ID, rv)
+	return rv, s.reviews.Create(ctx, rv.ID, rv)
 }
 
 // Review finds a campaign, with each grant's latest last use.
 func (s *Service) Review(id string) (Review, bool) {
-	rv, ok := s.reviews.get(id)
+	rv, ok := s.reviews.Get(id)
 	if !ok {
 		return rv, false
 	}
@@ -167,7 +167,7 @@ func (s *Service) Review(id string) (Review, bool) {
 		if items[i].GrantID == "" {
 			continue
 		}
-		if g, ok := s.grants.get(items[i].GrantID); ok && g.LastUsedAt != nil {
+		if g, ok := s.grants.Get(items[i].GrantID); ok && g.LastUsedAt != nil {
 			items[i].LastUsedAt = g.LastUsedAt
 		}
 	}
@@ -178,7 +178,7 @@ func (s *Service) Review(id string) (Review, bool) {
 // Reviews lists campaigns of the given teams (nil: all).
 func (s *Service) Reviews(teams []string, team string) []Review {
 	var out []Review
-	for _, rv := range s.reviews.all() {
+	for _, rv := range s.reviews.All() {
 		if team != "" && rv.Team != team || teams != nil && !contains(teams, rv.Team) {
 			continue
 		}
@@ -199,7 +199,7 @@ func (s *Service) DecideReview(ctx context.Context, p authn.Principal, id, itemI
 	now := s.now().UTC()
 	by := actor(p)
 	var decided ReviewItem
-	rv, err := s.reviews.mutate(ctx, id, func(rv *Review) error {
+	rv, err := s.reviews.Mutate(ctx, id, func(rv *Review) error {
 		if rv.State != ReviewOpen || !now.Before(rv.Deadline) {
 			return conflict("review %s is closed", id)
 		}
@@ -269,7 +269,7 @@ func isConflict(err error) bool { return err != nil && errorsIs(err, ErrConflict
 func (s *Service) closeReview(ctx context.Context, id string) error {
 	now := s.now().UTC()
 	var unreviewed []string
-	rv, err := s.reviews.mutate(ctx, id, func(rv *Review) error {
+	rv, err := s.reviews.Mutate(ctx, id, func(rv *Review) error {
 		if rv.State != ReviewOpen {
 			return errUnchanged
 		}
@@ -284,7 +284,7 @@ func (s *Service) closeReview(ctx context.Context, id string) error {
 				it.Outcome = "unreviewed"
 				continue
 			}
-			if g, ok := s.grants.get(it.GrantID); ok && g.State == policy.GrantEnded {
+			if g, ok := s.grants.Get(it.GrantID); ok && g.State == policy.GrantEnded {
 				it.Outcome = "ended"
 				continue
 			}

@@ -12,16 +12,16 @@ import (
 // or approved-but-not-issued requests: what a team deletion would leave
 // behind for a re-created team of the same name.
 func (s *Service) TeamAccess(team string) (grants, requests []string) {
-	for _, g := range s.grants.all() {
+	for _, g := range s.grants.All() {
 		if g.Team == team && g.State != policy.GrantEnded {
 			grants = append(grants, g.ID)
 		}
 	}
-	for _, r := range s.requests.all() {
+	for _, r := range s.requests.All() {
 		if r.Team != team {
 			continue
 		}
-		if _, issued := s.grants.get(r.GrantID); r.State == RequestPending || r.State == RequestApproved && !issued {
+		if _, issued := s.grants.Get(r.GrantID); r.State == RequestPending || r.State == RequestApproved && !issued {
 			requests = append(requests, r.ID)
 		}
 	}
@@ -41,7 +41,7 @@ func (s *Service) EndTeam(ctx context.Context, by, team string) error {
 	}
 	now := s.now().UTC()
 	for _, id := range requests {
-		_, err := s.requests.mutate(ctx, id, func(r *Request) error {
+		_, err := s.requests.Mutate(ctx, id, func(r *Request) error {
 			if r.State != RequestPending && r.State != RequestApproved {
 				return errUnchanged
 			}
@@ -53,11 +53,11 @@ func (s *Service) EndTeam(ctx context.Context, by, team string) error {
 			return err
 		}
 	}
-	for _, rv := range s.reviews.all() {
+	for _, rv := range s.reviews.All() {
 		if rv.Team != team || rv.State != ReviewOpen {
 			continue
 		}
-		_, err := s.reviews.mutate(ctx, rv.ID, func(rv *Review) error {
+		_, err := s.reviews.Mutate(ctx, rv.ID, func(rv *Review) error {
 			if rv.State != ReviewOpen {
 				return errUnchanged
 			}
