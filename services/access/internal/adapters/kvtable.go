@@ -11,6 +11,7 @@ import (
 
 	"github.com/pave-platform/pave/pkg/kv"
 	"github.com/pave-platform/pave/pkg/policy"
+	"github.com/pave-platform/pave/services/access/internal/domain"
 	"github.com/pave-platform/pave/services/access/internal/jit"
 )
 
@@ -149,17 +150,17 @@ func JITTables(js jetstream.JetStream, replicas int, log *slog.Logger) jit.Table
 		Grants: func(ctx context.Context, onChange func(policy.Grant)) (jit.Table[policy.Grant], error) {
 			return OpenKVTable(ctx, js, jit.GrantBucket, "just-in-time grants", replicas, log, onChange)
 		},
-		Requests: func(ctx context.Context, onChange func(jit.Request)) (jit.Table[jit.Request], error) {
+		Requests: func(ctx context.Context, onChange func(domain.Request)) (jit.Table[domain.Request], error) {
 			return OpenKVTable(ctx, js, jit.RequestBucket, "access requests", replicas, log, onChange)
 		},
-		Reviews: func(ctx context.Context, onChange func(jit.Review)) (jit.Table[jit.Review], error) {
+		Reviews: func(ctx context.Context, onChange func(domain.Review)) (jit.Table[domain.Review], error) {
 			return OpenKVTable(ctx, js, jit.ReviewBucket, "access review campaigns", replicas, log, onChange)
 		},
 	}
 }
 
 var (
-	_ jit.Table[policy.Grant] = (*KVTable[policy.Grant])(nil)
-	_ jit.Table[jit.Request]  = (*KVTable[jit.Request])(nil)
-	_ jit.Table[jit.Review]   = (*KVTable[jit.Review])(nil)
+	_ jit.Table[policy.Grant]   = (*KVTable[policy.Grant])(nil)
+	_ jit.Table[domain.Request] = (*KVTable[domain.Request])(nil)
+	_ jit.Table[domain.Review]  = (*KVTable[domain.Review])(nil)
 )

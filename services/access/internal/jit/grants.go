@@ -12,6 +12,7 @@ import (
 	"github.com/pave-platform/pave/pkg/bus"
 	"github.com/pave-platform/pave/pkg/events"
 	"github.com/pave-platform/pave/pkg/policy"
+	"github.com/pave-platform/pave/services/access/internal/domain"
 )
 
 // GrantFilter selects grants.
@@ -56,7 +57,7 @@ func contains(list []string, v string) bool {
 // Grant finds a grant.
 func (s *Service) Grant(id string) (policy.Grant, bool) { return s.grants.Get(id) }
 
-// Revoke ends a grant early.
+// domain.Revoke ends a grant early.
 func (s *Service) Revoke(ctx context.Context, p authn.Principal, id string) (policy.Grant, error) {
 	return s.end(ctx, id, events.GrantRevokedRevoked, actor(p))
 }
@@ -108,17 +109,17 @@ type BreakGlassInput struct {
 func (s *Service) BreakGlass(ctx context.Context, p authn.Principal, in BreakGlassInput) (policy.Grant, error) {
 	now := s.now().UTC()
 	if strings.TrimSpace(in.IncidentID) == "" {
-		return policy.Grant{}, &FieldError{"incident_id", "is required: name the incident"}
+		return policy.Grant{}, &domain.FieldError{Field: "incident_id", Message: "is required: name the incident"}
 	}
 	if strings.TrimSpace(in.Reason) == "" {
-		return policy.Grant{}, &FieldError{"reason", "is required"}
+		return policy.Grant{}, &domain.FieldError{Field: "reason", Message: "is required"}
 	}
 	if in.Role == "" {
 		in.Role = s.defaultBreakGlassRole()
 	}
 	scopes, ok := s.breakGlass[in.Role]
 	if !ok {
-		return policy.Grant{}, &FieldError{"role", fmt.Sprintf("break-glass gives %s (PAVE_ACCESS_BREAK_GLASS_ROLES), not %q",
+		return policy.Grant{}, &domain.FieldError{Field: "role", Message: fmt.Sprintf("break-glass gives %s (PAVE_ACCESS_BREAK_GLASS_ROLES), not %q",
 			s.breakGlassAllowed(), in.Role)}
 	}
 	if in.Duration == "" {
@@ -133,7 +134,7 @@ func (s *Service) BreakGlass(ctx context.Context, p authn.Principal, in BreakGla
 		return policy.Grant{}, err
 	}
 	if !slices.Contains(scopes, sc.Kind) {
-		return policy.Grant{}, &FieldError{"scope", fmt.Sprintf("break-glass as %s covers one %s (PAVE_ACCESS_BREAK_GLASS_ROLES), not a %s scope: name scope.%s",
+		return policy.Grant{}, &domain.FieldError{Field: "scope", Message: fmt.Sprintf("break-glass as %s covers one %s (PAVE_ACCESS_BREAK_GLASS_ROLES), not a %s scope: name scope.%s",
 			in.Role, strings.Join(scopes, " or one "), sc.Kind, scopeFields(scopes))}
 	}
 	g := policy.Grant{ID: newID("grt-"), Kind: policy.GrantKindBreakGlass, Principal: actor(p), Team: in.Scope.Team,
@@ -195,7 +196,7 @@ func scopeFields(scopes []string) string {
 }
 
 // End is the holder ending their own grant early (a maintainer revokes
-// others' with Revoke). Someone else's grant is ErrNotOwn.
+// others' with domain.Revoke). Someone else's grant is ErrNotOwn.
 func (s *Service) End(ctx context.Context, p authn.Principal, id string) (policy.Grant, error) {
 	g, ok := s.grants.Get(id)
 	if !ok {
@@ -380,21 +381,21 @@ func (s *Service) tick(ctx context.Context) time.Time {
 	}
 	for _, r := range s.requests.All() {
 		switch {
-		case r.State == RequestPending && !now.Before(r.ExpiresAt):
-			_, err := s.requests.Mutate(ctx, r.ID, func(r *Request) error {
-				if r.State != RequestPending {
+		case r.State == domain.RequestPending && !now.Before(r.ExpiresAt):
+			_, err := s.requests.Mutate(ctx, r.ID, func(r *domain.Request) error {
+				if r.State != domain.RequestPending {
 					return errUnchanged
 				}
-				r.State = RequestExpired
+				r.State = domain.RequestExpired
 				return nil
 			})
 			if err != nil {
 				s.log.Warn("expire request", "request", r.ID, "error", err)
 				soon(retry)
 			}
-		case r.State == RequestPending:
+		case r.State == domain.RequestPending:
 			soon(r.ExpiresAt)
-		case r.State == RequestApproved:
+		case r.State == domain.RequestApproved:
 			if _, ok := s.grants.Get(r.GrantID); !ok {
 				if err := s.issue(ctx, r, now.UTC()); err != nil {
 					s.log.Warn("issue grant", "request", r.ID, "error", err)
@@ -404,7 +405,7 @@ func (s *Service) tick(ctx context.Context) time.Time {
 		}
 	}
 	for _, rv := range s.reviews.All() {
-		if rv.State != ReviewOpen {
+		if rv.State != domain.ReviewOpen {
 			continue
 		}
 		if now.Before(rv.Deadline) {

@@ -28,6 +28,7 @@ import (
 	"github.com/pave-platform/pave/pkg/events"
 	"github.com/pave-platform/pave/pkg/policy"
 	"github.com/pave-platform/pave/services/access/audit"
+	"github.com/pave-platform/pave/services/access/internal/domain"
 )
 
 // Buckets of the JIT state.
@@ -122,7 +123,7 @@ func (c Config) rules() (map[string]int, error) {
 		}
 		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
 		n, err := strconv.Atoi(v)
-		if !ok || err != nil || n < 1 || (policy.RoleRank(k) == 0 && k != KindTeardown) {
+		if !ok || err != nil || n < 1 || (policy.RoleRank(k) == 0 && k != domain.KindTeardown) {
 			return nil, fmt.Errorf("PAVE_ACCESS_APPROVALS_BY_ROLE: %q is not role=N (N ≥ 1; role viewer..admin or teardown)", kv)
 		}
 		out[k] = n
@@ -140,11 +141,6 @@ var (
 	// ErrNotOwn: only a grant's holder ends it early this way.
 	ErrNotOwn = errors.New("not the holder")
 )
-
-// FieldError names a bad input field.
-type FieldError struct{ Field, Message string }
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
 
 // conflict wraps ErrConflict with a reason.
 func conflict(format string, a ...any) error {
@@ -175,9 +171,9 @@ type Service struct {
 	// subjects are the memberships, service accounts and tokens reviews
 	// cover (nil: reviews cover grants only).
 	subjects Subjects
-	requests Table[Request]
+	requests Table[domain.Request]
 	grants   Table[policy.Grant]
-	reviews  Table[Review]
+	reviews  Table[domain.Review]
 	index    *policy.Grants
 	pub      Publisher
 	rec      Recorder
@@ -209,10 +205,10 @@ func New(ctx context.Context, tables Tables, cfg Config, index *policy.Grants,
 	if s.grants, err = tables.Grants(ctx, func(g policy.Grant) { index.Put(g); poke() }); err != nil {
 		return nil, err
 	}
-	if s.requests, err = tables.Requests(ctx, func(Request) { poke() }); err != nil {
+	if s.requests, err = tables.Requests(ctx, func(domain.Request) { poke() }); err != nil {
 		return nil, err
 	}
-	if s.reviews, err = tables.Reviews(ctx, func(Review) { poke() }); err != nil {
+	if s.reviews, err = tables.Reviews(ctx, func(domain.Review) { poke() }); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -254,16 +250,16 @@ type ScopeInput struct {
 func (s *Service) scope(in ScopeInput) (events.GrantScope, error) {
 	switch {
 	case in.Team == "":
-		return events.GrantScope{}, &FieldError{"scope.team", "is required"}
+		return events.GrantScope{}, &domain.FieldError{Field: "scope.team", Message: "is required"}
 	case !s.teams.TeamExists(in.Team):
-		return events.GrantScope{}, &FieldError{"scope.team", fmt.Sprintf("no team %q", in.Team)}
+		return events.GrantScope{}, &domain.FieldError{Field: "scope.team", Message: fmt.Sprintf("no team %q", in.Team)}
 	case in.EnvironmentID != "" && in.Stage != "":
-		return events.GrantScope{}, &FieldError{"scope", "name environment_id or stage, not both"}
+		return events.GrantScope{}, &domain.FieldError{Field: "scope", Message: "name environment_id or stage, not both"}
 	case in.EnvironmentID != "":
 		return events.GrantScope{Kind: events.GrantScopeEnvironment, EnvironmentID: in.EnvironmentID}, nil
 	case in.Stage != "":
 		if !stagePattern(in.Stage) {
-			return events.GrantScope{}, &FieldError{"scope.stage", fmt.Sprintf("%q is not a stage name", in.Stage)}
+			return events.GrantScope{}, &domain.FieldError{Field: "scope.stage", Message: fmt.Sprintf("%q is not a stage name", in.Stage)}
 		}
 		return events.GrantScope{Kind: events.GrantScopeStage, Stage: in.Stage}, nil
 	}
@@ -284,16 +280,16 @@ func stagePattern(s string) bool {
 
 func parseDuration(field, v string, limit time.Duration) (time.Duration, error) {
 	if v == "" {
-		return 0, &FieldError{field, "is required (a Go duration such as 30m or 2h)"}
+		return 0, &domain.FieldError{Field: field, Message: "is required (a Go duration such as 30m or 2h)"}
 	}
 	d, err := time.ParseDuration(v)
 	switch {
 	case err != nil:
-		return 0, &FieldError{field, fmt.Sprintf("%q is not a duration such as 30m or 2h", v)}
+		return 0, &domain.FieldError{Field: field, Message: fmt.Sprintf("%q is not a duration such as 30m or 2h", v)}
 	case d < time.Second:
-		return 0, &FieldError{field, "must be at least 1s"}
+		return 0, &domain.FieldError{Field: field, Message: "must be at least 1s"}
 	case d > limit:
-		return 0, &FieldError{field, fmt.Sprintf("%s is over the maximum of %s", d, limit)}
+		return 0, &domain.FieldError{Field: field, Message: fmt.Sprintf("%s is over the maximum of %s", d, limit)}
 	}
 	return d, nil
 }

@@ -117,12 +117,12 @@ func TestApprovalsAreDistinctAndNeverTheRequesters(t *testing.T) {
 	_, err = e.svc.Approve(ctx, alice, r.ID, "")
 	require.ErrorIs(t, err, jit.ErrSelfApproval)
 	got, _ := e.svc.GetRequest(r.ID)
-	assert.Equal(t, jit.RequestPending, got.State, "a self-approval changes nothing")
+	assert.Equal(t, domain.RequestPending, got.State, "a self-approval changes nothing")
 	assert.Empty(t, e.svc.Grants(jit.GrantFilter{}))
 
 	r, err = e.svc.Approve(ctx, bob, r.ID, "ok")
 	require.NoError(t, err)
-	assert.Equal(t, jit.RequestApproved, r.State)
+	assert.Equal(t, domain.RequestApproved, r.State)
 	g, ok := e.svc.Grant(r.GrantID)
 	require.True(t, ok)
 	assert.Equal(t, []string{"bob"}, g.ApprovedBy)
@@ -133,12 +133,12 @@ func TestApprovalsAreDistinctAndNeverTheRequesters(t *testing.T) {
 	assert.Equal(t, 2, adm.ApprovalsRequired)
 	adm, err = e.svc.Approve(ctx, bob, adm.ID, "")
 	require.NoError(t, err)
-	assert.Equal(t, jit.RequestPending, adm.State, "one approval of two")
+	assert.Equal(t, domain.RequestPending, adm.State, "one approval of two")
 	_, err = e.svc.Approve(ctx, bob, adm.ID, "")
 	require.ErrorIs(t, err, jit.ErrConflict, "the same person twice is one approval")
 	adm, err = e.svc.Approve(ctx, carol, adm.ID, "")
 	require.NoError(t, err)
-	assert.Equal(t, jit.RequestApproved, adm.State)
+	assert.Equal(t, domain.RequestApproved, adm.State)
 
 	_, err = e.svc.Deny(ctx, carol, adm.ID, "too late")
 	require.ErrorIs(t, err, jit.ErrConflict, "a decided request stays decided")
@@ -193,7 +193,7 @@ func TestBreakGlassGrantsAtOnceAndAlerts(t *testing.T) {
 	ctx := context.Background()
 	_, err := e.svc.BreakGlass(ctx, alice, jit.BreakGlassInput{IncidentID: "INC-1", Reason: "db down",
 		Scope: jit.ScopeInput{Team: "pay"}, Duration: "2h"})
-	var fe *jit.FieldError
+	var fe *domain.FieldError
 	require.ErrorAs(t, err, &fe)
 	assert.Equal(t, "duration", fe.Field)
 	_, err = e.svc.BreakGlass(ctx, alice, jit.BreakGlassInput{Reason: "db down", Scope: jit.ScopeInput{Team: "pay"}})
@@ -237,7 +237,7 @@ func TestBadRequestsNameTheFieldAndGrantNothing(t *testing.T) {
 		"scope.environment_id": {Kind: "teardown", Scope: ok.Scope, Duration: "1h", Reason: "x"},
 	} {
 		_, err := e.svc.CreateRequest(ctx, alice, in)
-		var fe *jit.FieldError
+		var fe *domain.FieldError
 		require.ErrorAs(t, err, &fe, field)
 		assert.Equal(t, field, fe.Field)
 	}
@@ -260,7 +260,7 @@ func TestTeardownNeedsASecondPerson(t *testing.T) {
 	assert.False(t, d.Allowed)
 	assert.Contains(t, d.Policies, "production-teardown-needs-second-person")
 
-	r, err := e.svc.CreateRequest(ctx, bob, jit.RequestInput{Kind: jit.KindTeardown,
+	r, err := e.svc.CreateRequest(ctx, bob, jit.RequestInput{Kind: domain.KindTeardown,
 		Scope: jit.ScopeInput{Team: "pay", EnvironmentID: "env-db"}, Duration: "1h", Reason: "decommission"})
 	require.NoError(t, err)
 	_, err = e.svc.Approve(ctx, bob, r.ID, "")
@@ -296,7 +296,7 @@ func TestReviewRevokesWhatIsNotKeptByTheDeadline(t *testing.T) {
 	e.svc.MarkUsed(ctx, []string{ids[0]}, used)
 
 	_, err := e.svc.CreateReview(ctx, bob, "pay", time.Now().Add(-time.Minute))
-	var fe *jit.FieldError
+	var fe *domain.FieldError
 	require.ErrorAs(t, err, &fe)
 	assert.Equal(t, "deadline", fe.Field)
 
@@ -324,7 +324,7 @@ func TestReviewRevokesWhatIsNotKeptByTheDeadline(t *testing.T) {
 	kept, _ := e.svc.Grant(ids[0])
 	assert.Equal(t, policy.GrantActive, kept.State)
 	closed, _ := e.svc.Review(rv.ID)
-	assert.Equal(t, jit.ReviewClosed, closed.State)
+	assert.Equal(t, domain.ReviewClosed, closed.State)
 	csv := jit.ReviewCSV(closed)
 	assert.Contains(t, csv, ids[0]+",alice,access,developer,team,")
 	assert.True(t, strings.Contains(csv, ",keep,bob,") && strings.Contains(csv, "revoked-unreviewed"), csv)
@@ -340,7 +340,7 @@ func TestAPendingRequestExpires(t *testing.T) {
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
 		got, _ := e.svc.GetRequest(r.ID)
-		return got.State == jit.RequestExpired
+		return got.State == domain.RequestExpired
 	}, 3*time.Second, 20*time.Millisecond)
 	_, err = e.svc.Approve(ctx, bob, r.ID, "")
 	require.ErrorIs(t, err, jit.ErrConflict)

@@ -5,6 +5,7 @@ import (
 
 	"github.com/pave-platform/pave/pkg/kv"
 	"github.com/pave-platform/pave/pkg/policy"
+	"github.com/pave-platform/pave/services/access/internal/domain"
 )
 
 // Table is a store of T the service reads from memory and writes by
@@ -27,8 +28,8 @@ type Table[T any] interface {
 // at load and after (another instance's writes included).
 type Tables struct {
 	Grants   func(ctx context.Context, onChange func(policy.Grant)) (Table[policy.Grant], error)
-	Requests func(ctx context.Context, onChange func(Request)) (Table[Request], error)
-	Reviews  func(ctx context.Context, onChange func(Review)) (Table[Review], error)
+	Requests func(ctx context.Context, onChange func(domain.Request)) (Table[domain.Request], error)
+	Reviews  func(ctx context.Context, onChange func(domain.Review)) (Table[domain.Review], error)
 }
 
 // errUnchanged from a mutation means: nothing to write.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/pave-platform/pave/pkg/events"
 	"github.com/pave-platform/pave/pkg/policy"
+	"github.com/pave-platform/pave/services/access/internal/domain"
 )
 
 // TeamAccess lists the team's grants that have not ended and its pending
@@ -21,7 +22,7 @@ func (s *Service) TeamAccess(team string) (grants, requests []string) {
 		if r.Team != team {
 			continue
 		}
-		if _, issued := s.grants.Get(r.GrantID); r.State == RequestPending || r.State == RequestApproved && !issued {
+		if _, issued := s.grants.Get(r.GrantID); r.State == domain.RequestPending || r.State == domain.RequestApproved && !issued {
 			requests = append(requests, r.ID)
 		}
 	}
@@ -41,12 +42,12 @@ func (s *Service) EndTeam(ctx context.Context, by, team string) error {
 	}
 	now := s.now().UTC()
 	for _, id := range requests {
-		_, err := s.requests.Mutate(ctx, id, func(r *Request) error {
-			if r.State != RequestPending && r.State != RequestApproved {
+		_, err := s.requests.Mutate(ctx, id, func(r *domain.Request) error {
+			if r.State != domain.RequestPending && r.State != domain.RequestApproved {
 				return errUnchanged
 			}
-			r.State = RequestDenied
-			r.Denial = &Decision{By: by, At: now, Reason: "team " + team + " was deleted"}
+			r.State = domain.RequestDenied
+			r.Denial = &domain.Decision{By: by, At: now, Reason: "team " + team + " was deleted"}
 			return nil
 		})
 		if err != nil && err != ErrNotFound {
@@ -54,15 +55,15 @@ func (s *Service) EndTeam(ctx context.Context, by, team string) error {
 		}
 	}
 	for _, rv := range s.reviews.All() {
-		if rv.Team != team || rv.State != ReviewOpen {
+		if rv.Team != team || rv.State != domain.ReviewOpen {
 			continue
 		}
-		_, err := s.reviews.Mutate(ctx, rv.ID, func(rv *Review) error {
-			if rv.State != ReviewOpen {
+		_, err := s.reviews.Mutate(ctx, rv.ID, func(rv *domain.Review) error {
+			if rv.State != domain.ReviewOpen {
 				return errUnchanged
 			}
 			t := now
-			rv.State, rv.ClosedAt = ReviewClosed, &t
+			rv.State, rv.ClosedAt = domain.ReviewClosed, &t
 			return nil
 		})
 		if err != nil {
