@@ -64,8 +64,18 @@ const BootstrapAdmin = "bootstrap-admin"
 var Module = fx.Module(Name,
 	service.Lifecycle(Name),
 	fx.Provide(fx.Private, loadConfig, newDecisions, newLedger, newGrantIndex, newRuntime),
+	fx.Invoke(checkRetention),
 	fx.Invoke(func(lc fx.Lifecycle, p parts) { lc.Append(p.RT.Hook(p.build)) }),
 )
+
+// checkRetention refuses event streams that forget a grant while it still
+// counts: the gateway's grant index is replayed from EVT_ACCESS.
+func checkRetention(cfg Config, so bus.StreamOptions) error {
+	if so.EventRetention != 0 && so.EventRetention < cfg.JIT.MaxGrant {
+		return config.Invalidf("PAVE_EVENT_RETENTION", "must be 0 or at least PAVE_ACCESS_MAX_GRANT (%s): gateways rebuild their grant index from the grant events", cfg.JIT.MaxGrant)
+	}
+	return nil
+}
 
 func loadConfig() (Config, error) {
 	var c Config
