@@ -68,7 +68,8 @@ const DedupBucket = "GATEWAY_WEBHOOK_DELIVERIES"
 // Module runs the gateway: its routes join the process's HTTP server.
 var Module = fx.Module(Name,
 	service.Lifecycle(Name),
-	fx.Provide(loadConfig, loadRepositories, newDedup, newGrantIndex),
+	fx.Provide(loadConfig, loadRepositories, newDedup),
+	fx.Provide(fx.Private, newGrantIndex),
 	fx.Provide(fx.Annotate(newAPIRoute, fx.ResultTags(`group:"routes"`, ``))),
 	fx.Provide(httpfx.AsRoute(newPortalRoute)),
 	fx.Provide(httpfx.AsRoute(newWebhookRoute)),
@@ -158,8 +159,9 @@ type consumersParams struct {
 	Log    *slog.Logger
 }
 
-// runConsumers works stored webhook deliveries and ingress events, and
-// turns the ingress router's dead letters into rejected events.
+// runConsumers works stored webhook deliveries and ingress events, turns
+// the ingress router's dead letters into rejected events, and feeds the
+// grant index from access's grant events.
 func runConsumers(p consumersParams) {
 	log := p.Log.With("service", Name)
 	rt := service.NewRuntime(p.Bus, p.MW, log)
@@ -167,5 +169,9 @@ func runConsumers(p consumersParams) {
 	rt.Handle(webhooks.ConsumerSpec(), proc.Handle)
 	rt.Handle(ports.GrantIndexSpec(), ports.GrantIndex(p.Grants))
 	ingress.Consumers(rt.Router(), ingress.NewRouter(p.Bus, ingress.NewStamper(p.Bus.JetStream(), p.SO.Replicas)), ingress.NewRejecter(p.Reg, p.Bus))
-	p.LC.Append(rt.Hook(func(context.Context) error { return nil }))
+	// Access's event stream is declared here too, so that the gateway can
+	// start first (its grant index follows the stream).
+	p.LC.Append(rt.Hook(func(ctx context.Context) error {
+		return bus.EnsureStreams(ctx, p.Bus.JetStream(), bus.ServiceStreams("access", p.SO)...)
+	}))
 }
