@@ -346,3 +346,31 @@ func TestAPendingRequestExpires(t *testing.T) {
 	require.ErrorIs(t, err, jit.ErrConflict)
 	assert.Empty(t, e.svc.Grants(jit.GrantFilter{}))
 }
+
+// A teardown approval is announced on its own events (the gateway's grant
+// index counts it from them): teardown.approved when it starts and
+// teardown.ended when it ends, and never grant.activated, which would
+// become credentials.
+func TestTeardownApprovalIsAnnouncedForTheGateway(t *testing.T) {
+	e := start(t, jit.Config{})
+	ctx := context.Background()
+	r, err := e.svc.CreateRequest(ctx, bob, jit.RequestInput{Kind: domain.KindTeardown,
+		Scope: jit.ScopeInput{Team: "pay", EnvironmentID: "env-db"}, Duration: "1h", Reason: "decommission"})
+	require.NoError(t, err)
+	r, err = e.svc.Approve(ctx, carol, r.ID, "seen")
+	require.NoError(t, err)
+
+	approved := e.events(t, events.TypeTeardownApproved, 1)[0]
+	assert.Equal(t, r.GrantID, approved["grant_id"])
+	assert.Equal(t, "bob", approved["principal"])
+	assert.Equal(t, map[string]any{"kind": "environment", "environment_id": "env-db"}, approved["scope"])
+	assert.Equal(t, []any{"carol"}, approved["approved_by"])
+
+	_, err = e.svc.Revoke(ctx, carol, r.GrantID)
+	require.NoError(t, err)
+	ended := e.events(t, events.TypeTeardownEnded, 1)[0]
+	assert.Equal(t, r.GrantID, ended["grant_id"])
+	assert.Equal(t, events.GrantRevokedRevoked, ended["reason"])
+	assert.Equal(t, "carol", ended["by"])
+	assert.Empty(t, e.events(t, events.TypeGrantActivated, 0), "a teardown approval is no grant.activated")
+}
