@@ -2,7 +2,7 @@
 SHELL    := /bin/bash
 GO       ?= go
 SERVICES := access cost gateway lifecycle provisioning scheduler
-MODULES  := pkg schemas $(addprefix services/,$(SERVICES)) cmd/pave deploy/deploytest
+MODULES  := pkg schemas $(addprefix services/,$(SERVICES)) cmd/pave bench deploy/deploytest
 PKGS     := $(foreach m,$(MODULES),./$(m)/...)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 HELM_VERSION := v3.22.0
@@ -34,7 +34,7 @@ test: servers test-tools ## every test, against real servers
 	$(GO) test -count=1 -timeout 15m $(PKGS)
 
 bench: ## figures as RESULT lines
-	$(GO) run ./pkg/bus/busbench
+	$(GO) run ./bench/busbench
 	$(GO) run ./cmd/pave bench-environments
 	$(GO) run ./cmd/pave bench-api
 	$(GO) run ./services/scheduler/cmd/schedbench

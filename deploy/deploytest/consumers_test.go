@@ -1,16 +1,13 @@
 package deploytest
 
 import (
-	"io/fs"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
 
 // rawConsumer matches the JetStream calls that consume a stream by hand:
@@ -36,26 +33,18 @@ var orderedReaders = map[string]string{
 func TestNoRawJetStreamConsumerOutsidePkgBus(t *testing.T) {
 	root := repoRoot(t)
 	var offenders []string
-	for _, dir := range []string{"services", "cmd"} {
-		err := filepath.WalkDir(filepath.Join(root, dir), func(path string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
-				return err
+	walkGo(t, root, []string{"services", "cmd"}, false, func(rel, path string) error {
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for i, line := range strings.Split(string(src), "\n") {
+			if m := rawConsumer.FindString(line); m != "" && !allowedOrdered(rel, m) {
+				offenders = append(offenders, rel+":"+strconv.Itoa(i+1)+": "+strings.TrimSpace(line))
 			}
-			rel, _ := filepath.Rel(root, path)
-			rel = filepath.ToSlash(rel)
-			src, err := os.ReadFile(path)
-			if err != nil {
-				return err
-			}
-			for i, line := range strings.Split(string(src), "\n") {
-				if m := rawConsumer.FindString(line); m != "" && !allowedOrdered(rel, m) {
-					offenders = append(offenders, rel+":"+strconv.Itoa(i+1)+": "+strings.TrimSpace(line))
-				}
-			}
-			return nil
-		})
-		require.NoError(t, err)
-	}
+		}
+		return nil
+	})
 	assert.Empty(t, offenders, "register these with a bus.Router (pkg/bus) instead")
 }
 

@@ -39,6 +39,11 @@ type ConsumerSpec struct {
 	MaxAckPending  int           // default 1024
 	Concurrency    int           // workers; one ordering key always goes to the same worker; default 4
 	Backoff        Backoff       // default 100ms doubling to 30s
+	// InactiveThreshold, when set, lets the server delete the consumer
+	// once nobody has pulled from it that long: for a consumer one process
+	// names for itself (an in-memory index fed from the stream's start),
+	// so a process that is gone leaves nothing behind.
+	InactiveThreshold time.Duration
 }
 
 func (s *ConsumerSpec) defaults() error {
@@ -115,6 +120,8 @@ func (b *Bus) subscribe(ctx context.Context, spec ConsumerSpec, h func(context.C
 		AckWait:        spec.AckWait,
 		MaxDeliver:     spec.MaxDeliver,
 		MaxAckPending:  spec.MaxAckPending,
+
+		InactiveThreshold: spec.InactiveThreshold,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("consumer %s/%s: %w", spec.Stream, spec.Durable, err)

@@ -17,6 +17,12 @@ const (
 	GrantRevokedReview      = "review"
 	GrantRevokedSuperseded  = "superseded"
 	BreakGlassSeverityHigh  = "high"
+	// A second person's approval of a persistent production
+	// environment's teardown: it elevates no role (so it is not a
+	// grant.activated, which becomes credentials); the gateway's decisions
+	// count it while it lasts.
+	TypeTeardownApproved = "dev.pave.access.teardown.approved.v1"
+	TypeTeardownEnded    = "dev.pave.access.teardown.ended.v1"
 )
 
 func accessTypes() map[string]any {
@@ -24,6 +30,8 @@ func accessTypes() map[string]any {
 		TypeGrantActivated:      GrantActivated{},
 		TypeGrantRevoked:        GrantRevoked{},
 		TypeBreakGlassActivated: BreakGlassActivated{},
+		TypeTeardownApproved:    TeardownApproved{},
+		TypeTeardownEnded:       TeardownEnded{},
 	}
 }
 
@@ -79,4 +87,31 @@ type BreakGlassActivated struct {
 	Severity  string    `json:"severity"`
 	StartsAt  time.Time `json:"starts_at"`
 	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// TeardownApproved is the data of TypeTeardownApproved: another person's
+// approval lets Principal tear down the environment in Scope from
+// StartsAt until ExpiresAt (or a TeardownEnded).
+type TeardownApproved struct {
+	GrantID    string     `json:"grant_id"`
+	Principal  string     `json:"principal"`
+	Team       string     `json:"team"`
+	Scope      GrantScope `json:"scope"`
+	StartsAt   time.Time  `json:"starts_at"`
+	ExpiresAt  time.Time  `json:"expires_at"`
+	RequestID  string     `json:"request_id,omitempty"`
+	ApprovedBy []string   `json:"approved_by,omitempty"`
+}
+
+// TeardownEnded is the data of TypeTeardownEnded: a teardown approval
+// stops counting.
+type TeardownEnded struct {
+	GrantID   string     `json:"grant_id"`
+	Principal string     `json:"principal"`
+	Team      string     `json:"team"`
+	Scope     GrantScope `json:"scope"`
+	// Reason is expired, revoked, review or superseded.
+	Reason  string    `json:"reason"`
+	EndedAt time.Time `json:"ended_at"`
+	By      string    `json:"by,omitempty"`
 }

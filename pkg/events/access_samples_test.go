@@ -13,4 +13,8 @@ var accessSamples = map[string]any{
 	events.TypeBreakGlassActivated: events.BreakGlassActivated{GrantID: "grt-1", Principal: "alice", Team: "payments",
 		Role: "maintainer", Scope: grantScope, IncidentID: "INC-1", Reason: "database down", Severity: events.BreakGlassSeverityHigh,
 		StartsAt: at, ExpiresAt: at.Add(3600e9)},
+	events.TypeTeardownApproved: events.TeardownApproved{GrantID: "grt-2", Principal: "alice", Team: "payments",
+		Scope: grantScope, StartsAt: at, ExpiresAt: at.Add(3600e9), RequestID: "req-2", ApprovedBy: []string{"bob"}},
+	events.TypeTeardownEnded: events.TeardownEnded{GrantID: "grt-2", Principal: "alice", Team: "payments",
+		Scope: grantScope, Reason: events.GrantRevokedRevoked, EndedAt: at, By: "carol"},
 }

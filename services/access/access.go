@@ -20,9 +20,9 @@ import (
 	"github.com/pave-platform/pave/pkg/bus"
 	"github.com/pave-platform/pave/pkg/config"
 	"github.com/pave-platform/pave/pkg/platformfx"
+	"github.com/pave-platform/pave/pkg/policy"
 	"github.com/pave-platform/pave/pkg/service"
 	"github.com/pave-platform/pave/services/access/audit"
-	"github.com/pave-platform/pave/services/access/decide"
 	"github.com/pave-platform/pave/services/access/internal/adapters"
 	"github.com/pave-platform/pave/services/access/internal/app"
 	"github.com/pave-platform/pave/services/access/internal/domain"
@@ -42,7 +42,7 @@ type Config struct {
 	// first start when the file does not exist.
 	BootstrapTokenFile string `env:"PAVE_BOOTSTRAP_TOKEN_FILE"`
 	// Policies are the Cedar policies and schema (PAVE_POLICIES_DIR).
-	Policies decide.Config
+	Policies policy.Config
 	// JIT are the approval rules of just-in-time access.
 	JIT jit.Config
 	// OIDC optionally accepts JWTs of an OpenID Connect issuer.
@@ -60,134 +60,179 @@ type Config struct {
 // platform admin.
 const BootstrapAdmin = "bootstrap-admin"
 
-// Module runs the access service.
+// Module runs the access service: its configuration is loaded once, the
+// decisions' policies, the ledger and the grant index are provided, and
+// build registers the stores, the JIT service and the endpoints on the
+// service's runtime when it starts.
 var Module = fx.Module(Name,
 	service.Lifecycle(Name),
-	fx.Invoke(run),
+	fx.Provide(fx.Private, loadConfig, newDecisions, newLedger, newGrantIndex, newRuntime),
+	fx.Invoke(checkRetention),
+	fx.Invoke(func(lc fx.Lifecycle, p parts) { lc.Append(p.RT.Hook(p.build)) }),
 )
 
-func run(lc fx.Lifecycle, nc *nats.Conn, js jetstream.JetStream, b *bus.Bus, so bus.StreamOptions, mw platformfx.Middleware, mp metric.MeterProvider, log *slog.Logger) error {
-	var cfg Config
-	if err := config.Load(&cfg); err != nil {
-		return err
+// checkRetention refuses event streams that forget a grant while it still
+// counts: the gateway's grant index is replayed from EVT_ACCESS.
+func checkRetention(cfg Config, so bus.StreamOptions) error {
+	if so.EventRetention != 0 && so.EventRetention < cfg.JIT.MaxGrant {
+		return config.Invalidf("PAVE_EVENT_RETENTION", "must be 0 or at least PAVE_ACCESS_MAX_GRANT (%s): gateways rebuild their grant index from the grant events", cfg.JIT.MaxGrant)
 	}
-	// An invalid policy stops the start, naming file, line and reason.
-	policies, err := decide.Load(cfg.Policies)
-	if err != nil {
-		return err
-	}
-	windows, err := decide.LoadChangeWindowsConfig(cfg.Policies)
-	if err != nil {
-		return err
-	}
-	metrics, err := decide.NewMetrics(mp)
-	if err != nil {
-		return err
-	}
-	log = log.With("service", Name)
-	p := parts{nc: nc, js: js, bus: b, so: so, cfg: cfg, policies: policies, windows: windows, metrics: metrics,
-		log: log, rt: service.NewRuntime(b, mw, log)}
-	lc.Append(p.rt.Hook(p.build))
 	return nil
 }
 
-// parts builds the service onto its runtime.
+func loadConfig() (Config, error) {
+	var c Config
+	return c, config.Load(&c)
+}
+
+// decisions are the validated policies, the change windows and the
+// decisions' metrics.
+type decisions struct {
+	policies *policy.Policies
+	windows  *policy.ChangeWindows
+	metrics  *policy.Metrics
+}
+
+// newDecisions loads the policies: an invalid one stops the start, naming
+// file, line and reason.
+func newDecisions(cfg Config, mp metric.MeterProvider) (decisions, error) {
+	policies, err := policy.Load(cfg.Policies)
+	if err != nil {
+		return decisions{}, err
+	}
+	windows, err := policy.LoadChangeWindowsConfig(cfg.Policies)
+	if err != nil {
+		return decisions{}, err
+	}
+	metrics, err := policy.NewMetrics(mp)
+	if err != nil {
+		return decisions{}, err
+	}
+	return decisions{policies: policies, windows: windows, metrics: metrics}, nil
+}
+
+// ledger is the signed audit ledger and the keys that verify it.
+type ledger struct {
+	*audit.Ledger
+	keys   audit.Keyring
+	signer *audit.Signer
+}
+
+// newLedger loads (or at the first start creates) the signing key.
+func newLedger(cfg Config, js jetstream.JetStream, log *slog.Logger) (ledger, error) {
+	signer, keys, keyFile, keyCreated, err := cfg.Audit.Load()
+	if err != nil {
+		return ledger{}, err
+	}
+	if keyCreated {
+		log.Info("audit signing key created", "service", Name, "file", keyFile, "key", signer.ID())
+	}
+	return ledger{Ledger: audit.NewLedger(js).WithSigner(signer), keys: keys, signer: signer}, nil
+}
+
+// newGrantIndex is the grants' index the authorize endpoint decides with,
+// fed by the JIT service's store.
+func newGrantIndex(d decisions, nc *nats.Conn) *policy.Grants {
+	grants := policy.NewGrants(d.windows)
+	grants.Notify(policy.PublishUsed(nc))
+	return grants
+}
+
+// newRuntime is the service's runtime.
+func newRuntime(b *bus.Bus, mw platformfx.Middleware, log *slog.Logger) *service.Runtime {
+	return service.NewRuntime(b, mw, log.With("service", Name))
+}
+
+// parts are what build puts together on the runtime.
 type parts struct {
-	nc       *nats.Conn
-	js       jetstream.JetStream
-	bus      *bus.Bus
-	so       bus.StreamOptions
-	cfg      Config
-	policies *decide.Policies
-	windows  *decide.ChangeWindows
-	metrics  *decide.Metrics
-	log      *slog.Logger
-	rt       *service.Runtime
+	fx.In
+	NC     *nats.Conn
+	JS     jetstream.JetStream
+	Bus    *bus.Bus
+	SO     bus.StreamOptions
+	Cfg    Config
+	Dec    decisions
+	Ledger ledger
+	Grants *policy.Grants
+	Log    *slog.Logger
+	RT     *service.Runtime
 }
 
 func (p parts) build(ctx context.Context) error {
-	tokens, err := adapters.NewKVTokens(ctx, p.js, p.so.Replicas)
+	log := p.Log.With("service", Name)
+	tokens, err := adapters.NewKVTokens(ctx, p.JS, p.SO.Replicas)
 	if err != nil {
 		return err
 	}
-	dir, err := adapters.NewKVDirectory(ctx, p.js, p.so.Replicas)
+	dir, err := adapters.NewKVDirectory(ctx, p.JS, p.SO.Replicas)
 	if err != nil {
 		return err
 	}
-	p.rt.OnStop(func(context.Context) error { return dir.Stop() })
-	if err := p.bootstrap(ctx, tokens, dir); err != nil {
+	p.RT.OnStop(func(context.Context) error { return dir.Stop() })
+	if err := p.bootstrap(ctx, tokens, dir, log); err != nil {
 		return err
 	}
-	signer, auditKeys, keyFile, keyCreated, err := p.cfg.Audit.Load()
+	ledger, grants := p.Ledger.Ledger, p.Grants
+	svc, err := jit.New(ctx, adapters.JITTables(p.JS, p.SO.Replicas, log), p.Cfg.JIT, grants, p.Bus, ledger, teamsOf{dir}, log)
 	if err != nil {
 		return err
 	}
-	if keyCreated {
-		p.log.Info("audit signing key created", "file", keyFile, "key", signer.ID())
-	}
-	ledger := audit.NewLedger(p.js).WithSigner(signer)
-	archive, err := p.cfg.AuditArchive.Open(ctx, p.js, p.so.Replicas)
+	archive, err := p.Cfg.AuditArchive.Open(ctx, p.JS, p.SO.Replicas)
 	if err != nil {
 		return err
 	}
-	p.rt.Go(audit.NewCompactor(p.js, audit.Stream, archive, signer, p.cfg.AuditArchive, p.log).Run)
-	verify := append(p.cfg.Audit.VerifyOptions(auditKeys), audit.Archived(archive))
+	p.RT.Go(audit.NewCompactor(p.JS, audit.Stream, archive, p.Ledger.signer, p.Cfg.AuditArchive, log).Run)
+	verify := append(p.Cfg.Audit.VerifyOptions(p.Ledger.keys), audit.Archived(archive))
 	// System actions (TTL expiry, sweeper, preemption, webhooks) are
 	// recorded from the events that report them.
 	for _, peer := range []string{"lifecycle", "provisioning", "scheduler", "gateway"} {
-		if err := bus.EnsureStreams(ctx, p.js, bus.ServiceStreams(peer, p.so)...); err != nil {
+		if err := bus.EnsureStreams(ctx, p.JS, bus.ServiceStreams(peer, p.SO)...); err != nil {
 			return err
 		}
 	}
 	system := audit.NewSystemActions(ledger)
 	for _, spec := range system.Consumers() {
-		p.rt.Handle(spec, system.Handle)
+		p.RT.Handle(spec, system.Handle)
 	}
-	grants := decide.NewGrants(p.windows)
-	grants.Notify(p.nc)
-	svc, err := jit.New(ctx, p.js, p.so.Replicas, p.cfg.JIT, grants, p.bus, ledger, teamsOf{dir}, p.log)
-	if err != nil {
-		return err
-	}
-	p.rt.OnStop(func(context.Context) error { svc.Close(); return nil })
+	p.RT.OnStop(func(context.Context) error { svc.Close(); return nil })
 	svc.WithSubjects(app.NewReviewSubjects(dir, tokens, ledger))
-	p.rt.Go(svc.Run) // the grants' timer
-	p.rt.Endpoint(func() (service.Stopper, error) { return p.grantsUsed(svc) })
-	owned, stopOwned, err := teams.Start(ctx, p.bus, p.so, p.log)
+	p.RT.Go(svc.Run) // the grants' timer
+	p.RT.Endpoint(func() (service.Stopper, error) { return p.grantsUsed(svc) })
+	owned, stopOwned, err := teams.Start(ctx, p.Bus, p.SO, log)
 	if err != nil {
 		return err
 	}
-	p.rt.OnStop(func(context.Context) error { return stopOwned() })
+	p.RT.OnStop(func(context.Context) error { return stopOwned() })
 	authenticate := app.NewAuthenticate(tokens, dir)
-	if p.cfg.OIDC.Enabled() {
-		o, err := app.NewOIDC(ctx, p.cfg.OIDC)
+	if p.Cfg.OIDC.Enabled() {
+		o, err := app.NewOIDC(ctx, p.Cfg.OIDC)
 		if err != nil {
 			return err
 		}
 		authenticate.WithOIDC(o)
 	}
-	p.rt.Endpoint(func() (service.Stopper, error) { return ports.ServeAuthn(p.nc, authenticate, p.log) })
-	p.rt.Endpoint(func() (service.Stopper, error) {
-		return ports.ServeAPI(p.nc, ports.API{
+	p.RT.Endpoint(func() (service.Stopper, error) { return ports.ServeAuthn(p.NC, authenticate, log) })
+	p.RT.Endpoint(func() (service.Stopper, error) {
+		return ports.ServeAPI(p.NC, ports.API{
 			Identities: app.NewIdentities(dir, ledger).WithTeamGuard(teamGuard{owned, svc}),
-			Tokens:     app.NewTokens(tokens, dir, ledger).WithConfig(p.cfg.Tokens),
-			Dir:        dir, JS: p.js, Log: p.log, JIT: &ports.JIT{Svc: svc, Log: p.log}, AuditVerify: verify,
+			Tokens:     app.NewTokens(tokens, dir, ledger).WithConfig(p.Cfg.Tokens),
+			Dir:        dir, JS: p.JS, Log: log, JIT: &ports.JIT{Svc: svc, Log: log}, AuditVerify: verify,
 		})
 	})
-	p.rt.Endpoint(func() (service.Stopper, error) {
-		return ports.ServeAuthorize(p.nc, decide.New(p.policies), grants, ledger, p.metrics, p.log)
+	p.RT.Endpoint(func() (service.Stopper, error) {
+		return ports.ServeAuthorize(p.NC, policy.New(p.Dec.policies), grants, ledger, p.Dec.metrics, log)
 	})
 	return nil
 }
 
 // bootstrap makes sure the first admin token and identity exist.
-func (p parts) bootstrap(ctx context.Context, tokens *adapters.KVTokens, dir *adapters.KVDirectory) error {
-	generated, err := app.NewBootstrap(tokens).Ensure(ctx, p.cfg.BootstrapToken, p.cfg.BootstrapTokenFile)
+func (p parts) bootstrap(ctx context.Context, tokens *adapters.KVTokens, dir *adapters.KVDirectory, log *slog.Logger) error {
+	generated, err := app.NewBootstrap(tokens).Ensure(ctx, p.Cfg.BootstrapToken, p.Cfg.BootstrapTokenFile)
 	if err != nil {
 		return err
 	}
 	if generated {
-		p.log.Info("bootstrap admin token created", "file", p.cfg.BootstrapTokenFile)
+		log.Info("bootstrap admin token created", "file", p.Cfg.BootstrapTokenFile)
 	}
 	if _, ok := dir.User(BootstrapAdmin); ok {
 		return nil
@@ -197,8 +242,8 @@ func (p parts) bootstrap(ctx context.Context, tokens *adapters.KVTokens, dir *ad
 
 // grantsUsed hears which grants the gateway's decisions used.
 func (p parts) grantsUsed(svc *jit.Service) (service.Stopper, error) {
-	used, err := p.nc.Subscribe(decide.SubjectGrantsUsed, func(m *nats.Msg) {
-		var u decide.GrantsUsed
+	used, err := p.NC.Subscribe(policy.SubjectGrantsUsed, func(m *nats.Msg) {
+		var u policy.GrantsUsed
 		if json.Unmarshal(m.Data, &u) == nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
@@ -206,7 +251,7 @@ func (p parts) grantsUsed(svc *jit.Service) (service.Stopper, error) {
 		}
 	})
 	if err != nil {
-		return nil, fmt.Errorf("subscribe %s: %w", decide.SubjectGrantsUsed, err)
+		return nil, fmt.Errorf("subscribe %s: %w", policy.SubjectGrantsUsed, err)
 	}
 	return unsubscriber{used}, nil
 }

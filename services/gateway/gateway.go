@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/fx"
 
+	"github.com/pave-platform/pave/pkg/audit"
 	"github.com/pave-platform/pave/pkg/authn"
 	"github.com/pave-platform/pave/pkg/bus"
 	"github.com/pave-platform/pave/pkg/config"
@@ -22,11 +23,10 @@ import (
 	"github.com/pave-platform/pave/pkg/httpfx"
 	"github.com/pave-platform/pave/pkg/otelfx"
 	"github.com/pave-platform/pave/pkg/platformfx"
+	"github.com/pave-platform/pave/pkg/policy"
 	"github.com/pave-platform/pave/pkg/redisfx"
 	"github.com/pave-platform/pave/pkg/schema"
 	"github.com/pave-platform/pave/pkg/service"
-	"github.com/pave-platform/pave/services/access/audit"
-	"github.com/pave-platform/pave/services/access/decide"
 	"github.com/pave-platform/pave/services/gateway/internal/ingress"
 	"github.com/pave-platform/pave/services/gateway/internal/portal"
 	"github.com/pave-platform/pave/services/gateway/internal/ports"
@@ -49,6 +49,9 @@ type Config struct {
 	API ports.Config
 	// Portal holds the web portal's session settings.
 	Portal portal.Config
+	// Policies are the Cedar policies and change windows every /v1
+	// request is decided by (PAVE_POLICIES_DIR, as the access service's).
+	Policies policy.Config
 }
 
 // Validate names the variable that is out of range.
@@ -66,6 +69,7 @@ const DedupBucket = "GATEWAY_WEBHOOK_DELIVERIES"
 var Module = fx.Module(Name,
 	service.Lifecycle(Name),
 	fx.Provide(loadConfig, loadRepositories, newDedup),
+	fx.Provide(fx.Private, newGrantIndex),
 	fx.Provide(fx.Annotate(newAPIRoute, fx.ResultTags(`group:"routes"`, ``))),
 	fx.Provide(httpfx.AsRoute(newPortalRoute)),
 	fx.Provide(httpfx.AsRoute(newWebhookRoute)),
@@ -91,31 +95,29 @@ func newDedup(c Config, rc redisfx.Client, js jetstream.JetStream, so bus.Stream
 	return dedup.NewKV(ctx, js, DedupBucket, c.DedupTTL, so.Replicas)
 }
 
-func newAPIRoute(lc fx.Lifecycle, gc Config, so bus.StreamOptions, mp metric.MeterProvider, nc *nats.Conn, js jetstream.JetStream, reg *schema.Registry, rc redisfx.Client, fill *bus.FillMonitor, log *slog.Logger) (httpfx.Route, portal.API, error) {
+// newGrantIndex is the decisions' index of just-in-time grants, fed by
+// access's grant events (runConsumers).
+func newGrantIndex(gc Config, nc *nats.Conn) (*policy.Grants, error) {
+	windows, err := policy.LoadChangeWindowsConfig(gc.Policies)
+	if err != nil {
+		return nil, err
+	}
+	grants := policy.NewGrants(windows)
+	grants.Notify(policy.PublishUsed(nc))
+	return grants, nil
+}
+
+func newAPIRoute(lc fx.Lifecycle, gc Config, grants *policy.Grants, so bus.StreamOptions, mp metric.MeterProvider, nc *nats.Conn, js jetstream.JetStream, reg *schema.Registry, rc redisfx.Client, fill *bus.FillMonitor, log *slog.Logger) (httpfx.Route, portal.API, error) {
 	client := authn.NewClient(nc, 2*time.Second)
 	// Every /v1 route is decided in-process against the Cedar policies
 	// (an invalid policy stops the start) and recorded in the audit ledger.
-	var cfg decide.Config
-	if err := config.Load(&cfg); err != nil {
-		return httpfx.Route{}, portal.API{}, err
-	}
-	policies, err := decide.Load(cfg)
+	policies, err := policy.Load(gc.Policies)
 	if err != nil {
 		return httpfx.Route{}, portal.API{}, err
 	}
-	windows, err := decide.LoadChangeWindowsConfig(cfg)
-	if err != nil {
-		return httpfx.Route{}, portal.API{}, err
-	}
-	// Active just-in-time grants count in decisions: a watch of the
-	// access service's grant bucket feeds them (access helper).
-	grants := decide.NewGrants(windows)
-	watchCtx, stopWatch := context.WithCancel(context.Background())
-	lc.Append(fx.StopHook(stopWatch))
-	grants.Watch(watchCtx, js, log.With("service", Name))
 	apiCfg := gc.API
 	apiCfg.KVReplicas = so.Replicas
-	dm, err := decide.NewMetrics(mp)
+	dm, err := policy.NewMetrics(mp)
 	if err != nil {
 		return httpfx.Route{}, portal.API{}, err
 	}
@@ -124,7 +126,7 @@ func newAPIRoute(lc fx.Lifecycle, gc Config, so bus.StreamOptions, mp metric.Met
 	recorder := audit.NewClient(nc, 15*time.Second)
 	reads := ports.NewReadCounter(recorder, ports.ReadFlushInterval, log.With("service", Name, "component", "audit-reads"))
 	lc.Append(fx.StartStopHook(reads.Start, reads.Stop))
-	az := ports.Authz{Decider: decide.New(policies), Recorder: recorder, Grants: grants, Metrics: dm, Reads: reads}
+	az := ports.Authz{Decider: policy.New(policies), Recorder: recorder, Grants: grants, Metrics: dm, Reads: reads}
 	api := ports.API(ports.Deps{Auth: client, Caller: ports.NATSCaller{NC: nc}, Types: reg, Authz: az,
 		Log: log.With("service", Name), NC: nc, JS: js, Registry: reg, Redis: rc.Redis, Config: &apiCfg, Meters: mp, Capacity: fill})
 	// Every API request starts (or continues) a trace at the edge.
@@ -146,23 +148,30 @@ func newWebhookRoute(repos *webhooks.Repositories, seen dedup.Store, b *bus.Bus,
 
 type consumersParams struct {
 	fx.In
-	LC    fx.Lifecycle
-	Bus   *bus.Bus
-	NC    *nats.Conn
-	Reg   *schema.Registry
-	Repos *webhooks.Repositories
-	SO    bus.StreamOptions
-	MW    platformfx.Middleware
-	Log   *slog.Logger
+	LC     fx.Lifecycle
+	Bus    *bus.Bus
+	NC     *nats.Conn
+	Reg    *schema.Registry
+	Repos  *webhooks.Repositories
+	Grants *policy.Grants
+	SO     bus.StreamOptions
+	MW     platformfx.Middleware
+	Log    *slog.Logger
 }
 
-// runConsumers works stored webhook deliveries and ingress events, and
-// turns the ingress router's dead letters into rejected events.
+// runConsumers works stored webhook deliveries and ingress events, turns
+// the ingress router's dead letters into rejected events, and feeds the
+// grant index from access's grant events.
 func runConsumers(p consumersParams) {
 	log := p.Log.With("service", Name)
 	rt := service.NewRuntime(p.Bus, p.MW, log)
 	proc := webhooks.NewProcessor(p.Repos, ports.NATSCaller{NC: p.NC}, p.Bus, log.With("component", "webhooks"))
 	rt.Handle(webhooks.ConsumerSpec(), proc.Handle)
+	rt.Handle(ports.GrantIndexSpec(), ports.GrantIndex(p.Grants))
 	ingress.Consumers(rt.Router(), ingress.NewRouter(p.Bus, ingress.NewStamper(p.Bus.JetStream(), p.SO.Replicas)), ingress.NewRejecter(p.Reg, p.Bus))
-	p.LC.Append(rt.Hook(func(context.Context) error { return nil }))
+	// Access's event stream is declared here too, so that the gateway can
+	// start first (its grant index follows the stream).
+	p.LC.Append(rt.Hook(func(ctx context.Context) error {
+		return bus.EnsureStreams(ctx, p.Bus.JetStream(), bus.ServiceStreams("access", p.SO)...)
+	}))
 }

@@ -98,47 +98,58 @@ func validPoolName(s string) bool {
 	return true
 }
 
-// Module runs the lifecycle service.
+// Module runs the lifecycle service: its configuration is loaded once,
+// the templates' catalog and the runtime are provided, and build registers
+// the stores, the saga engine, the handlers and the endpoints on the
+// runtime when it starts.
 var Module = fx.Module(Name,
 	service.Lifecycle(Name),
-	fx.Invoke(run),
+	fx.Provide(fx.Private, loadConfig, newCatalog, newRuntime),
+	fx.Invoke(func(d deps) {
+		r := &runner{deps: d, log: d.Log.With("service", Name)}
+		d.LC.Append(d.RT.Hook(r.build))
+	}),
 )
+
+func loadConfig() (Config, error) {
+	var c Config
+	return c, config.Load(&c)
+}
+
+// newCatalog loads the templates; a bad one stops the start.
+func newCatalog(cfg Config) (*domain.Catalog, error) {
+	cat, err := adapters.LoadCatalog(cfg.TemplatesDir)
+	if err != nil {
+		return nil, fmt.Errorf("load templates (PAVE_TEMPLATES_DIR=%s): %w", cfg.TemplatesDir, err)
+	}
+	return cat, nil
+}
+
+func newRuntime(b *bus.Bus, mw platformfx.Middleware, log *slog.Logger) *service.Runtime {
+	return service.NewRuntime(b, mw, log.With("service", Name))
+}
 
 type deps struct {
 	fx.In
-	LC  fx.Lifecycle
-	NC  *nats.Conn
-	Bus *bus.Bus
-	SO  bus.StreamOptions
-	MW  platformfx.Middleware
-	Log *slog.Logger
-}
-
-func run(d deps) error {
-	var cfg Config
-	if err := config.Load(&cfg); err != nil {
-		return err
-	}
-	log := d.Log.With("service", Name)
-	r := &runner{deps: d, cfg: cfg, log: log, rt: service.NewRuntime(d.Bus, d.MW, log)}
-	d.LC.Append(r.rt.Hook(r.build))
-	return nil
+	LC      fx.Lifecycle
+	NC      *nats.Conn
+	Bus     *bus.Bus
+	SO      bus.StreamOptions
+	Cfg     Config
+	Catalog *domain.Catalog
+	Log     *slog.Logger
+	RT      *service.Runtime
 }
 
 // runner builds the service's parts onto its runtime.
 type runner struct {
 	deps
-	cfg    Config
 	log    *slog.Logger
-	rt     *service.Runtime
 	engine *saga.Engine
 }
 
 func (r *runner) build(ctx context.Context) error {
-	cat, err := adapters.LoadCatalog(r.cfg.TemplatesDir)
-	if err != nil {
-		return fmt.Errorf("load templates (PAVE_TEMPLATES_DIR=%s): %w", r.cfg.TemplatesDir, err)
-	}
+	cat := r.Catalog
 	js := r.Bus.JetStream()
 	for _, peer := range []string{"provisioning", "scheduler", "cost", "gateway"} {
 		if err := bus.EnsureStreams(ctx, js, bus.ServiceStreams(peer, r.SO)...); err != nil {
@@ -157,34 +168,34 @@ func (r *runner) build(ctx context.Context) error {
 		stopFollow()
 		return err
 	}
-	r.rt.OnStop(func(context.Context) error { stopFollow(); waitFollow(); return nil })
+	r.RT.OnStop(func(context.Context) error { stopFollow(); waitFollow(); return nil })
 	policy := app.DefaultStepPolicy()
-	policy.Timeout = r.cfg.StepTimeout
-	policy.Retry.Backoff = r.cfg.RetryBackoff
-	policy.CompensationRetry.Backoff = r.cfg.RetryBackoff
-	policy.AdmissionTimeout = r.cfg.AdmissionTimeout
-	policy.CostCheck = r.cfg.CostCheck
-	ppol := app.PromotionPolicy{ApprovalTimeout: r.cfg.ApprovalTimeout, VerifyTimeout: r.cfg.VerifyTimeout,
+	policy.Timeout = r.Cfg.StepTimeout
+	policy.Retry.Backoff = r.Cfg.RetryBackoff
+	policy.CompensationRetry.Backoff = r.Cfg.RetryBackoff
+	policy.AdmissionTimeout = r.Cfg.AdmissionTimeout
+	policy.CostCheck = r.Cfg.CostCheck
+	ppol := app.PromotionPolicy{ApprovalTimeout: r.Cfg.ApprovalTimeout, VerifyTimeout: r.Cfg.VerifyTimeout,
 		// An update runs a step per resource, each bounded by StepTimeout.
-		StepTimeout: r.cfg.StepTimeout, ApplyTimeout: 10 * r.cfg.StepTimeout, Retry: policy.Retry}
+		StepTimeout: r.Cfg.StepTimeout, ApplyTimeout: 10 * r.Cfg.StepTimeout, Retry: policy.Retry}
 	r.engine, err = saga.NewEngine(ctx, js, r.Bus, SagaBucket, append(app.Definitions(cat, policy), app.PromotionSaga(ppol)),
 		saga.WithLogger(r.log), saga.WithSource("pave/lifecycle"), saga.WithReplicas(r.SO.Replicas))
 	if err != nil {
 		return err
 	}
 	// The engine stops after the consumers, whose handlers drive it.
-	r.rt.OnStop(r.engine.Stop)
-	svc := app.NewService(envs, r.engine, cat, r.cfg.AdmissionPool, r.Bus, r.log).WithResumeBackoff(r.cfg.RetryBackoff)
+	r.RT.OnStop(r.engine.Stop)
+	svc := app.NewService(envs, r.engine, cat, r.Cfg.AdmissionPool, r.Bus, r.log).WithResumeBackoff(r.Cfg.RetryBackoff)
 	promoter, err := r.promoter(ctx, svc, ppol)
 	if err != nil {
 		return err
 	}
-	ports.Consumers(r.rt.Router(), svc, promoter, r.engine)
+	ports.Consumers(r.RT.Router(), svc, promoter, r.engine)
 	if err := r.engine.Launch(); err != nil {
 		return err
 	}
-	r.rt.ServeRPC(r.NC, "pave-lifecycle", append(ports.Endpoints(svc), ports.PromotionEndpoints(promoter)...)...)
-	r.rt.Every(service.Loop{Name: "reconcile", Every: r.cfg.ReconcileInterval, AtStart: true,
+	r.RT.ServeRPC(r.NC, "pave-lifecycle", append(ports.Endpoints(svc), ports.PromotionEndpoints(promoter)...)...)
+	r.RT.Every(service.Loop{Name: "reconcile", Every: r.Cfg.ReconcileInterval, AtStart: true,
 		Pass: func(ctx context.Context) error {
 			err := svc.Reconcile(ctx)
 			if perr := promoter.ReconcilePromotions(ctx); perr != nil {
@@ -204,14 +215,14 @@ func (r *runner) promoter(ctx context.Context, svc *app.Service, ppol app.Promot
 	}
 	p := app.NewPromoter(svc, store.Applications(), store, store, adapters.NewAccessAuthorizer(r.NC, 10*time.Second),
 		r.engine, r.Bus, ppol, r.log)
-	if r.cfg.ApplicationsFile == "" {
+	if r.Cfg.ApplicationsFile == "" {
 		return p, nil
 	}
-	raw, err := os.ReadFile(r.cfg.ApplicationsFile)
+	raw, err := os.ReadFile(r.Cfg.ApplicationsFile)
 	if err != nil {
 		return nil, fmt.Errorf("read applications (PAVE_APPLICATIONS_FILE): %w", err)
 	}
-	apps, err := domain.ParseApplications(r.cfg.ApplicationsFile, raw)
+	apps, err := domain.ParseApplications(r.Cfg.ApplicationsFile, raw)
 	if err != nil {
 		return nil, fmt.Errorf("load applications (PAVE_APPLICATIONS_FILE): %w", err)
 	}

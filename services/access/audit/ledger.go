@@ -2,8 +2,6 @@ package audit
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -65,13 +63,6 @@ func NewLedger(js jetstream.JetStream) *Ledger {
 func (l *Ledger) WithSigner(s *Signer) *Ledger {
 	l.signer = s
 	return l
-}
-
-// NewID is a random record id.
-func NewID() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return "aud-" + hex.EncodeToString(b[:])
 }
 
 // Append stores the record and returns once it is in the stream.
@@ -163,7 +154,7 @@ func (l *Ledger) publish(ctx context.Context, batch []*entry) (int, error) {
 	buf := make([]byte, 0, 512*len(batch))
 	n := 0
 	for _, e := range batch {
-		e.rec.chain(prev, l.signer)
+		chain(&e.rec, prev, l.signer)
 		raw, err := json.Marshal(e.rec)
 		if err != nil {
 			return 0, err

@@ -6,65 +6,42 @@
 //	Verify: walk AUDIT in order, recompute each hash, compare with the stored hash and the next record's prev, check the signature
 //
 // The access service is the one signer: the gateway sends its decision
-// records to it (Client, on AppendSubject). Several ledgers may still
+// records to it (pkg/audit's Client, on AppendSubject). Several ledgers may still
 // share the chain: a publish expects the last sequence it knows, so a
 // writer that is behind is refused, reads the tail and chains again — the
 // chain never forks.
 package audit
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
-	"fmt"
-	"time"
+	"github.com/pave-platform/pave/pkg/audit"
 )
+
+// The record and its contract are pkg/audit's; these names keep the
+// ledger's code short.
+type Record = audit.Record
 
 // Kinds of record.
 const (
-	KindDecision = "decision"
-	KindIdentity = "identity"
-	KindToken    = "token"
-	// KindBatch is the subject of a message holding several records.
-	KindBatch = "batch"
+	KindDecision = audit.KindDecision
+	KindIdentity = audit.KindIdentity
+	KindToken    = audit.KindToken
+	KindBatch    = audit.KindBatch
 )
 
-// Record is one entry. Hash is the SHA-256 of the record's JSON with Hash
-// empty; Prev is the Hash of the record before it ("" for the first).
-// Records never hold secrets.
-type Record struct {
-	ID        string    `json:"id"`
-	Time      time.Time `json:"time"`
-	Kind      string    `json:"kind"`
-	Actor     string    `json:"actor"`
-	ActorKind string    `json:"actor_kind,omitempty"`
-	Team      string    `json:"team,omitempty"`
-	Action    string    `json:"action"`
-	Resource  string    `json:"resource,omitempty"`
-	// Decision is "allow" or "deny" for decisions.
-	Decision string            `json:"decision,omitempty"`
-	Policies []string          `json:"policies,omitempty"`
-	Route    string            `json:"route,omitempty"`
-	Details  map[string]string `json:"details,omitempty"`
-	Prev     string            `json:"prev"`
-	// Key names the access service's signing key (KeyID); Sig is its
-	// Ed25519 signature of Hash, base64. The hash covers Key, not Sig.
-	Key  string `json:"key,omitempty"`
-	Hash string `json:"hash"`
-	Sig  string `json:"sig,omitempty"`
-}
+// AppendSubject is where the access service takes records to append.
+const AppendSubject = audit.AppendSubject
 
-// ComputeHash is the hash the record must hold.
-func (r Record) ComputeHash() string {
-	r.Hash, r.Sig = "", ""
-	raw, _ := json.Marshal(r) // a struct of strings, times and maps always encodes
-	sum := sha256.Sum256(raw)
-	return hex.EncodeToString(sum[:])
-}
+// Subject is where a record of kind is published.
+func Subject(kind string) string { return audit.Subject(kind) }
 
-// chain sets Prev and Hash after prev, and signs when s is not nil.
-func (r *Record) chain(prev string, s *Signer) {
+// Records splits a stored message into its records.
+func Records(raw []byte) ([]Record, error) { return audit.Records(raw) }
+
+// NewID is a random record id.
+func NewID() string { return audit.NewID() }
+
+// chain sets r's Prev and Hash after prev, and signs when s is not nil.
+func chain(r *Record, prev string, s *Signer) {
 	r.Prev, r.Key, r.Sig = prev, "", ""
 	if s != nil {
 		r.Key = s.id
@@ -73,27 +50,4 @@ func (r *Record) chain(prev string, s *Signer) {
 	if s != nil {
 		r.Sig = s.sign(r.Hash)
 	}
-}
-
-// Subject is where a record of kind is published.
-func Subject(kind string) string { return "pave.audit." + kind }
-
-// Records splits a stored message into its records: one JSON record per
-// line (a message of a group commit holds several).
-func Records(raw []byte) ([]Record, error) {
-	var out []Record
-	for len(raw) > 0 {
-		line := raw
-		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
-			line, raw = raw[:i], raw[i+1:]
-		} else {
-			raw = nil
-		}
-		var r Record
-		if err := json.Unmarshal(line, &r); err != nil {
-			return out, fmt.Errorf("line %d: %w", len(out)+1, err)
-		}
-		out = append(out, r)
-	}
-	return out, nil
 }

@@ -27,8 +27,8 @@ import (
 	"github.com/pave-platform/pave/pkg/authn"
 	"github.com/pave-platform/pave/pkg/bus"
 	"github.com/pave-platform/pave/pkg/events"
+	"github.com/pave-platform/pave/pkg/policy"
 	"github.com/pave-platform/pave/services/access/audit"
-	"github.com/pave-platform/pave/services/access/decide"
 	"github.com/pave-platform/pave/services/access/internal/ports"
 )
 
@@ -63,7 +63,7 @@ func run(dir string, n int, dur time.Duration) error {
 	reqs := requests(principals, 4096)
 	grants := grantSet(principals)
 
-	engine := decide.New(policies, decide.WithEntities(ents), decide.WithCache(0))
+	engine := policy.New(policies, policy.WithEntities(ents), policy.WithCache(0))
 	lat := make([]time.Duration, n)
 	for i := range n {
 		start := time.Now()
@@ -74,7 +74,7 @@ func run(dir string, n int, dur time.Duration) error {
 	p50, p99 := pct(lat, 50), pct(lat, 99)
 	fmt.Printf("RESULT access_decide_inprocess policies=%d entities=%d grants=%d p50_us=%.1f p99_us=%.1f target_p99_us=50\n",
 		policies.Len(), len(ents), grants.Len(), us(p50), us(p99))
-	cached := decide.New(policies, decide.WithEntities(ents))
+	cached := policy.New(policies, policy.WithEntities(ents))
 	for i := range n {
 		start := time.Now()
 		r, _ := grants.Apply(reqs[i%len(reqs)], start)
@@ -82,15 +82,15 @@ func run(dir string, n int, dur time.Duration) error {
 		lat[i] = time.Since(start)
 	}
 	fmt.Printf("RESULT access_decide_inprocess_cached p50_us=%.2f p99_us=%.2f\n", us(pct(lat, 50)), us(pct(lat, 99)))
-	// The access service decides with the cache on (decide.New defaults).
+	// The access service decides with the cache on (policy.New defaults).
 	return overNATS(cached, grants, reqs, dur)
 }
 
 // grantSet: 10,000 active grants, one per user, on a random team of the
 // user's (or another), at a random role and scope.
-func grantSet(ps []authn.Principal) *decide.Grants {
+func grantSet(ps []authn.Principal) *policy.Grants {
 	r := rand.New(rand.NewPCG(3, 4))
-	g := decide.NewGrants(nil)
+	g := policy.NewGrants(nil)
 	now := time.Now()
 	roles := []string{"viewer", "developer", "maintainer", "admin"}
 	for i, p := range ps {
@@ -105,14 +105,14 @@ func grantSet(ps []authn.Principal) *decide.Grants {
 		case 1:
 			scope = events.GrantScope{Kind: events.GrantScopeEnvironment, EnvironmentID: fmt.Sprintf("env%d", r.IntN(4096))}
 		}
-		g.Put(decide.Grant{ID: fmt.Sprintf("grt-%d", i), Kind: decide.GrantKindAccess, Principal: p.ID, Team: team,
+		g.Put(policy.Grant{ID: fmt.Sprintf("grt-%d", i), Kind: policy.GrantKindAccess, Principal: p.ID, Team: team,
 			Role: roles[r.IntN(len(roles))], Scope: scope, StartsAt: now.Add(-time.Minute), ExpiresAt: now.Add(time.Hour),
-			State: decide.GrantActive})
+			State: policy.GrantActive})
 	}
 	return g
 }
 
-func loadPolicies(dir string) (*decide.Policies, error) {
+func loadPolicies(dir string) (*policy.Policies, error) {
 	fsys := fstest.MapFS{}
 	for _, name := range []string{"schema.cedarschema", "roles.cedar", "production.cedar"} {
 		raw, err := os.ReadFile(dir + "/" + name)
@@ -121,7 +121,7 @@ func loadPolicies(dir string) (*decide.Policies, error) {
 		}
 		fsys[name] = &fstest.MapFile{Data: raw}
 	}
-	base, err := decide.LoadFS(fsys, dir)
+	base, err := policy.LoadFS(fsys, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +132,7 @@ func loadPolicies(dir string) (*decide.Policies, error) {
 		extra = fmt.Appendf(extra, "@id(\"team%d-no-friday-prod\")\nforbid (principal, action in Action::\"team-write\", resource is Environment)\nwhen { resource.owner == Team::\"team%d\" && resource.stage == \"prod\" && context.second_approval };\n", i, i)
 	}
 	fsys["teams.cedar"] = &fstest.MapFile{Data: extra}
-	return decide.LoadFS(fsys, dir)
+	return policy.LoadFS(fsys, dir)
 }
 
 // population: 10,000 users, each with a role in one of 1,000 teams (the
@@ -146,16 +146,16 @@ func population() ([]authn.Principal, cedar.EntityMap) {
 		p := authn.Principal{ID: fmt.Sprintf("user%d", i), Kind: authn.KindUser, Teams: []string{team},
 			TeamRoles: map[string]string{team: role}}
 		out[i] = p
-		uid := decide.PrincipalUID(p)
-		ents[uid] = cedar.Entity{UID: uid, Parents: cedar.NewEntityUIDSet(cedar.NewEntityUID(decide.TypeRole, cedar.String(team+"/"+role)))}
+		uid := policy.PrincipalUID(p)
+		ents[uid] = cedar.Entity{UID: uid, Parents: cedar.NewEntityUIDSet(cedar.NewEntityUID(policy.TypeRole, cedar.String(team+"/"+role)))}
 	}
 	return out, ents
 }
 
-func requests(ps []authn.Principal, k int) []decide.Request {
+func requests(ps []authn.Principal, k int) []policy.Request {
 	r := rand.New(rand.NewPCG(1, 2))
 	actions := []string{"environment:read", "environment:create", "environment:update", "environment:delete"}
-	out := make([]decide.Request, k)
+	out := make([]policy.Request, k)
 	for i := range out {
 		p := ps[r.IntN(len(ps))]
 		team := p.Teams[0]
@@ -163,13 +163,13 @@ func requests(ps []authn.Principal, k int) []decide.Request {
 			team = fmt.Sprintf("team%d", r.IntN(teams))
 		}
 		stage := []string{"dev", "staging", "prod"}[r.IntN(3)]
-		out[i] = decide.Request{Principal: p, Action: actions[r.IntN(len(actions))],
-			Resource: decide.Resource{Type: decide.TypeEnvironment, ID: fmt.Sprintf("env%d", i), Team: team, Stage: stage, Persistent: r.IntN(2) == 0}}
+		out[i] = policy.Request{Principal: p, Action: actions[r.IntN(len(actions))],
+			Resource: policy.Resource{Type: policy.TypeEnvironment, ID: fmt.Sprintf("env%d", i), Team: team, Stage: stage, Persistent: r.IntN(2) == 0}}
 	}
 	return out
 }
 
-func overNATS(engine *decide.Engine, grants *decide.Grants, reqs []decide.Request, dur time.Duration) error {
+func overNATS(engine *policy.Engine, grants *policy.Grants, reqs []policy.Request, dur time.Duration) error {
 	tmp, err := os.MkdirTemp("", "accessbench")
 	if err != nil {
 		return err
@@ -204,7 +204,7 @@ func overNATS(engine *decide.Engine, grants *decide.Grants, reqs []decide.Reques
 		return err
 	}
 	defer srv.Stop()
-	client := decide.NewClient(nc, 5*time.Second)
+	client := newDecideClient(nc, 5*time.Second)
 
 	const seq = 2000
 	lat := make([]time.Duration, seq)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pave-platform/pave/services/access/audit"
+	"github.com/pave-platform/pave/services/access/internal/domain"
 	"github.com/pave-platform/pave/services/access/internal/jit"
 )
 
@@ -37,15 +38,15 @@ const (
 // tokens. A member's own tokens are not the team's: they serve the
 // person's other teams too, and removing the membership already ends the
 // team's part.
-func (r *ReviewSubjects) Holdings(ctx context.Context, team string) ([]jit.Holding, error) {
-	var out []jit.Holding
+func (r *ReviewSubjects) Holdings(ctx context.Context, team string) ([]domain.Holding, error) {
+	var out []domain.Holding
 	holders := map[string]bool{}
 	for _, m := range r.dir.Members(team) {
-		out = append(out, jit.Holding{ID: memberItem + m.User, Subject: jit.SubjectMembership, Principal: m.User,
+		out = append(out, domain.Holding{ID: memberItem + m.User, Subject: domain.SubjectMembership, Principal: m.User,
 			Role: m.Role, Since: m.AddedAt})
 	}
 	for _, s := range r.dir.ServiceAccounts(team) {
-		out = append(out, jit.Holding{ID: saItem + s.ID(), Subject: jit.SubjectServiceAccount, Principal: s.ID(),
+		out = append(out, domain.Holding{ID: saItem + s.ID(), Subject: domain.SubjectServiceAccount, Principal: s.ID(),
 			Role: s.Role, Since: s.CreatedAt})
 		holders[s.ID()] = true
 	}
@@ -59,7 +60,7 @@ func (r *ReviewSubjects) Holdings(ctx context.Context, team string) ([]jit.Holdi
 		if !holders[t.Subject] || !t.Active(now) {
 			continue
 		}
-		h := jit.Holding{ID: t.ID, Subject: jit.SubjectToken, Principal: t.Subject, Since: t.CreatedAt}
+		h := domain.Holding{ID: t.ID, Subject: domain.SubjectToken, Principal: t.Subject, Since: t.CreatedAt}
 		if !t.ExpiresAt.IsZero() {
 			exp := t.ExpiresAt
 			h.ExpiresAt = &exp
@@ -75,10 +76,10 @@ func (r *ReviewSubjects) Holdings(ctx context.Context, team string) ([]jit.Holdi
 
 // Withdraw removes the membership, deletes the service account or revokes
 // the token, and records it.
-func (r *ReviewSubjects) Withdraw(ctx context.Context, by, team string, h jit.Holding) error {
+func (r *ReviewSubjects) Withdraw(ctx context.Context, by, team string, h domain.Holding) error {
 	var action, resource string
 	switch h.Subject {
-	case jit.SubjectMembership:
+	case domain.SubjectMembership:
 		if _, ok := r.dir.Memberships(h.Principal)[team]; !ok {
 			return nil // already gone
 		}
@@ -86,7 +87,7 @@ func (r *ReviewSubjects) Withdraw(ctx context.Context, by, team string, h jit.Ho
 			return err
 		}
 		action, resource = "member.removed", "User::"+h.Principal
-	case jit.SubjectServiceAccount:
+	case domain.SubjectServiceAccount:
 		name := strings.TrimPrefix(h.Principal, team+"/")
 		if _, ok := r.dir.ServiceAccount(team, name); !ok {
 			return nil
@@ -95,7 +96,7 @@ func (r *ReviewSubjects) Withdraw(ctx context.Context, by, team string, h jit.Ho
 			return err
 		}
 		action, resource = "service-account.deleted", "ServiceAccount::"+h.Principal
-	case jit.SubjectToken:
+	case domain.SubjectToken:
 		if err := r.revokeToken(ctx, h.ID); err != nil {
 			return err
 		}

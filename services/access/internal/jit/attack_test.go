@@ -9,7 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pave-platform/pave/pkg/events"
-	"github.com/pave-platform/pave/services/access/decide"
+	"github.com/pave-platform/pave/pkg/policy"
+	"github.com/pave-platform/pave/services/access/internal/domain"
 	"github.com/pave-platform/pave/services/access/internal/jit"
 )
 
@@ -32,13 +33,13 @@ func TestAttackBreakGlassAndRequestsRefuseAdminAndTeamWideRoles(t *testing.T) {
 	for _, tt := range tests {
 		tt.in.IncidentID, tt.in.Reason = "INC-7", "outage"
 		_, err := e.svc.BreakGlass(ctx, alice, tt.in)
-		var fe *jit.FieldError
+		var fe *domain.FieldError
 		require.ErrorAs(t, err, &fe, tt.name)
 		assert.Equal(t, tt.field, fe.Field, tt.name)
 	}
 	_, err := e.svc.CreateRequest(ctx, alice, jit.RequestInput{Role: "admin", Scope: jit.ScopeInput{Team: "pay"},
 		Duration: "1h", Reason: "add myself as admin"})
-	var fe *jit.FieldError
+	var fe *domain.FieldError
 	require.ErrorAs(t, err, &fe)
 	assert.Equal(t, "role", fe.Field)
 	assert.Empty(t, e.svc.Grants(jit.GrantFilter{}), "nothing granted")
@@ -82,7 +83,7 @@ func TestAttackBreakGlassIsReviewedByAnotherAndEndedByItsHolder(t *testing.T) {
 	assert.Equal(t, g.ID, rv.Items[0].ID)
 
 	// The maintainer who broke the glass tries to keep his own grant.
-	_, err = e.svc.DecideReview(ctx, bob, rv.ID, g.ID, jit.Keep)
+	_, err = e.svc.DecideReview(ctx, bob, rv.ID, g.ID, domain.Keep)
 	require.ErrorIs(t, err, jit.ErrSelfApproval)
 	got, _ := e.svc.Review(rv.ID)
 	assert.Empty(t, got.Items[0].Decision, "a self-decision changes nothing")
@@ -91,13 +92,13 @@ func TestAttackBreakGlassIsReviewedByAnotherAndEndedByItsHolder(t *testing.T) {
 	require.ErrorIs(t, err, jit.ErrNotOwn, "only the holder ends it with End")
 	ended, err := e.svc.End(ctx, bob, g.ID)
 	require.NoError(t, err)
-	assert.Equal(t, decide.GrantEnded, ended.State)
+	assert.Equal(t, policy.GrantEnded, ended.State)
 	assert.Equal(t, "bob", ended.EndedBy)
 	rev := e.events(t, events.TypeGrantRevoked, 1)[0]
 	assert.Equal(t, "bob", rev["by"])
-	applied, _ := e.index.Apply(decide.Request{Principal: bob, Action: "environment:promote", Resource: prodEnv("env-1")}, time.Now())
+	applied, _ := e.index.Apply(policy.Request{Principal: bob, Action: "environment:promote", Resource: prodEnv("env-1")}, time.Now())
 	assert.False(t, applied.Context.Incident, "the ended grant no longer counts")
 
-	_, err = e.svc.DecideReview(ctx, carol, rv.ID, g.ID, jit.Keep)
+	_, err = e.svc.DecideReview(ctx, carol, rv.ID, g.ID, domain.Keep)
 	require.NoError(t, err, "another maintainer decides")
 }

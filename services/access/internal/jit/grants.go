@@ -11,7 +11,8 @@ import (
 	"github.com/pave-platform/pave/pkg/authn"
 	"github.com/pave-platform/pave/pkg/bus"
 	"github.com/pave-platform/pave/pkg/events"
-	"github.com/pave-platform/pave/services/access/decide"
+	"github.com/pave-platform/pave/pkg/policy"
+	"github.com/pave-platform/pave/services/access/internal/domain"
 )
 
 // GrantFilter selects grants.
@@ -25,10 +26,10 @@ type GrantFilter struct {
 }
 
 // Grants lists grants.
-func (s *Service) Grants(f GrantFilter) []decide.Grant {
+func (s *Service) Grants(f GrantFilter) []policy.Grant {
 	now := s.now()
-	var out []decide.Grant
-	for _, g := range s.grants.all() {
+	var out []policy.Grant
+	for _, g := range s.grants.All() {
 		switch {
 		case f.Team != "" && g.Team != f.Team,
 			f.Principal != "" && g.Principal != f.Principal,
@@ -54,24 +55,24 @@ func contains(list []string, v string) bool {
 }
 
 // Grant finds a grant.
-func (s *Service) Grant(id string) (decide.Grant, bool) { return s.grants.get(id) }
+func (s *Service) Grant(id string) (policy.Grant, bool) { return s.grants.Get(id) }
 
-// Revoke ends a grant early.
-func (s *Service) Revoke(ctx context.Context, p authn.Principal, id string) (decide.Grant, error) {
+// domain.Revoke ends a grant early.
+func (s *Service) Revoke(ctx context.Context, p authn.Principal, id string) (policy.Grant, error) {
 	return s.end(ctx, id, events.GrantRevokedRevoked, actor(p))
 }
 
 // end stops a grant (once) and announces it.
-func (s *Service) end(ctx context.Context, id, reason, by string) (decide.Grant, error) {
+func (s *Service) end(ctx context.Context, id, reason, by string) (policy.Grant, error) {
 	now := s.now().UTC()
-	g, err := s.grants.mutate(ctx, id, func(g *decide.Grant) error {
-		if g.State == decide.GrantEnded {
+	g, err := s.grants.Mutate(ctx, id, func(g *policy.Grant) error {
+		if g.State == policy.GrantEnded {
 			if by != "" {
 				return conflict("grant %s already ended (%s)", id, g.EndedReason)
 			}
 			return errUnchanged
 		}
-		g.State, g.EndedAt, g.EndedReason, g.EndedBy = decide.GrantEnded, &now, reason, by
+		g.State, g.EndedAt, g.EndedReason, g.EndedBy = policy.GrantEnded, &now, reason, by
 		return nil
 	})
 	if err != nil {
@@ -105,20 +106,20 @@ type BreakGlassInput struct {
 
 // BreakGlass issues an immediate grant in an incident, with a
 // high-severity alert.
-func (s *Service) BreakGlass(ctx context.Context, p authn.Principal, in BreakGlassInput) (decide.Grant, error) {
+func (s *Service) BreakGlass(ctx context.Context, p authn.Principal, in BreakGlassInput) (policy.Grant, error) {
 	now := s.now().UTC()
 	if strings.TrimSpace(in.IncidentID) == "" {
-		return decide.Grant{}, &FieldError{"incident_id", "is required: name the incident"}
+		return policy.Grant{}, &domain.FieldError{Field: "incident_id", Message: "is required: name the incident"}
 	}
 	if strings.TrimSpace(in.Reason) == "" {
-		return decide.Grant{}, &FieldError{"reason", "is required"}
+		return policy.Grant{}, &domain.FieldError{Field: "reason", Message: "is required"}
 	}
 	if in.Role == "" {
 		in.Role = s.defaultBreakGlassRole()
 	}
 	scopes, ok := s.breakGlass[in.Role]
 	if !ok {
-		return decide.Grant{}, &FieldError{"role", fmt.Sprintf("break-glass gives %s (PAVE_ACCESS_BREAK_GLASS_ROLES), not %q",
+		return policy.Grant{}, &domain.FieldError{Field: "role", Message: fmt.Sprintf("break-glass gives %s (PAVE_ACCESS_BREAK_GLASS_ROLES), not %q",
 			s.breakGlassAllowed(), in.Role)}
 	}
 	if in.Duration == "" {
@@ -126,25 +127,25 @@ func (s *Service) BreakGlass(ctx context.Context, p authn.Principal, in BreakGla
 	}
 	d, err := parseDuration("duration", in.Duration, MaxBreakGlass)
 	if err != nil {
-		return decide.Grant{}, err
+		return policy.Grant{}, err
 	}
 	sc, err := s.scope(in.Scope)
 	if err != nil {
-		return decide.Grant{}, err
+		return policy.Grant{}, err
 	}
 	if !slices.Contains(scopes, sc.Kind) {
-		return decide.Grant{}, &FieldError{"scope", fmt.Sprintf("break-glass as %s covers one %s (PAVE_ACCESS_BREAK_GLASS_ROLES), not a %s scope: name scope.%s",
+		return policy.Grant{}, &domain.FieldError{Field: "scope", Message: fmt.Sprintf("break-glass as %s covers one %s (PAVE_ACCESS_BREAK_GLASS_ROLES), not a %s scope: name scope.%s",
 			in.Role, strings.Join(scopes, " or one "), sc.Kind, scopeFields(scopes))}
 	}
-	g := decide.Grant{ID: newID("grt-"), Kind: decide.GrantKindBreakGlass, Principal: actor(p), Team: in.Scope.Team,
+	g := policy.Grant{ID: newID("grt-"), Kind: policy.GrantKindBreakGlass, Principal: actor(p), Team: in.Scope.Team,
 		Role: in.Role, Scope: sc, StartsAt: now, ExpiresAt: now.Add(d), IncidentID: strings.TrimSpace(in.IncidentID),
-		Reason: strings.TrimSpace(in.Reason), CreatedAt: now, State: decide.GrantActive}
+		Reason: strings.TrimSpace(in.Reason), CreatedAt: now, State: policy.GrantActive}
 	if err := s.record(ctx, g.Principal, "break-glass", g.Team, "break-glass:activate", "Grant::"+g.ID,
 		map[string]string{"incident": g.IncidentID, "reason": g.Reason, "role": g.Role}); err != nil {
-		return decide.Grant{}, err
+		return policy.Grant{}, err
 	}
-	if err := s.grants.create(ctx, g.ID, g); err != nil {
-		return decide.Grant{}, err
+	if err := s.grants.Create(ctx, g.ID, g); err != nil {
+		return policy.Grant{}, err
 	}
 	// Every break-glass is reviewed afterwards by someone else.
 	if _, err := s.openBreakGlassReview(ctx, g); err != nil {
@@ -160,7 +161,7 @@ func (s *Service) defaultBreakGlassRole() string {
 	}
 	best := ""
 	for role := range s.breakGlass {
-		if decide.RoleRank(role) > decide.RoleRank(best) {
+		if policy.RoleRank(role) > policy.RoleRank(best) {
 			best = role
 		}
 	}
@@ -195,9 +196,9 @@ func scopeFields(scopes []string) string {
 }
 
 // End is the holder ending their own grant early (a maintainer revokes
-// others' with Revoke). Someone else's grant is ErrNotOwn.
-func (s *Service) End(ctx context.Context, p authn.Principal, id string) (decide.Grant, error) {
-	g, ok := s.grants.get(id)
+// others' with domain.Revoke). Someone else's grant is ErrNotOwn.
+func (s *Service) End(ctx context.Context, p authn.Principal, id string) (policy.Grant, error) {
+	g, ok := s.grants.Get(id)
 	if !ok {
 		return g, ErrNotFound
 	}
@@ -220,15 +221,22 @@ func (s *Service) publish(ctx context.Context, id, typ string, data any) error {
 
 // announceStart publishes a grant's activation (and a break-glass alert)
 // once; event ids make a repeat a duplicate the stream drops.
-func (s *Service) announceStart(ctx context.Context, g decide.Grant) error {
-	if g.Kind != decide.GrantKindTeardown {
-		if err := s.publish(ctx, g.ID+".activated", events.TypeGrantActivated, events.GrantActivated{
-			GrantID: g.ID, Principal: g.Principal, Team: g.Team, Role: g.Role, Scope: g.Scope, StartsAt: g.StartsAt,
-			ExpiresAt: g.ExpiresAt, RequestID: g.RequestID, BreakGlass: g.Kind == decide.GrantKindBreakGlass,
+func (s *Service) announceStart(ctx context.Context, g policy.Grant) error {
+	if g.Kind == policy.GrantKindTeardown {
+		if err := s.publish(ctx, g.ID+".teardown-approved", events.TypeTeardownApproved, events.TeardownApproved{
+			GrantID: g.ID, Principal: g.Principal, Team: g.Team, Scope: g.Scope, StartsAt: g.StartsAt,
+			ExpiresAt: g.ExpiresAt, RequestID: g.RequestID, ApprovedBy: g.ApprovedBy,
 		}); err != nil {
 			return err
 		}
-		if g.Kind == decide.GrantKindBreakGlass {
+	} else {
+		if err := s.publish(ctx, g.ID+".activated", events.TypeGrantActivated, events.GrantActivated{
+			GrantID: g.ID, Principal: g.Principal, Team: g.Team, Role: g.Role, Scope: g.Scope, StartsAt: g.StartsAt,
+			ExpiresAt: g.ExpiresAt, RequestID: g.RequestID, BreakGlass: g.Kind == policy.GrantKindBreakGlass,
+		}); err != nil {
+			return err
+		}
+		if g.Kind == policy.GrantKindBreakGlass {
 			if err := s.publish(ctx, g.ID+".breakglass", events.TypeBreakGlassActivated, events.BreakGlassActivated{
 				GrantID: g.ID, Principal: g.Principal, Team: g.Team, Role: g.Role, Scope: g.Scope, IncidentID: g.IncidentID,
 				Reason: g.Reason, Severity: events.BreakGlassSeverityHigh, StartsAt: g.StartsAt, ExpiresAt: g.ExpiresAt,
@@ -238,7 +246,7 @@ func (s *Service) announceStart(ctx context.Context, g decide.Grant) error {
 			s.log.Warn("break-glass grant", "grant", g.ID, "principal", g.Principal, "team", g.Team, "incident", g.IncidentID)
 		}
 	}
-	_, err := s.grants.mutate(ctx, g.ID, func(g *decide.Grant) error {
+	_, err := s.grants.Mutate(ctx, g.ID, func(g *policy.Grant) error {
 		if g.ActivationAnnounced {
 			return errUnchanged
 		}
@@ -251,8 +259,18 @@ func (s *Service) announceStart(ctx context.Context, g decide.Grant) error {
 // announceEnd publishes a grant's end once. Every grant that may have
 // started is announced (its activation may be on the wire while the flag
 // saying so is not yet stored); a consumer ignores an unknown grant.
-func (s *Service) announceEnd(ctx context.Context, g decide.Grant) error {
-	if g.Kind != decide.GrantKindTeardown && g.EndedAt != nil && !g.EndedAt.Before(g.StartsAt) {
+func (s *Service) announceEnd(ctx context.Context, g policy.Grant) error {
+	switch {
+	case g.EndedAt == nil || g.EndedAt.Before(g.StartsAt):
+		// never started: nothing to take back
+	case g.Kind == policy.GrantKindTeardown:
+		if err := s.publish(ctx, g.ID+".teardown-ended", events.TypeTeardownEnded, events.TeardownEnded{
+			GrantID: g.ID, Principal: g.Principal, Team: g.Team, Scope: g.Scope, Reason: g.EndedReason,
+			EndedAt: *g.EndedAt, By: g.EndedBy,
+		}); err != nil {
+			return err
+		}
+	default:
 		by := g.EndedBy
 		if err := s.publish(ctx, g.ID+".revoked", events.TypeGrantRevoked, events.GrantRevoked{
 			GrantID: g.ID, Principal: g.Principal, Team: g.Team, Role: g.Role, Scope: g.Scope, Reason: g.EndedReason,
@@ -261,7 +279,7 @@ func (s *Service) announceEnd(ctx context.Context, g decide.Grant) error {
 			return err
 		}
 	}
-	_, err := s.grants.mutate(ctx, g.ID, func(g *decide.Grant) error {
+	_, err := s.grants.Mutate(ctx, g.ID, func(g *policy.Grant) error {
 		if g.EndAnnounced {
 			return errUnchanged
 		}
@@ -274,7 +292,7 @@ func (s *Service) announceEnd(ctx context.Context, g decide.Grant) error {
 // MarkUsed records the last time grants made a decision allow.
 func (s *Service) MarkUsed(ctx context.Context, ids []string, at time.Time) {
 	for _, id := range ids {
-		_, err := s.grants.mutate(ctx, id, func(g *decide.Grant) error {
+		_, err := s.grants.Mutate(ctx, id, func(g *policy.Grant) error {
 			if g.LastUsedAt != nil && !at.After(*g.LastUsedAt) {
 				return errUnchanged
 			}
@@ -321,10 +339,10 @@ func (s *Service) tick(ctx context.Context) time.Time {
 		}
 	}
 	retry := now.Add(time.Second)
-	for _, g := range s.grants.all() {
+	for _, g := range s.grants.All() {
 		var err error
 		switch {
-		case g.State == decide.GrantEnded:
+		case g.State == policy.GrantEnded:
 			if !g.EndAnnounced {
 				if err = s.announceEnd(ctx, g); err != nil {
 					soon(retry)
@@ -335,20 +353,20 @@ func (s *Service) tick(ctx context.Context) time.Time {
 			if err != nil {
 				soon(retry)
 			}
-		case g.State == decide.GrantScheduled && !now.Before(g.StartsAt):
-			var started decide.Grant
-			started, err = s.grants.mutate(ctx, g.ID, func(g *decide.Grant) error {
-				if g.State != decide.GrantScheduled {
+		case g.State == policy.GrantScheduled && !now.Before(g.StartsAt):
+			var started policy.Grant
+			started, err = s.grants.Mutate(ctx, g.ID, func(g *policy.Grant) error {
+				if g.State != policy.GrantScheduled {
 					return errUnchanged
 				}
-				g.State = decide.GrantActive
+				g.State = policy.GrantActive
 				return nil
 			})
 			if err == nil {
 				err = s.announceStart(ctx, started)
 			}
 			soon(g.ExpiresAt)
-		case g.State == decide.GrantScheduled:
+		case g.State == policy.GrantScheduled:
 			soon(g.StartsAt)
 		default: // active
 			if !g.ActivationAnnounced {
@@ -361,24 +379,24 @@ func (s *Service) tick(ctx context.Context) time.Time {
 			soon(retry)
 		}
 	}
-	for _, r := range s.requests.all() {
+	for _, r := range s.requests.All() {
 		switch {
-		case r.State == RequestPending && !now.Before(r.ExpiresAt):
-			_, err := s.requests.mutate(ctx, r.ID, func(r *Request) error {
-				if r.State != RequestPending {
+		case r.State == domain.RequestPending && !now.Before(r.ExpiresAt):
+			_, err := s.requests.Mutate(ctx, r.ID, func(r *domain.Request) error {
+				if r.State != domain.RequestPending {
 					return errUnchanged
 				}
-				r.State = RequestExpired
+				r.State = domain.RequestExpired
 				return nil
 			})
 			if err != nil {
 				s.log.Warn("expire request", "request", r.ID, "error", err)
 				soon(retry)
 			}
-		case r.State == RequestPending:
+		case r.State == domain.RequestPending:
 			soon(r.ExpiresAt)
-		case r.State == RequestApproved:
-			if _, ok := s.grants.get(r.GrantID); !ok {
+		case r.State == domain.RequestApproved:
+			if _, ok := s.grants.Get(r.GrantID); !ok {
 				if err := s.issue(ctx, r, now.UTC()); err != nil {
 					s.log.Warn("issue grant", "request", r.ID, "error", err)
 					soon(retry)
@@ -386,8 +404,8 @@ func (s *Service) tick(ctx context.Context) time.Time {
 			}
 		}
 	}
-	for _, rv := range s.reviews.all() {
-		if rv.State != ReviewOpen {
+	for _, rv := range s.reviews.All() {
+		if rv.State != domain.ReviewOpen {
 			continue
 		}
 		if now.Before(rv.Deadline) {

@@ -23,12 +23,12 @@ import (
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/pave-platform/pave/pkg/authn"
 	"github.com/pave-platform/pave/pkg/events"
+	"github.com/pave-platform/pave/pkg/policy"
 	"github.com/pave-platform/pave/services/access/audit"
-	"github.com/pave-platform/pave/services/access/decide"
+	"github.com/pave-platform/pave/services/access/internal/domain"
 )
 
 // Buckets of the JIT state.
@@ -42,6 +42,10 @@ const DefaultBreakGlassRoles = "maintainer@environment,maintainer@stage"
 
 // MaxBreakGlass is the longest break-glass grant.
 const MaxBreakGlass = time.Hour
+
+// GrantBucket is the KV bucket of just-in-time grants. Only this service
+// reads it: the gateway learns of grants from the grant events.
+const GrantBucket = "ACCESS_GRANTS"
 
 // Config are the approval rules.
 type Config struct {
@@ -60,7 +64,7 @@ type Config struct {
 	// default is a maintainer of one environment or one stage.
 	BreakGlassRoles string `env:"PAVE_ACCESS_BREAK_GLASS_ROLES" envDefault:"maintainer@environment,maintainer@stage"`
 	// BreakGlassReview is how long the review item every break-glass grant
-	// opens stays open for a maintainer (not the holder) to decide.
+	// opens stays open for a maintainer (not the holder) to policy.
 	BreakGlassReview time.Duration `env:"PAVE_ACCESS_BREAK_GLASS_REVIEW" envDefault:"168h"`
 }
 
@@ -95,7 +99,7 @@ func (c Config) breakGlassRoles() (map[string][]string, error) {
 		}
 		role, scope, ok := strings.Cut(kv, "@")
 		switch {
-		case !ok || !slices.Contains(decide.ElevatingRoles(), role):
+		case !ok || !slices.Contains(policy.ElevatingRoles(), role):
 			return nil, fmt.Errorf("PAVE_ACCESS_BREAK_GLASS_ROLES: %q is not role@scope with role viewer, developer or maintainer", kv)
 		case scope != events.GrantScopeEnvironment && scope != events.GrantScopeStage && scope != events.GrantScopeTeam:
 			return nil, fmt.Errorf("PAVE_ACCESS_BREAK_GLASS_ROLES: %q: scope must be environment, stage or team", kv)
@@ -119,7 +123,7 @@ func (c Config) rules() (map[string]int, error) {
 		}
 		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
 		n, err := strconv.Atoi(v)
-		if !ok || err != nil || n < 1 || (decide.RoleRank(k) == 0 && k != KindTeardown) {
+		if !ok || err != nil || n < 1 || (policy.RoleRank(k) == 0 && k != domain.KindTeardown) {
 			return nil, fmt.Errorf("PAVE_ACCESS_APPROVALS_BY_ROLE: %q is not role=N (N ≥ 1; role viewer..admin or teardown)", kv)
 		}
 		out[k] = n
@@ -137,11 +141,6 @@ var (
 	// ErrNotOwn: only a grant's holder ends it early this way.
 	ErrNotOwn = errors.New("not the holder")
 )
-
-// FieldError names a bad input field.
-type FieldError struct{ Field, Message string }
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
 
 // conflict wraps ErrConflict with a reason.
 func conflict(format string, a ...any) error {
@@ -172,10 +171,10 @@ type Service struct {
 	// subjects are the memberships, service accounts and tokens reviews
 	// cover (nil: reviews cover grants only).
 	subjects Subjects
-	requests *table[Request]
-	grants   *table[decide.Grant]
-	reviews  *table[Review]
-	index    *decide.Grants
+	requests Table[domain.Request]
+	grants   Table[policy.Grant]
+	reviews  Table[domain.Review]
+	index    *policy.Grants
 	pub      Publisher
 	rec      Recorder
 	teams    Teams
@@ -185,7 +184,7 @@ type Service struct {
 }
 
 // New opens the buckets and loads the state; index receives every grant.
-func New(ctx context.Context, js jetstream.JetStream, replicas int, cfg Config, index *decide.Grants,
+func New(ctx context.Context, tables Tables, cfg Config, index *policy.Grants,
 	pub Publisher, rec Recorder, teams Teams, log *slog.Logger) (*Service, error) {
 	rules, err := cfg.rules()
 	if err != nil {
@@ -203,16 +202,13 @@ func New(ctx context.Context, js jetstream.JetStream, replicas int, cfg Config, 
 		default:
 		}
 	}
-	if s.grants, err = openTable(ctx, js, decide.GrantBucket, "just-in-time grants", replicas, log,
-		func(g decide.Grant) { index.Put(g); poke() }); err != nil {
+	if s.grants, err = tables.Grants(ctx, func(g policy.Grant) { index.Put(g); poke() }); err != nil {
 		return nil, err
 	}
-	if s.requests, err = openTable(ctx, js, RequestBucket, "access requests", replicas, log,
-		func(Request) { poke() }); err != nil {
+	if s.requests, err = tables.Requests(ctx, func(domain.Request) { poke() }); err != nil {
 		return nil, err
 	}
-	if s.reviews, err = openTable(ctx, js, ReviewBucket, "access review campaigns", replicas, log,
-		func(Review) { poke() }); err != nil {
+	if s.reviews, err = tables.Reviews(ctx, func(domain.Review) { poke() }); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -220,9 +216,9 @@ func New(ctx context.Context, js jetstream.JetStream, replicas int, cfg Config, 
 
 // Close stops following the buckets.
 func (s *Service) Close() {
-	s.grants.close()
-	s.requests.close()
-	s.reviews.close()
+	s.grants.Close()
+	s.requests.Close()
+	s.reviews.Close()
 }
 
 func newID(prefix string) string {
@@ -254,16 +250,16 @@ type ScopeInput struct {
 func (s *Service) scope(in ScopeInput) (events.GrantScope, error) {
 	switch {
 	case in.Team == "":
-		return events.GrantScope{}, &FieldError{"scope.team", "is required"}
+		return events.GrantScope{}, &domain.FieldError{Field: "scope.team", Message: "is required"}
 	case !s.teams.TeamExists(in.Team):
-		return events.GrantScope{}, &FieldError{"scope.team", fmt.Sprintf("no team %q", in.Team)}
+		return events.GrantScope{}, &domain.FieldError{Field: "scope.team", Message: fmt.Sprintf("no team %q", in.Team)}
 	case in.EnvironmentID != "" && in.Stage != "":
-		return events.GrantScope{}, &FieldError{"scope", "name environment_id or stage, not both"}
+		return events.GrantScope{}, &domain.FieldError{Field: "scope", Message: "name environment_id or stage, not both"}
 	case in.EnvironmentID != "":
 		return events.GrantScope{Kind: events.GrantScopeEnvironment, EnvironmentID: in.EnvironmentID}, nil
 	case in.Stage != "":
 		if !stagePattern(in.Stage) {
-			return events.GrantScope{}, &FieldError{"scope.stage", fmt.Sprintf("%q is not a stage name", in.Stage)}
+			return events.GrantScope{}, &domain.FieldError{Field: "scope.stage", Message: fmt.Sprintf("%q is not a stage name", in.Stage)}
 		}
 		return events.GrantScope{Kind: events.GrantScopeStage, Stage: in.Stage}, nil
 	}
@@ -284,16 +280,16 @@ func stagePattern(s string) bool {
 
 func parseDuration(field, v string, limit time.Duration) (time.Duration, error) {
 	if v == "" {
-		return 0, &FieldError{field, "is required (a Go duration such as 30m or 2h)"}
+		return 0, &domain.FieldError{Field: field, Message: "is required (a Go duration such as 30m or 2h)"}
 	}
 	d, err := time.ParseDuration(v)
 	switch {
 	case err != nil:
-		return 0, &FieldError{field, fmt.Sprintf("%q is not a duration such as 30m or 2h", v)}
+		return 0, &domain.FieldError{Field: field, Message: fmt.Sprintf("%q is not a duration such as 30m or 2h", v)}
 	case d < time.Second:
-		return 0, &FieldError{field, "must be at least 1s"}
+		return 0, &domain.FieldError{Field: field, Message: "must be at least 1s"}
 	case d > limit:
-		return 0, &FieldError{field, fmt.Sprintf("%s is over the maximum of %s", d, limit)}
+		return 0, &domain.FieldError{Field: field, Message: fmt.Sprintf("%s is over the maximum of %s", d, limit)}
 	}
 	return d, nil
 }

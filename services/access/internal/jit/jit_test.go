@@ -15,10 +15,10 @@ import (
 	"github.com/pave-platform/pave/pkg/authn"
 	"github.com/pave-platform/pave/pkg/bus"
 	"github.com/pave-platform/pave/pkg/events"
+	"github.com/pave-platform/pave/pkg/policy"
 	"github.com/pave-platform/pave/pkg/schema"
 	"github.com/pave-platform/pave/pkg/testkit"
 	"github.com/pave-platform/pave/services/access/audit"
-	"github.com/pave-platform/pave/services/access/decide"
 	"github.com/pave-platform/pave/services/access/internal/adapters"
 	"github.com/pave-platform/pave/services/access/internal/domain"
 	"github.com/pave-platform/pave/services/access/internal/jit"
@@ -30,7 +30,7 @@ func (t teams) TeamExists(name string) bool { _, ok := t.dir.Team(name); return 
 
 type env struct {
 	svc    *jit.Service
-	index  *decide.Grants
+	index  *policy.Grants
 	js     jetstream.JetStream
 	events func(t *testing.T, typ string, n int) []map[string]any
 }
@@ -61,8 +61,8 @@ func start(t *testing.T, cfg jit.Config) env {
 	if cfg.Approvals == 0 {
 		cfg.Approvals = 1
 	}
-	index := decide.NewGrants(nil)
-	svc, err := jit.New(ctx, js, 1, cfg, index, b, audit.NewLedger(js), teams{dir}, slog.New(slog.DiscardHandler))
+	index := policy.NewGrants(nil)
+	svc, err := jit.New(ctx, adapters.JITTables(js, 1, slog.New(slog.DiscardHandler)), cfg, index, b, audit.NewLedger(js), teams{dir}, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -101,8 +101,8 @@ var (
 	carol = authn.Principal{ID: "carol", Kind: authn.KindUser, Teams: []string{"pay"}, TeamRoles: map[string]string{"pay": "maintainer"}}
 )
 
-func prodEnv(id string) decide.Resource {
-	return decide.Resource{Type: decide.TypeEnvironment, ID: id, Team: "pay", Stage: "prod", Persistent: true}
+func prodEnv(id string) policy.Resource {
+	return policy.Resource{Type: policy.TypeEnvironment, ID: id, Team: "pay", Stage: "prod", Persistent: true}
 }
 
 // Nobody approves their own request; a role configured for two approvals
@@ -117,12 +117,12 @@ func TestApprovalsAreDistinctAndNeverTheRequesters(t *testing.T) {
 	_, err = e.svc.Approve(ctx, alice, r.ID, "")
 	require.ErrorIs(t, err, jit.ErrSelfApproval)
 	got, _ := e.svc.GetRequest(r.ID)
-	assert.Equal(t, jit.RequestPending, got.State, "a self-approval changes nothing")
+	assert.Equal(t, domain.RequestPending, got.State, "a self-approval changes nothing")
 	assert.Empty(t, e.svc.Grants(jit.GrantFilter{}))
 
 	r, err = e.svc.Approve(ctx, bob, r.ID, "ok")
 	require.NoError(t, err)
-	assert.Equal(t, jit.RequestApproved, r.State)
+	assert.Equal(t, domain.RequestApproved, r.State)
 	g, ok := e.svc.Grant(r.GrantID)
 	require.True(t, ok)
 	assert.Equal(t, []string{"bob"}, g.ApprovedBy)
@@ -133,12 +133,12 @@ func TestApprovalsAreDistinctAndNeverTheRequesters(t *testing.T) {
 	assert.Equal(t, 2, adm.ApprovalsRequired)
 	adm, err = e.svc.Approve(ctx, bob, adm.ID, "")
 	require.NoError(t, err)
-	assert.Equal(t, jit.RequestPending, adm.State, "one approval of two")
+	assert.Equal(t, domain.RequestPending, adm.State, "one approval of two")
 	_, err = e.svc.Approve(ctx, bob, adm.ID, "")
 	require.ErrorIs(t, err, jit.ErrConflict, "the same person twice is one approval")
 	adm, err = e.svc.Approve(ctx, carol, adm.ID, "")
 	require.NoError(t, err)
-	assert.Equal(t, jit.RequestApproved, adm.State)
+	assert.Equal(t, domain.RequestApproved, adm.State)
 
 	_, err = e.svc.Deny(ctx, carol, adm.ID, "too late")
 	require.ErrorIs(t, err, jit.ErrConflict, "a decided request stays decided")
@@ -156,13 +156,13 @@ func TestGrantExpiresAndIsRevokedWithinASecond(t *testing.T) {
 	require.NoError(t, err)
 	g, _ := e.svc.Grant(r.GrantID)
 
-	req := decide.Request{Principal: alice, Action: "environment:update", Resource: prodEnv("env-1")}
+	req := policy.Request{Principal: alice, Action: "environment:update", Resource: prodEnv("env-1")}
 	applied, used := e.index.Apply(req, time.Now())
 	assert.True(t, applied.Context.JITGrant, "the grant counts at once")
 	assert.Equal(t, "maintainer", applied.Principal.TeamRoles["pay"])
 	assert.Equal(t, []string{g.ID}, used)
-	other, _ := e.index.Apply(decide.Request{Principal: alice, Action: "environment:update",
-		Resource: decide.Resource{Type: decide.TypeEnvironment, ID: "env-2", Team: "web", Stage: "prod"}}, time.Now())
+	other, _ := e.index.Apply(policy.Request{Principal: alice, Action: "environment:update",
+		Resource: policy.Resource{Type: policy.TypeEnvironment, ID: "env-2", Team: "web", Stage: "prod"}}, time.Now())
 	assert.False(t, other.Context.JITGrant, "not on another team")
 	late, _ := e.index.Apply(req, g.ExpiresAt)
 	assert.False(t, late.Context.JITGrant, "not at its expiry, even before the revocation")
@@ -180,7 +180,7 @@ func TestGrantExpiresAndIsRevokedWithinASecond(t *testing.T) {
 	assert.False(t, at.Before(g.ExpiresAt), "not revoked before its expiry")
 	assert.Less(t, at.Sub(g.ExpiresAt), time.Second, "revoked within a second of its expiry")
 	ended, _ := e.svc.Grant(g.ID)
-	assert.Equal(t, decide.GrantEnded, ended.State)
+	assert.Equal(t, policy.GrantEnded, ended.State)
 	assert.Empty(t, e.svc.Grants(jit.GrantFilter{Active: true}))
 	now, _ := e.index.Apply(req, time.Now())
 	assert.False(t, now.Context.JITGrant)
@@ -193,7 +193,7 @@ func TestBreakGlassGrantsAtOnceAndAlerts(t *testing.T) {
 	ctx := context.Background()
 	_, err := e.svc.BreakGlass(ctx, alice, jit.BreakGlassInput{IncidentID: "INC-1", Reason: "db down",
 		Scope: jit.ScopeInput{Team: "pay"}, Duration: "2h"})
-	var fe *jit.FieldError
+	var fe *domain.FieldError
 	require.ErrorAs(t, err, &fe)
 	assert.Equal(t, "duration", fe.Field)
 	_, err = e.svc.BreakGlass(ctx, alice, jit.BreakGlassInput{Reason: "db down", Scope: jit.ScopeInput{Team: "pay"}})
@@ -210,7 +210,7 @@ func TestBreakGlassGrantsAtOnceAndAlerts(t *testing.T) {
 	assert.Equal(t, g.ID, alert["grant_id"])
 	act := e.events(t, events.TypeGrantActivated, 1)[0]
 	assert.Equal(t, true, act["break_glass"])
-	applied, _ := e.index.Apply(decide.Request{Principal: alice, Action: "environment:promote", Resource: prodEnv("env-1")}, time.Now())
+	applied, _ := e.index.Apply(policy.Request{Principal: alice, Action: "environment:promote", Resource: prodEnv("env-1")}, time.Now())
 	assert.True(t, applied.Context.Incident)
 	assert.True(t, applied.Context.JITGrant)
 
@@ -237,7 +237,7 @@ func TestBadRequestsNameTheFieldAndGrantNothing(t *testing.T) {
 		"scope.environment_id": {Kind: "teardown", Scope: ok.Scope, Duration: "1h", Reason: "x"},
 	} {
 		_, err := e.svc.CreateRequest(ctx, alice, in)
-		var fe *jit.FieldError
+		var fe *domain.FieldError
 		require.ErrorAs(t, err, &fe, field)
 		assert.Equal(t, field, fe.Field)
 	}
@@ -252,15 +252,15 @@ func TestBadRequestsNameTheFieldAndGrantNothing(t *testing.T) {
 func TestTeardownNeedsASecondPerson(t *testing.T) {
 	e := start(t, jit.Config{})
 	ctx := context.Background()
-	policies, err := decide.Load(decide.Config{PoliciesDir: "../../../../deploy/policies"})
+	policies, err := policy.Load(policy.Config{PoliciesDir: "../../../../deploy/policies"})
 	require.NoError(t, err)
-	engine := decide.New(policies)
-	del := decide.Request{Principal: bob, Action: "environment:delete", Resource: prodEnv("env-db")}
+	engine := policy.New(policies)
+	del := policy.Request{Principal: bob, Action: "environment:delete", Resource: prodEnv("env-db")}
 	d := engine.Decide(del)
 	assert.False(t, d.Allowed)
 	assert.Contains(t, d.Policies, "production-teardown-needs-second-person")
 
-	r, err := e.svc.CreateRequest(ctx, bob, jit.RequestInput{Kind: jit.KindTeardown,
+	r, err := e.svc.CreateRequest(ctx, bob, jit.RequestInput{Kind: domain.KindTeardown,
 		Scope: jit.ScopeInput{Team: "pay", EnvironmentID: "env-db"}, Duration: "1h", Reason: "decommission"})
 	require.NoError(t, err)
 	_, err = e.svc.Approve(ctx, bob, r.ID, "")
@@ -272,9 +272,9 @@ func TestTeardownNeedsASecondPerson(t *testing.T) {
 	assert.True(t, applied.Context.SecondApproval)
 	assert.False(t, applied.Context.JITGrant, "a teardown approval elevates no role")
 	assert.True(t, engine.Decide(applied).Allowed)
-	other, _ := e.index.Apply(decide.Request{Principal: bob, Action: "environment:delete", Resource: prodEnv("env-other")}, time.Now())
+	other, _ := e.index.Apply(policy.Request{Principal: bob, Action: "environment:delete", Resource: prodEnv("env-other")}, time.Now())
 	assert.False(t, engine.Decide(other).Allowed, "only for that environment")
-	carolsDel, _ := e.index.Apply(decide.Request{Principal: carol, Action: "environment:delete", Resource: prodEnv("env-db")}, time.Now())
+	carolsDel, _ := e.index.Apply(policy.Request{Principal: carol, Action: "environment:delete", Resource: prodEnv("env-db")}, time.Now())
 	assert.False(t, engine.Decide(carolsDel).Allowed, "only for the requester")
 }
 
@@ -296,7 +296,7 @@ func TestReviewRevokesWhatIsNotKeptByTheDeadline(t *testing.T) {
 	e.svc.MarkUsed(ctx, []string{ids[0]}, used)
 
 	_, err := e.svc.CreateReview(ctx, bob, "pay", time.Now().Add(-time.Minute))
-	var fe *jit.FieldError
+	var fe *domain.FieldError
 	require.ErrorAs(t, err, &fe)
 	assert.Equal(t, "deadline", fe.Field)
 
@@ -322,9 +322,9 @@ func TestReviewRevokesWhatIsNotKeptByTheDeadline(t *testing.T) {
 	assert.Equal(t, ids[1], rev["grant_id"])
 	assert.Equal(t, "review", rev["reason"])
 	kept, _ := e.svc.Grant(ids[0])
-	assert.Equal(t, decide.GrantActive, kept.State)
+	assert.Equal(t, policy.GrantActive, kept.State)
 	closed, _ := e.svc.Review(rv.ID)
-	assert.Equal(t, jit.ReviewClosed, closed.State)
+	assert.Equal(t, domain.ReviewClosed, closed.State)
 	csv := jit.ReviewCSV(closed)
 	assert.Contains(t, csv, ids[0]+",alice,access,developer,team,")
 	assert.True(t, strings.Contains(csv, ",keep,bob,") && strings.Contains(csv, "revoked-unreviewed"), csv)
@@ -340,9 +340,37 @@ func TestAPendingRequestExpires(t *testing.T) {
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
 		got, _ := e.svc.GetRequest(r.ID)
-		return got.State == jit.RequestExpired
+		return got.State == domain.RequestExpired
 	}, 3*time.Second, 20*time.Millisecond)
 	_, err = e.svc.Approve(ctx, bob, r.ID, "")
 	require.ErrorIs(t, err, jit.ErrConflict)
 	assert.Empty(t, e.svc.Grants(jit.GrantFilter{}))
+}
+
+// A teardown approval is announced on its own events (the gateway's grant
+// index counts it from them): teardown.approved when it starts and
+// teardown.ended when it ends, and never grant.activated, which would
+// become credentials.
+func TestTeardownApprovalIsAnnouncedForTheGateway(t *testing.T) {
+	e := start(t, jit.Config{})
+	ctx := context.Background()
+	r, err := e.svc.CreateRequest(ctx, bob, jit.RequestInput{Kind: domain.KindTeardown,
+		Scope: jit.ScopeInput{Team: "pay", EnvironmentID: "env-db"}, Duration: "1h", Reason: "decommission"})
+	require.NoError(t, err)
+	r, err = e.svc.Approve(ctx, carol, r.ID, "seen")
+	require.NoError(t, err)
+
+	approved := e.events(t, events.TypeTeardownApproved, 1)[0]
+	assert.Equal(t, r.GrantID, approved["grant_id"])
+	assert.Equal(t, "bob", approved["principal"])
+	assert.Equal(t, map[string]any{"kind": "environment", "environment_id": "env-db"}, approved["scope"])
+	assert.Equal(t, []any{"carol"}, approved["approved_by"])
+
+	_, err = e.svc.Revoke(ctx, carol, r.GrantID)
+	require.NoError(t, err)
+	ended := e.events(t, events.TypeTeardownEnded, 1)[0]
+	assert.Equal(t, r.GrantID, ended["grant_id"])
+	assert.Equal(t, events.GrantRevokedRevoked, ended["reason"])
+	assert.Equal(t, "carol", ended["by"])
+	assert.Empty(t, e.events(t, events.TypeGrantActivated, 0), "a teardown approval is no grant.activated")
 }

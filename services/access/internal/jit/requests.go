@@ -11,53 +11,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/pave-platform/pave/pkg/authn"
-	"github.com/pave-platform/pave/pkg/events"
-	"github.com/pave-platform/pave/services/access/decide"
+	"github.com/pave-platform/pave/pkg/policy"
+	"github.com/pave-platform/pave/services/access/internal/domain"
 )
-
-// Kinds of request.
-const (
-	KindAccess   = "access"
-	KindTeardown = "teardown"
-)
-
-// States of a request.
-const (
-	RequestPending  = "pending"
-	RequestApproved = "approved"
-	RequestDenied   = "denied"
-	RequestExpired  = "expired"
-)
-
-// Request asks for a role (or, kind teardown, a second person's approval
-// to tear down one persistent production environment).
-type Request struct {
-	ID        string            `json:"id"`
-	Kind      string            `json:"kind"`
-	Requester string            `json:"requester"`
-	Team      string            `json:"team"`
-	Role      string            `json:"role,omitempty"`
-	Scope     events.GrantScope `json:"scope"`
-	Duration  string            `json:"duration"`
-	StartsAt  *time.Time        `json:"starts_at,omitempty"`
-	Reason    string            `json:"reason"`
-	State     string            `json:"state"`
-	// ApprovalsRequired distinct approvers, none of them the requester.
-	ApprovalsRequired int        `json:"approvals_required"`
-	Approvals         []Decision `json:"approvals"`
-	Denial            *Decision  `json:"denial,omitempty"`
-	GrantID           string     `json:"grant_id,omitempty"`
-	CreatedAt         time.Time  `json:"created_at"`
-	// ExpiresAt: a request still pending then expires.
-	ExpiresAt time.Time `json:"expires_at"`
-}
-
-// Decision is one reviewer's approval or denial.
-type Decision struct {
-	By     string    `json:"by"`
-	At     time.Time `json:"at"`
-	Reason string    `json:"reason,omitempty"`
-}
 
 // RequestInput is the body of POST /v1/access-requests.
 type RequestInput struct {
@@ -70,83 +26,83 @@ type RequestInput struct {
 }
 
 // CreateRequest validates and stores a pending request.
-func (s *Service) CreateRequest(ctx context.Context, p authn.Principal, in RequestInput) (Request, error) {
+func (s *Service) CreateRequest(ctx context.Context, p authn.Principal, in RequestInput) (domain.Request, error) {
 	now := s.now().UTC()
 	if in.Kind == "" {
-		in.Kind = KindAccess
+		in.Kind = domain.KindAccess
 	}
-	r := Request{ID: newID("req-"), Kind: in.Kind, Requester: actor(p), Team: in.Scope.Team,
-		Reason: strings.TrimSpace(in.Reason), State: RequestPending, Approvals: []Decision{}, CreatedAt: now,
+	r := domain.Request{ID: newID("req-"), Kind: in.Kind, Requester: actor(p), Team: in.Scope.Team,
+		Reason: strings.TrimSpace(in.Reason), State: domain.RequestPending, Approvals: []domain.Decision{}, CreatedAt: now,
 		ExpiresAt: now.Add(s.cfg.RequestTTL)}
 	switch in.Kind {
-	case KindAccess:
-		if decide.RoleRank(in.Role) == 0 {
-			return Request{}, &FieldError{"role", fmt.Sprintf("%q is not a team role (viewer, developer, maintainer, admin)", in.Role)}
+	case domain.KindAccess:
+		if policy.RoleRank(in.Role) == 0 {
+			return domain.Request{}, &domain.FieldError{Field: "role", Message: fmt.Sprintf("%q is not a team role (viewer, developer, maintainer, admin)", in.Role)}
 		}
-		if !slices.Contains(decide.ElevatingRoles(), in.Role) {
-			return Request{}, &FieldError{"role", fmt.Sprintf("%q adds only identity and governance actions (members, service accounts, tokens, budgets, reviews), "+
+		if !slices.Contains(policy.ElevatingRoles(), in.Role) {
+			return domain.Request{}, &domain.FieldError{Field: "role", Message: fmt.Sprintf("%q adds only identity and governance actions (members, service accounts, tokens, budgets, reviews), "+
 				"which grants never give: ask for maintainer or below, or ask an admin", in.Role)}
 		}
 		r.Role = in.Role
-	case KindTeardown:
+	case domain.KindTeardown:
 		if in.Role != "" {
-			return Request{}, &FieldError{"role", "a teardown request names no role"}
+			return domain.Request{}, &domain.FieldError{Field: "role", Message: "a teardown request names no role"}
 		}
 		if in.Scope.EnvironmentID == "" {
-			return Request{}, &FieldError{"scope.environment_id", "a teardown request names the environment"}
+			return domain.Request{}, &domain.FieldError{Field: "scope.environment_id", Message: "a teardown request names the environment"}
 		}
 	default:
-		return Request{}, &FieldError{"kind", fmt.Sprintf("%q is not access or teardown", in.Kind)}
+		return domain.Request{}, &domain.FieldError{Field: "kind", Message: fmt.Sprintf("%q is not access or teardown", in.Kind)}
 	}
 	sc, err := s.scope(in.Scope)
 	if err != nil {
-		return Request{}, err
+		return domain.Request{}, err
 	}
 	r.Scope = sc
 	d, err := parseDuration("duration", in.Duration, s.cfg.MaxGrant)
 	if err != nil {
-		return Request{}, err
+		return domain.Request{}, err
 	}
 	r.Duration = d.String()
 	if r.Reason == "" {
-		return Request{}, &FieldError{"reason", "is required: say why you need this access"}
+		return domain.Request{}, &domain.FieldError{Field: "reason", Message: "is required: say why you need this access"}
 	}
 	if in.StartsAt != nil {
 		if in.StartsAt.Before(now.Add(-time.Minute)) {
-			return Request{}, &FieldError{"starts_at", "is in the past"}
+			return domain.Request{}, &domain.FieldError{Field: "starts_at", Message: "is in the past"}
 		}
 		if in.StartsAt.After(now.Add(s.cfg.RequestTTL + s.cfg.MaxGrant)) {
-			return Request{}, &FieldError{"starts_at", "is too far ahead"}
+			return domain.Request{}, &domain.FieldError{Field: "starts_at", Message: "is too far ahead"}
 		}
 		t := in.StartsAt.UTC()
 		r.StartsAt = &t
 	}
 	r.ApprovalsRequired = s.cfg.Approvals
-	if n, ok := s.approvals[r.Role]; ok && r.Kind == KindAccess {
+	if n, ok := s.approvals[r.Role]; ok && r.Kind == domain.KindAccess {
 		r.ApprovalsRequired = n
 	}
-	if n, ok := s.approvals[KindTeardown]; ok && r.Kind == KindTeardown {
+	if n, ok := s.approvals[domain.KindTeardown]; ok && r.Kind == domain.KindTeardown {
 		r.ApprovalsRequired = n
 	}
 	if err := s.record(ctx, r.Requester, "request", r.Team, "access-request:create", "AccessRequest::"+r.ID,
 		map[string]string{"role": r.Role, "kind": r.Kind, "duration": r.Duration, "reason": r.Reason}); err != nil {
-		return Request{}, err
+		return domain.Request{}, err
 	}
-	if err := s.requests.create(ctx, r.ID, r); err != nil {
-		return Request{}, err
+	if err := s.requests.Create(ctx, r.ID, r); err != nil {
+		return domain.Request{}, err
 	}
 	return r, nil
 }
 
 // GetRequest finds a request.
-func (s *Service) GetRequest(id string) (Request, bool) { return s.requests.get(id) }
+func (s *Service) GetRequest(id string) (domain.Request, bool) { return s.requests.Get(id) }
 
 // Requests lists the requests a principal may see: its own and its teams'
 // (every one for platform admins and auditors), optionally of one team or
 // state.
-func (s *Service) Requests(p authn.Principal, seesAll bool, team, state string) []Request {
-	var out []Request
-	for _, r := range s.requests.all() {
+func (s *Service) Requests(p authn.Principal, seesAll bool, team, state string) []domain.Request {
+	var out []domain.Request
+	for _, r := range s.requests.All() {
 		if team != "" && r.Team != team || state != "" && r.State != state {
 			continue
 		}
@@ -158,19 +114,19 @@ func (s *Service) Requests(p authn.Principal, seesAll bool, team, state string) 
 }
 
 // Approve adds p's approval; the last one needed issues the grant.
-func (s *Service) Approve(ctx context.Context, p authn.Principal, id, reason string) (Request, error) {
+func (s *Service) Approve(ctx context.Context, p authn.Principal, id, reason string) (domain.Request, error) {
 	now := s.now().UTC()
 	by := actor(p)
-	r, err := s.requests.mutate(ctx, id, func(r *Request) error {
+	r, err := s.requests.Mutate(ctx, id, func(r *domain.Request) error {
 		if err := s.reviewable(r, by, now); err != nil {
 			return err
 		}
-		if slices.ContainsFunc(r.Approvals, func(d Decision) bool { return d.By == by }) {
+		if slices.ContainsFunc(r.Approvals, func(d domain.Decision) bool { return d.By == by }) {
 			return conflict("%s already approved request %s; it needs %d distinct approvers", by, id, r.ApprovalsRequired)
 		}
-		r.Approvals = append(r.Approvals, Decision{By: by, At: now, Reason: reason})
+		r.Approvals = append(r.Approvals, domain.Decision{By: by, At: now, Reason: reason})
 		if len(r.Approvals) >= r.ApprovalsRequired {
-			r.State = RequestApproved
+			r.State = domain.RequestApproved
 			r.GrantID = "grt-" + strings.TrimPrefix(r.ID, "req-")
 		}
 		return nil
@@ -182,7 +138,7 @@ func (s *Service) Approve(ctx context.Context, p authn.Principal, id, reason str
 		map[string]string{"reason": reason, "state": r.State}); err != nil {
 		return r, err
 	}
-	if r.State == RequestApproved {
+	if r.State == domain.RequestApproved {
 		if err := s.issue(ctx, r, now); err != nil {
 			return r, err
 		}
@@ -191,18 +147,18 @@ func (s *Service) Approve(ctx context.Context, p authn.Principal, id, reason str
 }
 
 // Deny refuses a pending request.
-func (s *Service) Deny(ctx context.Context, p authn.Principal, id, reason string) (Request, error) {
+func (s *Service) Deny(ctx context.Context, p authn.Principal, id, reason string) (domain.Request, error) {
 	now := s.now().UTC()
 	by := actor(p)
 	if strings.TrimSpace(reason) == "" {
-		return Request{}, &FieldError{"reason", "is required: say why the request is denied"}
+		return domain.Request{}, &domain.FieldError{Field: "reason", Message: "is required: say why the request is denied"}
 	}
-	r, err := s.requests.mutate(ctx, id, func(r *Request) error {
+	r, err := s.requests.Mutate(ctx, id, func(r *domain.Request) error {
 		if err := s.reviewable(r, by, now); err != nil {
 			return err
 		}
-		r.State = RequestDenied
-		r.Denial = &Decision{By: by, At: now, Reason: reason}
+		r.State = domain.RequestDenied
+		r.Denial = &domain.Decision{By: by, At: now, Reason: reason}
 		return nil
 	})
 	if err != nil {
@@ -211,13 +167,13 @@ func (s *Service) Deny(ctx context.Context, p authn.Principal, id, reason string
 	return r, s.record(ctx, by, "deny", r.Team, "access-request:deny", "AccessRequest::"+r.ID, map[string]string{"reason": reason})
 }
 
-func (s *Service) reviewable(r *Request, by string, now time.Time) error {
+func (s *Service) reviewable(r *domain.Request, by string, now time.Time) error {
 	switch {
 	case r.Requester == by:
 		return fmt.Errorf("%w: nobody approves or denies their own request", ErrSelfApproval)
-	case r.State == RequestPending && !now.Before(r.ExpiresAt):
+	case r.State == domain.RequestPending && !now.Before(r.ExpiresAt):
 		return conflict("request %s expired at %s", r.ID, r.ExpiresAt.Format(time.RFC3339))
-	case r.State != RequestPending:
+	case r.State != domain.RequestPending:
 		return conflict("request %s is %s", r.ID, r.State)
 	}
 	return nil
@@ -225,7 +181,7 @@ func (s *Service) reviewable(r *Request, by string, now time.Time) error {
 
 // issue creates the grant of an approved request (idempotently: its id
 // comes from the request's).
-func (s *Service) issue(ctx context.Context, r Request, now time.Time) error {
+func (s *Service) issue(ctx context.Context, r domain.Request, now time.Time) error {
 	d, err := time.ParseDuration(r.Duration)
 	if err != nil {
 		return fmt.Errorf("request %s duration: %w", r.ID, err)
@@ -234,22 +190,22 @@ func (s *Service) issue(ctx context.Context, r Request, now time.Time) error {
 	if r.StartsAt != nil && r.StartsAt.After(now) {
 		start = *r.StartsAt
 	}
-	g := decide.Grant{ID: r.GrantID, Kind: decide.GrantKindAccess, Principal: r.Requester, Team: r.Team, Role: r.Role,
+	g := policy.Grant{ID: r.GrantID, Kind: policy.GrantKindAccess, Principal: r.Requester, Team: r.Team, Role: r.Role,
 		Scope: r.Scope, StartsAt: start, ExpiresAt: start.Add(d), RequestID: r.ID, Reason: r.Reason, CreatedAt: now,
-		State: decide.GrantScheduled}
-	if r.Kind == KindTeardown {
-		g.Kind = decide.GrantKindTeardown
+		State: policy.GrantScheduled}
+	if r.Kind == domain.KindTeardown {
+		g.Kind = policy.GrantKindTeardown
 	}
 	for _, a := range r.Approvals {
 		g.ApprovedBy = append(g.ApprovedBy, a.By)
 	}
 	if !start.After(now) {
-		g.State = decide.GrantActive
+		g.State = policy.GrantActive
 	}
-	if _, exists := s.grants.get(g.ID); exists {
+	if _, exists := s.grants.Get(g.ID); exists {
 		return nil
 	}
-	if err := s.grants.create(ctx, g.ID, g); errors.Is(err, jetstream.ErrKeyExists) {
+	if err := s.grants.Create(ctx, g.ID, g); errors.Is(err, jetstream.ErrKeyExists) {
 		return nil // the timer (or another instance) issued it first
 	} else if err != nil {
 		return fmt.Errorf("issue grant of request %s: %w", r.ID, err)

@@ -5,23 +5,24 @@ import (
 	"sort"
 
 	"github.com/pave-platform/pave/pkg/events"
-	"github.com/pave-platform/pave/services/access/decide"
+	"github.com/pave-platform/pave/pkg/policy"
+	"github.com/pave-platform/pave/services/access/internal/domain"
 )
 
 // TeamAccess lists the team's grants that have not ended and its pending
 // or approved-but-not-issued requests: what a team deletion would leave
 // behind for a re-created team of the same name.
 func (s *Service) TeamAccess(team string) (grants, requests []string) {
-	for _, g := range s.grants.all() {
-		if g.Team == team && g.State != decide.GrantEnded {
+	for _, g := range s.grants.All() {
+		if g.Team == team && g.State != policy.GrantEnded {
 			grants = append(grants, g.ID)
 		}
 	}
-	for _, r := range s.requests.all() {
+	for _, r := range s.requests.All() {
 		if r.Team != team {
 			continue
 		}
-		if _, issued := s.grants.get(r.GrantID); r.State == RequestPending || r.State == RequestApproved && !issued {
+		if _, issued := s.grants.Get(r.GrantID); r.State == domain.RequestPending || r.State == domain.RequestApproved && !issued {
 			requests = append(requests, r.ID)
 		}
 	}
@@ -41,28 +42,28 @@ func (s *Service) EndTeam(ctx context.Context, by, team string) error {
 	}
 	now := s.now().UTC()
 	for _, id := range requests {
-		_, err := s.requests.mutate(ctx, id, func(r *Request) error {
-			if r.State != RequestPending && r.State != RequestApproved {
+		_, err := s.requests.Mutate(ctx, id, func(r *domain.Request) error {
+			if r.State != domain.RequestPending && r.State != domain.RequestApproved {
 				return errUnchanged
 			}
-			r.State = RequestDenied
-			r.Denial = &Decision{By: by, At: now, Reason: "team " + team + " was deleted"}
+			r.State = domain.RequestDenied
+			r.Denial = &domain.Decision{By: by, At: now, Reason: "team " + team + " was deleted"}
 			return nil
 		})
 		if err != nil && err != ErrNotFound {
 			return err
 		}
 	}
-	for _, rv := range s.reviews.all() {
-		if rv.Team != team || rv.State != ReviewOpen {
+	for _, rv := range s.reviews.All() {
+		if rv.Team != team || rv.State != domain.ReviewOpen {
 			continue
 		}
-		_, err := s.reviews.mutate(ctx, rv.ID, func(rv *Review) error {
-			if rv.State != ReviewOpen {
+		_, err := s.reviews.Mutate(ctx, rv.ID, func(rv *domain.Review) error {
+			if rv.State != domain.ReviewOpen {
 				return errUnchanged
 			}
 			t := now
-			rv.State, rv.ClosedAt = ReviewClosed, &t
+			rv.State, rv.ClosedAt = domain.ReviewClosed, &t
 			return nil
 		})
 		if err != nil {

@@ -6,10 +6,11 @@ import (
 	"sync"
 	"testing"
 
+	auditcontract "github.com/pave-platform/pave/pkg/audit"
 	"github.com/pave-platform/pave/pkg/bus"
+	"github.com/pave-platform/pave/pkg/policy"
 	"github.com/pave-platform/pave/pkg/testkit"
 	"github.com/pave-platform/pave/services/access/audit"
-	"github.com/pave-platform/pave/services/access/decide"
 	"github.com/pave-platform/pave/services/access/internal/ports"
 )
 
@@ -24,7 +25,7 @@ func BenchmarkAuditAppend(b *testing.B) {
 	if err := bus.EnsureStreams(ctx, js, bus.CoreStreams(bus.DefaultStreamOptions())...); err != nil {
 		b.Fatal(err)
 	}
-	p, err := decide.Load(decide.Config{})
+	p, err := policy.Load(policy.Config{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -32,14 +33,14 @@ func BenchmarkAuditAppend(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	authz, err := ports.ServeAuthorize(nc, decide.New(p), decide.NewGrants(nil), audit.NewLedger(js).WithSigner(s), nil, slog.New(slog.DiscardHandler))
+	authz, err := ports.ServeAuthorize(nc, policy.New(p), policy.NewGrants(nil), audit.NewLedger(js).WithSigner(s), nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = authz.Stop() })
 	for name, rec := range map[string]interface {
 		Append(context.Context, audit.Record) error
-	}{"direct": audit.NewLedger(js), "via-access-signed": audit.NewClient(nc, 0x7fffffff)} {
+	}{"direct": audit.NewLedger(js), "via-access-signed": auditcontract.NewClient(nc, 0x7fffffff)} {
 		b.Run(name, func(b *testing.B) {
 			var wg sync.WaitGroup
 			work := make(chan struct{})

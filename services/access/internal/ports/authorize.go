@@ -10,16 +10,16 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
 
+	"github.com/pave-platform/pave/pkg/policy"
 	"github.com/pave-platform/pave/pkg/rpc"
 	"github.com/pave-platform/pave/services/access/audit"
-	"github.com/pave-platform/pave/services/access/decide"
 )
 
 // ServeAuthorize answers rpc.Authorize: the decision point for services
 // other than the gateway. Each decision is recorded before it is answered.
 // Requests are answered concurrently up to a bound, so records of
 // concurrent requests share one group commit.
-func ServeAuthorize(nc *nats.Conn, e *decide.Engine, grants *decide.Grants, rec *audit.Ledger, metrics *decide.Metrics, log *slog.Logger) (*AuthorizeServer, error) {
+func ServeAuthorize(nc *nats.Conn, e *policy.Engine, grants *policy.Grants, rec *audit.Ledger, metrics *policy.Metrics, log *slog.Logger) (*AuthorizeServer, error) {
 	svc, err := micro.AddService(nc, micro.Config{Name: "pave-access-authorize", Version: "0.1.0"})
 	if err != nil {
 		return nil, err
@@ -84,11 +84,11 @@ func (s *AuthorizeServer) Stop() error {
 	return err
 }
 
-func authorize(m micro.Request, e *decide.Engine, grants *decide.Grants, rec *audit.Ledger, metrics *decide.Metrics, log *slog.Logger) {
+func authorize(m micro.Request, e *policy.Engine, grants *policy.Grants, rec *audit.Ledger, metrics *policy.Metrics, log *slog.Logger) {
 	start := time.Now()
-	var req decide.Request
+	var req policy.Request
 	if err := json.Unmarshal(m.Data(), &req); err != nil || req.Action == "" || req.Principal.ID == "" {
-		_ = m.Error("400", "a decide.Request with principal and action is required", nil)
+		_ = m.Error("400", "a policy.Request with principal and action is required", nil)
 		return
 	}
 	req, used := grants.Apply(req, start)
@@ -98,7 +98,7 @@ func authorize(m micro.Request, e *decide.Engine, grants *decide.Grants, rec *au
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := rec.Append(ctx, decide.AuditRecord(req, d, "")); err != nil {
+	if err := rec.Append(ctx, policy.AuditRecord(req, d, "")); err != nil {
 		log.Error("authorize: record decision", "error", err)
 		_ = m.Error("503", "the decision could not be recorded", nil)
 		return
@@ -106,5 +106,5 @@ func authorize(m micro.Request, e *decide.Engine, grants *decide.Grants, rec *au
 	if err := m.RespondJSON(d); err != nil {
 		log.Warn("authorize reply not sent", "error", err)
 	}
-	metrics.Observe(ctx, time.Since(start), d.Allowed, decide.PathNATS)
+	metrics.Observe(ctx, time.Since(start), d.Allowed, policy.PathNATS)
 }

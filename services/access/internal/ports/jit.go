@@ -10,8 +10,9 @@ import (
 	"sort"
 	"time"
 
+	"github.com/pave-platform/pave/pkg/policy"
 	"github.com/pave-platform/pave/pkg/rpc"
-	"github.com/pave-platform/pave/services/access/decide"
+	"github.com/pave-platform/pave/services/access/internal/domain"
 	"github.com/pave-platform/pave/services/access/internal/jit"
 )
 
@@ -46,7 +47,7 @@ func (j JIT) Endpoints() []rpc.Endpoint {
 }
 
 func (j JIT) answer(status int, v any, err error, kind, id string) rpc.Reply {
-	var fe *jit.FieldError
+	var fe *domain.FieldError
 	switch {
 	case err == nil:
 		return rpc.OK(status, v)
@@ -89,7 +90,7 @@ func (j JIT) createRequest(ctx context.Context, req rpc.Request) rpc.Reply {
 func (j JIT) listRequests(_ context.Context, req rpc.Request) rpc.Reply {
 	state := req.Query["state"]
 	switch state {
-	case "", jit.RequestPending, jit.RequestApproved, jit.RequestDenied, jit.RequestExpired:
+	case "", domain.RequestPending, domain.RequestApproved, domain.RequestDenied, domain.RequestExpired:
 	default:
 		return rpc.Fail(http.StatusBadRequest, "Bad Request", "state: not pending, approved, denied or expired",
 			rpc.FieldError{Field: "state", Message: "not pending, approved, denied or expired"})
@@ -111,9 +112,9 @@ func (j JIT) listRequests(_ context.Context, req rpc.Request) rpc.Reply {
 		items = mine
 	}
 	if items == nil {
-		items = []jit.Request{}
+		items = []domain.Request{}
 	}
-	return newestFirst(req, items, func(r jit.Request) time.Time { return r.CreatedAt }, func(r jit.Request) string { return r.ID })
+	return newestFirst(req, items, func(r domain.Request) time.Time { return r.CreatedAt }, func(r domain.Request) string { return r.ID })
 }
 
 func (j JIT) getRequest(_ context.Context, req rpc.Request) rpc.Reply {
@@ -151,14 +152,14 @@ func (j JIT) deny(ctx context.Context, req rpc.Request) rpc.Reply {
 // GrantView is a grant as the API and pave.access.grants.list show it:
 // the fields of the grant events plus its state.
 type GrantView struct {
-	decide.Grant
+	policy.Grant
 	GrantID    string `json:"grant_id"`
 	BreakGlass bool   `json:"break_glass"`
 	Active     bool   `json:"active"`
 }
 
-func viewGrant(g decide.Grant, now time.Time) GrantView {
-	return GrantView{Grant: g, GrantID: g.ID, BreakGlass: g.Kind == decide.GrantKindBreakGlass, Active: g.CountsAt(now)}
+func viewGrant(g policy.Grant, now time.Time) GrantView {
+	return GrantView{Grant: g, GrantID: g.ID, BreakGlass: g.Kind == policy.GrantKindBreakGlass, Active: g.CountsAt(now)}
 }
 
 // listGrants answers GET /v1/grants and pave.access.grants.list. A call
@@ -248,9 +249,9 @@ func (j JIT) listReviews(_ context.Context, req rpc.Request) rpc.Reply {
 	}
 	items := j.Svc.Reviews(teams, req.Query["team"])
 	if items == nil {
-		items = []jit.Review{}
+		items = []domain.Review{}
 	}
-	return newestFirst(req, items, func(r jit.Review) time.Time { return r.CreatedAt }, func(r jit.Review) string { return r.ID })
+	return newestFirst(req, items, func(r domain.Review) time.Time { return r.CreatedAt }, func(r domain.Review) string { return r.ID })
 }
 
 func (j JIT) getReview(_ context.Context, req rpc.Request) rpc.Reply {

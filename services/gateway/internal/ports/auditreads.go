@@ -12,8 +12,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pave-platform/pave/services/access/audit"
-	"github.com/pave-platform/pave/services/access/decide"
+	"github.com/pave-platform/pave/pkg/audit"
+	"github.com/pave-platform/pave/pkg/policy"
 )
 
 // ReadFlushInterval is how often the minutes that are over are recorded.
@@ -67,7 +67,7 @@ func isRead(method string) bool {
 }
 
 // Count adds one permitted read.
-func (c *ReadCounter) Count(req decide.Request, route string) {
+func (c *ReadCounter) Count(req policy.Request, route string) {
 	k := readKey{actor: req.Principal.ID, actorKind: req.Principal.Kind, team: req.Resource.Team,
 		minute: c.now().UTC().Truncate(time.Minute)}
 	c.mu.Lock()

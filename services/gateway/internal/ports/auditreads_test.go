@@ -17,9 +17,9 @@ import (
 
 	"github.com/pave-platform/pave/pkg/authn"
 	"github.com/pave-platform/pave/pkg/bus"
+	"github.com/pave-platform/pave/pkg/policy"
 	"github.com/pave-platform/pave/pkg/testkit"
 	"github.com/pave-platform/pave/services/access/audit"
-	"github.com/pave-platform/pave/services/access/decide"
 )
 
 // clock is a settable time for the read counter's minutes.
@@ -39,13 +39,13 @@ func TestReadsAreCountedPerPrincipalAndMinuteDeniesAndWritesOneByOne(t *testing.
 	js := testkit.NATS(t).JetStream(t)
 	ctx := context.Background()
 	require.NoError(t, bus.EnsureStreams(ctx, js, bus.CoreStreams(bus.DefaultStreamOptions())...))
-	policies, err := decide.Load(decide.Config{PoliciesDir: "../../../../deploy/policies"})
+	policies, err := policy.Load(policy.Config{PoliciesDir: "../../../../deploy/policies"})
 	require.NoError(t, err)
 	ledger := audit.NewLedger(js)
 	reads := NewReadCounter(ledger, time.Hour, slog.New(slog.DiscardHandler))
 	clk := (&clock{}).set(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	reads.now = clk.now
-	az := Authz{Decider: decide.New(policies), Recorder: ledger, Reads: reads}
+	az := Authz{Decider: policy.New(policies), Recorder: ledger, Reads: reads}
 
 	mux := http.NewServeMux()
 	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
@@ -109,7 +109,7 @@ func TestReadCountsSurviveAFailedAppend(t *testing.T) {
 	reads := NewReadCounter(failing, time.Hour, slog.New(slog.DiscardHandler))
 	clk := (&clock{}).set(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	reads.now = clk.now
-	req := decide.Request{Principal: authn.Principal{ID: "ci", Kind: "service"}, Resource: decide.TeamResource("a")}
+	req := policy.Request{Principal: authn.Principal{ID: "ci", Kind: "service"}, Resource: policy.TeamResource("a")}
 	for range 3 {
 		reads.Count(req, "GET /v1/workloads/{id}")
 	}

@@ -11,16 +11,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pave-platform/pave/pkg/audit"
 	"github.com/pave-platform/pave/pkg/authn"
 	"github.com/pave-platform/pave/pkg/httpfx"
+	"github.com/pave-platform/pave/pkg/policy"
 	"github.com/pave-platform/pave/pkg/rpc"
-	"github.com/pave-platform/pave/services/access/audit"
-	"github.com/pave-platform/pave/services/access/decide"
 )
 
 // Decider is the in-process decision point.
 type Decider interface {
-	Decide(r decide.Request) decide.Decision
+	Decide(r policy.Request) policy.Decision
 }
 
 // Recorder appends decisions to the audit ledger.
@@ -34,9 +34,9 @@ type Authz struct {
 	Recorder Recorder
 	// Grants are the active just-in-time grants and the change windows
 	// (nil: none; every context attribute stays false).
-	Grants *decide.Grants
+	Grants *policy.Grants
 	// Metrics records decision latency (nil: none).
-	Metrics *decide.Metrics
+	Metrics *policy.Metrics
 	// Reads counts permitted reads per principal and minute instead of
 	// recording each (nil: each is recorded).
 	Reads *ReadCounter
@@ -47,7 +47,7 @@ type Authz struct {
 // input) by returning done.
 type target struct {
 	action   string
-	resource decide.Resource
+	resource policy.Resource
 	// notFound is the 404 detail when the caller is not in the
 	// resource's team: what the caller asked for (an object's id), never
 	// the team it belongs to. Empty: the resource itself is named.
@@ -92,9 +92,9 @@ func decideRoute(az Authz, c Caller, mux *http.ServeMux, pattern string, resolve
 			return
 		}
 		start := time.Now()
-		req, used := az.Grants.Apply(decide.Request{Principal: p, Action: t.action, Resource: t.resource}, start)
+		req, used := az.Grants.Apply(policy.Request{Principal: p, Action: t.action, Resource: t.resource}, start)
 		d := az.Decider.Decide(req)
-		az.Metrics.Observe(r.Context(), time.Since(start), d.Allowed, decide.PathInProcess)
+		az.Metrics.Observe(r.Context(), time.Since(start), d.Allowed, policy.PathInProcess)
 		if d.Allowed {
 			az.Grants.Used(used, start)
 		}
@@ -123,8 +123,8 @@ func decideRoute(az Authz, c Caller, mux *http.ServeMux, pattern string, resolve
 // deny refuses a route that has no entry in the table.
 func deny(w http.ResponseWriter, r *http.Request, az Authz, pattern string, log *slog.Logger) {
 	p, _ := PrincipalFrom(r.Context())
-	req := decide.Request{Principal: p, Action: unmappedAction, Resource: decide.PlatformResource}
-	if record(w, r, az, req, decide.Decision{Member: true}, pattern, log) {
+	req := policy.Request{Principal: p, Action: unmappedAction, Resource: policy.PlatformResource}
+	if record(w, r, az, req, policy.Decision{Member: true}, pattern, log) {
 		httpfx.WriteProblem(w, http.StatusForbidden, "Forbidden", "route "+pattern+" has no access rule", nil)
 	}
 }
@@ -133,12 +133,12 @@ func deny(w http.ResponseWriter, r *http.Request, az Authz, pattern string, log 
 // permitted read is counted instead, into a record per principal and
 // minute (see ReadCounter), unless it hands out secrets: every
 // credential read is a record of its own.
-func record(w http.ResponseWriter, r *http.Request, az Authz, req decide.Request, d decide.Decision, pattern string, log *slog.Logger) bool {
+func record(w http.ResponseWriter, r *http.Request, az Authz, req policy.Request, d policy.Decision, pattern string, log *slog.Logger) bool {
 	if d.Allowed && az.Reads != nil && isRead(r.Method) && !revealsSecrets(req, r) {
 		az.Reads.Count(req, pattern)
 		return true
 	}
-	if err := az.Recorder.Append(r.Context(), decide.AuditRecord(req, d, pattern)); err != nil {
+	if err := az.Recorder.Append(r.Context(), policy.AuditRecord(req, d, pattern)); err != nil {
 		log.ErrorContext(r.Context(), "record decision", "route", pattern, "error", err)
 		httpfx.WriteProblem(w, http.StatusServiceUnavailable, "Service Unavailable",
 			"the decision could not be recorded in the audit ledger; try again", nil)
@@ -147,19 +147,19 @@ func record(w http.ResponseWriter, r *http.Request, az Authz, req decide.Request
 	return true
 }
 
-func notFoundDetail(res decide.Resource) string {
+func notFoundDetail(res policy.Resource) string {
 	return "no " + strings.ToLower(string(res.Type)) + ` "` + res.ID + `"`
 }
 
 func onPlatform(action string) resolver {
 	return func(http.ResponseWriter, *http.Request, Caller, *slog.Logger) (target, bool) {
-		return target{action: action, resource: decide.PlatformResource}, true
+		return target{action: action, resource: policy.PlatformResource}, true
 	}
 }
 
 func onTeamPath(action string) resolver {
 	return func(_ http.ResponseWriter, r *http.Request, _ Caller, _ *slog.Logger) (target, bool) {
-		return target{action: action, resource: decide.TeamResource(r.PathValue("team"))}, true
+		return target{action: action, resource: policy.TeamResource(r.PathValue("team"))}, true
 	}
 }
 
@@ -168,9 +168,9 @@ func onTeamPath(action string) resolver {
 func onTeamQuery(action string) resolver {
 	return func(_ http.ResponseWriter, r *http.Request, _ Caller, _ *slog.Logger) (target, bool) {
 		if team := r.URL.Query().Get("team"); team != "" {
-			return target{action: action, resource: decide.TeamResource(team)}, true
+			return target{action: action, resource: policy.TeamResource(team)}, true
 		}
-		return target{action: "platform:list", resource: decide.PlatformResource}, true
+		return target{action: "platform:list", resource: policy.PlatformResource}, true
 	}
 }
 
@@ -210,7 +210,7 @@ func onTeamBody(action string) resolver {
 			WriteReply(w, nil, rpc.Invalid(rpc.FieldError{Field: "team", Message: "is required"}))
 			return target{}, false
 		}
-		return target{action: action, resource: decide.TeamResource(team)}, true
+		return target{action: action, resource: policy.TeamResource(team)}, true
 	}
 }
 
@@ -223,9 +223,9 @@ func onTeamBodyOrPlatform(action string) resolver {
 			return target{}, false
 		}
 		if team := stringField(body, "team"); team != "" {
-			return target{action: action, resource: decide.TeamResource(team)}, true
+			return target{action: action, resource: policy.TeamResource(team)}, true
 		}
-		return target{action: "platform:list", resource: decide.PlatformResource}, true
+		return target{action: "platform:list", resource: policy.PlatformResource}, true
 	}
 }
 
@@ -240,7 +240,7 @@ func newEnvironment(w http.ResponseWriter, r *http.Request, _ Caller, _ *slog.Lo
 		WriteReply(w, nil, rpc.Invalid(rpc.FieldError{Field: "team", Message: "is required"}))
 		return target{}, false
 	}
-	return target{action: "environment:create", resource: decide.Resource{Type: decide.TypeEnvironment, ID: stringField(body, "name"),
+	return target{action: "environment:create", resource: policy.Resource{Type: policy.TypeEnvironment, ID: stringField(body, "name"),
 		Team: team, Stage: stringField(body, "stage")}}, true
 }
 
@@ -249,7 +249,7 @@ func newEnvironment(w http.ResponseWriter, r *http.Request, _ Caller, _ *slog.Lo
 var lookupAs = authn.Principal{ID: "gateway", Kind: "service", Name: "gateway", Roles: []string{authn.RolePlatformAdmin}}
 
 // lookup asks the owning service for the resource named by the path's id.
-func lookup(subject string, typ string, build func(id string, v map[string]any) decide.Resource, action string) resolver {
+func lookup(subject string, typ string, build func(id string, v map[string]any) policy.Resource, action string) resolver {
 	return func(w http.ResponseWriter, r *http.Request, c Caller, log *slog.Logger) (target, bool) {
 		id := r.PathValue("id")
 		ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
@@ -272,14 +272,14 @@ func lookup(subject string, typ string, build func(id string, v map[string]any) 
 	}
 }
 
-func environmentOf(id string, v map[string]any) decide.Resource {
+func environmentOf(id string, v map[string]any) policy.Resource {
 	ephemeral, _ := v["ephemeral"].(bool)
-	return decide.Resource{Type: decide.TypeEnvironment, ID: id, Team: stringField(v, "team"),
+	return policy.Resource{Type: policy.TypeEnvironment, ID: id, Team: stringField(v, "team"),
 		Stage: stringField(v, "stage"), Persistent: !ephemeral}
 }
 
-func workloadOf(id string, v map[string]any) decide.Resource {
-	return decide.Resource{Type: decide.TypeWorkload, ID: id, Team: stringField(v, "team")}
+func workloadOf(id string, v map[string]any) policy.Resource {
+	return policy.Resource{Type: policy.TypeWorkload, ID: id, Team: stringField(v, "team")}
 }
 
 func onEnvironment(action string) resolver {
@@ -300,15 +300,15 @@ func onTokenIssue(w http.ResponseWriter, r *http.Request, _ Caller, _ *slog.Logg
 	p, _ := PrincipalFrom(r.Context())
 	if sa := stringField(body, "service_account"); sa != "" {
 		team, _, _ := strings.Cut(sa, "/")
-		return target{action: "token:issue", resource: decide.TeamResource(team)}, true
+		return target{action: "token:issue", resource: policy.TeamResource(team)}, true
 	}
 	if u := stringField(body, "user"); u != "" && u != p.ID {
-		return target{action: "token:issue-any", resource: decide.PlatformResource}, true
+		return target{action: "token:issue-any", resource: policy.PlatformResource}, true
 	}
-	return target{action: "token:own", resource: decide.PlatformResource}, true
+	return target{action: "token:own", resource: policy.PlatformResource}, true
 }
 
 // revealsSecrets is a read that answers with credentials.
-func revealsSecrets(req decide.Request, r *http.Request) bool {
+func revealsSecrets(req policy.Request, r *http.Request) bool {
 	return strings.Contains(req.Action, "credentials") || r.URL.Query().Get("credentials") == "true"
 }

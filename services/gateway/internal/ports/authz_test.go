@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pave-platform/pave/services/access/decide"
+	"github.com/pave-platform/pave/pkg/policy"
 )
 
 // explicitRoute finds the routes API registers by hand (mux.Handle and
@@ -51,7 +51,7 @@ func TestEveryRouteIsMappedToAnAction(t *testing.T) {
 // Every action the table names is declared in the shipped Cedar schema,
 // so no route is denied by a typo.
 func TestEveryMappedActionIsInTheSchema(t *testing.T) {
-	p, err := decide.Load(decide.Config{PoliciesDir: "../../../../deploy/policies"})
+	p, err := policy.Load(policy.Config{PoliciesDir: "../../../../deploy/policies"})
 	require.NoError(t, err)
 	for _, a := range []string{"template:read", "environment:create", "environment:read", "environment:update",
 		"environment:delete", "team:read", "workload:submit", "workload:read", "workload:cancel", "pool:read",

@@ -7,16 +7,16 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pave-platform/pave/pkg/authn"
-	"github.com/pave-platform/pave/services/access/decide"
+	"github.com/pave-platform/pave/pkg/policy"
 )
 
 // The shipped policies of a credential read (credentials.cedar): the
 // owner login for maintainers and platform admins, in production only
 // with a just-in-time grant; one's own grant logins for any member.
 func TestCredentialPoliciesByRoleAndStage(t *testing.T) {
-	p, err := decide.Load(decide.Config{PoliciesDir: "../../../../deploy/policies"})
+	p, err := policy.Load(policy.Config{PoliciesDir: "../../../../deploy/policies"})
 	require.NoError(t, err)
-	e := decide.New(p)
+	e := policy.New(p)
 	member := func(role string) authn.Principal {
 		return authn.Principal{ID: role + "-1", Kind: authn.KindUser, Teams: []string{"alpha"}, TeamRoles: map[string]string{"alpha": role}}
 	}
@@ -45,9 +45,9 @@ func TestCredentialPoliciesByRoleAndStage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := e.Decide(decide.Request{Principal: tt.who, Action: tt.action,
-				Resource: decide.Resource{Type: decide.TypeEnvironment, ID: "env-1", Team: "alpha", Stage: tt.stage, Persistent: true},
-				Context:  decide.Context{JITGrant: tt.jit}})
+			d := e.Decide(policy.Request{Principal: tt.who, Action: tt.action,
+				Resource: policy.Resource{Type: policy.TypeEnvironment, ID: "env-1", Team: "alpha", Stage: tt.stage, Persistent: true},
+				Context:  policy.Context{JITGrant: tt.jit}})
 			assert.Equal(t, tt.want, d.Allowed, "policies %v", d.Policies)
 		})
 	}

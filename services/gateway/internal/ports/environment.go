@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/pave-platform/pave/pkg/httpfx"
+	"github.com/pave-platform/pave/pkg/policy"
 	"github.com/pave-platform/pave/pkg/rpc"
-	"github.com/pave-platform/pave/services/access/decide"
 )
 
 // Actions of a credential read (credentials.cedar): the owner login of a
@@ -109,10 +109,10 @@ func withCredentials(ctx context.Context, w http.ResponseWriter, r *http.Request
 
 // decideCredentials decides one credential action and records it in the
 // audit ledger before anything is handed out.
-func decideCredentials(w http.ResponseWriter, r *http.Request, az Authz, action string, res decide.Resource, log *slog.Logger) (decide.Decision, bool) {
+func decideCredentials(w http.ResponseWriter, r *http.Request, az Authz, action string, res policy.Resource, log *slog.Logger) (policy.Decision, bool) {
 	p, _ := PrincipalFrom(r.Context())
 	now := time.Now()
-	req, used := az.Grants.Apply(decide.Request{Principal: p, Action: action, Resource: res}, now)
+	req, used := az.Grants.Apply(policy.Request{Principal: p, Action: action, Resource: res}, now)
 	d := az.Decider.Decide(req)
 	if d.Allowed {
 		az.Grants.Used(used, now)

@@ -31,7 +31,7 @@ type Deps struct {
 	Registry *schema.Registry
 	// Redis is nil unless PAVE_REDIS_URL is set; JetStream KV is the default.
 	Redis *redis.Client
-	// Config is read from the environment when nil.
+	// Config is the API settings (the gateway loads them once, with its own).
 	Config *Config
 	// Meters is the process's meter provider (nil: the global one).
 	Meters metric.MeterProvider
@@ -43,9 +43,6 @@ type Deps struct {
 func API(d Deps) http.Handler {
 	a, c, types, az, log := d.Auth, d.Caller, d.Types, d.Authz, d.Log
 	cfg := d.Config
-	if cfg == nil {
-		cfg = ptr(loadConfig(log))
-	}
 	mux := http.NewServeMux()
 	for _, rt := range slices.Concat(routeGroups...) {
 		mux.Handle(rt.pattern, Forward(c, log, rt.subject, rt.keys...))

@@ -11,8 +11,8 @@ import (
 
 	"github.com/pave-platform/pave/pkg/authn"
 	"github.com/pave-platform/pave/pkg/httpfx"
+	"github.com/pave-platform/pave/pkg/policy"
 	"github.com/pave-platform/pave/pkg/rpc"
-	"github.com/pave-platform/pave/services/access/decide"
 	"github.com/pave-platform/pave/services/gateway/internal/ingress"
 )
 
@@ -64,7 +64,7 @@ func (d door) check(ctx context.Context, p authn.Principal, c ingress.Claims) (s
 		}
 		return "", nil, nil
 	}
-	if decide.RoleRank(p.TeamRoles[c.Team]) < decide.RoleRank("developer") {
+	if policy.RoleRank(p.TeamRoles[c.Team]) < policy.RoleRank("developer") {
 		return "", &refusal{"team", fmt.Sprintf("%s may not send events for team %s", p.ID, c.Team)}, nil
 	}
 	if c.Application == "" {

@@ -65,15 +65,6 @@ func (l Config) Validate() error {
 // loadConfig reads Config from the environment when the caller passed
 // none (tests); an invalid setting is logged and the defaults apply. The
 // gateway module loads it at start, where an invalid setting stops it.
-func loadConfig(log *slog.Logger) Config {
-	var c Config
-	if err := config.Load(&c); err != nil {
-		log.Error("gateway settings invalid; using 600 requests a minute, burst 600, 8 streams", "error", err)
-		return Config{RatePerMinute: 600, RateBurst: 600, StreamsPerPrincipal: 8}
-	}
-	return c
-}
-
 // RateLimitBucket holds the per-principal state when Redis is not configured.
 const RateLimitBucket = "GATEWAY_RATE_LIMITS"
 

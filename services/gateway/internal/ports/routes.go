@@ -4,8 +4,8 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/pave-platform/pave/pkg/policy"
 	"github.com/pave-platform/pave/pkg/rpc"
-	"github.com/pave-platform/pave/services/access/decide"
 )
 
 // accessRoutes are answered by the access service; API registers them
@@ -88,8 +88,8 @@ var accessRules = map[string]resolver{
 // onTeamObject: an access object (request, grant, review) looked up by id;
 // its team decides.
 func onTeamObject(subject, kind, action string) resolver {
-	return lookup(subject, kind, func(_ string, v map[string]any) decide.Resource {
-		return decide.TeamResource(stringField(v, "team"))
+	return lookup(subject, kind, func(_ string, v map[string]any) policy.Resource {
+		return policy.TeamResource(stringField(v, "team"))
 	}, action)
 }
 
@@ -106,6 +106,6 @@ func onScopeTeam(action string) resolver {
 			WriteReply(w, nil, rpc.Invalid(rpc.FieldError{Field: "scope.team", Message: "is required"}))
 			return target{}, false
 		}
-		return target{action: action, resource: decide.TeamResource(team)}, true
+		return target{action: action, resource: policy.TeamResource(team)}, true
 	}
 }

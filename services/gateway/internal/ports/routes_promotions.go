@@ -7,8 +7,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/pave-platform/pave/pkg/policy"
 	"github.com/pave-platform/pave/pkg/rpc"
-	"github.com/pave-platform/pave/services/access/decide"
 )
 
 // promotionRoutes are answered by lifecycle's promotion pipelines.
@@ -66,14 +66,14 @@ func ownerOf(w http.ResponseWriter, r *http.Request, c Caller, log *slog.Logger,
 func onApplication(key, action string) resolver {
 	return func(w http.ResponseWriter, r *http.Request, c Caller, log *slog.Logger) (target, bool) {
 		team, ok := ownerOf(w, r, c, log, rpc.ApplicationsGet, "application", map[string]string{"name": r.PathValue(key)})
-		return target{action: action, resource: decide.TeamResource(team)}, ok
+		return target{action: action, resource: policy.TeamResource(team)}, ok
 	}
 }
 
 func onPromotion(action string) resolver {
 	return func(w http.ResponseWriter, r *http.Request, c Caller, log *slog.Logger) (target, bool) {
 		team, ok := ownerOf(w, r, c, log, rpc.PromotionsGet, "promotion", map[string]string{"id": r.PathValue("id")})
-		return target{action: action, resource: decide.TeamResource(team)}, ok
+		return target{action: action, resource: policy.TeamResource(team)}, ok
 	}
 }
 
@@ -96,6 +96,6 @@ func onPromotedApplication(w http.ResponseWriter, r *http.Request, c Caller, log
 	if !ok {
 		return target{}, false
 	}
-	return target{action: "environment:promote", resource: decide.Resource{Type: decide.TypeEnvironment, ID: name + "/" + stringField(body, "to"),
+	return target{action: "environment:promote", resource: policy.Resource{Type: policy.TypeEnvironment, ID: name + "/" + stringField(body, "to"),
 		Team: team}}, true
 }

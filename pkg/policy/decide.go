@@ -1,4 +1,4 @@
-// Package decide is Pave's one decision point: Cedar policies over team
+// Package policy is Pave's one decision point: Cedar policies over team
 // membership, evaluated in-process (the gateway links it) or behind the
 // access service's pave.access.authorize request/reply.
 //
@@ -9,7 +9,7 @@
 // Vocabulary: a team role (viewer < developer < maintainer < admin) is a
 // Role entity "team/role" in a hierarchy; platform roles are Role entities
 // "platform-admin" and "auditor".
-package decide
+package policy
 
 import (
 	"slices"

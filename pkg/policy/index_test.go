@@ -1,4 +1,4 @@
-package decide
+package policy
 
 import (
 	"fmt"
@@ -20,7 +20,7 @@ import (
 func TestPolicyIndexDecidesAsTheWholeSet(t *testing.T) {
 	fsys := fstest.MapFS{}
 	for _, name := range []string{"schema.cedarschema", "roles.cedar", "production.cedar"} {
-		raw, err := os.ReadFile("../../../deploy/policies/" + name)
+		raw, err := os.ReadFile("../../deploy/policies/" + name)
 		require.NoError(t, err)
 		fsys[name] = &fstest.MapFile{Data: raw}
 	}

@@ -1,4 +1,4 @@
-package decide_test
+package policy_test
 
 import (
 	"os"
@@ -10,22 +10,22 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pave-platform/pave/pkg/authn"
-	"github.com/pave-platform/pave/services/access/decide"
+	"github.com/pave-platform/pave/pkg/policy"
 )
 
-func shipped(t *testing.T) *decide.Engine {
+func shipped(t *testing.T) *policy.Engine {
 	t.Helper()
-	p, err := decide.Load(decide.Config{PoliciesDir: "../../../deploy/policies"})
+	p, err := policy.Load(policy.Config{PoliciesDir: "../../deploy/policies"})
 	require.NoError(t, err)
-	return decide.New(p)
+	return policy.New(p)
 }
 
 func member(id, team, role string) authn.Principal {
 	return authn.Principal{ID: id, Kind: authn.KindUser, Teams: []string{team}, TeamRoles: map[string]string{team: role}}
 }
 
-func env(team, stage string, persistent bool) decide.Resource {
-	return decide.Resource{Type: decide.TypeEnvironment, ID: "e1", Team: team, Stage: stage, Persistent: persistent}
+func env(team, stage string, persistent bool) policy.Resource {
+	return policy.Resource{Type: policy.TypeEnvironment, ID: "e1", Team: team, Stage: stage, Persistent: persistent}
 }
 
 func TestShippedPoliciesDecideByRoleStageAndTeam(t *testing.T) {
@@ -36,7 +36,7 @@ func TestShippedPoliciesDecideByRoleStageAndTeam(t *testing.T) {
 		name     string
 		p        authn.Principal
 		action   string
-		res      decide.Resource
+		res      policy.Resource
 		allowed  bool
 		member   bool
 		policies []string
@@ -51,15 +51,15 @@ func TestShippedPoliciesDecideByRoleStageAndTeam(t *testing.T) {
 		{"maintainer tears down ephemeral prod", member("m", "a", "maintainer"), "environment:delete", env("a", "prod", false), true, true, []string{"developer-writes-environments"}},
 		{"other team", member("d", "a", "developer"), "environment:read", env("b", "dev", false), false, false, nil},
 		{"platform admin", admin, "environment:delete", env("b", "dev", false), true, true, []string{"platform-admin"}},
-		{"auditor reads", auditor, "audit:read", decide.TeamResource("b"), true, true, []string{"auditor-reads-everything"}},
+		{"auditor reads", auditor, "audit:read", policy.TeamResource("b"), true, true, []string{"auditor-reads-everything"}},
 		{"auditor cannot write", auditor, "environment:create", env("b", "dev", false), false, true, nil},
-		{"team admin manages members", member("ad", "a", "admin"), "member:write", decide.TeamResource("a"), true, true, []string{"admin-manages-team"}},
-		{"maintainer cannot manage members", member("m", "a", "maintainer"), "member:write", decide.TeamResource("a"), false, true, nil},
-		{"anyone reads templates", member("v", "a", "viewer"), "template:read", decide.PlatformResource, true, true, []string{"authenticated-platform-reads"}},
-		{"only admins create teams", member("ad", "a", "admin"), "team:create", decide.PlatformResource, false, true, nil},
+		{"team admin manages members", member("ad", "a", "admin"), "member:write", policy.TeamResource("a"), true, true, []string{"admin-manages-team"}},
+		{"maintainer cannot manage members", member("m", "a", "maintainer"), "member:write", policy.TeamResource("a"), false, true, nil},
+		{"anyone reads templates", member("v", "a", "viewer"), "template:read", policy.PlatformResource, true, true, []string{"authenticated-platform-reads"}},
+		{"only admins create teams", member("ad", "a", "admin"), "team:create", policy.PlatformResource, false, true, nil},
 	}
 	for _, tt := range tests {
-		d := e.Decide(decide.Request{Principal: tt.p, Action: tt.action, Resource: tt.res})
+		d := e.Decide(policy.Request{Principal: tt.p, Action: tt.action, Resource: tt.res})
 		assert.Equal(t, tt.allowed, d.Allowed, tt.name)
 		assert.Equal(t, tt.member, d.Member, tt.name)
 		assert.Equal(t, tt.policies, d.Policies, tt.name)
@@ -69,7 +69,7 @@ func TestShippedPoliciesDecideByRoleStageAndTeam(t *testing.T) {
 
 func TestTheCacheAnswersLikeTheEngine(t *testing.T) {
 	e := shipped(t)
-	req := decide.Request{Principal: member("d", "a", "developer"), Action: "environment:create", Resource: env("a", "prod", true)}
+	req := policy.Request{Principal: member("d", "a", "developer"), Action: "environment:create", Resource: env("a", "prod", true)}
 	first, second := e.Decide(req), e.Decide(req)
 	assert.Equal(t, first, second)
 	req.Principal.TeamRoles["a"] = "maintainer" // a new role is a new key
@@ -77,23 +77,23 @@ func TestTheCacheAnswersLikeTheEngine(t *testing.T) {
 }
 
 func TestBuiltinPoliciesAreTheShippedOnes(t *testing.T) {
-	files, err := filepath.Glob("../../../deploy/policies/*")
+	files, err := filepath.Glob("../../deploy/policies/*")
 	require.NoError(t, err)
 	require.NotEmpty(t, files)
 	for _, f := range files {
 		want, err := os.ReadFile(f)
 		require.NoError(t, err)
 		got, err := os.ReadFile(filepath.Join("policies", filepath.Base(f)))
-		require.NoError(t, err, "copy %s to services/access/decide/policies", f)
-		assert.Equal(t, string(want), string(got), "services/access/decide/policies/%s differs from %s", filepath.Base(f), f)
+		require.NoError(t, err, "copy %s to pkg/policy/policies", f)
+		assert.Equal(t, string(want), string(got), "pkg/policy/policies/%s differs from %s", filepath.Base(f), f)
 	}
-	p, err := decide.Load(decide.Config{})
+	p, err := policy.Load(policy.Config{})
 	require.NoError(t, err)
 	assert.Positive(t, p.Len())
 }
 
 func TestAnInvalidPolicyNamesFileLineAndReason(t *testing.T) {
-	schema, err := os.ReadFile("../../../deploy/policies/schema.cedarschema")
+	schema, err := os.ReadFile("../../deploy/policies/schema.cedarschema")
 	require.NoError(t, err)
 	tests := []struct {
 		name, policy, want string
@@ -108,8 +108,8 @@ func TestAnInvalidPolicyNamesFileLineAndReason(t *testing.T) {
 			"schema.cedarschema": {Data: schema},
 			"bad.cedar":          {Data: []byte(tt.policy)},
 		}
-		_, err := decide.LoadFS(fsys, "cfg")
-		var pe *decide.PolicyError
+		_, err := policy.LoadFS(fsys, "cfg")
+		var pe *policy.PolicyError
 		require.ErrorAs(t, err, &pe, tt.name)
 		assert.Contains(t, err.Error(), tt.want, tt.name)
 		t.Log(err)

@@ -1,4 +1,4 @@
-package decide_test
+package policy_test
 
 import (
 	"context"
@@ -10,19 +10,19 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
-	"github.com/pave-platform/pave/services/access/decide"
+	"github.com/pave-platform/pave/pkg/policy"
 )
 
 func TestDecisionLatencyIsRecordedByOutcomeAndPath(t *testing.T) {
 	reader := sdkmetric.NewManualReader()
-	m, err := decide.NewMetrics(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)))
+	m, err := policy.NewMetrics(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)))
 	require.NoError(t, err)
 
 	ctx := context.Background()
-	m.Observe(ctx, 20*time.Microsecond, true, decide.PathInProcess)
-	m.Observe(ctx, 3*time.Millisecond, false, decide.PathNATS)
-	var none *decide.Metrics
-	none.Observe(ctx, time.Millisecond, true, decide.PathNATS) // records nothing, no panic
+	m.Observe(ctx, 20*time.Microsecond, true, policy.PathInProcess)
+	m.Observe(ctx, 3*time.Millisecond, false, policy.PathNATS)
+	var none *policy.Metrics
+	none.Observe(ctx, time.Millisecond, true, policy.PathNATS) // records nothing, no panic
 	var rm metricdata.ResourceMetrics
 	require.NoError(t, reader.Collect(ctx, &rm))
 	counts := map[string]uint64{}

@@ -1,4 +1,4 @@
-package decide
+package policy
 
 import (
 	"context"
@@ -30,7 +30,7 @@ type Metrics struct {
 // NewMetrics registers the decision latency histogram with mp (the
 // process's meter provider).
 func NewMetrics(mp metric.MeterProvider) (*Metrics, error) {
-	meter := mp.Meter("github.com/pave-platform/pave/services/access/decide")
+	meter := mp.Meter("github.com/pave-platform/pave/pkg/policy")
 	h, err := meter.Float64Histogram("pave_access_decision", metric.WithUnit("s"),
 		metric.WithDescription("time to decide an authorization request, by outcome (allow, deny) and path (inprocess in the gateway, nats for pave.access.authorize including its audit record)"),
 		metric.WithExplicitBucketBoundaries(decisionBuckets...))

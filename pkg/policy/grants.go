@@ -1,23 +1,13 @@
-package decide
+package policy
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
-	"log/slog"
 	"sync"
 	"time"
-
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/pave-platform/pave/pkg/authn"
 	"github.com/pave-platform/pave/pkg/events"
 )
-
-// GrantBucket is the KV bucket of just-in-time grants (the access service
-// owns it; the gateway watches it).
-const GrantBucket = "ACCESS_GRANTS"
 
 // SubjectGrantsUsed carries {grant_ids, at}: a decision allowed because of
 // these grants (core NATS, fire and forget; the access service records the
@@ -128,8 +118,8 @@ func RoleRank(role string) int {
 	return 0
 }
 
-// Grants is an in-memory index of grants by principal, fed by a watch of
-// GrantBucket (or by Put in the access service). Apply adds what the
+// Grants is an in-memory index of grants by principal, fed by Put (the
+// access service from its store, the gateway from the grant events). Apply adds what the
 // principal's grants say to a decision request.
 type Grants struct {
 	mu          sync.RWMutex
@@ -137,7 +127,7 @@ type Grants struct {
 	windows     *ChangeWindows
 	now         func() time.Time
 
-	nc       *nats.Conn
+	notify   func(GrantsUsed)
 	usedMu   sync.Mutex
 	lastSent map[string]time.Time
 }
@@ -274,13 +264,42 @@ type GrantsUsed struct {
 	At       time.Time `json:"at"`
 }
 
+// Publisher sends a core NATS message (*nats.Conn is one).
+type Publisher interface {
+	Publish(subject string, data []byte) error
+}
+
+// PublishUsed hands Used's notes to p on SubjectGrantsUsed, best effort:
+// last use is advisory.
+func PublishUsed(p Publisher) func(GrantsUsed) {
+	return func(u GrantsUsed) {
+		raw, _ := json.Marshal(u) // ids and a time always encode
+		_ = p.Publish(SubjectGrantsUsed, raw)
+	}
+}
+
+// maxLastSent is how many grants' last notes Used remembers before it
+// forgets those past their minute.
+const maxLastSent = 4096
+
+// Notify makes Used hand its notes to send (publish them on
+// SubjectGrantsUsed); without it Used does nothing.
+func (g *Grants) Notify(send func(GrantsUsed)) { g.notify = send }
+
 // Used tells the access service (at most once a minute per grant) that
 // grants made a decision allow.
 func (g *Grants) Used(ids []string, at time.Time) {
-	if g == nil || g.nc == nil || len(ids) == 0 {
+	if g == nil || g.notify == nil || len(ids) == 0 {
 		return
 	}
 	g.usedMu.Lock()
+	if len(g.lastSent) >= maxLastSent { // bounded: forget notes older than their minute
+		for id, t := range g.lastSent {
+			if at.Sub(t) >= time.Minute {
+				delete(g.lastSent, id)
+			}
+		}
+	}
 	var send []string
 	for _, id := range ids {
 		if at.Sub(g.lastSent[id]) >= time.Minute {
@@ -292,85 +311,5 @@ func (g *Grants) Used(ids []string, at time.Time) {
 	if len(send) == 0 {
 		return
 	}
-	raw, _ := json.Marshal(GrantsUsed{GrantIDs: send, At: at.UTC()})
-	_ = g.nc.Publish(SubjectGrantsUsed, raw) // best effort: last use is advisory
-}
-
-// Notify sends the grants' last-use notes on nc (Watch sets it too).
-func (g *Grants) Notify(nc *nats.Conn) { g.nc = nc }
-
-// Watch feeds the index from GrantBucket until ctx ends, waiting for the
-// bucket to exist (the access service declares it). nc receives the
-// grants' last-use notes.
-func (g *Grants) Watch(ctx context.Context, js jetstream.JetStream, log *slog.Logger) {
-	g.nc = js.Conn()
-	go func() {
-		var kv jetstream.KeyValue
-		for {
-			var err error
-			kv, err = js.KeyValue(ctx, GrantBucket)
-			if err == nil {
-				break
-			}
-			if !errors.Is(err, jetstream.ErrBucketNotFound) && ctx.Err() == nil {
-				log.Warn("grants: open bucket", "error", err)
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(200 * time.Millisecond):
-			}
-		}
-		for ctx.Err() == nil {
-			g.watch(ctx, kv, log)
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(time.Second):
-			}
-		}
-	}()
-}
-
-func (g *Grants) watch(ctx context.Context, kv jetstream.KeyValue, log *slog.Logger) {
-	w, err := kv.WatchAll(ctx)
-	if err != nil {
-		log.Warn("grants: watch", "error", err)
-		return
-	}
-	defer func() { _ = w.Stop() }()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case e, ok := <-w.Updates():
-			if !ok {
-				return
-			}
-			if e == nil {
-				continue // the initial values are in
-			}
-			if e.Operation() != jetstream.KeyValuePut {
-				g.deleteID(e.Key())
-				continue
-			}
-			var gr Grant
-			if err := json.Unmarshal(e.Value(), &gr); err != nil {
-				log.Warn("grants: undecodable grant", "key", e.Key(), "error", err)
-				continue
-			}
-			g.Put(gr)
-		}
-	}
-}
-
-func (g *Grants) deleteID(id string) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	for p, m := range g.byPrincipal {
-		delete(m, id)
-		if len(m) == 0 {
-			delete(g.byPrincipal, p)
-		}
-	}
+	g.notify(GrantsUsed{GrantIDs: send, At: at.UTC()})
 }
