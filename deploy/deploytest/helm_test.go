@@ -445,3 +445,36 @@ func TestNATSServerVersionsAgree(t *testing.T) {
 	assert.Equal(t, want, dig(v, "nats", "container", "image", "tag"), "deploy/helm/pave/values.yaml")
 	assert.Contains(t, readFile(t, "docker-compose.yaml"), "image: nats:"+want, "docker-compose.yaml")
 }
+
+// The access service signs the audit ledger with a key from a Secret:
+// one generated at install (kept on upgrade and uninstall), or an
+// existing one; never a key each pod makes for itself.
+func TestHelmAuditSigningKeyFromASecret(t *testing.T) {
+	bin := helmBinary(t)
+	chart := chartCopy(t)
+	docs := render(t, bin, chart, external...)
+	acc := envOf(dig(find(docs, "Deployment", "pave-access"), "spec", "template", "spec", "containers", 0))
+	assert.Equal(t, "pave-audit", dig(acc["PAVE_AUDIT_SIGNING_KEY"], "secretKeyRef", "name"))
+	assert.Equal(t, "signing-key", dig(acc["PAVE_AUDIT_SIGNING_KEY"], "secretKeyRef", "key"))
+	s := find(docs, "Secret", "pave-audit")
+	require.NotNil(t, s, "the chart generates the audit Secret")
+	assert.Equal(t, "keep", dig(s, "metadata", "annotations", "helm.sh/resource-policy"))
+	assert.Len(t, b64(t, b64(t, dig(s, "data", "signing-key"))), 32, "a 32-byte Ed25519 seed, base64")
+	for _, svc := range services {
+		if svc == "access" {
+			continue
+		}
+		env := envOf(dig(find(docs, "Deployment", "pave-"+svc), "spec", "template", "spec", "containers", 0))
+		assert.NotContains(t, env, "PAVE_AUDIT_SIGNING_KEY", "only access holds the signing key, not %s", svc)
+	}
+
+	docs = render(t, bin, chart, append(external, "audit.existingSecret=ops-audit", "audit.existingSecretKey=seed")...)
+	assert.Nil(t, find(docs, "Secret", "pave-audit"))
+	acc = envOf(dig(find(docs, "Deployment", "pave-access"), "spec", "template", "spec", "containers", 0))
+	assert.Equal(t, "ops-audit", dig(acc["PAVE_AUDIT_SIGNING_KEY"], "secretKeyRef", "name"))
+	assert.Equal(t, "seed", dig(acc["PAVE_AUDIT_SIGNING_KEY"], "secretKeyRef", "key"))
+
+	out, err := helm(t, bin, "template", "pave", chart, "--set", external[0], "--set", external[1], "--set", "audit.signingKey=short")
+	assert.Error(t, err, "a key that is not 32 bytes base64 is refused")
+	assert.Contains(t, out, "values don't meet the specifications of the schema")
+}
