@@ -144,9 +144,12 @@ func NewConn(lc fx.Lifecycle, cfg Config, emb *Embedded, log *slog.Logger) (*nat
 func authOptions(cfg Config) ([]nats.Option, error) {
 	var opts []nats.Option
 	if cfg.User != "" {
-		p, err := readPassword(cfg.PasswordFile)
-		if err != nil {
-			return nil, err
+		p := cfg.Password
+		if p == "" {
+			var err error
+			if p, err = readPassword(cfg.PasswordFile); err != nil {
+				return nil, err
+			}
 		}
 		opts = append(opts, nats.UserInfo(cfg.User, p))
 	}

@@ -1,7 +1,10 @@
 package natsfx
 
 import (
+	"fmt"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -124,4 +127,49 @@ func sorted(s []string) []string {
 	out := append([]string(nil), s...)
 	sort.Strings(out)
 	return out
+}
+
+// PasswordVariable is the environment variable a deployed NATS server
+// (docker-compose, deploy/nats) reads user's password from.
+func PasswordVariable(user string) string {
+	if user == PlatformUser {
+		return "PAVE_NATS_PASSWORD"
+	}
+	return "PAVE_NATS_" + strings.ToUpper(user) + "_PASSWORD"
+}
+
+// AuthorizationConf is the authorization block of a deployed NATS server
+// (deploy/nats/auth.conf): the platform's user and every restricted one
+// with its permissions, each password taken from PasswordVariable.
+func AuthorizationConf() string {
+	var b strings.Builder
+	b.WriteString("# The bus's users and what each may do. Generated from pkg/natsfx\n")
+	b.WriteString("# (RestrictedUsers): PAVE_UPDATE_NATS_CONF=1 go test ./pkg/natsfx/ -run TestDeployedNATSUsers\n")
+	b.WriteString("authorization {\n  users = [\n")
+	fmt.Fprintf(&b, "    {user: %s, password: $%s}\n", PlatformUser, PasswordVariable(PlatformUser))
+	restricted := RestrictedUsers()
+	names := make([]string, 0, len(restricted))
+	for name := range restricted {
+		names = append(names, name)
+	}
+	for _, name := range sorted(names) {
+		p := restricted[name]
+		fmt.Fprintf(&b, "    {\n      user: %s, password: $%s\n      permissions: {\n", name, PasswordVariable(name))
+		fmt.Fprintf(&b, "        publish: {allow: %s}\n", quoted(p.Publish))
+		fmt.Fprintf(&b, "        subscribe: {allow: %s}\n", quoted(p.Subscribe))
+		if p.Respond {
+			b.WriteString("        allow_responses: {max: 1, expires: \"1m\"}\n")
+		}
+		b.WriteString("      }\n    }\n")
+	}
+	b.WriteString("  ]\n}\n")
+	return b.String()
+}
+
+func quoted(subjects []string) string {
+	q := make([]string, 0, len(subjects))
+	for _, s := range sorted(subjects) {
+		q = append(q, strconv.Quote(s))
+	}
+	return "[" + strings.Join(q, ", ") + "]"
 }
