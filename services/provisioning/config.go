@@ -51,6 +51,9 @@ type Config struct {
 	// DriftRemediate drops extra logins and issues missing ones again
 	// instead of only reporting them.
 	DriftRemediate bool `env:"PAVE_PROVISIONING_DRIFT_REMEDIATE" envDefault:"false"`
+	// ReceiptTTL is how long an environment's teardown receipt is kept
+	// after its last step.
+	ReceiptTTL time.Duration `env:"PAVE_PROVISIONING_RECEIPT_TTL" envDefault:"720h"`
 }
 
 // Setting of each driver's target, named in "not configured" failures.
@@ -65,6 +68,9 @@ var driverSettings = map[string]string{
 // Validate names every variable that is wrong.
 func (c Config) Validate() error {
 	var errs []error
+	if c.ReceiptTTL < time.Hour {
+		errs = append(errs, config.Invalidf("PAVE_PROVISIONING_RECEIPT_TTL", "must be at least 1h, got %s", c.ReceiptTTL))
+	}
 	if c.PostgresURL != "" {
 		if _, err := adapters.NewPostgres(c.PostgresURL); err != nil {
 			errs = append(errs, config.Invalid("PAVE_PROVISIONING_POSTGRES_URL", err.Error()))

@@ -85,8 +85,12 @@ func (rt *runtime) build(ctx context.Context) error {
 		return err
 	}
 	rt.log.Info("drivers", "configured", drivers.Names())
+	receipts, err := adapters.NewKVReceipts(ctx, rt.JetStream, rt.Streams.Replicas, rt.cfg.ReceiptTTL)
+	if err != nil {
+		return err
+	}
 	deps := app.Deps{Ledger: ledger, Drivers: drivers, Sealer: sealer, Publisher: rt.Bus,
-		MaxDeliver: ports.MaxDeliver, Lease: 2 * rt.cfg.AckWait, Log: rt.log}
+		MaxDeliver: ports.MaxDeliver, Lease: 2 * rt.cfg.AckWait, Log: rt.log, Receipts: receipts}
 	grants, err := rt.newGrants(ctx, deps, ledger)
 	if err != nil {
 		return err
@@ -97,7 +101,7 @@ func (rt *runtime) build(ctx context.Context) error {
 	drift := &app.Drift{Grants: grants, Publisher: rt.Bus, Remediate: rt.cfg.DriftRemediate}
 	rt.rt.Endpoint(func() (service.Stopper, error) {
 		return ports.ServeCredentials(rt.Conn, app.Credentials{Ledger: ledger, Sealer: sealer}, rt.log,
-			ports.GrantEndpoints(grants, drift, rt.log)...)
+			append(ports.GrantEndpoints(grants, drift, rt.log), ports.ReceiptEndpoint(receipts, rt.log))...)
 	})
 	if rt.cfg.DriftInterval > 0 {
 		rt.rt.Every(ports.DriftSweeper(drift, rt.cfg.DriftInterval, rt.log))
