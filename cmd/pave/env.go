@@ -10,6 +10,9 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"sort"
+	"strings"
+	"text/tabwriter"
 	"time"
 )
 
@@ -27,6 +30,8 @@ const envUsage = `Usage:
                                     add 2h to an ephemeral environment's lease, set it
                                     to expire 4h from now, or keep it
   pave env events ID                follow its progress until it settles
+  pave env receipt ID               what its teardown did: each resource, how it was
+                                    sanitized, counts before and after, logins revoked
 
 Progress comes from GET /v1/environments/{id}/events (server-sent events);
 on a server without that route the CLI polls every second instead.
@@ -75,6 +80,19 @@ func runEnv(args []string, stdout, stderr io.Writer) error {
 		return envDelete(fs, cf, args, stdout, stderr)
 	case "extend":
 		return envExtend(fs, cf, args, stdout)
+	case "receipt":
+		a, c, err := parseWithClient(fs, cf, args, 1, "ID")
+		if err != nil {
+			return err
+		}
+		var raw json.RawMessage
+		if err := c.do(http.MethodGet, "/v1/environments/"+url.PathEscape(a[0])+"/receipt", nil, &raw); err != nil {
+			return err
+		}
+		if !c.table(stdout) {
+			return printRaw(stdout, raw)
+		}
+		return receiptTable(stdout, raw)
 	case "events", "watch":
 		a, c, err := parseWithClient(fs, cf, args, 1, "ID")
 		if err != nil {
@@ -285,4 +303,60 @@ func envDelete(fs *flag.FlagSet, cf *clientFlags, args []string, stdout, stderr 
 		return nil
 	}
 	return c.settle(stdout, stderr, a[0], *timeout, "deleted", "deleting")
+}
+
+// receiptTable prints a teardown receipt, one line per step.
+func receiptTable(w io.Writer, raw json.RawMessage) error {
+	var r struct {
+		EnvironmentID string `json:"environment_id"`
+		Steps         []struct {
+			ResourceID string           `json:"resource_id"`
+			Driver     string           `json:"driver"`
+			Action     string           `json:"action"`
+			Method     string           `json:"method"`
+			Before     map[string]int64 `json:"before"`
+			After      map[string]int64 `json:"after"`
+			Evidence   string           `json:"evidence"`
+			Revoked    []string         `json:"credentials_revoked"`
+			At         time.Time        `json:"at"`
+		} `json:"steps"`
+	}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return fmt.Errorf("read the receipt: %w", err)
+	}
+	counts := func(m map[string]int64) string {
+		if m == nil {
+			return "-"
+		}
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, 0, len(keys))
+		for _, k := range keys {
+			parts = append(parts, fmt.Sprintf("%s=%d", k, m[k]))
+		}
+		return strings.Join(parts, " ")
+	}
+	fmt.Fprintf(w, "Teardown receipt of %s\n", r.EnvironmentID)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "RESOURCE\tDRIVER\tSTEP\tBEFORE\tAFTER\tAT")
+	for _, s := range r.Steps {
+		after := counts(s.After)
+		if s.Evidence != "" {
+			after = s.Evidence
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ResourceID, s.Driver, s.Action, counts(s.Before), after, s.At.Format(time.RFC3339))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, s := range r.Steps {
+		fmt.Fprintf(w, "%s %s: %s\n", s.ResourceID, s.Action, s.Method)
+		for _, c := range s.Revoked {
+			fmt.Fprintf(w, "%s revoked: %s\n", s.ResourceID, c)
+		}
+	}
+	return nil
 }

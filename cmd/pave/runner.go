@@ -47,15 +47,20 @@ func envInt(k string, def int) int {
 }
 
 // devLogin lets a runner on the machine of a `pave dev` log in to its
-// server with the platform's password file, when no login is configured.
+// server as the runner user (whose permissions cover only a runner's
+// subjects), when no login is configured. A data dir made before that
+// user existed has only the platform's password.
 func devLogin() {
 	if os.Getenv("PAVE_NATS_USER") != "" || os.Getenv("PAVE_NATS_CREDS") != "" || os.Getenv("PAVE_NATS_TOKEN") != "" {
 		return
 	}
 	cfg := natsfx.Config{DataDir: envOr("PAVE_DATA_DIR", ".pave")}
-	file := natsfx.PasswordFile(cfg.CredentialsDir(), natsfx.PlatformUser)
-	if _, err := os.Stat(file); err == nil {
-		_ = os.Setenv("PAVE_NATS_USER", natsfx.PlatformUser)
-		_ = os.Setenv("PAVE_NATS_PASSWORD_FILE", file)
+	for _, user := range []string{natsfx.RunnerUser, natsfx.PlatformUser} {
+		file := natsfx.PasswordFile(cfg.CredentialsDir(), user)
+		if _, err := os.Stat(file); err == nil {
+			_ = os.Setenv("PAVE_NATS_USER", user)
+			_ = os.Setenv("PAVE_NATS_PASSWORD_FILE", file)
+			return
+		}
 	}
 }

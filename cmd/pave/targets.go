@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -10,11 +12,13 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.uber.org/fx"
 
 	"github.com/pave-platform/pave/pkg/httpfx"
+	"github.com/pave-platform/pave/pkg/keyfile"
 	"github.com/pave-platform/pave/pkg/localsrv"
 )
 
@@ -41,7 +45,11 @@ func startLocalTargets(ctx context.Context, dataDir string, out io.Writer) (*loc
 	defer cancel()
 	t := &localTargets{}
 	if os.Getenv(envPostgresTarget) == "" {
-		cfg := localsrv.PostgresConfig{Dir: filepath.Join(dataDir, "postgres"), Port: preferredPort("PAVE_DEV_POSTGRES_PORT", 15432)}
+		pw, err := localPassword(filepath.Join(dataDir, "postgres.password"))
+		if err != nil {
+			return nil, err
+		}
+		cfg := localsrv.PostgresConfig{Dir: filepath.Join(dataDir, "postgres"), Port: preferredPort("PAVE_DEV_POSTGRES_PORT", 15432), Password: pw}
 		pg, err := localsrv.StartPostgres(ctx, cfg)
 		if err := t.adopt(out, "PostgreSQL", err); err != nil {
 			return nil, err
@@ -55,8 +63,13 @@ func startLocalTargets(ctx context.Context, dataDir string, out io.Writer) (*loc
 		}
 	}
 	if os.Getenv(envRedisTarget) == "" {
+		pw, err := localPassword(filepath.Join(dataDir, "redis.password"))
+		if err != nil {
+			t.stop()
+			return nil, err
+		}
 		cfg := localsrv.RedisConfig{Dir: filepath.Join(dataDir, "redis"), Port: preferredPort("PAVE_DEV_REDIS_PORT", 16379),
-			AppendOnly: true, ACLFile: true}
+			AppendOnly: true, ACLFile: true, Password: pw}
 		rd, err := localsrv.StartRedis(ctx, cfg)
 		if err := t.adopt(out, "Redis", err); err != nil {
 			t.stop()
@@ -71,6 +84,20 @@ func startLocalTargets(ctx context.Context, dataDir string, out io.Writer) (*loc
 		}
 	}
 	return t, nil
+}
+
+// localPassword is the password of a local server, generated at the first
+// start into file (0600, in the 0700 data folder) and kept: the admin URL
+// handed to provisioning carries it, and nobody else on the machine can
+// log in as the server's superuser.
+func localPassword(file string) (string, error) {
+	secret, _, err := keyfile.LoadOrCreate(file, 24, func(s string) ([]byte, error) {
+		return base64.StdEncoding.DecodeString(strings.TrimSpace(s))
+	})
+	if err != nil {
+		return "", fmt.Errorf("local server password: %w", err)
+	}
+	return hex.EncodeToString(secret), nil
 }
 
 func (t *localTargets) adopt(out io.Writer, what string, err error) error {

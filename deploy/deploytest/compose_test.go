@@ -183,6 +183,8 @@ func hasMount(s types.ServiceConfig, rel, root string) bool {
 
 // The NATS configuration is parsed by the server's own loader.
 func TestNATSConfig(t *testing.T) {
+	t.Setenv("PAVE_NATS_PASSWORD", "platform-pw") // auth.conf's variables
+	t.Setenv("PAVE_NATS_RUNNER_PASSWORD", "runner-pw")
 	opts, err := server.ProcessConfigFile(filepath.Join(repoRoot(t), "deploy", "nats", "nats.conf"))
 	require.NoError(t, err)
 	assert.True(t, opts.JetStream, "JetStream enabled")
@@ -190,4 +192,34 @@ func TestNATSConfig(t *testing.T) {
 	assert.Equal(t, "/data/jetstream", opts.StoreDir)
 	assert.Equal(t, 8222, opts.HTTPPort, "monitoring port for the health check")
 	assert.Equal(t, 4222, opts.Port)
+}
+
+// The compose NATS accepts no anonymous client: every Pave service logs
+// in as pave, the runner as runner (whose permissions pkg/natsfx keeps in
+// deploy/nats/auth.conf), each with the password the server reads.
+func TestComposeNATSRequiresEachProcesssLogin(t *testing.T) {
+	p := loadCompose(t, map[string]string{"PAVE_NATS_PASSWORD": "platform-pw", "PAVE_NATS_RUNNER_PASSWORD": "runner-pw"})
+	nats, err := p.GetService("nats")
+	require.NoError(t, err)
+	assert.True(t, hasMount(nats, "./deploy/nats/auth.conf", p.WorkingDir), "auth.conf mounted next to nats.conf")
+	t.Setenv("PAVE_NATS_PASSWORD", *nats.Environment["PAVE_NATS_PASSWORD"])
+	t.Setenv("PAVE_NATS_RUNNER_PASSWORD", *nats.Environment["PAVE_NATS_RUNNER_PASSWORD"])
+	opts, err := server.ProcessConfigFile(filepath.Join(repoRoot(t), "deploy", "nats", "nats.conf"))
+	require.NoError(t, err)
+	passwords := map[string]string{}
+	for _, u := range opts.Users {
+		passwords[u.Username] = u.Password
+	}
+	assert.Equal(t, map[string]string{"pave": "platform-pw", "runner": "runner-pw"}, passwords)
+	for _, name := range append(slices.Clone(services), "runner") {
+		s, err := p.GetService(name)
+		require.NoError(t, err)
+		user := *s.Environment["PAVE_NATS_USER"]
+		if name == "runner" {
+			assert.Equal(t, "runner", user, "the runner logs in as the runner user")
+		} else {
+			assert.Equal(t, "pave", user, name)
+		}
+		assert.Equal(t, passwords[user], *s.Environment["PAVE_NATS_PASSWORD"], "%s has its user's password", name)
+	}
 }

@@ -6,9 +6,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
@@ -444,4 +446,131 @@ func TestNATSServerVersionsAgree(t *testing.T) {
 	want := embeddedNATSVersion(t) + "-alpine"
 	assert.Equal(t, want, dig(v, "nats", "container", "image", "tag"), "deploy/helm/pave/values.yaml")
 	assert.Contains(t, readFile(t, "docker-compose.yaml"), "image: nats:"+want, "docker-compose.yaml")
+}
+
+// The access service signs the audit ledger with a key from a Secret:
+// one generated at install (kept on upgrade and uninstall), or an
+// existing one; never a key each pod makes for itself.
+func TestHelmAuditSigningKeyFromASecret(t *testing.T) {
+	bin := helmBinary(t)
+	chart := chartCopy(t)
+	docs := render(t, bin, chart, external...)
+	acc := envOf(dig(find(docs, "Deployment", "pave-access"), "spec", "template", "spec", "containers", 0))
+	assert.Equal(t, "pave-audit", dig(acc["PAVE_AUDIT_SIGNING_KEY"], "secretKeyRef", "name"))
+	assert.Equal(t, "signing-key", dig(acc["PAVE_AUDIT_SIGNING_KEY"], "secretKeyRef", "key"))
+	s := find(docs, "Secret", "pave-audit")
+	require.NotNil(t, s, "the chart generates the audit Secret")
+	assert.Equal(t, "keep", dig(s, "metadata", "annotations", "helm.sh/resource-policy"))
+	assert.Len(t, b64(t, b64(t, dig(s, "data", "signing-key"))), 32, "a 32-byte Ed25519 seed, base64")
+	for _, svc := range services {
+		if svc == "access" {
+			continue
+		}
+		env := envOf(dig(find(docs, "Deployment", "pave-"+svc), "spec", "template", "spec", "containers", 0))
+		assert.NotContains(t, env, "PAVE_AUDIT_SIGNING_KEY", "only access holds the signing key, not %s", svc)
+	}
+
+	docs = render(t, bin, chart, append(external, "audit.existingSecret=ops-audit", "audit.existingSecretKey=seed")...)
+	assert.Nil(t, find(docs, "Secret", "pave-audit"))
+	acc = envOf(dig(find(docs, "Deployment", "pave-access"), "spec", "template", "spec", "containers", 0))
+	assert.Equal(t, "ops-audit", dig(acc["PAVE_AUDIT_SIGNING_KEY"], "secretKeyRef", "name"))
+	assert.Equal(t, "seed", dig(acc["PAVE_AUDIT_SIGNING_KEY"], "secretKeyRef", "key"))
+
+	out, err := helm(t, bin, "template", "pave", chart, "--set", external[0], "--set", external[1], "--set", "audit.signingKey=short")
+	assert.Error(t, err, "a key that is not 32 bytes base64 is refused")
+	assert.Contains(t, out, "values don't meet the specifications of the schema")
+}
+
+// The chart's NATS accepts only Pave's logins: every service's pod logs in
+// as pave, a runner's as runner, each with its password from the Secret
+// natsAuth.secretName, which the NATS pods read too; the runner's
+// permissions in values.yaml are deploy/nats/auth.conf's (which pkg/natsfx
+// generates). With the official chart at hand, the rendered nats.conf is
+// parsed by the server's own loader.
+func TestHelmNATSRequiresEachPodsLogin(t *testing.T) {
+	bin := helmBinary(t)
+	chart := chartCopy(t)
+	docs := render(t, bin, chart)
+	s := find(docs, "Secret", "pave-nats-auth")
+	require.NotNil(t, s, "the chart generates the logins' Secret")
+	assert.Equal(t, "keep", dig(s, "metadata", "annotations", "helm.sh/resource-policy"))
+	for _, key := range []string{"pave", "runner"} {
+		assert.Len(t, b64(t, dig(s, "data", key)), 40, key)
+	}
+	for _, name := range append(slices.Clone(services), "runner-batch") {
+		env := envOf(dig(find(docs, "Deployment", "pave-"+name), "spec", "template", "spec", "containers", 0))
+		user := "pave"
+		if name == "runner-batch" {
+			user = "runner"
+		}
+		assert.Equal(t, user, env["PAVE_NATS_USER"], name)
+		assert.Equal(t, "pave-nats-auth", dig(env["PAVE_NATS_PASSWORD"], "secretKeyRef", "name"), name)
+		assert.Equal(t, user, dig(env["PAVE_NATS_PASSWORD"], "secretKeyRef", "key"), name)
+	}
+
+	// values.yaml's logins are deploy/nats/auth.conf's.
+	var v map[string]any
+	require.NoError(t, yaml.Unmarshal([]byte(readFile(t, "deploy/helm/pave/values.yaml")), &v))
+	assert.Equal(t, dig(v, "natsAuth", "secretName"), dig(v, "nats", "container", "env", "PAVE_NATS_PASSWORD", "valueFrom", "secretKeyRef", "name"))
+	assert.Equal(t, dig(v, "natsAuth", "secretName"), dig(v, "nats", "container", "env", "PAVE_NATS_RUNNER_PASSWORD", "valueFrom", "secretKeyRef", "name"))
+	t.Setenv("PAVE_NATS_PASSWORD", "platform-pw")
+	t.Setenv("PAVE_NATS_RUNNER_PASSWORD", "runner-pw")
+	want, err := server.ProcessConfigFile(filepath.Join(repoRoot(t), "deploy", "nats", "nats.conf"))
+	require.NoError(t, err)
+	users := dig(v, "nats", "config", "merge", "authorization", "users").([]any)
+	require.Len(t, users, len(want.Users))
+	for _, u := range want.Users {
+		var got any
+		for _, hu := range users {
+			if dig(hu, "user") == u.Username {
+				got = hu
+			}
+		}
+		require.NotNil(t, got, "values.yaml has no user %s", u.Username)
+		if u.Permissions == nil {
+			assert.Nil(t, dig(got, "permissions"), u.Username)
+			continue
+		}
+		assert.Equal(t, toAny(u.Permissions.Publish.Allow), dig(got, "permissions", "publish", "allow"), u.Username)
+		assert.Equal(t, toAny(u.Permissions.Subscribe.Allow), dig(got, "permissions", "subscribe", "allow"), u.Username)
+	}
+
+	if officialNATSChart(t) == "" {
+		t.Log("no official NATS chart at hand: the rendered nats.conf is not checked (set PAVE_NATS_CHART)")
+		return
+	}
+	cm := find(docs, "ConfigMap", "pave-nats-config")
+	require.NotNil(t, cm)
+	conf, _ := dig(cm, "data", "nats.conf").(string)
+	file := filepath.Join(t.TempDir(), "nats.conf")
+	require.NoError(t, os.WriteFile(file, []byte(conf), 0o600))
+	t.Setenv("SERVER_NAME", "pave-nats-0") // the pod's, in the chart's StatefulSet
+	opts, err := server.ProcessConfigFile(file)
+	require.NoError(t, err, conf)
+	rendered := map[string]*server.User{}
+	for _, u := range opts.Users {
+		rendered[u.Username] = u
+	}
+	require.Contains(t, rendered, "pave")
+	require.Contains(t, rendered, "runner")
+	assert.Equal(t, "platform-pw", rendered["pave"].Password, "the password is the container's variable")
+	assert.Equal(t, "runner-pw", rendered["runner"].Password)
+	require.NotNil(t, rendered["runner"].Permissions)
+	for _, u := range want.Users {
+		if u.Username == "runner" {
+			assert.ElementsMatch(t, u.Permissions.Publish.Allow, rendered["runner"].Permissions.Publish.Allow)
+			assert.ElementsMatch(t, u.Permissions.Subscribe.Allow, rendered["runner"].Permissions.Subscribe.Allow)
+		}
+	}
+	sts := find(docs, "StatefulSet", "pave-nats")
+	env := envOf(dig(sts, "spec", "template", "spec", "containers", 0))
+	assert.Equal(t, "pave-nats-auth", dig(env["PAVE_NATS_RUNNER_PASSWORD"], "secretKeyRef", "name"))
+}
+
+func toAny(s []string) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
 }

@@ -3,6 +3,7 @@ package bus
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -119,21 +120,38 @@ func (o StreamOptions) base(c jetstream.StreamConfig) jetstream.StreamConfig {
 }
 
 // EnsureStreams creates each stream, or updates it to the declared config.
-// It is safe to run at every start of every replica.
+// It is safe to run at every start of every replica. A stream that is
+// already as declared is only read, so a process whose NATS user may not
+// change it (a runner, for the core streams) starts as long as its owner
+// declared it first.
 //
 // A deny flag an existing stream already has stays: JetStream cannot
 // cancel deny-delete or deny-purge (AUDIT declared by an earlier Pave keeps
 // purge denied).
 func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfgs ...jetstream.StreamConfig) error {
 	for _, c := range cfgs {
-		if s, err := js.Stream(ctx, c.Name); err == nil {
-			old := s.CachedInfo().Config
+		if st, err := js.Stream(ctx, c.Name); err == nil {
+			old := st.CachedInfo().Config
 			c.DenyDelete = c.DenyDelete || old.DenyDelete
 			c.DenyPurge = c.DenyPurge || old.DenyPurge
+			if sameStream(old, c) {
+				continue
+			}
 		}
 		if _, err := js.CreateOrUpdateStream(ctx, c); err != nil {
 			return fmt.Errorf("declare stream %s: %w", c.Name, err)
 		}
 	}
 	return nil
+}
+
+// sameStream reports whether have is already want in every field Pave
+// declares.
+func sameStream(have, want jetstream.StreamConfig) bool {
+	return slices.Equal(have.Subjects, want.Subjects) && have.Description == want.Description &&
+		have.Retention == want.Retention && have.MaxAge == want.MaxAge && have.MaxBytes == want.MaxBytes &&
+		have.MaxMsgs == want.MaxMsgs && have.MaxMsgsPerSubject == want.MaxMsgsPerSubject &&
+		have.Discard == want.Discard && have.Duplicates == want.Duplicates && have.MaxMsgSize == want.MaxMsgSize &&
+		have.Storage == want.Storage && have.Replicas == want.Replicas &&
+		have.DenyDelete == want.DenyDelete && have.DenyPurge == want.DenyPurge
 }

@@ -40,6 +40,10 @@ func (p *Postgres) probe(ctx context.Context) error {
 	case header[0] == 'R' && len(body) >= 4 && binary.BigEndian.Uint32(body) == 0:
 		_, _ = conn.Write([]byte{'X', 0, 0, 0, 4}) // Terminate
 		return nil
+	case header[0] == 'R' && len(body) >= 4 && binary.BigEndian.Uint32(body) == 10 && p.password != "":
+		// AuthenticationSASL: the server is past its start and asks for
+		// the password, so a client can log in.
+		return nil
 	case header[0] == 'E':
 		return fmt.Errorf("postgres: %s", errorMessage(body))
 	default:

@@ -1,13 +1,18 @@
 package localsrv
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -24,12 +29,17 @@ type PostgresConfig struct {
 	// Fast turns off fsync, synchronous_commit and full_page_writes: data
 	// may be lost on an OS crash. For tests only.
 	Fast bool
+	// Password, when set, is the superuser's: every login then needs a
+	// password (scram-sha-256), over TCP and the socket alike. A data
+	// directory made with trust before is switched over at start.
+	Password string
 }
 
 // Postgres is a running PostgreSQL server.
 type Postgres struct {
-	port int
-	proc *process
+	port     int
+	proc     *process
+	password string
 }
 
 // StartPostgres initialises cfg.Dir if needed, runs postgres on 127.0.0.1
@@ -53,8 +63,14 @@ func StartPostgres(ctx context.Context, cfg PostgresConfig) (*Postgres, error) {
 	if err := prepareDirs(cfg, cred); err != nil {
 		return nil, fmt.Errorf("start postgres: %w", err)
 	}
-	if err := initdbOnce(ctx, bins.initdb, cfg, cred); err != nil {
+	fresh, err := initdbOnce(ctx, bins.initdb, cfg, cred)
+	if err != nil {
 		return nil, fmt.Errorf("start postgres: %w", err)
+	}
+	if cfg.Password != "" {
+		if err := requirePassword(ctx, bins.postgres, cfg, cred, !fresh); err != nil {
+			return nil, fmt.Errorf("start postgres: %w", err)
+		}
 	}
 	var pg *Postgres
 	err = startWithPortRetry(cfg.Port, func(port int) error {
@@ -90,19 +106,75 @@ func prepareDirs(cfg PostgresConfig, cred *syscall.Credential) error {
 	return nil
 }
 
-func initdbOnce(ctx context.Context, initdb string, cfg PostgresConfig, cred *syscall.Credential) error {
+// initdbOnce initialises cfg.Dir unless it holds a cluster already, and
+// says whether it did.
+func initdbOnce(ctx context.Context, initdb string, cfg PostgresConfig, cred *syscall.Credential) (bool, error) {
 	if _, err := os.Stat(filepath.Join(cfg.Dir, "PG_VERSION")); err == nil {
-		return nil
+		return false, nil
 	}
 	args := []string{"-D", cfg.Dir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C"}
 	if cfg.Fast {
 		args = append(args, "--no-sync")
 	}
+	var pwfile string
+	if cfg.Password != "" {
+		// initdb reads the password from a file; it lives in cfg.Dir's
+		// parent only for the call (initdb wants an empty cfg.Dir).
+		f, err := os.CreateTemp(filepath.Dir(cfg.Dir), ".pgpass-*")
+		if err != nil {
+			return false, err
+		}
+		pwfile = f.Name()
+		defer os.Remove(pwfile)
+		_, werr := f.WriteString(cfg.Password + "\n")
+		if cerr := f.Close(); werr != nil || cerr != nil {
+			return false, errors.Join(werr, cerr)
+		}
+		if cred != nil {
+			if err := os.Chown(pwfile, int(cred.Uid), int(cred.Gid)); err != nil {
+				return false, err
+			}
+		}
+		args = append(args, "--pwfile="+pwfile, "--auth=scram-sha-256")
+		args = slices.DeleteFunc(args, func(a string) bool { return a == "-A" || a == "trust" })
+	}
 	cmd := exec.CommandContext(ctx, initdb, args...)
 	cmd.Dir = cfg.Dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: cred}
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("initdb %s: %w\n%s", cfg.Dir, err, out)
+		return false, fmt.Errorf("initdb %s: %w\n%s", cfg.Dir, err, out)
+	}
+	return true, nil
+}
+
+// pgHBA is the client authentication of a server with a password: every
+// connection, local or over TCP, logs in with scram-sha-256.
+const pgHBA = `# Written by Pave: every login needs its password.
+local all all scram-sha-256
+host  all all 127.0.0.1/32 scram-sha-256
+host  all all ::1/128 scram-sha-256
+`
+
+// requirePassword sets the superuser's password (in single-user mode,
+// which needs no login, for a cluster made before: setPassword) and makes
+// pg_hba.conf ask every client for a password.
+func requirePassword(ctx context.Context, bin string, cfg PostgresConfig, cred *syscall.Credential, setPassword bool) error {
+	if setPassword {
+		sql := "ALTER ROLE postgres PASSWORD '" + strings.ReplaceAll(cfg.Password, "'", "''") + "';\n"
+		cmd := exec.CommandContext(ctx, bin, "--single", "-D", cfg.Dir, "postgres")
+		cmd.Dir = cfg.Dir
+		cmd.Stdin = strings.NewReader(sql) // not on the command line, where ps shows it
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: cred}
+		if out, err := cmd.CombinedOutput(); err != nil || bytes.Contains(out, []byte("ERROR")) {
+			return fmt.Errorf("set the superuser's password in %s: %v\n%s", cfg.Dir, err, bytes.ReplaceAll(out, []byte(cfg.Password), []byte("***")))
+		}
+	}
+	hba := filepath.Join(cfg.Dir, "pg_hba.conf")
+	if err := os.WriteFile(hba, []byte(pgHBA), 0o600); err != nil {
+		return err
+	}
+	if cred != nil {
+		return os.Chown(hba, int(cred.Uid), int(cred.Gid))
 	}
 	return nil
 }
@@ -123,7 +195,7 @@ func startPostgresOn(ctx context.Context, bin string, cfg PostgresConfig, port i
 	if err != nil {
 		return nil, err
 	}
-	pg := &Postgres{port: port, proc: proc}
+	pg := &Postgres{port: port, proc: proc, password: cfg.Password}
 	if err := proc.waitReady(ctx, pg.probe); err != nil {
 		_ = proc.stop(syscall.SIGKILL)
 		return nil, err
@@ -134,7 +206,11 @@ func startPostgresOn(ctx context.Context, bin string, cfg PostgresConfig, port i
 // URL is a libpq/pgx connection URL for the superuser and database
 // "postgres".
 func (p *Postgres) URL() string {
-	return "postgres://postgres@" + p.Addr() + "/postgres?sslmode=disable"
+	u := url.URL{Scheme: "postgres", User: url.User("postgres"), Host: p.Addr(), Path: "/postgres", RawQuery: "sslmode=disable"}
+	if p.password != "" {
+		u.User = url.UserPassword("postgres", p.password)
+	}
+	return u.String()
 }
 
 // Addr is host:port of the TCP listener.

@@ -3,8 +3,13 @@ package localsrv
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,12 +31,17 @@ type RedisConfig struct {
 	// ACLFile keeps ACL users in Dir/users.acl: `ACL SAVE` writes it and a
 	// restart loads it, so provisioned users survive like the data does.
 	ACLFile bool
+	// Password, when set, is the default user's: a client must AUTH
+	// before any command. It goes to the server in a file (0600), never
+	// on its command line.
+	Password string
 }
 
 // Redis is a running redis-server process.
 type Redis struct {
-	port int
-	proc *process
+	port     int
+	proc     *process
+	password string
 }
 
 // StartRedis runs redis-server on 127.0.0.1 and returns once it answers
@@ -61,7 +71,15 @@ func StartRedis(ctx context.Context, cfg RedisConfig) (*Redis, error) {
 }
 
 func startRedisOn(ctx context.Context, bin, dir string, port int, cfg RedisConfig) (*Redis, error) {
-	args := []string{
+	var args []string
+	if cfg.Password != "" && !cfg.ACLFile {
+		conf := filepath.Join(dir, "pave-redis.conf")
+		if err := os.WriteFile(conf, []byte("requirepass "+strconv.Quote(cfg.Password)+"\n"), 0o600); err != nil {
+			return nil, err
+		}
+		args = append(args, conf)
+	}
+	args = append(args,
 		"--bind", "127.0.0.1",
 		"--port", strconv.Itoa(port),
 		"--dir", dir,
@@ -69,14 +87,12 @@ func startRedisOn(ctx context.Context, bin, dir string, port int, cfg RedisConfi
 		"--appendonly", yesNo(cfg.AppendOnly),
 		"--daemonize", "no",
 		"--logfile", "",
-	}
+	)
 	if cfg.ACLFile {
 		acl := filepath.Join(dir, "users.acl")
-		f, err := os.OpenFile(acl, os.O_CREATE|os.O_RDWR, 0o600)
-		if err != nil {
+		if err := ensureACLFile(acl, cfg.Password); err != nil {
 			return nil, err
 		}
-		f.Close()
 		args = append(args, "--aclfile", acl)
 	}
 	cmd := exec.Command(bin, args...)
@@ -85,7 +101,7 @@ func startRedisOn(ctx context.Context, bin, dir string, port int, cfg RedisConfi
 	if err != nil {
 		return nil, err
 	}
-	r := &Redis{port: port, proc: proc}
+	r := &Redis{port: port, proc: proc, password: cfg.Password}
 	if err := proc.waitReady(ctx, r.ping); err != nil {
 		_ = proc.stop(syscall.SIGKILL)
 		return nil, err
@@ -102,10 +118,23 @@ func (r *Redis) ping(ctx context.Context) error {
 	}
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(time.Second))
+	rd := bufio.NewReader(conn)
+	if r.password != "" {
+		if _, err := conn.Write(respCommand("AUTH", r.password)); err != nil {
+			return err
+		}
+		line, err := rd.ReadString('\n')
+		if err != nil {
+			return err
+		}
+		if reply := strings.TrimSpace(line); reply != "+OK" {
+			return fmt.Errorf("auth: %s", reply)
+		}
+	}
 	if _, err := conn.Write([]byte("PING\r\n")); err != nil {
 		return err
 	}
-	line, err := bufio.NewReader(conn).ReadString('\n')
+	line, err := rd.ReadString('\n')
 	if err != nil {
 		return err
 	}
@@ -118,8 +147,49 @@ func (r *Redis) ping(ctx context.Context) error {
 // Addr is host:port for redis clients.
 func (r *Redis) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(r.port)) }
 
-// URL is the redis:// URL of database 0.
-func (r *Redis) URL() string { return "redis://" + r.Addr() + "/0" }
+// URL is the redis:// URL of database 0, with the default user's
+// password when there is one.
+func (r *Redis) URL() string {
+	u := url.URL{Scheme: "redis", Host: r.Addr(), Path: "/0"}
+	if r.password != "" {
+		u.User = url.UserPassword("default", r.password)
+	}
+	return u.String()
+}
+
+// respCommand is one command in the RESP protocol.
+func respCommand(args ...string) []byte {
+	out := []byte(fmt.Sprintf("*%d\r\n", len(args)))
+	for _, a := range args {
+		out = append(out, fmt.Sprintf("$%d\r\n%s\r\n", len(a), a)...)
+	}
+	return out
+}
+
+// ensureACLFile makes the ACL file exist (0600) and, with a password,
+// makes its default user need it: the line for "default" is replaced by
+// one with the password's SHA-256, and every other user is kept.
+func ensureACLFile(path, password string) error {
+	raw, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if password == "" {
+		if err == nil {
+			return nil
+		}
+		return os.WriteFile(path, nil, 0o600)
+	}
+	sum := sha256.Sum256([]byte(password))
+	lines := []string{"user default on #" + hex.EncodeToString(sum[:]) + " ~* &* +@all"}
+	for _, l := range strings.Split(string(raw), "\n") {
+		if f := strings.Fields(l); len(f) == 0 || (len(f) >= 2 && f[0] == "user" && f[1] == "default") {
+			continue
+		}
+		lines = append(lines, l)
+	}
+	return os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600)
+}
 
 // Port is the TCP port redis listens on.
 func (r *Redis) Port() int { return r.port }

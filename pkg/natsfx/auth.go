@@ -31,6 +31,9 @@ type EmbeddedUser struct {
 	Name     string
 	Password string
 	Account  string
+	// Permissions, when set, limit what the user may publish and
+	// subscribe to (RestrictedUsers); nil is everything in its account.
+	Permissions *Permissions
 }
 
 // CredentialsDir is where `pave dev` keeps the embedded server's
@@ -49,8 +52,18 @@ func EnsureEmbeddedUsers(dir string) ([]EmbeddedUser, error) {
 	if err := os.Chmod(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("nats credentials dir %s: %w", dir, err)
 	}
+	all := []EmbeddedUser{{Name: PlatformUser}, {Name: TenantUser, Account: TenantAccount}}
+	restricted := RestrictedUsers()
+	names := make([]string, 0, len(restricted))
+	for name := range restricted {
+		names = append(names, name)
+	}
+	for _, name := range sorted(names) {
+		p := restricted[name]
+		all = append(all, EmbeddedUser{Name: name, Permissions: &p})
+	}
 	var users []EmbeddedUser
-	for _, u := range []EmbeddedUser{{Name: PlatformUser}, {Name: TenantUser, Account: TenantAccount}} {
+	for _, u := range all {
 		p, err := ensurePassword(PasswordFile(dir, u.Name))
 		if err != nil {
 			return nil, err
@@ -100,6 +113,9 @@ func applyUsers(opts *server.Options, users []EmbeddedUser) {
 	accounts := map[string]*server.Account{}
 	for _, u := range users {
 		su := &server.User{Username: u.Name, Password: u.Password}
+		if u.Permissions != nil {
+			su.Permissions = u.Permissions.serverPermissions()
+		}
 		if u.Account != "" {
 			if accounts[u.Account] == nil {
 				accounts[u.Account] = server.NewAccount(u.Account)

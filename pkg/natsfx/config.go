@@ -22,9 +22,13 @@ type Config struct {
 	// are under PAVE_DATA_DIR/nats).
 	User         string `env:"PAVE_NATS_USER"`
 	PasswordFile string `env:"PAVE_NATS_PASSWORD_FILE"`
-	TLSCA        string `env:"PAVE_NATS_TLS_CA"`
-	TLSCert      string `env:"PAVE_NATS_TLS_CERT"`
-	TLSKey       string `env:"PAVE_NATS_TLS_KEY"`
+	// Password is the user's password itself, for deployments that hand
+	// secrets over in the environment (docker-compose); the file is
+	// preferred.
+	Password string `env:"PAVE_NATS_PASSWORD"`
+	TLSCA    string `env:"PAVE_NATS_TLS_CA"`
+	TLSCert  string `env:"PAVE_NATS_TLS_CERT"`
+	TLSKey   string `env:"PAVE_NATS_TLS_KEY"`
 	// Name identifies this client in the server's connection list.
 	Name string `env:"PAVE_NATS_CLIENT_NAME" envDefault:"pave"`
 
@@ -52,8 +56,11 @@ func (c Config) Validate() error {
 			errs = append(errs, config.Invalidf("PAVE_NATS_URL", "%q is not a nats://host:port URL", u))
 		}
 	}
-	if (c.User == "") != (c.PasswordFile == "") {
-		errs = append(errs, config.Invalid("PAVE_NATS_USER", "PAVE_NATS_USER and PAVE_NATS_PASSWORD_FILE go together"))
+	if (c.User == "") != (c.PasswordFile == "" && c.Password == "") {
+		errs = append(errs, config.Invalid("PAVE_NATS_USER", "PAVE_NATS_USER goes with PAVE_NATS_PASSWORD_FILE or PAVE_NATS_PASSWORD"))
+	}
+	if c.PasswordFile != "" && c.Password != "" {
+		errs = append(errs, config.Invalid("PAVE_NATS_PASSWORD", "set PAVE_NATS_PASSWORD or PAVE_NATS_PASSWORD_FILE, not both"))
 	}
 	for name, path := range map[string]string{"PAVE_NATS_PASSWORD_FILE": c.PasswordFile, "PAVE_NATS_CREDS": c.CredsFile, "PAVE_NATS_TLS_CA": c.TLSCA, "PAVE_NATS_TLS_CERT": c.TLSCert, "PAVE_NATS_TLS_KEY": c.TLSKey} {
 		if path == "" {

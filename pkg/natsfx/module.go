@@ -107,6 +107,18 @@ func NewConn(lc fx.Lifecycle, cfg Config, emb *Embedded, log *slog.Logger) (*nat
 			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("nats reconnected", "url", nc.ConnectedUrl()) }),
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			if sub != nil {
+				log.Error("nats error", "subject", sub.Subject, "error", err)
+				return
+			}
+			log.Error("nats error", "error", err)
+		}),
+	}
+	if cfg.User != "" {
+		// Replies to this user arrive under its own prefix, the only
+		// inbox its permissions let it read.
+		opts = append(opts, nats.CustomInboxPrefix(InboxPrefix(cfg.User)))
 	}
 	url := cfg.URL
 	if emb.Server != nil {
@@ -132,9 +144,12 @@ func NewConn(lc fx.Lifecycle, cfg Config, emb *Embedded, log *slog.Logger) (*nat
 func authOptions(cfg Config) ([]nats.Option, error) {
 	var opts []nats.Option
 	if cfg.User != "" {
-		p, err := readPassword(cfg.PasswordFile)
-		if err != nil {
-			return nil, err
+		p := cfg.Password
+		if p == "" {
+			var err error
+			if p, err = readPassword(cfg.PasswordFile); err != nil {
+				return nil, err
+			}
 		}
 		opts = append(opts, nats.UserInfo(cfg.User, p))
 	}

@@ -26,3 +26,11 @@ const (
 	// ServersRestore takes a declaration back (Path {driver}).
 	ServersRestore = "pave.provisioning.servers.restore"
 )
+
+// EnvironmentReceipt answers an environment's teardown receipt, from
+// provisioning: Path {id} -> {environment_id, steps: [{resource_id,
+// driver, action, method, before, after, evidence, existed,
+// credentials_revoked, at}], updated_at}; 404 before teardown began. The
+// gateway looks the environment up first (authorized like reading it),
+// so the id never reveals another team's environment.
+const EnvironmentReceipt = "pave.provisioning.receipt"

@@ -147,8 +147,12 @@ func (p parts) build(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	receipts, err := adapters.NewKVReceipts(ctx, p.JetStream, p.Streams.Replicas, p.Cfg.ReceiptTTL)
+	if err != nil {
+		return err
+	}
 	deps := app.Deps{Ledger: ledger, Drivers: p.Drivers, Sealer: p.Sealer, Publisher: p.Bus, Gone: gone,
-		MaxDeliver: ports.MaxDeliver, Lease: 2 * p.Cfg.AckWait, Log: log}
+		MaxDeliver: ports.MaxDeliver, Lease: 2 * p.Cfg.AckWait, Log: log, Receipts: receipts}
 	grants, err := p.newGrants(ctx, deps, ledger)
 	if err != nil {
 		return err
@@ -160,7 +164,8 @@ func (p parts) build(ctx context.Context, log *slog.Logger) error {
 	p.RT.Endpoint(func() (service.Stopper, error) {
 		servers := &app.Servers{Store: gone, Drivers: p.Drivers}
 		return ports.ServeCredentials(p.Conn, app.Credentials{Ledger: ledger, Sealer: p.Sealer}, log,
-			append(ports.GrantEndpoints(grants, drift, log), ports.ServerEndpoints(servers, log)...)...)
+			append(append(ports.GrantEndpoints(grants, drift, log), ports.ServerEndpoints(servers, log)...),
+				ports.ReceiptEndpoint(receipts, log))...)
 	})
 	if p.Cfg.DriftInterval > 0 {
 		p.RT.Every(ports.DriftSweeper(drift, p.Cfg.DriftInterval, log))
@@ -227,11 +232,17 @@ type Config struct {
 	// DriftRemediate drops extra logins and issues missing ones again
 	// instead of only reporting them.
 	DriftRemediate bool `env:"PAVE_PROVISIONING_DRIFT_REMEDIATE" envDefault:"false"`
+	// ReceiptTTL is how long an environment's teardown receipt is kept
+	// after its last step.
+	ReceiptTTL time.Duration `env:"PAVE_PROVISIONING_RECEIPT_TTL" envDefault:"720h"`
 }
 
 // Validate names every variable that is wrong.
 func (c Config) Validate() error {
 	var errs []error
+	if c.ReceiptTTL < time.Hour {
+		errs = append(errs, config.Invalidf("PAVE_PROVISIONING_RECEIPT_TTL", "must be at least 1h, got %s", c.ReceiptTTL))
+	}
 	if c.PostgresURL != "" {
 		if _, err := adapters.NewPostgres(c.PostgresURL); err != nil {
 			errs = append(errs, config.Invalid("PAVE_PROVISIONING_POSTGRES_URL", err.Error()))

@@ -56,3 +56,7 @@ app.kubernetes.io/component: {{ .svc }}
 {{- define "pave.provisioningSecretName" -}}
 {{- default (printf "%s-provisioning" (include "pave.fullname" .)) .Values.provisioning.existingSecret -}}
 {{- end -}}
+
+{{- define "pave.auditSecretName" -}}
+{{- default (printf "%s-audit" (include "pave.fullname" .)) .Values.audit.existingSecret -}}
+{{- end -}}

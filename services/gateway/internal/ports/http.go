@@ -86,6 +86,8 @@ var forwarded = []route{
 	// The caller's own just-in-time grant logins on the environment's
 	// resources, from provisioning (the environment is looked up first).
 	{"GET /v1/environments/{id}/grant-credentials", rpc.GrantCredentials, []string{"id"}},
+	// The teardown receipt, from provisioning (the environment is looked up first).
+	{"GET /v1/environments/{id}/receipt", rpc.EnvironmentReceipt, []string{"id"}},
 	{"POST /v1/workloads", rpc.WorkloadsSubmit, nil},
 	{"GET /v1/workloads", rpc.WorkloadsList, nil},
 	{"GET /v1/workloads/{id}", rpc.WorkloadsGet, []string{"id"}},
@@ -117,6 +119,7 @@ var coreRules = map[string]resolver{
 	"GET /v1/environments/{id}":                   onEnvironment("environment:read"),
 	"GET /v1/environments/{id}/events":            onEnvironment("environment:read"),
 	"GET /v1/environments/{id}/grant-credentials": onEnvironment(grantCredentialsAction),
+	"GET /v1/environments/{id}/receipt":           onEnvironment("environment:read"),
 	"GET /v1/operations/{id}":                     onOperation,
 	"PATCH /v1/environments/{id}":                 onEnvironment("environment:update"),
 	"DELETE /v1/environments/{id}":                onEnvironment("environment:delete"),

@@ -134,3 +134,41 @@ func jsonOf(t *testing.T, v any) string {
 	require.NoError(t, err)
 	return string(b)
 }
+
+// Finding 9 of issue 16, at the door: the shipped templates accept a
+// connection limit only up to the bound of the size asked for (small 20,
+// medium 50, large 100; provisioning enforces the same), so a request for
+// more is refused naming the parameter instead of failing in provisioning.
+func TestShippedTemplatesBoundConnectionsByClass(t *testing.T) {
+	cat, err := adapters.LoadCatalog(shippedDir)
+	require.NoError(t, err)
+	for _, tt := range []struct {
+		template, limit string
+		params          map[string]any
+		ok              bool
+	}{
+		{"postgres-db", "connection_limit", map[string]any{"connection_limit": 1000}, false},
+		{"postgres-db", "connection_limit", map[string]any{"connection_limit": -1}, false},
+		{"postgres-db", "connection_limit", map[string]any{"connection_limit": 21}, false},
+		{"postgres-db", "connection_limit", map[string]any{"connection_limit": 20}, true},
+		{"postgres-db", "connection_limit", map[string]any{"size": "medium", "connection_limit": 51}, false},
+		{"postgres-db", "connection_limit", map[string]any{"size": "medium", "connection_limit": 50}, true},
+		{"postgres-db", "connection_limit", map[string]any{"size": "large", "connection_limit": 100}, true},
+		{"postgres-db", "connection_limit", map[string]any{"size": "large", "connection_limit": 101}, false},
+		{"web-service", "db_connections", map[string]any{"db_connections": 50}, false},
+		{"web-service", "db_connections", map[string]any{"db_size": "medium", "db_connections": 50}, true},
+		{"web-service", "db_connections", map[string]any{"db_size": "large", "db_connections": 1000}, false},
+	} {
+		tpl, err := cat.Latest(tt.template)
+		require.NoError(t, err)
+		_, resources, err := tpl.Resolve(tt.params)
+		if tt.ok {
+			require.NoError(t, err, "%+v", tt)
+			assert.Contains(t, jsonOf(t, resources), fmt.Sprintf(`"connection_limit":%v`, tt.params[tt.limit]))
+			continue
+		}
+		require.Error(t, err, "%+v", tt)
+		assert.Contains(t, err.Error(), "parameters."+tt.limit, "%+v", tt)
+		t.Logf("%s %v: %v", tt.template, tt.params, err)
+	}
+}

@@ -145,14 +145,27 @@ func (n *NATS) outputs(id string) map[string]string {
 	return out
 }
 
-// streamConfig reads the parameters: max_bytes (default 64 MiB), max_msgs
-// (default unlimited) and max_age (a Go duration, default unlimited). Like
-// Pave's own streams, a full stream refuses new messages.
+// natsClassBytes is the largest stream each resource class may have: one
+// tenant never fills the shared server's storage. A class without a bound
+// of its own has small's.
+var natsClassBytes = map[string]int64{"small": 256 << 20, "medium": 1 << 30, "large": 4 << 30}
+
+// streamConfig reads the parameters: max_bytes (default 64 MiB, at most
+// the class's bound; there is no "unlimited"), max_msgs (default
+// unlimited) and max_age (a Go duration, default unlimited). Like Pave's
+// own streams, a full stream refuses new messages.
 func streamConfig(r domain.Resource) (jetstream.StreamConfig, error) {
 	ps := newParams("nats", r.Parameters)
-	maxBytes, err := ps.Int("max_bytes", 64<<20)
+	class, bound := r.Class, natsClassBytes[r.Class]
+	if bound == 0 {
+		class, bound = "small", natsClassBytes["small"]
+	}
+	maxBytes, err := ps.Int("max_bytes", min(64<<20, bound))
 	if err != nil {
 		return jetstream.StreamConfig{}, err
+	}
+	if maxBytes < 1 || maxBytes > bound {
+		return jetstream.StreamConfig{}, domain.Permanent(fmt.Errorf("nats parameter max_bytes: %d is not 1 to %d, the bound of class %s", maxBytes, bound, class))
 	}
 	maxMsgs, err := ps.Int("max_msgs", -1)
 	if err != nil {

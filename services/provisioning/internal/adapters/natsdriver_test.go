@@ -70,6 +70,8 @@ func TestNATSDriverRefusesBadParametersPermanently(t *testing.T) {
 		{"max_age": "forever"},
 		{"max_bytes": "lots"},
 		{"replicas": float64(3)},
+		{"max_bytes": float64(-1)},
+		{"max_bytes": float64(1 << 40)},
 	}
 	for _, give := range tests {
 		_, err := d.Provision(context.Background(), domain.Resource{ID: "x", Driver: "nats", Parameters: give})
@@ -96,4 +98,25 @@ func TestNATSClientURLIsWhereTheServerListens(t *testing.T) {
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, adapters.ClientURL(tt.connected, tt.embedded, tt.listen), tt.name)
 	}
+}
+
+// Sizes are bounded by the resource class, like connection limits: a
+// small stream is at most 256 MiB, a large one 4 GiB, and "unlimited"
+// (-1) is refused, so one tenant cannot fill the shared server's disk.
+func TestAttackTenantStreamSizeIsBoundedByItsClass(t *testing.T) {
+	ctx := context.Background()
+	d := adapters.NewNATS(testkit.NATS(t).JetStream(t), "")
+	for _, tt := range []struct {
+		class string
+		bytes float64
+	}{{"small", 256<<20 + 1}, {"", 256<<20 + 1}, {"medium", 1<<30 + 1}, {"large", 4<<30 + 1}, {"small", -1}, {"small", 0}} {
+		_, err := d.Provision(ctx, domain.Resource{ID: "greedy-stream", Driver: "nats", Class: tt.class,
+			Parameters: map[string]any{"max_bytes": tt.bytes}})
+		require.Error(t, err, "%+v", tt)
+		assert.True(t, domain.IsPermanent(err), "%+v: %v", tt, err)
+		assert.Contains(t, err.Error(), "max_bytes", "%+v", tt)
+	}
+	_, err := d.Provision(ctx, domain.Resource{ID: "fair-stream", Driver: "nats", Class: "large",
+		Parameters: map[string]any{"max_bytes": float64(4 << 30)}})
+	require.NoError(t, err, "a large stream may have its class's bound")
 }

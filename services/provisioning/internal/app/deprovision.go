@@ -64,9 +64,15 @@ func (h *Deprovision) deprovision(ctx context.Context, commandID string, c event
 			return false, "", fmt.Errorf("record deprovisioning of %s: %w", c.ResourceID, err)
 		}
 	}
-	existed, err = d.Deprovision(ctx, c.ResourceID)
+	err = h.teardownStep(ctx, c.EnvironmentID, c.ResourceID, rec.Driver, "deprovision", func() (*bool, error) {
+		var err error
+		if existed, err = d.Deprovision(ctx, c.ResourceID); err != nil {
+			return nil, fmt.Errorf("deprovision %s with driver %s: %w", c.ResourceID, rec.Driver, err)
+		}
+		return &existed, nil
+	})
 	if err != nil {
-		return false, "", fmt.Errorf("deprovision %s with driver %s: %w", c.ResourceID, rec.Driver, err)
+		return false, "", err
 	}
 	if _, err := h.Ledger.Update(ctx, rec.Tombstone(commandID, existed, h.now())); err != nil {
 		return false, "", fmt.Errorf("record deprovisioned %s: %w", c.ResourceID, err)

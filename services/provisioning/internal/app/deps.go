@@ -66,6 +66,7 @@ type Drivers struct {
 	byName   map[string]Driver
 	grants   map[string]GrantDriver
 	settings map[string]string
+	evidence map[string]Evidencer
 }
 
 // NewDrivers returns an empty set.
@@ -80,8 +81,17 @@ func (ds *Drivers) Add(name string, d Driver) *Drivers {
 	if g, ok := d.(GrantDriver); ok {
 		ds.grants[name] = g
 	}
+	if e, ok := d.(Evidencer); ok {
+		if ds.evidence == nil {
+			ds.evidence = map[string]Evidencer{}
+		}
+		ds.evidence[name] = e
+	}
 	return ds
 }
+
+// evidencer is driver name's counting side, nil when it cannot count.
+func (ds *Drivers) evidencer(name string) Evidencer { return ds.evidence[name] }
 
 // Grants returns the grant-login side of driver name; ok is false for a
 // driver whose resources take no grant logins (nats, http, exec).
@@ -127,6 +137,8 @@ type Deps struct {
 	Lease time.Duration
 	Log   *slog.Logger
 	Now   func() time.Time
+	// Receipts, when set, keeps each environment's teardown receipt.
+	Receipts Receipts
 }
 
 func (d Deps) now() time.Time {

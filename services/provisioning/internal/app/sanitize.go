@@ -53,8 +53,10 @@ func (h *Sanitize) sanitize(ctx context.Context, c events.SanitizeCommand) (aban
 	if err != nil {
 		return "", err
 	}
-	if err := d.Sanitize(ctx, c.ResourceID); err != nil {
-		return "", fmt.Errorf("sanitize %s with driver %s: %w", c.ResourceID, rec.Driver, err)
-	}
-	return "", nil
+	return "", h.teardownStep(ctx, c.EnvironmentID, c.ResourceID, rec.Driver, "sanitize", func() (*bool, error) {
+		if err := d.Sanitize(ctx, c.ResourceID); err != nil {
+			return nil, fmt.Errorf("sanitize %s with driver %s: %w", c.ResourceID, rec.Driver, err)
+		}
+		return nil, nil
+	})
 }

@@ -1,0 +1,62 @@
+package natsfx_test
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pave-platform/pave/pkg/natsfx"
+)
+
+// The deployed NATS (docker-compose mounts deploy/nats) has the users and
+// permissions of the code: deploy/nats/auth.conf is AuthorizationConf,
+// and the server's own loader reads from it exactly RestrictedUsers'
+// permissions, each password from its variable.
+func TestDeployedNATSUsersAreTheCodes(t *testing.T) {
+	dir := filepath.Join("..", "..", "deploy", "nats")
+	file := filepath.Join(dir, "auth.conf")
+	if os.Getenv("PAVE_UPDATE_NATS_CONF") == "1" {
+		require.NoError(t, os.WriteFile(file, []byte(natsfx.AuthorizationConf()), 0o644))
+	}
+	raw, err := os.ReadFile(file)
+	require.NoError(t, err)
+	require.Equal(t, natsfx.AuthorizationConf(), string(raw),
+		"deploy/nats/auth.conf is stale: PAVE_UPDATE_NATS_CONF=1 go test ./pkg/natsfx/ -run TestDeployedNATSUsers")
+
+	restricted := natsfx.RestrictedUsers()
+	want := map[string]string{natsfx.PlatformUser: "platform-pw"}
+	for name := range restricted {
+		want[name] = name + "-pw"
+	}
+	for name, pw := range want {
+		t.Setenv(natsfx.PasswordVariable(name), pw)
+	}
+	opts, err := server.ProcessConfigFile(filepath.Join(dir, "nats.conf"))
+	require.NoError(t, err)
+	got := map[string]string{}
+	for _, u := range opts.Users {
+		got[u.Username] = u.Password
+		if u.Username == natsfx.PlatformUser {
+			assert.Nil(t, u.Permissions, "the platform's user holds every service's subjects")
+			continue
+		}
+		p, ok := restricted[u.Username]
+		require.True(t, ok, "user %s is not in the code", u.Username)
+		require.NotNil(t, u.Permissions, u.Username)
+		assert.Equal(t, sortedCopy(p.Publish), sortedCopy(u.Permissions.Publish.Allow), "%s publish", u.Username)
+		assert.Equal(t, sortedCopy(p.Subscribe), sortedCopy(u.Permissions.Subscribe.Allow), "%s subscribe", u.Username)
+		assert.Equal(t, p.Respond, u.Permissions.Response != nil, "%s responses", u.Username)
+	}
+	assert.Equal(t, want, got, "every user, each with the password of its variable")
+}
+
+func sortedCopy(s []string) []string {
+	out := append([]string(nil), s...)
+	sort.Strings(out)
+	return out
+}

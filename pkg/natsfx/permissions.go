@@ -1,0 +1,175 @@
+package natsfx
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// Permissions are what one NATS user may publish and subscribe to. The
+// server refuses everything else (a permissions violation; a request on
+// a refused subject gets no answer).
+type Permissions struct {
+	Publish   []string
+	Subscribe []string
+	// Respond lets the user answer the requests it receives, and only
+	// those: it may publish once on each reply subject it was sent,
+	// without being allowed to publish on anyone's inbox.
+	Respond bool
+}
+
+// RunnerUser is the NATS user of `pave runner` processes.
+const RunnerUser = "runner"
+
+// InboxPrefix is where user's replies arrive. Each user gets its own, and
+// may subscribe only there, so that no user can read the answers meant
+// for another (an answer may carry a login).
+func InboxPrefix(user string) string { return "_INBOX_" + user }
+
+// RestrictedUsers are the users of the embedded server that do not hold
+// the whole platform's power, with what each may do. (PlatformUser runs
+// every service in one process, so it holds every service's subjects;
+// TenantUser lives in an account of its own and needs no list.)
+func RestrictedUsers() map[string]Permissions {
+	return map[string]Permissions{RunnerUser: runnerPermissions()}
+}
+
+// runnerPermissions: a runner takes the run commands of its pool from
+// CMD_RUNNER, reports on pave.evt.runner.>, beats in SCHEDULER_RUNNERS,
+// writes job output to JOB_OUTPUT, and watches the scheduler's events to
+// stop jobs whose admission ended. It declares only its own streams; the
+// core and the scheduler's streams must exist (the platform declares them).
+func runnerPermissions() Permissions {
+	var p perms
+	p.common(RunnerUser)
+	p.ownStreams("CMD_RUNNER", "EVT_RUNNER")
+	p.pub("pave.evt.runner.>", "pave.dlq.CMD_RUNNER.>")
+	p.consume("CMD_RUNNER")
+	p.consume("EVT_SCHEDULER") // ordered consumer over the stop events
+	p.kv("SCHEDULER_RUNNERS")
+	p.obj("JOB_OUTPUT")
+	return p.Permissions
+}
+
+// perms builds a Permissions list from what a service does with JetStream.
+type perms struct{ Permissions }
+
+func (p *perms) pub(s ...string) { p.Publish = append(p.Publish, s...) }
+
+// common is what every Pave process does: reads replies in its own
+// inbox, reads every stream's info (the fill monitor; no message), keeps
+// the fill alerts' bucket and announces platform events (start, stop,
+// dead letters, fill crossings). The core streams it only checks: it may
+// create them when missing, never change them (AUDIT's limits are the
+// access service's to set).
+func (p *perms) common(user string) {
+	p.Subscribe = append(p.Subscribe, InboxPrefix(user)+".>")
+	p.pub("$JS.API.INFO", "$JS.API.STREAM.INFO.*", "$JS.API.STREAM.NAMES", "$JS.API.STREAM.LIST",
+		"pave.evt.platform.>")
+	for _, s := range []string{"INGRESS", "DLQ", "AUDIT", "EVT_PLATFORM"} {
+		p.pub("$JS.API.STREAM.CREATE." + s)
+	}
+	p.kv("PLATFORM_STREAM_FILL")
+}
+
+// ownStreams may be created and updated by this user.
+func (p *perms) ownStreams(names ...string) {
+	for _, s := range names {
+		p.pub("$JS.API.STREAM.CREATE."+s, "$JS.API.STREAM.UPDATE."+s)
+	}
+}
+
+// consume is reading a stream through consumers (durable or not), with acks.
+func (p *perms) consume(stream string) {
+	p.pub("$JS.API.CONSUMER.CREATE."+stream, "$JS.API.CONSUMER.CREATE."+stream+".>",
+		"$JS.API.CONSUMER.DURABLE.CREATE."+stream+".>", "$JS.API.CONSUMER.INFO."+stream+".>",
+		"$JS.API.CONSUMER.DELETE."+stream+".>", "$JS.API.CONSUMER.MSG.NEXT."+stream+".>",
+		"$JS.ACK."+stream+".>", "$JS.FC."+stream+".>")
+	// The bus dead-letters what ran out of deliveries from this advisory.
+	p.Subscribe = append(p.Subscribe, "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES."+stream+".>")
+}
+
+// kv is full use of one key-value bucket: declare, read, write, watch.
+func (p *perms) kv(bucket string) {
+	s := "KV_" + bucket
+	p.ownStreams(s)
+	p.pub("$KV."+bucket+".>", "$JS.API.DIRECT.GET."+s, "$JS.API.DIRECT.GET."+s+".>",
+		"$JS.API.STREAM.MSG.GET."+s, "$JS.API.STREAM.PURGE."+s)
+	p.consume(s)
+}
+
+// obj is full use of one object store.
+func (p *perms) obj(bucket string) {
+	s := "OBJ_" + bucket
+	p.ownStreams(s)
+	p.pub("$O."+bucket+".>", "$JS.API.DIRECT.GET."+s, "$JS.API.DIRECT.GET."+s+".>",
+		"$JS.API.STREAM.MSG.GET."+s, "$JS.API.STREAM.PURGE."+s)
+	p.consume(s)
+}
+
+// serverPermissions is p as the server takes it.
+func (p Permissions) serverPermissions() *server.Permissions {
+	sp := &server.Permissions{
+		Publish:   &server.SubjectPermission{Allow: sorted(p.Publish)},
+		Subscribe: &server.SubjectPermission{Allow: sorted(p.Subscribe)},
+	}
+	if p.Respond {
+		sp.Response = &server.ResponsePermission{MaxMsgs: 1, Expires: time.Minute}
+	}
+	return sp
+}
+
+func sorted(s []string) []string {
+	out := append([]string(nil), s...)
+	sort.Strings(out)
+	return out
+}
+
+// PasswordVariable is the environment variable a deployed NATS server
+// (docker-compose, deploy/nats) reads user's password from.
+func PasswordVariable(user string) string {
+	if user == PlatformUser {
+		return "PAVE_NATS_PASSWORD"
+	}
+	return "PAVE_NATS_" + strings.ToUpper(user) + "_PASSWORD"
+}
+
+// AuthorizationConf is the authorization block of a deployed NATS server
+// (deploy/nats/auth.conf): the platform's user and every restricted one
+// with its permissions, each password taken from PasswordVariable.
+func AuthorizationConf() string {
+	var b strings.Builder
+	b.WriteString("# The bus's users and what each may do. Generated from pkg/natsfx\n")
+	b.WriteString("# (RestrictedUsers): PAVE_UPDATE_NATS_CONF=1 go test ./pkg/natsfx/ -run TestDeployedNATSUsers\n")
+	b.WriteString("authorization {\n  users = [\n")
+	fmt.Fprintf(&b, "    {user: %s, password: $%s}\n", PlatformUser, PasswordVariable(PlatformUser))
+	restricted := RestrictedUsers()
+	names := make([]string, 0, len(restricted))
+	for name := range restricted {
+		names = append(names, name)
+	}
+	for _, name := range sorted(names) {
+		p := restricted[name]
+		fmt.Fprintf(&b, "    {\n      user: %s, password: $%s\n      permissions: {\n", name, PasswordVariable(name))
+		fmt.Fprintf(&b, "        publish: {allow: %s}\n", quoted(p.Publish))
+		fmt.Fprintf(&b, "        subscribe: {allow: %s}\n", quoted(p.Subscribe))
+		if p.Respond {
+			b.WriteString("        allow_responses: {max: 1, expires: \"1m\"}\n")
+		}
+		b.WriteString("      }\n    }\n")
+	}
+	b.WriteString("  ]\n}\n")
+	return b.String()
+}
+
+func quoted(subjects []string) string {
+	q := make([]string, 0, len(subjects))
+	for _, s := range sorted(subjects) {
+		q = append(q, strconv.Quote(s))
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
