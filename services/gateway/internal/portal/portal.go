@@ -107,6 +107,12 @@ func (p *Portal) Handler() http.Handler {
 	mux.HandleFunc("POST /access/requests", p.signedIn(p.requestAccess))
 	mux.HandleFunc("POST /access/requests/{id}/approve", p.signedIn(p.decideAccess("approve")))
 	mux.HandleFunc("POST /access/requests/{id}/deny", p.signedIn(p.decideAccess("deny")))
+	mux.HandleFunc("GET /workloads", p.signedIn(p.workloads))
+	mux.HandleFunc("POST /workloads", p.signedIn(p.submitWorkload))
+	mux.HandleFunc("POST /workloads/{id}/cancel", p.signedIn(p.cancelWorkload))
+	mux.HandleFunc("GET /costs", p.signedIn(p.costs))
+	mux.HandleFunc("GET /costs/export", p.signedIn(p.exportCosts))
+	mux.HandleFunc("GET /audit", p.signedIn(p.audit))
 	for _, n := range notYet {
 		mux.HandleFunc("GET /"+n.Path, p.signedIn(p.notYetPage(n)))
 	}

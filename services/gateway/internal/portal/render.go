@@ -30,11 +30,6 @@ type notYetSection struct {
 }
 
 var notYet = []notYetSection{
-	{"workloads", "Workloads", "pave workloads"},
-	{"costs", "Costs", "pave costs"},
-	{"promotions", "Promotions", "pave promote"},
-	{"audit", "Audit", "GET /v1/audit"},
-	{"admin", "Admin", "pave teams / PUT /v1/quotas, /v1/budgets, /v1/pools"},
 }
 
 // pages are the parsed templates, one set per page (the layout plus the
@@ -61,6 +56,7 @@ var funcs = template.FuncMap{
 	},
 	"settled": func(state string) bool { return settledStates[state] },
 	"join":    strings.Join,
+	"cancelArgs": func(id, csrf string) map[string]string { return map[string]string{"ID": id, "CSRF": csrf} },
 	"roles":   func() []string { return []string{"viewer", "developer", "maintainer", "admin"} },
 	"stages":  func() []string { return []string{"dev", "test", "staging", "prod"} },
 	"states": func() []string {
