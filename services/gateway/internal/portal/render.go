@@ -29,8 +29,7 @@ type notYetSection struct {
 	Path, Name, CLI string
 }
 
-var notYet = []notYetSection{
-}
+var notYet = []notYetSection{}
 
 // pages are the parsed templates, one set per page (the layout plus the
 // page), and the fragments htmx swaps in.
@@ -54,11 +53,11 @@ var funcs = template.FuncMap{
 	"row": func(name, label, help string, errs map[string]string) formRow {
 		return formRow{name, label, help, errs}
 	},
-	"settled": func(state string) bool { return settledStates[state] },
-	"join":    strings.Join,
+	"settled":    func(state string) bool { return settledStates[state] },
+	"join":       strings.Join,
 	"cancelArgs": func(id, csrf string) map[string]string { return map[string]string{"ID": id, "CSRF": csrf} },
-	"roles":   func() []string { return []string{"viewer", "developer", "maintainer", "admin"} },
-	"stages":  func() []string { return []string{"dev", "test", "staging", "prod"} },
+	"roles":      func() []string { return []string{"viewer", "developer", "maintainer", "admin"} },
+	"stages":     func() []string { return []string{"dev", "test", "staging", "prod"} },
 	"states": func() []string {
 		return []string{"requested", "queued", "provisioning", "ready", "updating", "degraded", "expiring",
 			"decommissioning", "deleted", "failed", "compensation_failed"}
