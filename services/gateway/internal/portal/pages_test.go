@@ -21,6 +21,8 @@ func TestPortalPages(t *testing.T) {
 	p := startPlatform(t)
 	p.team("apps")
 	alice := p.member("apps", "alice", "maintainer")
+	dan := p.member("apps", "dan", "developer")
+	mia := p.member("apps", "mia", "maintainer")
 	// Team apps may hold 200 millicores of the batch pool and borrow
 	// nothing: a second job of that size waits in the queue.
 	p.api(p.admin, http.StatusOK, http.MethodPut, "/v1/quotas/apps", map[string]any{"weight": 1,
@@ -93,5 +95,55 @@ func TestPortalPages(t *testing.T) {
 		assert.Contains(t, b.location(), "action=workload%3Asubmit", "the filter is kept")
 		b.checkPage("audit")
 		b.screenshot("audit")
+	})
+
+	// Two people, two browser sessions: dan asks for just-in-time access,
+	// mia approves it in hers, dan sees the grant; then dan breaks the
+	// glass, which opens a review mia decides.
+	step("access: a request approved by a second person, break-glass and its review", func(t *testing.T) {
+		d := newTab(t, browser)
+		d.watchConsole()
+		d.signIn(p.base, dan)
+		d.do("open access", chromedp.Navigate(p.base+"/access"), chromedp.WaitVisible(chromedp.CSS("#request-form")))
+		d.do("ask for maintainer on prod", chromedp.SetValue(chromedp.CSS("#f-role"), "maintainer"),
+			chromedp.SetValue(chromedp.CSS("#f-scope-stage"), "prod"), chromedp.SetValue(chromedp.CSS("#f-reason"), "INC-7 hotfix"),
+			chromedp.Click(chromedp.CSS("#request-form button[type=submit]")))
+		d.waitFor("the request pending", `document.querySelector("#my-requests") && document.querySelector("#my-requests").innerText.includes("pending")`)
+		assert.False(t, eval[bool](d, `document.querySelector("#inbox") !== null`), "nobody approves their own request")
+
+		m := newTab(t, browser)
+		m.watchConsole()
+		m.signIn(p.base, mia)
+		m.waitFor("the request on mia's home page", `document.body.innerText.includes("dan asks for")`)
+		m.do("open access", chromedp.Navigate(p.base+"/access"), chromedp.WaitVisible(chromedp.CSS("#inbox")))
+		assert.Contains(t, m.text("#inbox"), "INC-7 hotfix")
+		m.checkPage("access inbox")
+		m.screenshot("access-inbox")
+		m.do("approve", chromedp.Click(chromedp.CSS(`#inbox form[action$="/approve"] button`)))
+		m.waitFor("the inbox empty", `document.querySelector("#h-inbox") !== null && document.querySelector("#inbox") === null`)
+
+		d.do("reload", chromedp.Navigate(p.base+"/access"), chromedp.WaitVisible(chromedp.CSS("#h-grants")))
+		d.waitFor("dan's grant", `document.querySelector("#grants") !== null`)
+		assert.Contains(t, d.text("#grants"), "maintainer")
+		assert.Contains(t, d.text("#grants"), "prod")
+
+		d.expectConsole("status of 422 (Unprocessable Entity) " + p.base + "/access/break-glass")
+		d.do("break the glass for the whole team", chromedp.SetValue(chromedp.CSS("#g-incident_id"), "INC-8"),
+			chromedp.SetValue(chromedp.CSS("#g-reason"), "database down"), chromedp.SetValue(chromedp.CSS("#g-stage"), ""),
+			chromedp.Click(chromedp.CSS("#break-glass")))
+		d.waitFor("the scope's error", `document.querySelector("#access-problem") !== null && document.querySelector(".loud .field-error") !== null`)
+		d.do("break the glass for prod", chromedp.SetValue(chromedp.CSS("#g-stage"), "prod"), chromedp.Click(chromedp.CSS("#break-glass")))
+		d.waitFor("the loud banner", `document.querySelector("#glass-active") !== null`)
+		assert.Contains(t, d.text("#glass-active"), "INC-8")
+		d.checkPage("access with break-glass")
+		d.screenshot("access-break-glass")
+
+		m.do("open access", chromedp.Navigate(p.base+"/access"), chromedp.WaitVisible(chromedp.CSS("#h-reviews")))
+		m.waitFor("the review campaign", `document.querySelector(".review form") !== null`)
+		assert.Contains(t, m.text(".review"), "break_glass")
+		m.checkPage("access reviews")
+		m.screenshot("access-review")
+		m.do("keep", chromedp.Click(chromedp.CSS(`.review button[value="keep"]`)))
+		m.waitFor("the decision recorded", `document.querySelector(".review") !== null && document.querySelector(".review").innerText.includes("keep by mia")`)
 	})
 }

@@ -113,6 +113,8 @@ func (p *Portal) Handler() http.Handler {
 	mux.HandleFunc("GET /costs", p.signedIn(p.costs))
 	mux.HandleFunc("GET /costs/export", p.signedIn(p.exportCosts))
 	mux.HandleFunc("GET /audit", p.signedIn(p.audit))
+	mux.HandleFunc("POST /access/break-glass", p.signedIn(p.breakGlass))
+	mux.HandleFunc("POST /access/reviews/{id}/decisions", p.signedIn(p.decideReview))
 	for _, n := range notYet {
 		mux.HandleFunc("GET /"+n.Path, p.signedIn(p.notYetPage(n)))
 	}
