@@ -146,4 +146,30 @@ func TestPortalPages(t *testing.T) {
 		m.do("keep", chromedp.Click(chromedp.CSS(`.review button[value="keep"]`)))
 		m.waitFor("the decision recorded", `document.querySelector(".review") !== null && document.querySelector(".review").innerText.includes("keep by mia")`)
 	})
+
+	step("promotions", func(t *testing.T) {
+		b.t = t
+		for _, st := range []string{"dev", "test", "staging"} {
+			p.api(alice, http.StatusAccepted, http.MethodPost, "/v1/environments",
+				map[string]any{"team": "apps", "name": "web-" + st, "template": "redis-cache", "stage": st})
+		}
+		p.api(p.admin, http.StatusOK, http.MethodPut, "/v1/applications/web", map[string]any{"team": "apps", "stages": []any{
+			map[string]any{"name": "dev", "environment": "web-dev"},
+			map[string]any{"name": "test", "environment": "web-test"},
+			map[string]any{"name": "staging", "environment": "web-staging", "gates": map[string]any{"ci": true}}}})
+		p.waitReady(alice, "web-dev", "web-test", "web-staging")
+		b.do("open", chromedp.Navigate(p.base+"/promotions"), chromedp.WaitVisible(chromedp.CSS("#app-web")))
+		assert.Contains(t, b.text("#app-web .stages"), "CI passed", "the staging gate")
+		b.do("promote into test", chromedp.SetValue(chromedp.CSS("#p-web-to"), "test"), chromedp.Click(chromedp.CSS("#app-web .promote-form button")))
+		b.waitFor("promoted into test", `document.querySelector("#app-web .history") !== null`)
+		b.waitFor("promoted, live enough on reload", `(() => { const h = document.querySelector("#app-web .history");
+			if (h && h.innerText.includes("promoted")) return true; location.reload(); return false; })()`)
+		b.do("promote into staging", chromedp.SetValue(chromedp.CSS("#p-web-to"), "staging"), chromedp.Click(chromedp.CSS("#app-web .promote-form button")))
+		b.waitFor("staging rejected by its CI gate, with the reason", `(() => { const h = document.querySelector("#app-web .history");
+			if (h && h.innerText.includes("rejected")) return true; location.reload(); return false; })()`)
+		assert.Contains(t, b.text("#app-web .history .reason"), "ci gate", "why it was rejected")
+		assert.Contains(t, b.text("#app-web .stages"), "failed", "the failed gate of staging's newest promotion")
+		b.checkPage("promotions")
+		b.screenshot("promotions")
+	})
 }

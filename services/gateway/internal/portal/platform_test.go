@@ -112,3 +112,21 @@ func (p *platform) team(name string) {
 	p.t.Helper()
 	p.api(p.admin, http.StatusCreated, http.MethodPost, "/v1/teams", map[string]any{"name": name})
 }
+
+// waitReady waits until each named environment of the caller is ready.
+func (p *platform) waitReady(token string, names ...string) {
+	p.t.Helper()
+	for _, name := range names {
+		var last string
+		require.Eventually(p.t, func() bool {
+			l := p.api(token, http.StatusOK, http.MethodGet, "/v1/environments?limit=200", nil)
+			for _, it := range l["items"].([]any) {
+				e := it.(map[string]any)
+				if e["name"] == name {
+					last, _ = e["state"].(string)
+				}
+			}
+			return last == "ready"
+		}, 3*time.Minute, 100*time.Millisecond, "environment %s is not ready (state %q)", name, last)
+	}
+}

@@ -115,6 +115,9 @@ func (p *Portal) Handler() http.Handler {
 	mux.HandleFunc("GET /audit", p.signedIn(p.audit))
 	mux.HandleFunc("POST /access/break-glass", p.signedIn(p.breakGlass))
 	mux.HandleFunc("POST /access/reviews/{id}/decisions", p.signedIn(p.decideReview))
+	mux.HandleFunc("GET /promotions", p.signedIn(p.promotions))
+	mux.HandleFunc("POST /promotions", p.signedIn(p.promote))
+	mux.HandleFunc("POST /promotions/{id}/approve", p.signedIn(p.approvePromotion))
 	for _, n := range notYet {
 		mux.HandleFunc("GET /"+n.Path, p.signedIn(p.notYetPage(n)))
 	}
