@@ -161,15 +161,53 @@ func TestPortalPages(t *testing.T) {
 		b.do("open", chromedp.Navigate(p.base+"/promotions"), chromedp.WaitVisible(chromedp.CSS("#app-web")))
 		assert.Contains(t, b.text("#app-web .stages"), "CI passed", "the staging gate")
 		b.do("promote into test", chromedp.SetValue(chromedp.CSS("#p-web-to"), "test"), chromedp.Click(chromedp.CSS("#app-web .promote-form button")))
-		b.waitFor("promoted into test", `document.querySelector("#app-web .history") !== null`)
-		b.waitFor("promoted, live enough on reload", `(() => { const h = document.querySelector("#app-web .history");
-			if (h && h.innerText.includes("promoted")) return true; location.reload(); return false; })()`)
+		b.waitFor("the promotion in the history", `document.querySelector("#app-web .history") !== null`)
+		p.waitPromotion(alice, "web", "test", "promoted")
+		b.do("reload", chromedp.Navigate(p.base+"/promotions"), chromedp.WaitVisible(chromedp.CSS("#app-web .history")))
+		assert.Contains(t, b.text("#app-web .history"), "promoted")
 		b.do("promote into staging", chromedp.SetValue(chromedp.CSS("#p-web-to"), "staging"), chromedp.Click(chromedp.CSS("#app-web .promote-form button")))
-		b.waitFor("staging rejected by its CI gate, with the reason", `(() => { const h = document.querySelector("#app-web .history");
-			if (h && h.innerText.includes("rejected")) return true; location.reload(); return false; })()`)
+		b.waitFor("the promotion in the history", `document.querySelector("#app-web .history") !== null && document.querySelector("#app-web .history").innerText.includes("staging")`)
+		p.waitPromotion(alice, "web", "staging", "rejected")
+		b.do("reload", chromedp.Navigate(p.base+"/promotions"), chromedp.WaitVisible(chromedp.CSS("#app-web .history")))
 		assert.Contains(t, b.text("#app-web .history .reason"), "ci gate", "why it was rejected")
 		assert.Contains(t, b.text("#app-web .stages"), "failed", "the failed gate of staging's newest promotion")
 		b.checkPage("promotions")
 		b.screenshot("promotions")
+	})
+
+	step("admin", func(t *testing.T) {
+		b.t = t
+		b.do("a maintainer opens admin", chromedp.Navigate(p.base+"/admin"), chromedp.WaitVisible(chromedp.CSS("main .notice")))
+		assert.False(t, eval[bool](b, `document.querySelector("#admin-teams") !== null`), "nothing for a team maintainer")
+		a := newTab(t, browser)
+		a.watchConsole()
+		a.signIn(p.base, p.admin)
+		a.do("open", chromedp.Navigate(p.base+"/admin"), chromedp.WaitVisible(chromedp.CSS("#admin-teams")))
+		assert.Contains(t, a.text("#admin-verify"), "verifies", "the audit chain's state")
+		assert.Contains(t, a.text("#admin-teams"), "alice (maintainer)")
+		assert.Contains(t, a.text("#admin-pools"), "batch")
+		assert.Contains(t, a.text("#admin-templates"), "redis-cache")
+		a.do("create a team", chromedp.SendKeys(chromedp.CSS("#t-name"), "ops"), chromedp.Click(chromedp.CSS("#team-form button")))
+		a.waitFor("team ops", `document.querySelector("#admin-teams") && document.querySelector("#admin-teams").innerText.includes("ops")`)
+		a.do("add a member", chromedp.SetValue(chromedp.CSS("#m-team"), "ops"), chromedp.SendKeys(chromedp.CSS("#m-user"), "olga"),
+			chromedp.SetValue(chromedp.CSS("#m-role"), "admin"), chromedp.Click(chromedp.CSS("#member-form button")))
+		a.waitFor("olga in ops", `document.querySelector("#admin-teams") && document.querySelector("#admin-teams").innerText.includes("olga (admin)")`)
+		a.expectConsole("status of 422 (Unprocessable Entity) " + p.base + "/admin/")
+		a.expectConsole("status of 400 (Bad Request) " + p.base + "/admin/")
+		a.do("a budget that is no amount", chromedp.SetValue(chromedp.CSS("#b-team"), "ops"), chromedp.SendKeys(chromedp.CSS("#b-amount"), "lots"),
+			chromedp.Click(chromedp.CSS("#budget-form button")))
+		a.waitFor("the amount's error", `document.querySelector("#budget-form .field-error") !== null`)
+		a.do("a budget", chromedp.SetValue(chromedp.CSS("#b-team"), "ops"), chromedp.SetValue(chromedp.CSS("#b-amount"), "250.00"),
+			chromedp.Click(chromedp.CSS("#budget-form button")))
+		a.waitFor("ops's budget", `document.querySelector("#admin-teams") && document.querySelector("#admin-teams").innerText.includes("250.00")`)
+		a.do("a quota", chromedp.SetValue(chromedp.CSS("#q-team"), "ops"), chromedp.SetValue(chromedp.CSS("#q-pool"), "batch"),
+			chromedp.SendKeys(chromedp.CSS("#q-nominal"), "cpu=1000 memory=2048"), chromedp.Click(chromedp.CSS("#quota-form button")))
+		a.waitFor("ops's quota", `document.querySelector("#admin-teams") && document.querySelector("#admin-teams").innerText.includes("cpu 1000")`)
+		a.do("a capacity that does not parse", chromedp.SetValue(chromedp.CSS("#pl-pool"), "batch"), chromedp.SendKeys(chromedp.CSS("#pl-capacity"), "lots"),
+			chromedp.Click(chromedp.CSS("#pool-form button")))
+		a.waitFor("the capacity's error", `document.querySelector("#pool-form .field-error") !== null`)
+		assert.Contains(t, a.text("#pool-form .field-error"), "capacity")
+		a.checkPage("admin")
+		a.screenshot("admin")
 	})
 }

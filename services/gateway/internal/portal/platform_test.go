@@ -127,6 +127,25 @@ func (p *platform) waitReady(token string, names ...string) {
 				}
 			}
 			return last == "ready"
-		}, 3*time.Minute, 100*time.Millisecond, "environment %s is not ready (state %q)", name, last)
+		}, 3*time.Minute, 500*time.Millisecond, "environment %s is not ready (state %q)", name, last)
 	}
+}
+
+// waitPromotion waits until the newest promotion of app into stage has
+// settled in one of the states wanted (polling twice a second: the API
+// limits a user's requests).
+func (p *platform) waitPromotion(token, app, stage, want string) {
+	p.t.Helper()
+	var last string
+	require.Eventually(p.t, func() bool {
+		l := p.api(token, http.StatusOK, http.MethodGet, "/v1/promotions?application="+app, nil)
+		for _, it := range l["items"].([]any) { // newest first
+			pr := it.(map[string]any)
+			if pr["to_stage"] == stage {
+				last, _ = pr["state"].(string)
+				break
+			}
+		}
+		return last == want
+	}, 3*time.Minute, 500*time.Millisecond, "the promotion of %s into %s is %q, not %s", app, stage, last, want)
 }

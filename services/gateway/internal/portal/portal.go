@@ -118,6 +118,7 @@ func (p *Portal) Handler() http.Handler {
 	mux.HandleFunc("GET /promotions", p.signedIn(p.promotions))
 	mux.HandleFunc("POST /promotions", p.signedIn(p.promote))
 	mux.HandleFunc("POST /promotions/{id}/approve", p.signedIn(p.approvePromotion))
+	p.adminRoutes(mux)
 	for _, n := range notYet {
 		mux.HandleFunc("GET /"+n.Path, p.signedIn(p.notYetPage(n)))
 	}

@@ -55,6 +55,7 @@ var funcs = template.FuncMap{
 	},
 	"settled":    func(state string) bool { return settledStates[state] },
 	"join":       strings.Join,
+	"keys":       sortedKeys,
 	"cancelArgs": func(id, csrf string) map[string]string { return map[string]string{"ID": id, "CSRF": csrf} },
 	"roles":      func() []string { return []string{"viewer", "developer", "maintainer", "admin"} },
 	"stages":     func() []string { return []string{"dev", "test", "staging", "prod"} },
