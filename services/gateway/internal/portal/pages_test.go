@@ -175,6 +175,29 @@ func TestPortalPages(t *testing.T) {
 		b.screenshot("promotions")
 	})
 
+	step("environment: timeline, parameter update, receipt", func(t *testing.T) {
+		b.t = t
+		id := p.envID(alice, "web-dev")
+		b.do("open", chromedp.Navigate(p.base+"/environments/"+id), chromedp.WaitVisible(chromedp.CSS("#update-form")))
+		b.waitFor("the timeline", `document.querySelector("#timeline-list") !== null`)
+		assert.Contains(t, b.text("#timeline-list"), "ready", "the state changes, from the event stream")
+		b.expectConsole("status of 422 (Unprocessable Entity) " + p.base + "/environments/" + id + "/parameters")
+		b.do("a size the template does not offer", chromedp.Evaluate[chromedp.Void](`(() => { const s = document.querySelector("#f-parameters-size");
+			s.add(new Option("huge", "huge", true, true)); })()`), chromedp.Click(chromedp.CSS("#update-form button")))
+		b.waitFor("the size's error", `document.querySelector("#f-parameters-size-error") !== null`)
+		b.do("a size it offers", chromedp.SetValue(chromedp.CSS("#f-parameters-size"), "medium"), chromedp.Click(chromedp.CSS("#update-form button")))
+		b.waitFor("updated live to revision 2", `document.querySelector("#env-state") && document.querySelector("#env-state").textContent === "ready" && document.querySelector("#h-revisions") && document.querySelector("#h-revisions").parentElement.innerText.includes("revision 2")`)
+		b.checkPage("environment")
+		b.screenshot("environment-update")
+		p.api(alice, http.StatusAccepted, http.MethodDelete, "/v1/environments/"+id, nil)
+		p.waitState(alice, id, "deleted")
+		b.do("open the deleted one", chromedp.Navigate(p.base+"/environments/"+id), chromedp.WaitVisible(chromedp.CSS("#h-receipt")))
+		receipt := eval[string](b, `(document.querySelector("#receipt") || document.querySelector("#receipt-note")).innerText`)
+		assert.NotEmpty(t, receipt, "the receipt, or why there is none")
+		b.checkPage("deleted environment")
+		b.screenshot("environment-deleted")
+	})
+
 	step("admin", func(t *testing.T) {
 		b.t = t
 		b.do("a maintainer opens admin", chromedp.Navigate(p.base+"/admin"), chromedp.WaitVisible(chromedp.CSS("main .notice")))
@@ -188,7 +211,7 @@ func TestPortalPages(t *testing.T) {
 		assert.Contains(t, a.text("#admin-pools"), "batch")
 		assert.Contains(t, a.text("#admin-templates"), "redis-cache")
 		a.do("create a team", chromedp.SendKeys(chromedp.CSS("#t-name"), "ops"), chromedp.Click(chromedp.CSS("#team-form button")))
-		a.waitFor("team ops", `document.querySelector("#admin-teams") && document.querySelector("#admin-teams").innerText.includes("ops")`)
+		a.waitFor("team ops", `[...document.querySelectorAll("#admin-teams strong")].some(e => e.textContent === "ops")`)
 		a.do("add a member", chromedp.SetValue(chromedp.CSS("#m-team"), "ops"), chromedp.SendKeys(chromedp.CSS("#m-user"), "olga"),
 			chromedp.SetValue(chromedp.CSS("#m-role"), "admin"), chromedp.Click(chromedp.CSS("#member-form button")))
 		a.waitFor("olga in ops", `document.querySelector("#admin-teams") && document.querySelector("#admin-teams").innerText.includes("olga (admin)")`)

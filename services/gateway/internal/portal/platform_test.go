@@ -149,3 +149,27 @@ func (p *platform) waitPromotion(token, app, stage, want string) {
 		return last == want
 	}, 3*time.Minute, 500*time.Millisecond, "the promotion of %s into %s is %q, not %s", app, stage, last, want)
 }
+
+// envID answers the id of the caller's environment called name.
+func (p *platform) envID(token, name string) string {
+	p.t.Helper()
+	l := p.api(token, http.StatusOK, http.MethodGet, "/v1/environments?limit=200", nil)
+	for _, it := range l["items"].([]any) {
+		if e := it.(map[string]any); e["name"] == name {
+			return e["id"].(string)
+		}
+	}
+	p.t.Fatalf("no environment %s", name)
+	return ""
+}
+
+// waitState waits until the environment is in state.
+func (p *platform) waitState(token, id, state string) {
+	p.t.Helper()
+	var last string
+	require.Eventually(p.t, func() bool {
+		e := p.api(token, http.StatusOK, http.MethodGet, "/v1/environments/"+id, nil)
+		last, _ = e["state"].(string)
+		return last == state
+	}, 3*time.Minute, 500*time.Millisecond, "environment %s is %q, not %s", id, last, state)
+}

@@ -103,6 +103,8 @@ func (p *Portal) Handler() http.Handler {
 	mux.HandleFunc("GET /environments/{id}/delete", p.signedIn(p.confirmDelete))
 	mux.HandleFunc("POST /environments/{id}/delete", p.signedIn(p.deleteEnvironment))
 	mux.HandleFunc("POST /environments/{id}/extend", p.signedIn(p.extend))
+	mux.HandleFunc("POST /environments/{id}/parameters", p.signedIn(p.updateParameters))
+	mux.HandleFunc("GET /environments/{id}/timeline", p.signedIn(p.timeline))
 	mux.HandleFunc("GET /access", p.signedIn(p.access))
 	mux.HandleFunc("POST /access/requests", p.signedIn(p.requestAccess))
 	mux.HandleFunc("POST /access/requests/{id}/approve", p.signedIn(p.decideAccess("approve")))
