@@ -233,4 +233,30 @@ func TestPortalPages(t *testing.T) {
 		a.checkPage("admin")
 		a.screenshot("admin")
 	})
+
+	step("home: live states, spend against budget, alerts", func(t *testing.T) {
+		b.t = t
+		quota := func(ops int) map[string]any {
+			return map[string]any{"weight": 1,
+				"nominal":         map[string]any{"platform": map[string]any{"environments": 10, "ops": ops}, "batch": map[string]any{"cpu": 200, "memory": 1024}},
+				"borrowing_limit": map[string]any{"platform": map[string]any{"environments": 0, "ops": 0}, "batch": map[string]any{"cpu": 0, "memory": 0}}}
+		}
+		p.api(p.admin, http.StatusOK, http.MethodPut, "/v1/quotas/apps", quota(0))
+		out := p.api(alice, http.StatusAccepted, http.MethodPost, "/v1/environments",
+			map[string]any{"team": "apps", "name": "home-live", "template": "redis-cache", "stage": "dev"})
+		id := out["environment"].(map[string]any)["id"].(string)
+		p.waitState(alice, id, "queued")
+		b.do("open home", chromedp.Navigate(p.base+"/"), chromedp.WaitVisible(chromedp.CSS("#h-envs")))
+		cell := `document.querySelector('[href="/environments/` + id + `"]').closest("tr").querySelector(".state")`
+		b.waitFor("the queued environment followed live", cell+`.textContent === "queued" && `+cell+`.hasAttribute("data-live-env")`)
+		b.do("mark the page", chromedp.Evaluate[chromedp.Void](`window.paveStayed = true`))
+		assert.Contains(t, eval[string](b, `document.querySelector("#h-spend").parentElement.innerText`), "of 100.00 USD", "spend against the budget")
+		alerts := eval[string](b, `document.querySelector("#h-alerts").parentElement.innerText`)
+		assert.Regexp(t, `not available|No alert|since|:`, alerts, "alerts, or why there are none")
+		b.checkPage("home")
+		b.screenshot("home-live")
+		p.api(p.admin, http.StatusOK, http.MethodPut, "/v1/quotas/apps", quota(2))
+		b.waitFor("ready, on the same page", cell+`.textContent === "ready"`)
+		assert.True(t, eval[bool](b, `window.paveStayed === true`), "the home page followed the stream without reloading")
+	})
 }
