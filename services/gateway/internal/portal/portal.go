@@ -121,9 +121,6 @@ func (p *Portal) Handler() http.Handler {
 	mux.HandleFunc("POST /promotions", p.signedIn(p.promote))
 	mux.HandleFunc("POST /promotions/{id}/approve", p.signedIn(p.approvePromotion))
 	p.adminRoutes(mux)
-	for _, n := range notYet {
-		mux.HandleFunc("GET /"+n.Path, p.signedIn(p.notYetPage(n)))
-	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		p.render(w, r, http.StatusNotFound, "error", page{Title: "Not found",
 			Error: "There is no page at " + r.URL.Path + "."})

@@ -23,20 +23,11 @@ type page struct {
 	Data     any
 }
 
-// notYetSection is a section of the portal that is not built: the
-// navigation shows it as not yet available and its page says so.
-type notYetSection struct {
-	Path, Name, CLI string
-}
-
-var notYet = []notYetSection{}
-
 // pages are the parsed templates, one set per page (the layout plus the
 // page), and the fragments htmx swaps in.
 type pages map[string]*template.Template
 
 var funcs = template.FuncMap{
-	"notYet": func() []notYetSection { return notYet },
 	"when": func(t time.Time) string {
 		if t.IsZero() {
 			return ""
