@@ -155,16 +155,27 @@ func TestPortalPages(t *testing.T) {
 		}
 		p.api(p.admin, http.StatusOK, http.MethodPut, "/v1/applications/web", map[string]any{"team": "apps", "stages": []any{
 			map[string]any{"name": "dev", "environment": "web-dev"},
-			map[string]any{"name": "test", "environment": "web-test"},
+			map[string]any{"name": "test", "environment": "web-test", "gates": map[string]any{"approvals": 1, "approver_role": "maintainer"}},
 			map[string]any{"name": "staging", "environment": "web-staging", "gates": map[string]any{"ci": true}}}})
 		p.waitReady(alice, "web-dev", "web-test", "web-staging")
 		b.do("open", chromedp.Navigate(p.base+"/promotions"), chromedp.WaitVisible(chromedp.CSS("#app-web")))
 		assert.Contains(t, b.text("#app-web .stages"), "CI passed", "the staging gate")
 		b.do("promote into test", chromedp.SetValue(chromedp.CSS("#p-web-to"), "test"), chromedp.Click(chromedp.CSS("#app-web .promote-form button")))
 		b.waitFor("the promotion in the history", `document.querySelector("#app-web .history") !== null`)
+		p.waitPromotion(alice, "web", "test", "awaiting_approval")
+		// One approval by someone else: alice's own is refused, mia's counts.
+		b.expectConsole("status of 403 (Forbidden) " + p.base + "/promotions/")
+		b.do("reload", chromedp.Navigate(p.base+"/promotions"), chromedp.WaitVisible(chromedp.CSS(`#app-web .history form[action$="/approve"]`)))
+		b.do("alice approves her own", chromedp.Click(chromedp.CSS(`#app-web .history form[action$="/approve"] button`)))
+		b.waitFor("the refusal", `document.querySelector("#promote-problem") !== null`)
+		m := newTab(t, browser)
+		m.watchConsole()
+		m.signIn(p.base, mia)
+		m.do("open", chromedp.Navigate(p.base+"/promotions"), chromedp.WaitVisible(chromedp.CSS(`#app-web .history form[action$="/approve"]`)))
+		m.do("mia approves", chromedp.Click(chromedp.CSS(`#app-web .history form[action$="/approve"] button`)))
 		p.waitPromotion(alice, "web", "test", "promoted")
 		b.do("reload", chromedp.Navigate(p.base+"/promotions"), chromedp.WaitVisible(chromedp.CSS("#app-web .history")))
-		assert.Contains(t, b.text("#app-web .history"), "promoted")
+		assert.Contains(t, b.text("#app-web .history"), "approved by mia")
 		b.do("promote into staging", chromedp.SetValue(chromedp.CSS("#p-web-to"), "staging"), chromedp.Click(chromedp.CSS("#app-web .promote-form button")))
 		b.waitFor("the promotion in the history", `document.querySelector("#app-web .history") !== null && document.querySelector("#app-web .history").innerText.includes("staging")`)
 		p.waitPromotion(alice, "web", "staging", "rejected")
