@@ -19,6 +19,8 @@ type homeData struct {
 	BudgetError    string
 	Approvals      []accessRequest
 	ApprovalsError string
+	// Promotions waiting for an approval, asked for by someone else.
+	Promotions []promotion
 	// Alerts as GET /v1/alerts answers them; AlertsNote says why there
 	// are none to show.
 	Alerts     []alert
@@ -64,6 +66,14 @@ func (p *Portal) home(w http.ResponseWriter, r *http.Request, s session) {
 	for _, a := range ar.Items {
 		if a.Requester != d.Me.ID { // one's own request waits for someone else
 			d.Approvals = append(d.Approvals, a)
+		}
+	}
+	var pl promotionList
+	if err := p.api.get(ctx, s.Token, "/v1/promotions", url.Values{"limit": {"50"}}, &pl); err == nil {
+		for _, pr := range pl.Items {
+			if pr.State == "awaiting_approval" && pr.By != d.Me.ID {
+				d.Promotions = append(d.Promotions, pr)
+			}
 		}
 	}
 	d.Alerts, d.AlertsNote = p.alerts(r, s)

@@ -171,6 +171,7 @@ func TestPortalPages(t *testing.T) {
 		m := newTab(t, browser)
 		m.watchConsole()
 		m.signIn(p.base, mia)
+		m.waitFor("the promotion waiting on mia's home page", `document.querySelector("#promotion-approvals") !== null && document.querySelector("#promotion-approvals").innerText.includes("web into test by alice")`)
 		m.do("open", chromedp.Navigate(p.base+"/promotions"), chromedp.WaitVisible(chromedp.CSS(`#app-web .history form[action$="/approve"]`)))
 		m.do("mia approves", chromedp.Click(chromedp.CSS(`#app-web .history form[action$="/approve"] button`)))
 		p.waitPromotion(alice, "web", "test", "promoted")
