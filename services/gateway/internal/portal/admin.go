@@ -195,7 +195,9 @@ func (p *Portal) adminRoutes(mux *http.ServeMux) {
 		// (the other pools, the limits).
 		team := strings.TrimSpace(f.Get("team"))
 		body := map[string]any{}
-		_ = p.api.get(r.Context(), s.Token, "/v1/quotas/"+seg(team), nil, &body)
+		if err := p.api.get(r.Context(), s.Token, "/v1/quotas/"+seg(team), nil, &body); err != nil && !isStatus(err, http.StatusNotFound) {
+			errs["team"] = "its quota could not be read, so it is not changed: " + firstLine(err.Error())
+		}
 		delete(body, "name")
 		nom, _ := body["nominal"].(map[string]any)
 		if nom == nil {
