@@ -56,6 +56,15 @@ func (p *Problem) ByField() map[string]string {
 // call is one request to the API as the user of token. It answers the
 // status and body; a status of 400 or more is a *Problem.
 func (a API) call(ctx context.Context, token, method, path string, q url.Values, body any) ([]byte, error) {
+	return a.do(ctx, token, method, path, q, body, "application/json")
+}
+
+// callAccept is call for an answer of another media type (a CSV export).
+func (a API) callAccept(ctx context.Context, token, method, path string, q url.Values, accept string) ([]byte, error) {
+	return a.do(ctx, token, method, path, q, nil, accept)
+}
+
+func (a API) do(ctx context.Context, token, method, path string, q url.Values, body any, accept string) ([]byte, error) {
 	var rd io.Reader = http.NoBody
 	if body != nil {
 		raw, err := json.Marshal(body)
@@ -73,7 +82,7 @@ func (a API) call(ctx context.Context, token, method, path string, q url.Values,
 		return nil, fmt.Errorf("build %s %s: %w", method, path, err)
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Accept", accept)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -134,6 +143,10 @@ func (r *recorder) WriteHeader(code int) {
 		r.status, r.wrote = code, true
 	}
 }
+
+// Flush lets a stream (the timeline's replay of the event stream) write
+// into the recorder: it keeps everything anyway.
+func (r *recorder) Flush() {}
 
 func (r *recorder) Write(b []byte) (int, error) {
 	r.wrote = true

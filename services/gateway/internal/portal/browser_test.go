@@ -7,12 +7,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
+	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -77,6 +81,18 @@ func newBrowser(t testing.TB) context.Context {
 type tab struct {
 	t   testing.TB
 	ctx context.Context
+
+	mu       sync.Mutex
+	expected []string // console messages a journey causes on purpose
+}
+
+// expectConsole names a console message the journey causes on purpose:
+// a form answered with a 4xx status and its field errors is reported by
+// the browser as a failed load.
+func (b *tab) expectConsole(substring string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.expected = append(b.expected, substring)
 }
 
 func newTab(t testing.TB, browser context.Context) *tab {
@@ -226,4 +242,53 @@ func (b *tab) checkPage(name string) {
 		}
 	}
 	assert.Empty(b.t, bad, "%s: accessibility violations:\n%s", name, strings.Join(bad, "\n"))
+}
+
+// signIn signs in with token and waits for the home page.
+func (b *tab) signIn(base, token string) {
+	b.t.Helper()
+	b.do("sign in", chromedp.Navigate(base+"/signin"), chromedp.WaitVisible(chromedp.CSS("#token")),
+		chromedp.SendKeys(chromedp.CSS("#token"), token), chromedp.Click(chromedp.CSS("main button[type=submit]")))
+	b.waitFor("the home page", `document.querySelector("#h-envs") !== null`)
+}
+
+// watchConsole fails the test at its end for every error the page's
+// console or an uncaught exception reported.
+func (b *tab) watchConsole() {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+	defer cancel()
+	_, err := chromedp.Run(ctx, chromedp.Action[cdp.Empty](func(ctx context.Context, t *chromedp.Target) (cdp.Empty, error) {
+		return cdp.Call(ctx, t, cdplog.Enable, cdp.Empty{})
+	}))
+	require.NoError(b.t, err, "enable the log domain")
+	var errs []string
+	require.NoError(b.t, chromedp.Listen(b.ctx, func(ev any) {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		switch e := ev.(type) {
+		case *cdpruntime.EventConsoleAPICalled:
+			if e.Type == cdpruntime.ConsoleAPICalledTypeError {
+				var parts []string
+				for _, a := range e.Args {
+					parts = append(parts, string(a.Value))
+				}
+				errs = append(errs, "console.error "+strings.Join(parts, " "))
+			}
+		case *cdpruntime.EventExceptionThrown:
+			errs = append(errs, "exception "+e.ExceptionDetails.Text)
+		case *cdplog.EventEntryAdded:
+			if e.Entry.Level == cdplog.EntryLevelError && !slices.ContainsFunc(b.expected, func(s string) bool {
+				return strings.Contains(e.Entry.Text+" "+e.Entry.URL, s)
+			}) {
+				errs = append(errs, "log "+e.Entry.Text+" "+e.Entry.URL)
+			}
+		}
+	}))
+	t := b.t
+	t.Cleanup(func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		assert.Empty(t, errs, "errors in the browser's console")
+	})
 }

@@ -19,6 +19,18 @@ type homeData struct {
 	BudgetError    string
 	Approvals      []accessRequest
 	ApprovalsError string
+	// Promotions waiting for an approval, asked for by someone else.
+	Promotions []promotion
+	// Alerts as GET /v1/alerts answers them; AlertsNote says why there
+	// are none to show.
+	Alerts     []alert
+	AlertsNote string
+}
+
+// alert is what the home page shows of one alert: the API's own words.
+type alert struct {
+	Severity, Summary, Detail string
+	Since                     string
 }
 
 type teamRole struct{ Team, Role string }
@@ -56,6 +68,15 @@ func (p *Portal) home(w http.ResponseWriter, r *http.Request, s session) {
 			d.Approvals = append(d.Approvals, a)
 		}
 	}
+	var pl promotionList
+	if err := p.api.get(ctx, s.Token, "/v1/promotions", url.Values{"limit": {"50"}}, &pl); err == nil {
+		for _, pr := range pl.Items {
+			if pr.State == "awaiting_approval" && pr.By != d.Me.ID {
+				d.Promotions = append(d.Promotions, pr)
+			}
+		}
+	}
+	d.Alerts, d.AlertsNote = p.alerts(r, s)
 	p.render(w, r, http.StatusOK, "home", page{Title: "Home", Nav: "home", SignedIn: true, User: d.Me.ID, CSRF: s.CSRF, Data: d})
 }
 
@@ -84,4 +105,35 @@ func (p *Portal) environments(w http.ResponseWriter, r *http.Request, s session)
 	}
 	p.render(w, r, http.StatusOK, "environments", page{Title: "Environments", Nav: "environments", SignedIn: true,
 		CSRF: s.CSRF, Data: map[string]any{"List": l, "Next": next, "Filter": q}})
+}
+
+// alerts reads GET /v1/alerts. Until the API serves it, the page says
+// so instead of showing anything made up.
+func (p *Portal) alerts(r *http.Request, s session) ([]alert, string) {
+	var l struct {
+		Items []map[string]any `json:"items"`
+	}
+	err := p.api.get(r.Context(), s.Token, "/v1/alerts", url.Values{"limit": {"10"}}, &l)
+	switch {
+	case isStatus(err, http.StatusNotFound, http.StatusNotImplemented):
+		return nil, "Alerts are not available yet: the API has no alerts (GET /v1/alerts answered " + firstLine(err.Error()) + ")."
+	case err != nil:
+		return nil, "Alerts not available: " + firstLine(err.Error())
+	case len(l.Items) == 0:
+		return nil, "No alert is firing."
+	}
+	pick := func(m map[string]any, keys ...string) string {
+		for _, k := range keys {
+			if v, ok := m[k]; ok && v != nil {
+				return text(v)
+			}
+		}
+		return ""
+	}
+	out := make([]alert, 0, len(l.Items))
+	for _, it := range l.Items {
+		out = append(out, alert{Severity: pick(it, "severity", "level"), Summary: pick(it, "summary", "title", "name", "id"),
+			Detail: pick(it, "detail", "description", "message"), Since: pick(it, "since", "started_at", "fired_at", "at")})
+	}
+	return out, ""
 }

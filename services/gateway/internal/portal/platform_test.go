@@ -112,3 +112,64 @@ func (p *platform) team(name string) {
 	p.t.Helper()
 	p.api(p.admin, http.StatusCreated, http.MethodPost, "/v1/teams", map[string]any{"name": name})
 }
+
+// waitReady waits until each named environment of the caller is ready.
+func (p *platform) waitReady(token string, names ...string) {
+	p.t.Helper()
+	for _, name := range names {
+		var last string
+		require.Eventually(p.t, func() bool {
+			l := p.api(token, http.StatusOK, http.MethodGet, "/v1/environments?limit=200", nil)
+			for _, it := range l["items"].([]any) {
+				e := it.(map[string]any)
+				if e["name"] == name {
+					last, _ = e["state"].(string)
+				}
+			}
+			return last == "ready"
+		}, 3*time.Minute, 500*time.Millisecond, "environment %s is not ready (state %q)", name, last)
+	}
+}
+
+// waitPromotion waits until the newest promotion of app into stage has
+// settled in one of the states wanted (polling twice a second: the API
+// limits a user's requests).
+func (p *platform) waitPromotion(token, app, stage, want string) {
+	p.t.Helper()
+	var last string
+	require.Eventually(p.t, func() bool {
+		l := p.api(token, http.StatusOK, http.MethodGet, "/v1/promotions?application="+app, nil)
+		for _, it := range l["items"].([]any) { // newest first
+			pr := it.(map[string]any)
+			if pr["to_stage"] == stage {
+				last, _ = pr["state"].(string)
+				break
+			}
+		}
+		return last == want
+	}, 3*time.Minute, 500*time.Millisecond, "the promotion of %s into %s is %q, not %s", app, stage, last, want)
+}
+
+// envID answers the id of the caller's environment called name.
+func (p *platform) envID(token, name string) string {
+	p.t.Helper()
+	l := p.api(token, http.StatusOK, http.MethodGet, "/v1/environments?limit=200", nil)
+	for _, it := range l["items"].([]any) {
+		if e := it.(map[string]any); e["name"] == name {
+			return e["id"].(string)
+		}
+	}
+	p.t.Fatalf("no environment %s", name)
+	return ""
+}
+
+// waitState waits until the environment is in state.
+func (p *platform) waitState(token, id, state string) {
+	p.t.Helper()
+	var last string
+	require.Eventually(p.t, func() bool {
+		e := p.api(token, http.StatusOK, http.MethodGet, "/v1/environments/"+id, nil)
+		last, _ = e["state"].(string)
+		return last == state
+	}, 3*time.Minute, 500*time.Millisecond, "environment %s is %q, not %s", id, last, state)
+}

@@ -103,13 +103,24 @@ func (p *Portal) Handler() http.Handler {
 	mux.HandleFunc("GET /environments/{id}/delete", p.signedIn(p.confirmDelete))
 	mux.HandleFunc("POST /environments/{id}/delete", p.signedIn(p.deleteEnvironment))
 	mux.HandleFunc("POST /environments/{id}/extend", p.signedIn(p.extend))
+	mux.HandleFunc("POST /environments/{id}/parameters", p.signedIn(p.updateParameters))
+	mux.HandleFunc("GET /environments/{id}/timeline", p.signedIn(p.timeline))
 	mux.HandleFunc("GET /access", p.signedIn(p.access))
 	mux.HandleFunc("POST /access/requests", p.signedIn(p.requestAccess))
 	mux.HandleFunc("POST /access/requests/{id}/approve", p.signedIn(p.decideAccess("approve")))
 	mux.HandleFunc("POST /access/requests/{id}/deny", p.signedIn(p.decideAccess("deny")))
-	for _, n := range notYet {
-		mux.HandleFunc("GET /"+n.Path, p.signedIn(p.notYetPage(n)))
-	}
+	mux.HandleFunc("GET /workloads", p.signedIn(p.workloads))
+	mux.HandleFunc("POST /workloads", p.signedIn(p.submitWorkload))
+	mux.HandleFunc("POST /workloads/{id}/cancel", p.signedIn(p.cancelWorkload))
+	mux.HandleFunc("GET /costs", p.signedIn(p.costs))
+	mux.HandleFunc("GET /costs/export", p.signedIn(p.exportCosts))
+	mux.HandleFunc("GET /audit", p.signedIn(p.audit))
+	mux.HandleFunc("POST /access/break-glass", p.signedIn(p.breakGlass))
+	mux.HandleFunc("POST /access/reviews/{id}/decisions", p.signedIn(p.decideReview))
+	mux.HandleFunc("GET /promotions", p.signedIn(p.promotions))
+	mux.HandleFunc("POST /promotions", p.signedIn(p.promote))
+	mux.HandleFunc("POST /promotions/{id}/approve", p.signedIn(p.approvePromotion))
+	p.adminRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		p.render(w, r, http.StatusNotFound, "error", page{Title: "Not found",
 			Error: "There is no page at " + r.URL.Path + "."})

@@ -23,26 +23,11 @@ type page struct {
 	Data     any
 }
 
-// notYetSection is a section of the portal that is not built: the
-// navigation shows it as not yet available and its page says so.
-type notYetSection struct {
-	Path, Name, CLI string
-}
-
-var notYet = []notYetSection{
-	{"workloads", "Workloads", "pave workloads"},
-	{"costs", "Costs", "pave costs"},
-	{"promotions", "Promotions", "pave promote"},
-	{"audit", "Audit", "GET /v1/audit"},
-	{"admin", "Admin", "pave teams / PUT /v1/quotas, /v1/budgets, /v1/pools"},
-}
-
 // pages are the parsed templates, one set per page (the layout plus the
 // page), and the fragments htmx swaps in.
 type pages map[string]*template.Template
 
 var funcs = template.FuncMap{
-	"notYet": func() []notYetSection { return notYet },
 	"when": func(t time.Time) string {
 		if t.IsZero() {
 			return ""
@@ -59,10 +44,12 @@ var funcs = template.FuncMap{
 	"row": func(name, label, help string, errs map[string]string) formRow {
 		return formRow{name, label, help, errs}
 	},
-	"settled": func(state string) bool { return settledStates[state] },
-	"join":    strings.Join,
-	"roles":   func() []string { return []string{"viewer", "developer", "maintainer", "admin"} },
-	"stages":  func() []string { return []string{"dev", "test", "staging", "prod"} },
+	"settled":    func(state string) bool { return settledStates[state] },
+	"join":       strings.Join,
+	"keys":       sortedKeys,
+	"cancelArgs": func(id, csrf string) map[string]string { return map[string]string{"ID": id, "CSRF": csrf} },
+	"roles":      func() []string { return []string{"viewer", "developer", "maintainer", "admin"} },
+	"stages":     func() []string { return []string{"dev", "test", "staging", "prod"} },
 	"states": func() []string {
 		return []string{"requested", "queued", "provisioning", "ready", "updating", "degraded", "expiring",
 			"decommissioning", "deleted", "failed", "compensation_failed"}

@@ -190,4 +190,40 @@ func TestPortalSessionCSRFAndCSP(t *testing.T) {
 		resp, _ = v.send(http.MethodGet, "/", nil)
 		assert.Equal(t, "/signin", resp.Header.Get("Location"))
 	})
+
+	t.Run("every page needs a session, every state change its CSRF value", func(t *testing.T) {
+		anon := newVisitor(t, p.base)
+		for _, path := range []string{"/workloads", "/costs", "/costs/export", "/promotions", "/audit", "/admin", "/access",
+			"/environments/env-x/timeline"} {
+			resp, _ := anon.send(http.MethodGet, path, nil)
+			assert.Equal(t, http.StatusSeeOther, resp.StatusCode, path)
+			assert.Equal(t, "/signin", resp.Header.Get("Location"), path)
+		}
+		v := newVisitor(t, p.base)
+		v.signIn(alice)
+		for path, form := range map[string]url.Values{
+			"/workloads":                      {"team": {"apps"}, "pool": {"batch"}, "command": {"true"}, "cpu": {"100"}},
+			"/workloads/wl-x/cancel":          {},
+			"/access/break-glass":             {"incident_id": {"INC-1"}, "reason": {"x"}, "team": {"apps"}, "stage": {"dev"}},
+			"/access/reviews/rev-x/decisions": {"item_id": {"x"}, "decision": {"keep"}},
+			"/promotions":                     {"application": {"web"}, "to": {"dev"}},
+			"/promotions/prm-x/approve":       {},
+			"/environments/env-x/parameters":  {"parameters.size": {"large"}},
+			"/admin/teams":                    {"name": {"sneaky"}},
+			"/admin/members":                  {"team": {"apps"}, "user": {"eve"}, "role": {"admin"}},
+			"/admin/budgets":                  {"team": {"apps"}, "amount": {"1"}},
+			"/admin/quotas":                   {"team": {"apps"}, "pool": {"batch"}, "nominal": {"cpu=1"}},
+			"/admin/pools":                    {"pool": {"batch"}, "capacity": {"cpu=1"}},
+		} {
+			resp, body := v.send(http.MethodPost, path, form)
+			assert.Equal(t, http.StatusForbidden, resp.StatusCode, path)
+			assert.Contains(t, body, "CSRF check failed", path)
+		}
+		wl := p.api(alice, http.StatusOK, http.MethodGet, "/v1/workloads?team=apps", nil)
+		for _, it := range wl["items"].([]any) {
+			assert.NotEqual(t, "job", it.(map[string]any)["kind"], "no job was submitted")
+		}
+		gl := p.api(alice, http.StatusOK, http.MethodGet, "/v1/grants", nil)
+		assert.Empty(t, gl["items"], "no glass was broken")
+	})
 }

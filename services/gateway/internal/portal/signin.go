@@ -65,10 +65,3 @@ func (p *Portal) signout(w http.ResponseWriter, r *http.Request, _ session) {
 	p.endSession(w, r)
 	http.Redirect(w, r, "/signin", http.StatusSeeOther)
 }
-
-func (p *Portal) notYetPage(n notYetSection) handler {
-	return func(w http.ResponseWriter, r *http.Request, s session) {
-		p.render(w, r, http.StatusNotImplemented, "notyet", page{Title: n.Name, Nav: n.Path, SignedIn: true,
-			CSRF: s.CSRF, Data: n})
-	}
-}

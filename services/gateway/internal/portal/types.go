@@ -88,6 +88,12 @@ type budget struct {
 	Spent    string `json:"spent"`
 	Forecast string `json:"forecast"`
 	Crossed  []int  `json:"crossed"`
+	// The rest is shown on the Costs page.
+	Thresholds []int     `json:"thresholds"`
+	Policy     string    `json:"policy"`
+	Committed  string    `json:"committed"`
+	Remaining  string    `json:"remaining"`
+	PeriodEnd  time.Time `json:"period_end"`
 }
 
 type budgetList struct {

@@ -57,9 +57,39 @@
       }
     };
   }
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", start);
-  } else {
+  // The home page's environment states: each changing one follows its
+  // event stream (at most 4 at once: a browser keeps 6 connections to a
+  // host, and the page needs the rest).
+  function startStates() {
+    var cells = document.querySelectorAll("[data-live-env]");
+    var max = Math.min(cells.length, 4);
+    for (var i = 0; i < max; i++) {
+      follow(cells[i]);
+    }
+  }
+  function follow(cell) {
+    if (!window.EventSource) { return; }
+    function setState(s) {
+      if (!s) { return; }
+      cell.textContent = s;
+      cell.className = "state state-" + s;
+    }
+    var es = new EventSource(cell.getAttribute("data-live-env"));
+    es.addEventListener("snapshot", function (e) { setState(JSON.parse(e.data).state); });
+    es.addEventListener("transitioned", function (e) { setState(JSON.parse(e.data).to); });
+    es.addEventListener("end", function (e) {
+      es.close();
+      setState(JSON.parse(e.data).state);
+      cell.removeAttribute("data-live-env");
+    });
+  }
+  function boot() {
     start();
+    startStates();
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", boot);
+  } else {
+    boot();
   }
 })();
