@@ -27,6 +27,7 @@ import (
 	"github.com/pave-platform/pave/pkg/service"
 	"github.com/pave-platform/pave/services/access/audit"
 	"github.com/pave-platform/pave/services/access/decide"
+	"github.com/pave-platform/pave/services/gateway/internal/automate"
 	"github.com/pave-platform/pave/services/gateway/internal/ingress"
 	"github.com/pave-platform/pave/services/gateway/internal/portal"
 	"github.com/pave-platform/pave/services/gateway/internal/ports"
@@ -49,6 +50,8 @@ type Config struct {
 	API ports.Config
 	// Portal holds the web portal's session settings.
 	Portal portal.Config
+	// Automate holds the automations file.
+	Automate automate.Config
 }
 
 // Validate names the variable that is out of range.
@@ -66,6 +69,7 @@ const DedupBucket = "GATEWAY_WEBHOOK_DELIVERIES"
 var Module = fx.Module(Name,
 	service.Lifecycle(Name),
 	fx.Provide(loadConfig, loadRepositories, newDedup),
+	fx.Provide(ports.NewActing, openAutomate),
 	fx.Provide(fx.Annotate(newAPIRoute, fx.ResultTags(`group:"routes"`, ``))),
 	fx.Provide(httpfx.AsRoute(newPortalRoute)),
 	fx.Provide(httpfx.AsRoute(newWebhookRoute)),
@@ -91,7 +95,13 @@ func newDedup(c Config, rc redisfx.Client, js jetstream.JetStream, so bus.Stream
 	return dedup.NewKV(ctx, js, DedupBucket, c.DedupTTL, so.Replicas)
 }
 
-func newAPIRoute(lc fx.Lifecycle, gc Config, so bus.StreamOptions, mp metric.MeterProvider, nc *nats.Conn, js jetstream.JetStream, reg *schema.Registry, rc redisfx.Client, fill *bus.FillMonitor, log *slog.Logger) (httpfx.Route, portal.API, error) {
+// openAutomate opens the custom event types, automations and runs.
+func openAutomate(c Config, js jetstream.JetStream, so bus.StreamOptions, reg *schema.Registry) (automate.Stores, automate.Registry, error) {
+	st, err := automate.Open(context.Background(), js, so.Replicas, c.Automate)
+	return st, automate.Registry{Base: reg, Custom: st.Types}, err
+}
+
+func newAPIRoute(lc fx.Lifecycle, gc Config, so bus.StreamOptions, mp metric.MeterProvider, nc *nats.Conn, js jetstream.JetStream, reg *schema.Registry, rc redisfx.Client, fill *bus.FillMonitor, log *slog.Logger, acting *ports.Acting, events automate.Registry) (httpfx.Route, portal.API, error) {
 	client := authn.NewClient(nc, 2*time.Second)
 	// Every /v1 route is decided in-process against the Cedar policies
 	// (an invalid policy stops the start) and recorded in the audit ledger.
@@ -125,7 +135,7 @@ func newAPIRoute(lc fx.Lifecycle, gc Config, so bus.StreamOptions, mp metric.Met
 	reads := ports.NewReadCounter(recorder, ports.ReadFlushInterval, log.With("service", Name, "component", "audit-reads"))
 	lc.Append(fx.StartStopHook(reads.Start, reads.Stop))
 	az := ports.Authz{Decider: decide.New(policies), Recorder: recorder, Grants: grants, Metrics: dm, Reads: reads}
-	api := ports.API(ports.Deps{Auth: client, Caller: ports.NATSCaller{NC: nc}, Types: reg, Authz: az,
+	api := ports.API(ports.Deps{Auth: client, Caller: ports.NATSCaller{NC: nc}, Types: events, Authz: az, Events: events, Acting: acting,
 		Log: log.With("service", Name), NC: nc, JS: js, Registry: reg, Redis: rc.Redis, Config: &apiCfg, Meters: mp, Capacity: fill})
 	// Every API request starts (or continues) a trace at the edge.
 	h := otelfx.HTTPHandler(Name, api)
@@ -154,15 +164,32 @@ type consumersParams struct {
 	SO    bus.StreamOptions
 	MW    platformfx.Middleware
 	Log   *slog.Logger
+	// Automations: their stores, the registry with custom types, the API chain.
+	Automate automate.Stores
+	Events   automate.Registry
+	Acting   *ports.Acting
 }
 
 // runConsumers works stored webhook deliveries and ingress events, and
 // turns the ingress router's dead letters into rejected events.
-func runConsumers(p consumersParams) {
+func runConsumers(p consumersParams) error {
 	log := p.Log.With("service", Name)
 	rt := service.NewRuntime(p.Bus, p.MW, log)
 	proc := webhooks.NewProcessor(p.Repos, ports.NATSCaller{NC: p.NC}, p.Bus, log.With("component", "webhooks"))
 	rt.Handle(webhooks.ConsumerSpec(), proc.Handle)
-	ingress.Consumers(rt.Router(), ingress.NewRouter(p.Bus, ingress.NewStamper(p.Bus.JetStream(), p.SO.Replicas)), ingress.NewRejecter(p.Reg, p.Bus))
+	// INGRESS holds the teams' custom types too: its consumers decode
+	// with a bus that knows them.
+	ib, err := bus.New(p.NC, p.Events, schema.SubjectFor, bus.WithLogger(log))
+	if err != nil {
+		return err
+	}
+	irt := service.NewRuntime(ib, p.MW, log)
+	stamp := ingress.NewStamper(p.Bus.JetStream(), p.SO.Replicas)
+	ingress.Consumers(irt.Router(), ingress.NewRouter(p.Bus, stamp), ingress.NewRejecter(p.Events, p.Bus))
+	runner := automate.NewRunner(p.Automate.Rules, p.Automate.Runs, p.Acting, ports.NATSCaller{NC: p.NC}, stamp, log.With("component", "automations"))
+	irt.Handle(automate.ConsumerSpec(), runner.Handle)
+	irt.ServeRPC(p.NC, "pave-gateway-automate", automate.API{Types: p.Automate.Types, Rules: p.Automate.Rules, Runs: p.Automate.Runs}.Endpoints()...)
 	p.LC.Append(rt.Hook(func(context.Context) error { return nil }))
+	p.LC.Append(irt.Hook(func(context.Context) error { return nil }))
+	return nil
 }
