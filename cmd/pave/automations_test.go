@@ -39,7 +39,7 @@ func previewEvent(id string, data map[string]any) map[string]any {
 		"datacontenttype": "application/json", "data": data}
 }
 
-func postEvent(t *testing.T, api accessAPI, e map[string]any) (int, map[string]any) {
+func postCustomEvent(t *testing.T, api accessAPI, e map[string]any) (int, map[string]any) {
 	t.Helper()
 	raw, err := json.Marshal(e)
 	require.NoError(t, err)
@@ -79,20 +79,20 @@ func TestCustomEventTypesAreTheTeamsOwnAndValidated(t *testing.T) {
 	assert.Contains(t, types, previewType)
 	assert.Contains(t, types, "dev.pave.gateway.git.pushed.v1")
 
-	code, out := postEvent(t, admin, previewEvent("bad-1", map[string]any{"pr": "seven"}))
+	code, out := postCustomEvent(t, admin, previewEvent("bad-1", map[string]any{"pr": "seven"}))
 	assert.Equal(t, http.StatusBadRequest, code, "%v", out)
 	assert.Equal(t, []string{"data/pr"}, fieldsOf(out))
-	code, out = postEvent(t, admin, previewEvent("ok-1", map[string]any{"pr": 7}))
+	code, out = postCustomEvent(t, admin, previewEvent("ok-1", map[string]any{"pr": 7}))
 	assert.Equal(t, http.StatusAccepted, code, "%v", out)
 
 	sender := admin.must(http.StatusCreated, http.MethodPost, "/v1/tokens", map[string]any{"service_account": "beta/sender"})
-	code, out = postEvent(t, admin.as(sender["token"].(string)), previewEvent("beta-1", map[string]any{"pr": 8}))
+	code, out = postCustomEvent(t, admin.as(sender["token"].(string)), previewEvent("beta-1", map[string]any{"pr": 8}))
 	assert.Equal(t, http.StatusForbidden, code, "beta may not send alpha's type: %v", out)
 	assert.Equal(t, []string{"type"}, fieldsOf(out))
 
 	admin.must(http.StatusNoContent, http.MethodDelete, "/v1/events/types/"+previewType, nil)
 	require.Eventually(t, func() bool {
-		code, _ := postEvent(t, admin, previewEvent("after-delete", map[string]any{"pr": 9}))
+		code, _ := postCustomEvent(t, admin, previewEvent("after-delete", map[string]any{"pr": 9}))
 		return code == http.StatusBadRequest
 	}, 30*time.Second, 200*time.Millisecond, "events of a deleted type are still accepted")
 }
@@ -119,9 +119,9 @@ func TestAutomationTurnsACustomEventIntoAReadyEnvironmentOnce(t *testing.T) {
 		"team": "alpha", "name": "bad", "service_account": "deployer", "on": on, "do": map[string]any{"action": "format-disk"}})
 	assert.Equal(t, []string{"do.action"}, fieldsOf(out))
 
-	code, out := postEvent(t, admin, previewEvent("unlabelled", map[string]any{"pr": 6}))
+	code, out := postCustomEvent(t, admin, previewEvent("unlabelled", map[string]any{"pr": 6}))
 	require.Equal(t, http.StatusAccepted, code, "%v", out)
-	code, out = postEvent(t, admin, previewEvent("pr-7-opened", map[string]any{"pr": 7, "label": "preview"}))
+	code, out = postCustomEvent(t, admin, previewEvent("pr-7-opened", map[string]any{"pr": 7, "label": "preview"}))
 	require.Equal(t, http.StatusAccepted, code, "%v", out)
 
 	run := waitRun(t, admin, "alpha.preview", "succeeded")
