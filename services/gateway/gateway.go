@@ -188,7 +188,10 @@ func runConsumers(p consumersParams) error {
 	ingress.Consumers(irt.Router(), ingress.NewRouter(p.Bus, stamp), ingress.NewRejecter(p.Events, p.Bus))
 	runner := automate.NewRunner(p.Automate.Rules, p.Automate.Runs, p.Acting, ports.NATSCaller{NC: p.NC}, stamp, log.With("component", "automations"))
 	irt.Handle(automate.ConsumerSpec(), runner.Handle)
-	irt.ServeRPC(p.NC, "pave-gateway-automate", automate.API{Types: p.Automate.Types, Rules: p.Automate.Rules, Runs: p.Automate.Runs}.Endpoints()...)
+	for _, spec := range automate.DoraConsumers() {
+		irt.Handle(spec, p.Automate.Dora.Fold)
+	}
+	irt.ServeRPC(p.NC, "pave-gateway-automate", automate.API{Types: p.Automate.Types, Rules: p.Automate.Rules, Runs: p.Automate.Runs, Dora: p.Automate.Dora}.Endpoints()...)
 	p.LC.Append(rt.Hook(func(context.Context) error { return nil }))
 	p.LC.Append(irt.Hook(func(context.Context) error { return nil }))
 	return nil

@@ -32,6 +32,7 @@ type API struct {
 	Types *Types
 	Rules *Rules
 	Runs  *Runs
+	Dora  *Dora
 }
 
 // Endpoints are the calls, for service.Runtime.ServeRPC.
@@ -44,6 +45,7 @@ func (a API) Endpoints() []rpc.Endpoint {
 		{Name: "automations-get", Subject: SubjectAutomationsGet, Handler: a.getAutomation},
 		{Name: "automations-delete", Subject: SubjectAutomationsDelete, Handler: a.deleteAutomation},
 		{Name: "automations-runs", Subject: SubjectAutomationsRuns, Handler: a.listRuns},
+		{Name: "dora", Subject: SubjectDora, Handler: a.Dora.Answer},
 	}
 }
 

@@ -14,6 +14,8 @@ type Config struct {
 	// File holds automations from configuration (deploy/automations.yaml
 	// shows the shape); empty: only those made through the API.
 	File string `env:"PAVE_AUTOMATIONS_FILE"`
+	// Dora names production and the failure window of DORA metrics.
+	Dora DoraConfig
 }
 
 // Stores are the part's three buckets.
@@ -21,6 +23,7 @@ type Stores struct {
 	Types *Types
 	Rules *Rules
 	Runs  *Runs
+	Dora  *Dora
 }
 
 // Open declares the buckets and reads the configured automations.
@@ -43,5 +46,9 @@ func Open(ctx context.Context, js jetstream.JetStream, replicas int, c Config) (
 	if err != nil {
 		return Stores{}, err
 	}
-	return Stores{Types: NewTypes(types), Rules: NewRules(rules, configured), Runs: NewRuns(runs)}, nil
+	facts, err := kv.Open[Fact](ctx, js, DoraSpec(replicas))
+	if err != nil {
+		return Stores{}, err
+	}
+	return Stores{Types: NewTypes(types), Rules: NewRules(rules, configured), Runs: NewRuns(runs), Dora: NewDora(facts, c.Dora)}, nil
 }

@@ -28,6 +28,8 @@ var routed = map[string]bool{
 	events.TypeGitPushed:          true,
 	events.TypeCICompleted:        true,
 	events.TypeDeploymentRecorded: true,
+	events.TypeIncidentOpened:     true,
+	events.TypeIncidentResolved:   true,
 }
 
 // ConsumerSpec is the router's durable consumer. The bus validates each

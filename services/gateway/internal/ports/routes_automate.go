@@ -19,6 +19,7 @@ var automateRoutes = []route{
 	{"GET /v1/automations/{id}", automate.SubjectAutomationsGet, []string{"id"}},
 	{"DELETE /v1/automations/{id}", automate.SubjectAutomationsDelete, []string{"id"}},
 	{"GET /v1/automations/{id}/runs", automate.SubjectAutomationsRuns, []string{"id"}},
+	{"GET /v1/dora", automate.SubjectDora, nil},
 }
 
 // automateRules: a custom type belongs to the team its name starts
@@ -33,6 +34,7 @@ var automateRules = map[string]resolver{
 	"GET /v1/automations/{id}":       onAutomation("automation:read"),
 	"DELETE /v1/automations/{id}":    onAutomation("automation:write"),
 	"GET /v1/automations/{id}/runs":  onAutomation("automation:read"),
+	"GET /v1/dora":                   onTeamQuery("dora:read"),
 }
 
 func onCustomType(action string) resolver {
