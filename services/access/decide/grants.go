@@ -103,6 +103,7 @@ var neverElevated = map[string]bool{
 	"access-request:review": true, "grant:revoke": true, "access-review:create": true, "access-review:decide": true,
 	// team-manage
 	"member:write": true, "service-account:write": true, "token:issue": true, "budget:write": true, "application:write": true,
+	"automation:write": true,
 	// platform-write
 	"team:create": true, "team:delete": true, "pool:write": true, "quota:write": true, "platform-role:write": true,
 	"token:issue-any": true,
