@@ -26,6 +26,7 @@ import (
 	"github.com/pave-platform/pave/services/access/internal/adapters"
 	"github.com/pave-platform/pave/services/access/internal/app"
 	"github.com/pave-platform/pave/services/access/internal/domain"
+	"github.com/pave-platform/pave/services/access/internal/incidents"
 	"github.com/pave-platform/pave/services/access/internal/jit"
 	"github.com/pave-platform/pave/services/access/internal/ports"
 	"github.com/pave-platform/pave/services/access/internal/teams"
@@ -125,6 +126,9 @@ func (p parts) build(ctx context.Context) error {
 	ledger := audit.NewLedger(p.js).WithSigner(signer)
 	grants := decide.NewGrants(p.windows)
 	grants.Notify(p.nc)
+	if err := p.incidents(ctx, grants); err != nil {
+		return err
+	}
 	svc, err := jit.New(ctx, p.js, p.so.Replicas, p.cfg.JIT, grants, p.bus, ledger, teamsOf{dir}, p.log)
 	if err != nil {
 		return err
@@ -207,4 +211,20 @@ func (t teamsOf) TeamExists(name string) bool {
 type teamGuard struct {
 	*teams.Resources
 	*jit.Service
+}
+
+// incidents folds incident events into the open incidents and makes the
+// decisions of grants read them.
+func (p parts) incidents(ctx context.Context, grants *decide.Grants) error {
+	folder, err := incidents.Open(ctx, p.js, p.so.Replicas)
+	if err != nil {
+		return err
+	}
+	p.rt.Handle(incidents.ConsumerSpec(), folder.Handle)
+	open := decide.NewIncidents()
+	watchCtx, stop := context.WithCancel(context.Background())
+	p.rt.OnStop(func(context.Context) error { stop(); return nil })
+	open.Watch(watchCtx, p.js, p.log)
+	grants.WithIncidents(open)
+	return nil
 }

@@ -123,6 +123,10 @@ func newAPIRoute(lc fx.Lifecycle, gc Config, so bus.StreamOptions, mp metric.Met
 	watchCtx, stopWatch := context.WithCancel(context.Background())
 	lc.Append(fx.StopHook(stopWatch))
 	grants.Watch(watchCtx, js, log.With("service", Name))
+	// Open incidents (folded by the access service) set context.open_incident.
+	incidents := decide.NewIncidents()
+	incidents.Watch(watchCtx, js, log.With("service", Name))
+	grants.WithIncidents(incidents)
 	apiCfg := gc.API
 	apiCfg.KVReplicas = so.Replicas
 	dm, err := decide.NewMetrics(mp)

@@ -138,6 +138,9 @@ type Grants struct {
 	windows     *ChangeWindows
 	now         func() time.Time
 
+	// incidents are the open incidents (nil: none).
+	incidents *Incidents
+
 	nc       *nats.Conn
 	usedMu   sync.Mutex
 	lastSent map[string]time.Time
@@ -188,6 +191,7 @@ func (g *Grants) Apply(r Request, now time.Time) (Request, []string) {
 	if g == nil {
 		return r, nil
 	}
+	r.Context.OpenIncident = g.incidents.Covers(r.Resource)
 	if neverElevated[r.Action] {
 		r.Context.InChangeWindow = g.windows.Contains(now)
 		return r, nil
