@@ -45,7 +45,9 @@ func Spec(replicas int) kv.Spec {
 }
 
 // Folder folds incident events into the bucket.
-type Folder struct{ table *kv.Table[decide.OpenIncident] }
+type Folder struct {
+	table *kv.Table[decide.OpenIncident]
+}
 
 // Open declares the bucket.
 func Open(ctx context.Context, js jetstream.JetStream, replicas int) (*Folder, error) {
