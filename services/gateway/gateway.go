@@ -73,6 +73,7 @@ var Module = fx.Module(Name,
 	fx.Provide(fx.Annotate(newAPIRoute, fx.ResultTags(`group:"routes"`, ``))),
 	fx.Provide(httpfx.AsRoute(newPortalRoute)),
 	fx.Provide(httpfx.AsRoute(newWebhookRoute)),
+	fx.Provide(httpfx.AsRoute(newIncidentRoute)),
 	fx.Invoke(runConsumers),
 )
 
@@ -156,6 +157,13 @@ func newWebhookRoute(repos *webhooks.Repositories, seen dedup.Store, b *bus.Bus,
 	}
 	rc := webhooks.NewReceiver(repos, seen, b, log.With("service", Name, "component", "webhooks"), m)
 	return httpfx.Route{Pattern: "/v1/webhooks/", Handler: otelfx.HTTPHandler(Name, rc.Handler())}, nil
+}
+
+// newIncidentRoute serves the incident tools' webhooks, authenticated by
+// their signatures (PagerDuty) or tokens (Opsgenie).
+func newIncidentRoute(c Config, b *bus.Bus, log *slog.Logger) httpfx.Route {
+	h := automate.NewIncidentHooks(c.Automate.Incidents, b, log.With("service", Name, "component", "incidents"))
+	return httpfx.Route{Pattern: automate.IncidentHooksPattern, Handler: otelfx.HTTPHandler(Name, h)}
 }
 
 type consumersParams struct {

@@ -16,6 +16,8 @@ type Config struct {
 	File string `env:"PAVE_AUTOMATIONS_FILE"`
 	// Dora names production and the failure window of DORA metrics.
 	Dora DoraConfig
+	// Incidents holds the incident tools' webhook secrets.
+	Incidents IncidentConfig
 }
 
 // Stores are the part's three buckets.
