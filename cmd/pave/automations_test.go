@@ -198,3 +198,48 @@ func redeliver(t *testing.T, js jetstream.JetStream, eventType string) uint64 {
 	require.NoError(t, err)
 	return ack.Sequence
 }
+
+// TestIncidentEventsReachDoraAndPaveDoraPrintsTheFourMetrics: incident
+// CloudEvents posted to POST /v1/events (one of them twice) are folded
+// once; `pave dora` prints the four metrics with the time to restore.
+func TestIncidentEventsReachDoraAndPaveDoraPrintsTheFourMetrics(t *testing.T) {
+	p := startPlatform(t, "../../deploy/templates", nil)
+	admin := accessAPI{t, p.base, p.token}
+	admin.must(http.StatusCreated, http.MethodPost, "/v1/teams", map[string]any{"name": "alpha"})
+	opened, resolved := time.Date(2026, 1, 3, 5, 0, 0, 0, time.UTC), time.Date(2026, 1, 3, 6, 30, 0, 0, time.UTC)
+	incident := func(id, typ string, at time.Time) map[string]any {
+		return map[string]any{"specversion": "1.0", "id": id, "source": "tools/incidents", "type": typ, "datacontenttype": "application/json",
+			"data": map[string]any{"incident_id": "INC-1", "provider": "cloudevents", "team": "alpha", "stage": "prod", "at": at.Format(time.RFC3339)}}
+	}
+	for _, e := range []map[string]any{
+		incident("inc-1-open", "dev.pave.gateway.incident.opened.v1", opened),
+		incident("inc-1-open-edited", "dev.pave.gateway.incident.opened.v1", opened.Add(10*time.Minute)),
+		incident("inc-1-resolved", "dev.pave.gateway.incident.resolved.v1", resolved),
+		incident("inc-1-resolved", "dev.pave.gateway.incident.resolved.v1", resolved),
+	} {
+		code, out := postCustomEvent(t, admin, e)
+		require.Equal(t, http.StatusAccepted, code, "%v", out)
+	}
+	q := "/v1/dora?team=alpha&from=2026-01-01T00:00:00Z&to=2026-01-11T00:00:00Z"
+	var metrics map[string]any
+	require.Eventually(t, func() bool {
+		code, out := admin.call(http.MethodGet, q, nil)
+		metrics, _ = out["metrics"].(map[string]any)
+		return code == http.StatusOK && metrics["time_to_restore_samples"] == 1.0
+	}, 30*time.Second, 100*time.Millisecond, "the incident never reached the DORA facts: %v", &metrics)
+	assert.Equal(t, 5400.0, metrics["time_to_restore_seconds"], "opened 05:00 (the edit is later), resolved 06:30")
+	assert.Equal(t, 0.0, metrics["deployments"])
+	assert.Nil(t, metrics["change_failure_rate"], "no deployments: no rate")
+
+	t.Setenv("PAVE_SERVER", p.base)
+	t.Setenv("PAVE_TOKEN", p.token)
+	var out bytes.Buffer
+	require.NoError(t, runDora([]string{"--team", "alpha", "--from", "2026-01-01T00:00:00Z", "--to", "2026-01-11T00:00:00Z", "-o", "table"}, &out))
+	for _, want := range []string{"deployment frequency  0 production deployments, 0.00 a day", "lead time for changes  n/a (median of 0)",
+		"change failure rate   n/a (no deployments)", "time to restore       1h30m0s (median of 1)"} {
+		assert.Contains(t, out.String(), want)
+	}
+	code, bad := admin.call(http.MethodGet, "/v1/dora?team=alpha&from=yesterday", nil)
+	assert.Equal(t, http.StatusUnprocessableEntity, code)
+	assert.Equal(t, []string{"from"}, fieldsOf(bad))
+}

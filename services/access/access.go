@@ -220,6 +220,11 @@ func (p parts) incidents(ctx context.Context, grants *decide.Grants) error {
 	if err != nil {
 		return err
 	}
+	// The gateway may start later: its event stream is declared here too
+	// (idempotent), like the other services' peers.
+	if err := bus.EnsureStreams(ctx, p.js, bus.ServiceStreams("gateway", p.so)...); err != nil {
+		return err
+	}
 	p.rt.Handle(incidents.ConsumerSpec(), folder.Handle)
 	open := decide.NewIncidents()
 	watchCtx, stop := context.WithCancel(context.Background())

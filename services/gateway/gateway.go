@@ -205,6 +205,9 @@ func runConsumers(p consumersParams) error {
 	}
 	irt.ServeRPC(p.NC, "pave-gateway-automate", automate.API{Types: p.Automate.Types, Rules: p.Automate.Rules, Runs: p.Automate.Runs, Dora: p.Automate.Dora}.Endpoints()...)
 	p.LC.Append(rt.Hook(func(context.Context) error { return nil }))
-	p.LC.Append(irt.Hook(func(context.Context) error { return nil }))
+	// DORA reads lifecycle's promotions, whichever service starts first.
+	p.LC.Append(irt.Hook(func(ctx context.Context) error {
+		return bus.EnsureStreams(ctx, p.Bus.JetStream(), bus.ServiceStreams("lifecycle", p.SO)...)
+	}))
 	return nil
 }

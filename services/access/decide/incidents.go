@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -80,7 +81,7 @@ func (i *Incidents) Watch(ctx context.Context, js jetstream.JetStream, log *slog
 		for ctx.Err() == nil {
 			if kv, err := js.KeyValue(ctx, IncidentBucket); err == nil {
 				i.watch(ctx, kv, log)
-			} else if !errors.Is(err, jetstream.ErrBucketNotFound) && ctx.Err() == nil {
+			} else if !errors.Is(err, jetstream.ErrBucketNotFound) && !errors.Is(err, nats.ErrConnectionClosed) && ctx.Err() == nil {
 				log.Warn("incidents: open bucket", "error", err)
 			}
 			select {
