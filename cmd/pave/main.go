@@ -21,6 +21,9 @@ Usage:
   pave pools           pools, capacity and usage
   pave costs ...       spend by team, environment, ...; estimates; FOCUS export
   pave budgets [TEAM]  budgets and how much of them is spent
+  pave events types .. custom event types of a team, with their JSON Schemas
+  pave automations ..  rules that turn events into actions, and their runs
+  pave dora --team T   the four DORA metrics of a team or an application
   pave teams ...       teams, members and service accounts
   pave tokens ...      issue, list and revoke API tokens
   pave roles USER R..  set a user's platform roles
@@ -75,6 +78,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = runTemplates(args[1:], stdout)
 	case "costs":
 		err = runCosts(args[1:], stdout)
+	case "events":
+		err = runEvents(args[1:], stdout)
+	case "automations":
+		err = runAutomations(args[1:], stdout)
+	case "dora":
+		err = runDora(args[1:], stdout)
 	case "budgets":
 		err = runBudgets(args[1:], stdout)
 	case "dev":

@@ -118,6 +118,7 @@ func allSamples() map[string]any {
 	maps.Copy(out, costSamples)
 	maps.Copy(out, accessSamples)
 	maps.Copy(out, credentialsSamples)
+	maps.Copy(out, incidentSamples)
 	maps.Copy(out, gatewaySamples)
 	maps.Copy(out, promotionSamples)
 	return out

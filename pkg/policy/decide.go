@@ -144,6 +144,6 @@ func cacheKey(r Request) string {
 	res := r.Resource
 	b.WriteString(r.Action + "\x00" + string(res.Type) + "\x00" + res.ID + "\x00" + res.Team + "\x00" + res.Stage + "\x00")
 	b.WriteString(strconv.FormatBool(res.Persistent) + strconv.FormatBool(r.Context.JITGrant) + strconv.FormatBool(r.Context.SecondApproval) +
-		strconv.FormatBool(r.Context.InChangeWindow) + strconv.FormatBool(r.Context.Incident))
+		strconv.FormatBool(r.Context.InChangeWindow) + strconv.FormatBool(r.Context.Incident) + strconv.FormatBool(r.Context.OpenIncident))
 	return b.String()
 }

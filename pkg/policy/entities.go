@@ -46,6 +46,9 @@ type Context struct {
 	SecondApproval bool `json:"second_approval,omitempty"`
 	InChangeWindow bool `json:"in_change_window,omitempty"`
 	Incident       bool `json:"incident,omitempty"`
+	// OpenIncident: an incident tool reports an open incident of the
+	// resource's team (its stage, when the incident names one).
+	OpenIncident bool `json:"open_incident,omitempty"`
 }
 
 func (c Context) record() cedar.Record {
@@ -54,6 +57,7 @@ func (c Context) record() cedar.Record {
 		"second_approval":  cedar.Boolean(c.SecondApproval),
 		"in_change_window": cedar.Boolean(c.InChangeWindow),
 		"incident":         cedar.Boolean(c.Incident),
+		"open_incident":    cedar.Boolean(c.OpenIncident),
 	})
 }
 

@@ -93,6 +93,7 @@ var neverElevated = map[string]bool{
 	"access-request:review": true, "grant:revoke": true, "access-review:create": true, "access-review:decide": true,
 	// team-manage
 	"member:write": true, "service-account:write": true, "token:issue": true, "budget:write": true, "application:write": true,
+	"automation:write": true,
 	// platform-write
 	"team:create": true, "team:delete": true, "pool:write": true, "quota:write": true, "platform-role:write": true,
 	"token:issue-any": true, "server:declare-gone": true,
@@ -127,7 +128,10 @@ type Grants struct {
 	windows     *ChangeWindows
 	now         func() time.Time
 
-	notify   func(GrantsUsed)
+	notify func(GrantsUsed)
+	// incidents are the open incidents (nil: none).
+	incidents *Incidents
+
 	usedMu   sync.Mutex
 	lastSent map[string]time.Time
 }
@@ -177,6 +181,7 @@ func (g *Grants) Apply(r Request, now time.Time) (Request, []string) {
 	if g == nil {
 		return r, nil
 	}
+	r.Context.OpenIncident = g.incidents.Covers(r.Resource)
 	if neverElevated[r.Action] {
 		r.Context.InChangeWindow = g.windows.Contains(now)
 		return r, nil

@@ -26,6 +26,7 @@ import (
 	"github.com/pave-platform/pave/services/access/internal/adapters"
 	"github.com/pave-platform/pave/services/access/internal/app"
 	"github.com/pave-platform/pave/services/access/internal/domain"
+	"github.com/pave-platform/pave/services/access/internal/incidents"
 	"github.com/pave-platform/pave/services/access/internal/jit"
 	"github.com/pave-platform/pave/services/access/internal/ports"
 	"github.com/pave-platform/pave/services/access/internal/teams"
@@ -173,6 +174,9 @@ func (p parts) build(ctx context.Context) error {
 		return err
 	}
 	ledger, grants := p.Ledger.Ledger, p.Grants
+	if err := p.incidents(ctx, grants, log); err != nil {
+		return err
+	}
 	svc, err := jit.New(ctx, adapters.JITTables(p.JS, p.SO.Replicas, log), p.Cfg.JIT, grants, p.Bus, ledger, teamsOf{dir}, log)
 	if err != nil {
 		return err
@@ -272,4 +276,23 @@ func (t teamsOf) TeamExists(name string) bool {
 type teamGuard struct {
 	*teams.Resources
 	*jit.Service
+}
+
+// incidents folds incident events into access's open incidents and makes
+// the decisions of grants read them.
+func (p parts) incidents(ctx context.Context, grants *policy.Grants, log *slog.Logger) error {
+	folder, err := incidents.Open(ctx, p.JS, p.SO.Replicas)
+	if err != nil {
+		return err
+	}
+	// The gateway may start later: its event stream is declared here too
+	// (idempotent), like the other services' peers.
+	if err := bus.EnsureStreams(ctx, p.JS, bus.ServiceStreams("gateway", p.SO)...); err != nil {
+		return err
+	}
+	p.RT.Handle(incidents.ConsumerSpec(), folder.Handle)
+	open := policy.NewIncidents()
+	p.RT.Go(func(ctx context.Context) { folder.Watch(ctx, open, log) })
+	grants.WithIncidents(open)
+	return nil
 }

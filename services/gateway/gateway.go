@@ -27,6 +27,7 @@ import (
 	"github.com/pave-platform/pave/pkg/redisfx"
 	"github.com/pave-platform/pave/pkg/schema"
 	"github.com/pave-platform/pave/pkg/service"
+	"github.com/pave-platform/pave/services/gateway/internal/automate"
 	"github.com/pave-platform/pave/services/gateway/internal/ingress"
 	"github.com/pave-platform/pave/services/gateway/internal/portal"
 	"github.com/pave-platform/pave/services/gateway/internal/ports"
@@ -52,6 +53,8 @@ type Config struct {
 	// Policies are the Cedar policies and change windows every /v1
 	// request is decided by (PAVE_POLICIES_DIR, as the access service's).
 	Policies policy.Config
+	// Automate holds the automations file and the incident hooks' secrets.
+	Automate automate.Config
 }
 
 // Validate names the variable that is out of range.
@@ -70,9 +73,11 @@ var Module = fx.Module(Name,
 	service.Lifecycle(Name),
 	fx.Provide(loadConfig, loadRepositories, newDedup),
 	fx.Provide(fx.Private, newGrantIndex),
+	fx.Provide(ports.NewActing, openAutomate),
 	fx.Provide(fx.Annotate(newAPIRoute, fx.ResultTags(`group:"routes"`, ``))),
 	fx.Provide(httpfx.AsRoute(newPortalRoute)),
 	fx.Provide(httpfx.AsRoute(newWebhookRoute)),
+	fx.Provide(httpfx.AsRoute(newIncidentRoute)),
 	fx.Invoke(runConsumers),
 )
 
@@ -96,18 +101,26 @@ func newDedup(c Config, rc redisfx.Client, js jetstream.JetStream, so bus.Stream
 }
 
 // newGrantIndex is the decisions' index of just-in-time grants, fed by
-// access's grant events (runConsumers).
-func newGrantIndex(gc Config, nc *nats.Conn) (*policy.Grants, error) {
+// access's grant events, and of open incidents, fed by the incident
+// events the gateway itself publishes (runConsumers).
+func newGrantIndex(gc Config, nc *nats.Conn) (*policy.Grants, *policy.Incidents, error) {
 	windows, err := policy.LoadChangeWindowsConfig(gc.Policies)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	grants := policy.NewGrants(windows)
+	incidents := policy.NewIncidents()
+	grants := policy.NewGrants(windows).WithIncidents(incidents)
 	grants.Notify(policy.PublishUsed(nc))
-	return grants, nil
+	return grants, incidents, nil
 }
 
-func newAPIRoute(lc fx.Lifecycle, gc Config, grants *policy.Grants, so bus.StreamOptions, mp metric.MeterProvider, nc *nats.Conn, js jetstream.JetStream, reg *schema.Registry, rc redisfx.Client, fill *bus.FillMonitor, log *slog.Logger) (httpfx.Route, portal.API, error) {
+// openAutomate opens the custom event types, automations and runs.
+func openAutomate(c Config, js jetstream.JetStream, so bus.StreamOptions, reg *schema.Registry) (automate.Stores, automate.Registry, error) {
+	st, err := automate.Open(context.Background(), js, so.Replicas, c.Automate)
+	return st, automate.Registry{Base: reg, Custom: st.Types}, err
+}
+
+func newAPIRoute(lc fx.Lifecycle, gc Config, grants *policy.Grants, so bus.StreamOptions, mp metric.MeterProvider, nc *nats.Conn, js jetstream.JetStream, reg *schema.Registry, rc redisfx.Client, fill *bus.FillMonitor, log *slog.Logger, acting *ports.Acting, events automate.Registry) (httpfx.Route, portal.API, error) {
 	client := authn.NewClient(nc, 2*time.Second)
 	// Every /v1 route is decided in-process against the Cedar policies
 	// (an invalid policy stops the start) and recorded in the audit ledger.
@@ -127,7 +140,7 @@ func newAPIRoute(lc fx.Lifecycle, gc Config, grants *policy.Grants, so bus.Strea
 	reads := ports.NewReadCounter(recorder, ports.ReadFlushInterval, log.With("service", Name, "component", "audit-reads"))
 	lc.Append(fx.StartStopHook(reads.Start, reads.Stop))
 	az := ports.Authz{Decider: policy.New(policies), Recorder: recorder, Grants: grants, Metrics: dm, Reads: reads}
-	api := ports.API(ports.Deps{Auth: client, Caller: ports.NATSCaller{NC: nc}, Types: reg, Authz: az,
+	api := ports.API(ports.Deps{Auth: client, Caller: ports.NATSCaller{NC: nc}, Types: events, Authz: az, Events: events, Acting: acting,
 		Log: log.With("service", Name), NC: nc, JS: js, Registry: reg, Redis: rc.Redis, Config: &apiCfg, Meters: mp, Capacity: fill})
 	// Every API request starts (or continues) a trace at the edge.
 	h := otelfx.HTTPHandler(Name, api)
@@ -146,32 +159,65 @@ func newWebhookRoute(repos *webhooks.Repositories, seen dedup.Store, b *bus.Bus,
 	return httpfx.Route{Pattern: "/v1/webhooks/", Handler: otelfx.HTTPHandler(Name, rc.Handler())}, nil
 }
 
+// newIncidentRoute serves the incident tools' webhooks, authenticated by
+// their signatures (PagerDuty) or tokens (Opsgenie).
+func newIncidentRoute(c Config, b *bus.Bus, log *slog.Logger) httpfx.Route {
+	h := automate.NewIncidentHooks(c.Automate.Incidents, b, log.With("service", Name, "component", "incidents"))
+	return httpfx.Route{Pattern: automate.IncidentHooksPattern, Handler: otelfx.HTTPHandler(Name, h)}
+}
+
 type consumersParams struct {
 	fx.In
-	LC     fx.Lifecycle
-	Bus    *bus.Bus
-	NC     *nats.Conn
-	Reg    *schema.Registry
-	Repos  *webhooks.Repositories
-	Grants *policy.Grants
-	SO     bus.StreamOptions
-	MW     platformfx.Middleware
-	Log    *slog.Logger
+	LC        fx.Lifecycle
+	Bus       *bus.Bus
+	NC        *nats.Conn
+	Reg       *schema.Registry
+	Repos     *webhooks.Repositories
+	Grants    *policy.Grants
+	Incidents *policy.Incidents
+	SO        bus.StreamOptions
+	MW        platformfx.Middleware
+	Log       *slog.Logger
+	// Automations: their stores, the registry with custom types, the API chain.
+	Automate automate.Stores
+	Events   automate.Registry
+	Acting   *ports.Acting
 }
 
 // runConsumers works stored webhook deliveries and ingress events, turns
-// the ingress router's dead letters into rejected events, and feeds the
-// grant index from access's grant events.
-func runConsumers(p consumersParams) {
+// the ingress router's dead letters into rejected events, feeds the grant
+// index from access's grant events and the incident index from incident
+// events, and runs automations and the DORA fold.
+func runConsumers(p consumersParams) error {
 	log := p.Log.With("service", Name)
 	rt := service.NewRuntime(p.Bus, p.MW, log)
 	proc := webhooks.NewProcessor(p.Repos, ports.NATSCaller{NC: p.NC}, p.Bus, log.With("component", "webhooks"))
 	rt.Handle(webhooks.ConsumerSpec(), proc.Handle)
 	rt.Handle(ports.GrantIndexSpec(), ports.GrantIndex(p.Grants))
-	ingress.Consumers(rt.Router(), ingress.NewRouter(p.Bus, ingress.NewStamper(p.Bus.JetStream(), p.SO.Replicas)), ingress.NewRejecter(p.Reg, p.Bus))
+	rt.Handle(ports.IncidentIndexSpec(), ports.IncidentIndex(p.Incidents))
+	// INGRESS holds the teams' custom types too: its consumers decode
+	// with a bus that knows them.
+	ib, err := bus.New(p.NC, p.Events, schema.SubjectFor, bus.WithLogger(log))
+	if err != nil {
+		return err
+	}
+	irt := service.NewRuntime(ib, p.MW, log)
+	stamp := ingress.NewStamper(p.Bus.JetStream(), p.SO.Replicas)
+	ingress.Consumers(irt.Router(), ingress.NewRouter(p.Bus, stamp), ingress.NewRejecter(p.Events, p.Bus))
+	runner := automate.NewRunner(p.Automate.Rules, p.Automate.Runs, p.Acting, ports.NATSCaller{NC: p.NC}, stamp, log.With("component", "automations"))
+	irt.Handle(automate.ConsumerSpec(), runner.Handle)
+	for _, spec := range automate.DoraConsumers() {
+		irt.Handle(spec, p.Automate.Dora.Fold)
+	}
+	irt.ServeRPC(p.NC, "pave-gateway-automate", automate.API{Types: p.Automate.Types, Rules: p.Automate.Rules, Runs: p.Automate.Runs, Dora: p.Automate.Dora}.Endpoints()...)
 	// Access's event stream is declared here too, so that the gateway can
-	// start first (its grant index follows the stream).
+	// start first (its grant index follows the stream); DORA reads
+	// lifecycle's promotions, whichever service starts first.
 	p.LC.Append(rt.Hook(func(ctx context.Context) error {
-		return bus.EnsureStreams(ctx, p.Bus.JetStream(), bus.ServiceStreams("access", p.SO)...)
+		return bus.EnsureStreams(ctx, p.Bus.JetStream(), append(bus.ServiceStreams("access", p.SO), bus.ServiceStreams("gateway", p.SO)...)...)
 	}))
+	p.LC.Append(irt.Hook(func(ctx context.Context) error {
+		return bus.EnsureStreams(ctx, p.Bus.JetStream(), bus.ServiceStreams("lifecycle", p.SO)...)
+	}))
+	return nil
 }

@@ -28,6 +28,8 @@ var routed = map[string]bool{
 	events.TypeGitPushed:          true,
 	events.TypeCICompleted:        true,
 	events.TypeDeploymentRecorded: true,
+	events.TypeIncidentOpened:     true,
+	events.TypeIncidentResolved:   true,
 }
 
 // ConsumerSpec is the router's durable consumer. The bus validates each
@@ -53,7 +55,7 @@ func NewRouter(pub Publisher, stamp *Stamper) *Router { return &Router{pub: pub,
 func (r *Router) Route(ctx context.Context, e event.Event) error {
 	_, _, err := r.stamp.Verify(ctx, e)
 	switch {
-	case errors.Is(err, ErrUnbound) && (routed[e.Type()] || ClaimsOf(e).Any() || Extension(e, ExtPrincipal) != ""):
+	case errors.Is(err, ErrUnbound) && (routed[e.Type()] || isCustom(e.Type()) || ClaimsOf(e).Any() || Extension(e, ExtPrincipal) != ""):
 		return bus.Permanent(fmt.Errorf("ingress event %s: %w; send it to POST /v1/events with a token allowed to speak for its team", e.ID(), err))
 	case err != nil && !errors.Is(err, ErrUnbound):
 		return fmt.Errorf("verify ingress event %s: %w", e.ID(), err)
@@ -66,6 +68,9 @@ func (r *Router) Route(ctx context.Context, e event.Event) error {
 	}
 	return nil
 }
+
+// isCustom: a team's custom type speaks for its team, so it needs a sender.
+func isCustom(eventType string) bool { _, ok := CustomTeam(eventType); return ok }
 
 // Consumers registers the router and the rejecter on the gateway's
 // consumer router.

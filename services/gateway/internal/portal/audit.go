@@ -3,7 +3,6 @@ package portal
 import (
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -59,9 +58,9 @@ type auditData struct {
 	LoadErr   string
 }
 
-// audit is the ledger newest first. The API walks it oldest first from
-// ?since=, so a page asks for one span (ending at ?until=, default now),
-// shows its newest records, and the "older" link moves the span back.
+// audit is the ledger newest first, as the API answers it: a page asks
+// for one span (ending at ?until=, default now), shows its newest
+// records, and the "older" link moves the span back.
 func (p *Portal) audit(w http.ResponseWriter, r *http.Request, s session) {
 	in := r.URL.Query()
 	d := auditData{Filter: url.Values{}, Spans: auditSpans}
@@ -104,7 +103,6 @@ func (p *Portal) audit(w http.ResponseWriter, r *http.Request, s session) {
 		d.LoadErr = err.Error()
 	}
 	d.Truncated = len(l.Items) >= auditLimit
-	slices.Reverse(l.Items)
 	older := d.Since
 	if len(l.Items) > auditPage {
 		older = l.Items[auditPage-1].Time

@@ -84,3 +84,29 @@ func grantOf(e event.Event) (policy.Grant, error) {
 	}
 	return policy.Grant{}, nil
 }
+
+// IncidentIndexSpec is this gateway process's own consumer of the
+// incident events the gateway publishes: every replica sees every one,
+// and a start replays the stream to rebuild the open incidents.
+func IncidentIndexSpec() bus.ConsumerSpec {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return bus.ConsumerSpec{
+		Stream: "EVT_GATEWAY", Durable: "gateway-incidents-" + hex.EncodeToString(b[:]),
+		FilterSubjects: []string{"pave.evt.gateway.incident.>"},
+		Concurrency:    1, InactiveThreshold: time.Hour,
+	}
+}
+
+// IncidentIndex feeds the decisions' open incidents (context.open_incident)
+// from incident events: the gateway never reads access's incident bucket.
+func IncidentIndex(i *policy.Incidents) bus.Handler {
+	return func(_ context.Context, e event.Event) error {
+		var in events.Incident
+		if err := e.DataAs(&in); err != nil {
+			return bus.Permanent(fmt.Errorf("incident event %s: %w", e.ID(), err))
+		}
+		i.Apply(e.Type(), in)
+		return nil
+	}
+}

@@ -13,12 +13,12 @@ type route struct {
 }
 
 // routeGroups are every forwarded route, an area per file.
-var routeGroups = [][]route{forwarded, accessRoutes, promotionRoutes}
+var routeGroups = [][]route{forwarded, accessRoutes, promotionRoutes, automateRoutes}
 
 // routeRules maps every registered route pattern to its action and
 // resource, merged from each area's table. A pattern missing here is
 // denied (authz_test.go fails first).
-var routeRules = mergeRules(coreRules, accessRules, promotionRules, ingressRules)
+var routeRules = mergeRules(coreRules, accessRules, promotionRules, ingressRules, automateRules)
 
 func mergeRules(tables ...map[string]resolver) map[string]resolver {
 	out := map[string]resolver{}

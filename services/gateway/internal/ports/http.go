@@ -37,6 +37,12 @@ type Deps struct {
 	Meters metric.MeterProvider
 	// Capacity refuses writes while a stream is full (nil: never).
 	Capacity Capacity
+	// Events validates ingress events: Pave's types and the teams'
+	// custom ones (nil: Registry, Pave's only).
+	Events EventRegistry
+	// Acting is given the API's chain below authentication, for
+	// automations that act as a service account (nil: none).
+	Acting *Acting
 }
 
 // API is the authenticated /v1 surface.
@@ -59,8 +65,10 @@ func API(d Deps) http.Handler {
 		httpfx.WriteProblem(w, http.StatusNotFound, "Not Found",
 			"no route "+r.Method+" "+r.URL.Path+" (this API version does not implement it)", nil)
 	})
-	h := RequireAuth(a, log, rateLimited(newLimiter(*cfg, d.Redis, d.JS), *cfg, d.Meters, log,
-		refuseWhenFull(d.Capacity, log, authorize(az, c, mux, log))))
+	inner := rateLimited(newLimiter(*cfg, d.Redis, d.JS), *cfg, d.Meters, log,
+		refuseWhenFull(d.Capacity, log, authorize(az, c, mux, log)))
+	d.Acting.set(inner)
+	h := RequireAuth(a, log, inner)
 	if cfg.OpenAPICheck == "strict" {
 		chk, err := openapicheck.Load(log)
 		if err != nil {

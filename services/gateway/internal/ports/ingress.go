@@ -16,6 +16,7 @@ import (
 	"github.com/pave-platform/pave/pkg/bus"
 	"github.com/pave-platform/pave/pkg/config"
 	"github.com/pave-platform/pave/pkg/httpfx"
+	"github.com/pave-platform/pave/pkg/policy"
 	"github.com/pave-platform/pave/pkg/schema"
 	"github.com/pave-platform/pave/services/gateway/internal/ingress"
 )
@@ -47,6 +48,13 @@ var ingressRules = map[string]resolver{
 	"POST /v1/events": onPlatform("event:ingest"),
 }
 
+// EventRegistry is what ingress validates events with: Pave's types and,
+// when the gateway has them, the teams' custom ones.
+type EventRegistry interface {
+	Has(eventType string) bool
+	Validate(eventType string, data []byte) error
+}
+
 // IngressPublisher stores an ingress event on an explicit subject.
 type IngressPublisher interface {
 	PublishOn(ctx context.Context, subject string, e event.Event) error
@@ -59,7 +67,11 @@ func registerIngress(mux *http.ServeMux, d Deps, cfg IngressConfig) {
 }
 
 func ingressHandler(d Deps, cfg IngressConfig) http.Handler {
-	pub, err := bus.New(d.NC, d.Registry, schema.SubjectFor, bus.WithLogger(d.Log))
+	var reg EventRegistry = d.Registry
+	if d.Events != nil {
+		reg = d.Events
+	}
+	pub, err := bus.New(d.NC, reg, schema.SubjectFor, bus.WithLogger(d.Log))
 	if err != nil {
 		// Only reached without a NATS connection.
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -71,7 +83,7 @@ func ingressHandler(d Deps, cfg IngressConfig) http.Handler {
 	if d.Config != nil {
 		replicas = d.Config.KVReplicas
 	}
-	return ingestEvents(d.Registry, pub, ingress.ParseAllowedTypes(cfg.AllowedTypes), door{d.Caller, ingress.NewStamper(d.JS, replicas)}, d.Log)
+	return ingestEvents(reg, pub, ingress.ParseAllowedTypes(cfg.AllowedTypes), door{d.Caller, ingress.NewStamper(d.JS, replicas)}, d.Log)
 }
 
 func ingestEvents(reg ingress.Registry, pub IngressPublisher, allowed ingress.AllowedTypes, dr door, log *slog.Logger) http.Handler {
@@ -118,10 +130,15 @@ func ingestEvents(reg ingress.Registry, pub IngressPublisher, allowed ingress.Al
 }
 
 // mayIngest: platform admins send any known type; service accounts what
-// PAVE_INGEST_ALLOWED_TYPES lists for them.
+// PAVE_INGEST_ALLOWED_TYPES lists for them; a team's custom types
+// (pave.custom.<team>.…) its developers and service accounts of
+// developer rank or more, and no one else.
 func mayIngest(p authn.Principal, allowed ingress.AllowedTypes, eventType string) bool {
 	if p.IsPlatformAdmin() {
 		return true
+	}
+	if team, ok := ingress.CustomTeam(eventType); ok {
+		return policy.RoleRank(p.TeamRoles[team]) >= policy.RoleRank("developer")
 	}
 	return p.Kind == authn.KindServiceAccount && allowed.Allows(p.ID, eventType)
 }

@@ -31,7 +31,7 @@ type refusal struct{ field, reason string }
 // event and claim that is refused (nothing of the request is stored).
 func (d door) bindAll(ctx context.Context, w http.ResponseWriter, p authn.Principal, evs []event.Event, log *slog.Logger) bool {
 	for i := range evs {
-		team, ref, err := d.check(ctx, p, ingress.ClaimsOf(evs[i]))
+		team, ref, err := d.checkEvent(ctx, p, evs[i])
 		if err == nil && ref == nil {
 			err = d.stamp.Stamp(ctx, &evs[i], p.ID, team)
 		}
@@ -49,6 +49,19 @@ func (d door) bindAll(ctx context.Context, w http.ResponseWriter, p authn.Princi
 		}
 	}
 	return true
+}
+
+// checkEvent is check, where a team's custom type speaks for its team
+// and may claim no other.
+func (d door) checkEvent(ctx context.Context, p authn.Principal, e event.Event) (string, *refusal, error) {
+	c := ingress.ClaimsOf(e)
+	if team, ok := ingress.CustomTeam(e.Type()); ok {
+		if c.Team != "" && c.Team != team {
+			return "", &refusal{"team", fmt.Sprintf("an event of %s speaks for team %s, not %s", e.Type(), team, c.Team)}, nil
+		}
+		c.Team = team
+	}
+	return d.check(ctx, p, c)
 }
 
 // check answers the team the event speaks for, or why it may not. A
