@@ -119,5 +119,6 @@ func allSamples() map[string]any {
 	maps.Copy(out, credentialsSamples)
 	maps.Copy(out, gatewaySamples)
 	maps.Copy(out, promotionSamples)
+	maps.Copy(out, notifySamples)
 	return out
 }
