@@ -28,6 +28,7 @@ import (
 	"github.com/pave-platform/pave/services/access/audit"
 	"github.com/pave-platform/pave/services/access/decide"
 	"github.com/pave-platform/pave/services/gateway/internal/ingress"
+	"github.com/pave-platform/pave/services/gateway/internal/notify"
 	"github.com/pave-platform/pave/services/gateway/internal/portal"
 	"github.com/pave-platform/pave/services/gateway/internal/ports"
 	"github.com/pave-platform/pave/services/gateway/internal/webhooks"
@@ -65,7 +66,7 @@ const DedupBucket = "GATEWAY_WEBHOOK_DELIVERIES"
 // Module runs the gateway: its routes join the process's HTTP server.
 var Module = fx.Module(Name,
 	service.Lifecycle(Name),
-	fx.Provide(loadConfig, loadRepositories, newDedup),
+	fx.Provide(loadConfig, loadRepositories, newDedup, newNotify),
 	fx.Provide(fx.Annotate(newAPIRoute, fx.ResultTags(`group:"routes"`, ``))),
 	fx.Provide(httpfx.AsRoute(newPortalRoute)),
 	fx.Provide(httpfx.AsRoute(newWebhookRoute)),
@@ -91,7 +92,19 @@ func newDedup(c Config, rc redisfx.Client, js jetstream.JetStream, so bus.Stream
 	return dedup.NewKV(ctx, js, DedupBucket, c.DedupTTL, so.Replicas)
 }
 
-func newAPIRoute(lc fx.Lifecycle, gc Config, so bus.StreamOptions, mp metric.MeterProvider, nc *nats.Conn, js jetstream.JetStream, reg *schema.Registry, rc redisfx.Client, fill *bus.FillMonitor, log *slog.Logger) (httpfx.Route, portal.API, error) {
+// newNotify assembles the outbound subscriptions and alerts (its
+// consumers start with the gateway's runtime).
+func newNotify(b *bus.Bus, so bus.StreamOptions, log *slog.Logger) (*notify.Service, error) {
+	cfg, err := notify.LoadConfig()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	return notify.New(ctx, cfg, b, so, log.With("service", Name, "component", "notify"))
+}
+
+func newAPIRoute(lc fx.Lifecycle, gc Config, so bus.StreamOptions, mp metric.MeterProvider, nc *nats.Conn, js jetstream.JetStream, reg *schema.Registry, rc redisfx.Client, fill *bus.FillMonitor, nt *notify.Service, log *slog.Logger) (httpfx.Route, portal.API, error) {
 	client := authn.NewClient(nc, 2*time.Second)
 	// Every /v1 route is decided in-process against the Cedar policies
 	// (an invalid policy stops the start) and recorded in the audit ledger.
@@ -126,7 +139,7 @@ func newAPIRoute(lc fx.Lifecycle, gc Config, so bus.StreamOptions, mp metric.Met
 	lc.Append(fx.StartStopHook(reads.Start, reads.Stop))
 	az := ports.Authz{Decider: decide.New(policies), Recorder: recorder, Grants: grants, Metrics: dm, Reads: reads}
 	api := ports.API(ports.Deps{Auth: client, Caller: ports.NATSCaller{NC: nc}, Types: reg, Authz: az,
-		Log: log.With("service", Name), NC: nc, JS: js, Registry: reg, Redis: rc.Redis, Config: &apiCfg, Meters: mp, Capacity: fill})
+		Log: log.With("service", Name), NC: nc, JS: js, Registry: reg, Redis: rc.Redis, Config: &apiCfg, Meters: mp, Capacity: fill, Notify: nt.Handler()})
 	// Every API request starts (or continues) a trace at the edge.
 	h := otelfx.HTTPHandler(Name, api)
 	return httpfx.Route{Pattern: "/v1/", Handler: h}, portal.API{Handler: h}, nil
@@ -146,14 +159,15 @@ func newWebhookRoute(repos *webhooks.Repositories, seen dedup.Store, b *bus.Bus,
 
 type consumersParams struct {
 	fx.In
-	LC    fx.Lifecycle
-	Bus   *bus.Bus
-	NC    *nats.Conn
-	Reg   *schema.Registry
-	Repos *webhooks.Repositories
-	SO    bus.StreamOptions
-	MW    platformfx.Middleware
-	Log   *slog.Logger
+	LC     fx.Lifecycle
+	Bus    *bus.Bus
+	NC     *nats.Conn
+	Reg    *schema.Registry
+	Repos  *webhooks.Repositories
+	SO     bus.StreamOptions
+	MW     platformfx.Middleware
+	Notify *notify.Service
+	Log    *slog.Logger
 }
 
 // runConsumers works stored webhook deliveries and ingress events, and
@@ -164,5 +178,7 @@ func runConsumers(p consumersParams) {
 	proc := webhooks.NewProcessor(p.Repos, ports.NATSCaller{NC: p.NC}, p.Bus, log.With("component", "webhooks"))
 	rt.Handle(webhooks.ConsumerSpec(), proc.Handle)
 	ingress.Consumers(rt.Router(), ingress.NewRouter(p.Bus, ingress.NewStamper(p.Bus.JetStream(), p.SO.Replicas)), ingress.NewRejecter(p.Reg, p.Bus))
-	p.LC.Append(rt.Hook(func(context.Context) error { return nil }))
+	// Outbound subscriptions: the fan-out of every event stream and the
+	// deliverer (notify).
+	p.LC.Append(rt.Hook(func(ctx context.Context) error { return p.Notify.Register(ctx, rt) }))
 }

@@ -37,6 +37,8 @@ type Deps struct {
 	Meters metric.MeterProvider
 	// Capacity refuses writes while a stream is full (nil: never).
 	Capacity Capacity
+	// Notify answers /v1/subscriptions and /v1/alerts (nil: 501).
+	Notify http.Handler
 }
 
 // API is the authenticated /v1 surface.
@@ -55,6 +57,7 @@ func API(d Deps) http.Handler {
 	mux.Handle("GET /v1/operations/{id}", getOperation(c, d.JS, log))
 	mux.Handle("GET /v1/costs/export", exportCosts(c, log))
 	registerIngress(mux, d, cfg.Ingress)
+	registerNotify(mux, d, *cfg)
 	mux.HandleFunc("GET /v1/events/types", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, log, http.StatusOK, map[string]any{"items": app.ListEventTypes(types)})
 	})
