@@ -63,7 +63,7 @@ func FanoutSpec(stream string) bus.ConsumerSpec {
 func DeliverSpec(c Config) bus.ConsumerSpec {
 	return bus.ConsumerSpec{Stream: "CMD_GATEWAY", Durable: "gateway-notify-deliver",
 		FilterSubjects: []string{events.SubjectNotifyDeliver}, MaxDeliver: math.MaxInt32,
-		AckWait: c.Timeout + 20*time.Second, MaxAckPending: c.MaxPending, Concurrency: c.Workers,
+		AckWait: 2*c.Timeout + 5*time.Second, MaxAckPending: c.MaxPending, Concurrency: c.Workers,
 		Backoff: bus.Backoff{Base: min(50*time.Millisecond, c.Poll), Max: c.Poll}}
 }
 
