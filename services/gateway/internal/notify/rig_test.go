@@ -172,7 +172,6 @@ func (r *rig) transition(team, env string, seq int, from, to string) string {
 	return id
 }
 
-
 // receiver is a subscriber: it verifies every delivery with the
 // Standard Webhooks reference library (not Pave's code), dedupes on
 // webhook-id as the spec tells receivers to, and records the events per
@@ -290,4 +289,10 @@ func (rc *receiver) invalid() []string {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	return append([]string(nil), rc.bad...)
+}
+
+func jsonOf(t testing.TB, v any) string {
+	raw, err := json.Marshal(v)
+	require.NoError(t, err)
+	return string(raw)
 }
