@@ -64,7 +64,7 @@ func DeliverSpec(c Config) bus.ConsumerSpec {
 	return bus.ConsumerSpec{Stream: "CMD_GATEWAY", Durable: "gateway-notify-deliver",
 		FilterSubjects: []string{events.SubjectNotifyDeliver}, MaxDeliver: math.MaxInt32,
 		AckWait: 2*c.Timeout + 5*time.Second, MaxAckPending: c.MaxPending, Concurrency: c.Workers,
-		Backoff: bus.Backoff{Base: min(50*time.Millisecond, c.Poll), Max: c.Poll}}
+		Backoff: bus.Backoff{Base: min(10*time.Millisecond, c.Poll), Max: c.Poll}}
 }
 
 // Register declares the followed streams (with their owners'
