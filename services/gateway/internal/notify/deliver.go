@@ -58,7 +58,7 @@ func (d *Deliverer) Handle(ctx context.Context, e event.Event) error {
 	if err := json.Unmarshal(cmd.Event, &orig); err != nil {
 		return bus.Permanent(fmt.Errorf("delivery %s: event: %w", e.ID(), err))
 	}
-	chain, _, err := d.st.Chains.Get(ctx, cmd.Key)
+	chain, chainRev, err := d.st.Chains.Get(ctx, cmd.Key)
 	if err != nil && !errors.Is(err, kv.ErrNotFound) {
 		return err
 	}
@@ -75,7 +75,14 @@ func (d *Deliverer) Handle(ctx context.Context, e event.Event) error {
 	if err != nil {
 		return err
 	}
-	return d.deliver(ctx, sub, cmd, orig)
+	return d.deliver(ctx, sub, cmd, orig, chainAt{chain, chainRev})
+}
+
+// chainAt is the chain as read before the attempt: finishing writes it
+// at that revision (one round trip), or updates it when it changed.
+type chainAt struct {
+	c   Chain
+	rev uint64
 }
 
 func (d *Deliverer) subscription(ctx context.Context, id string) (domain.Subscription, error) {
@@ -86,7 +93,7 @@ func (d *Deliverer) subscription(ctx context.Context, id string) (domain.Subscri
 	return s, err
 }
 
-func (d *Deliverer) deliver(ctx context.Context, sub domain.Subscription, cmd events.NotifyDeliver, orig event.Event) error {
+func (d *Deliverer) deliver(ctx context.Context, sub domain.Subscription, cmd events.NotifyDeliver, orig event.Event, ch chainAt) error {
 	key := deliveryKey(sub.ID, orig.ID(), cmd.Replay)
 	now := d.now().UTC()
 	del, rev, err := d.st.Deliveries.Get(ctx, key)
@@ -97,13 +104,13 @@ func (d *Deliverer) deliver(ctx context.Context, sub domain.Subscription, cmd ev
 	case err != nil:
 		return err
 	case del.State != DeliveryPending:
-		return d.st.Complete(ctx, cmd.Key, cmd.Seq)
+		return d.complete(ctx, cmd, ch)
 	case del.NextAttempt != nil && now.Before(*del.NextAttempt):
 		return errNotYet
 	}
 	if sub.State != domain.StateActive {
 		del.State, del.Reason, del.UpdatedAt = DeliverySkipped, "subscription disabled: "+sub.DisabledReason, now
-		return d.finish(ctx, del, rev, cmd)
+		return d.finish(ctx, del, rev, cmd, ch)
 	}
 	start := d.now()
 	status, aerr := d.attempt(ctx, sub, orig, now)
@@ -118,7 +125,7 @@ func (d *Deliverer) deliver(ctx context.Context, sub domain.Subscription, cmd ev
 	}
 	if aerr == nil {
 		del.State, del.NextAttempt, del.Reason = DeliveryDelivered, nil, ""
-		if err := d.finish(ctx, del, rev, cmd); err != nil {
+		if err := d.finish(ctx, del, rev, cmd, ch); err != nil {
 			return err
 		}
 		return d.succeeded(ctx, sub)
@@ -127,7 +134,7 @@ func (d *Deliverer) deliver(ctx context.Context, sub domain.Subscription, cmd ev
 	if !ok {
 		del.State, del.NextAttempt = DeliveryDead, nil
 		del.Reason = fmt.Sprintf("gave up after %d attempts over %s: %v", del.AttemptCount, now.Sub(*del.FirstAttempt).Round(time.Second), aerr)
-		if err := d.finish(ctx, del, rev, cmd); err != nil {
+		if err := d.finish(ctx, del, rev, cmd, ch); err != nil {
 			return err
 		}
 		_ = d.failed(ctx, sub, aerr, now)
@@ -144,9 +151,22 @@ func (d *Deliverer) deliver(ctx context.Context, sub domain.Subscription, cmd ev
 }
 
 // finish stores the final state and lets the next delivery of the chain go.
-func (d *Deliverer) finish(ctx context.Context, del Delivery, rev uint64, cmd events.NotifyDeliver) error {
+func (d *Deliverer) finish(ctx context.Context, del Delivery, rev uint64, cmd events.NotifyDeliver, ch chainAt) error {
 	if _, err := d.st.Deliveries.Write(ctx, del.ID, del, rev); err != nil {
 		return err
+	}
+	return d.complete(ctx, cmd, ch)
+}
+
+// complete marks the delivery done in its chain: at the revision read
+// first, else (the fan-out numbered another meanwhile) by update.
+func (d *Deliverer) complete(ctx context.Context, cmd events.NotifyDeliver, ch chainAt) error {
+	if ch.rev != 0 {
+		c := ch.c
+		c.Done = cmd.Seq
+		if _, err := d.st.Chains.Write(ctx, cmd.Key, c, ch.rev); err == nil {
+			return nil
+		}
 	}
 	return d.st.Complete(ctx, cmd.Key, cmd.Seq)
 }

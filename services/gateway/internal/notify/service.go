@@ -52,11 +52,12 @@ func (s *Service) Handler() http.Handler { return s.API.Handler() }
 
 // FanoutSpec is the durable consumer of one event stream.
 func FanoutSpec(stream string) bus.ConsumerSpec {
-	// One worker: events of one subject are numbered in stream order,
-	// whatever their type. Never dead-lettered for a transient error:
-	// a lost fan-out would lose deliveries.
+	// The bus keeps one NATS subject and event subject on one worker, so
+	// the events of one type about one subject are numbered in stream
+	// order. Never dead-lettered for a transient error: a lost fan-out
+	// would lose deliveries.
 	return bus.ConsumerSpec{Stream: stream, Durable: "gateway-notify-" + strings.ToLower(stream),
-		MaxDeliver: math.MaxInt32, Concurrency: 1, Backoff: bus.Backoff{Base: 100 * time.Millisecond, Max: 5 * time.Second}}
+		MaxDeliver: math.MaxInt32, Concurrency: 4, Backoff: bus.Backoff{Base: 100 * time.Millisecond, Max: 5 * time.Second}}
 }
 
 // DeliverSpec is the deliverer's durable consumer.
