@@ -160,6 +160,10 @@ func filters(scopes []string) []string {
 
 func (a *API) load(w http.ResponseWriter, r *http.Request) (domain.Subscription, uint64, bool) {
 	id := r.PathValue("id")
+	if !domain.ValidID(id) {
+		ports.WriteReply(w, a.log, rpc.NotFound("subscription", id))
+		return domain.Subscription{}, 0, false
+	}
 	s, rev, err := a.st.Subs.Get(r.Context(), id)
 	if errors.Is(err, kv.ErrNotFound) {
 		ports.WriteReply(w, a.log, rpc.NotFound("subscription", id))
@@ -193,6 +197,10 @@ func (a *API) remove(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) rotate(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
+	if !domain.ValidID(id) {
+		ports.WriteReply(w, a.log, rpc.NotFound("subscription", id))
+		return
+	}
 	next, err := domain.NewSecret()
 	if err != nil {
 		a.fail(w, err)
@@ -364,7 +372,7 @@ func (a *API) ack(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	al, err := a.st.Ack(r.Context(), r.PathValue("id"), p.ID, req.Note, time.Now())
-	if errors.Is(err, kv.ErrNotFound) {
+	if !domain.ValidID(r.PathValue("id")) || errors.Is(err, kv.ErrNotFound) {
 		ports.WriteReply(w, a.log, rpc.NotFound("alert", r.PathValue("id")))
 		return
 	}

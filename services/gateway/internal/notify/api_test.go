@@ -44,6 +44,13 @@ func TestCreateNamesTheWrongFields(t *testing.T) {
 	status, out := r.call("ana", http.MethodPost, "/v1/subscriptions", "not an object")
 	assert.Equal(t, http.StatusBadRequest, status)
 	assert.Equal(t, "body", fieldOf(out))
+	status, out = r.call("admin", http.MethodPost, "/v1/subscriptions", map[string]any{"team": "Not A Team", "url": "https://hooks.example.com/x"})
+	assert.Equal(t, http.StatusUnprocessableEntity, status)
+	assert.Equal(t, "team", fieldOf(out))
+	status, _ = r.call("ana", http.MethodGet, "/v1/subscriptions/alpha.NOT%20AN%20ID", nil)
+	assert.Equal(t, http.StatusNotFound, status, "an id that cannot exist is not found")
+	status, _ = r.call("ana", http.MethodPost, "/v1/alerts/alpha.NOT%20AN%20ID/ack", nil)
+	assert.Equal(t, http.StatusNotFound, status)
 }
 
 // Destinations that resolve to loopback, link-local or private addresses

@@ -5,10 +5,20 @@ import (
 	"fmt"
 	"net/url"
 	"path"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
 )
+
+// teamName is access's rule for team names; idPattern a notify id.
+var (
+	teamName  = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$`)
+	idPattern = regexp.MustCompile(`^(_platform|[a-z]([a-z0-9-]{0,38}[a-z0-9])?)\.[a-z2-7]{1,32}$`)
+)
+
+// ValidID reports whether id can be a subscription's or an alert's.
+func ValidID(id string) bool { return idPattern.MatchString(id) }
 
 // Formats a subscription delivers in.
 const (
@@ -119,6 +129,9 @@ func ScopeOfID(id string) string {
 func NewSubscription(r Request, id, by, secret string, now time.Time) (Subscription, error) {
 	var errs []FieldError
 	add := func(f, m string) { errs = append(errs, FieldError{f, m}) }
+	if r.Team != "" && !teamName.MatchString(r.Team) {
+		add("team", "not a team name")
+	}
 	u, err := url.Parse(r.URL)
 	switch {
 	case r.URL == "":
