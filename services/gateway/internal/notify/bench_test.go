@@ -86,8 +86,15 @@ func BenchmarkNotify(b *testing.B) {
 	}
 }
 
+// benchConfig is the production default of workers, with fast retries.
+func benchConfig() Config {
+	c := testConfig()
+	c.Workers = 32
+	return c
+}
+
 func benchLatency(b *testing.B) {
-	r := newRig(b, testConfig())
+	r := newRig(b, benchConfig())
 	br := &benchReceiver{first: map[string]time.Time{}}
 	srv := httptest.NewServer(br)
 	defer srv.Close()
@@ -120,7 +127,7 @@ func benchLatency(b *testing.B) {
 }
 
 func benchFanout(b *testing.B) {
-	r := newRig(b, testConfig())
+	r := newRig(b, benchConfig())
 	br := &benchReceiver{first: map[string]time.Time{}}
 	srv := httptest.NewServer(br)
 	defer srv.Close()
@@ -150,7 +157,7 @@ func benchFanout(b *testing.B) {
 }
 
 func benchCrash(b *testing.B) {
-	r := newRig(b, testConfig())
+	r := newRig(b, benchConfig())
 	br := &benchReceiver{first: map[string]time.Time{}}
 	srv := httptest.NewServer(br)
 	defer srv.Close()
