@@ -20,6 +20,7 @@ const subscriptionsUsage = `Usage:
   pave subscriptions deliveries ID [--state pending|delivered|dead|skipped] [--limit N]
   pave subscriptions replay ID (--from TIME | --from-event EVENT_ID)
   pave subscriptions rotate ID     a new secret; the old one signs too for a while
+  pave subscriptions enable ID     turn a subscription disabled for failing on again
   pave subscriptions delete ID
   pave alerts list [--team T] [--state open|acknowledged] [--limit N]
   pave alerts ack ID [--note TEXT]
@@ -103,14 +104,14 @@ func runSubscriptions(cmd string, args []string, stdout io.Writer) error {
 			return err
 		}
 		return c.call(stdout, http.MethodPost, "/v1/subscriptions/"+url.PathEscape(a[0])+"/replay", body, nil)
-	case "rotate", "delete":
+	case "rotate", "delete", "enable":
 		a, c, err := parseWithClient(fs, cf, args[1:], 1, "one subscription ID")
 		if err != nil {
 			return err
 		}
 		path := "/v1/subscriptions/" + url.PathEscape(a[0])
-		if args[0] == "rotate" {
-			return c.call(stdout, http.MethodPost, path+"/rotate", map[string]any{}, nil)
+		if args[0] != "delete" {
+			return c.call(stdout, http.MethodPost, path+"/"+args[0], map[string]any{}, nil)
 		}
 		if err := c.do(http.MethodDelete, path, nil, nil); err != nil {
 			return err

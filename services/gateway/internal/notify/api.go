@@ -49,6 +49,7 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/subscriptions/{id}", a.get)
 	mux.HandleFunc("DELETE /v1/subscriptions/{id}", a.remove)
 	mux.HandleFunc("POST /v1/subscriptions/{id}/rotate", a.rotate)
+	mux.HandleFunc("POST /v1/subscriptions/{id}/enable", a.enable)
 	mux.HandleFunc("GET /v1/subscriptions/{id}/deliveries", a.deliveries)
 	mux.HandleFunc("POST /v1/subscriptions/{id}/replay", a.replay)
 	mux.HandleFunc("GET /v1/alerts", a.alerts)
@@ -221,6 +222,28 @@ func (a *API) rotate(w http.ResponseWriter, r *http.Request) {
 	}
 	a.index.Put(s)
 	writeJSON(w, http.StatusOK, map[string]any{"id": s.ID, "secret": next, "previous_expires_at": s.Secrets[1].ExpiresAt})
+}
+
+// enable turns a disabled subscription on again; deliveries skipped
+// while it was off can be sent with a replay.
+func (a *API) enable(w http.ResponseWriter, r *http.Request) {
+	s, _, ok := a.load(w, r)
+	if !ok {
+		return
+	}
+	s, _, err := a.st.Subs.Update(r.Context(), s.ID, func(s *domain.Subscription) error {
+		if s.State == domain.StateActive {
+			return kv.ErrUnchanged
+		}
+		s.State, s.FailingSince, s.DisabledAt, s.DisabledReason = domain.StateActive, nil, nil, ""
+		return nil
+	})
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	a.index.Put(s)
+	writeJSON(w, http.StatusOK, viewOf(s))
 }
 
 func (a *API) deliveries(w http.ResponseWriter, r *http.Request) {

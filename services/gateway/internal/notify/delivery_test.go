@@ -202,7 +202,7 @@ func TestFailingSubscriptionIsDisabledWithANotice(t *testing.T) {
 	id, secret := r.subscribe("ana", map[string]any{"team": "alpha", "url": rc.url()})
 	rc.setSecret(secret)
 	rc.setFail(true)
-	r.transition("alpha", "env-x", 1, "", "queued")
+	first := r.transition("alpha", "env-x", 1, "", "queued")
 
 	require.Eventually(t, func() bool {
 		_, out := r.call("ana", http.MethodGet, "/v1/subscriptions/"+id, nil)
@@ -221,6 +221,21 @@ func TestFailingSubscriptionIsDisabledWithANotice(t *testing.T) {
 	}, 30*time.Second, 50*time.Millisecond, "no subscription alert for the owner")
 	assert.Contains(t, alert["summary"], id)
 	assert.Equal(t, "open", alert["state"])
+
+	// Enabled again, it delivers new events.
+	rc.setFail(false)
+	status, out := r.call("ana", http.MethodPost, "/v1/subscriptions/"+id+"/enable", nil)
+	require.Equal(t, http.StatusOK, status, "%v", out)
+	assert.Equal(t, "active", out["state"])
+	assert.Nil(t, out["failing_since"])
+	later := r.transition("alpha", "env-x", 2, "queued", "provisioning")
+	require.Eventually(t, func() bool {
+		got := rc.subjectOrder("env-x")
+		return len(got) > 0 && got[len(got)-1] == later
+	}, 30*time.Second, 50*time.Millisecond, "nothing delivered after enabling: %v", rc.subjectOrder("env-x"))
+	// The first is skipped if the deliverer looked at it while the
+	// subscription was off, and delivered (first, in order) otherwise.
+	assert.Contains(t, [][]string{{later}, {first, later}}, rc.subjectOrder("env-x"))
 }
 
 // Replay re-sends from an event it was sent: the receiver sees the same

@@ -23,6 +23,7 @@ func registerNotify(mux *http.ServeMux, d Deps, cfg Config) {
 	mux.Handle("GET /v1/subscriptions/{id}", h)
 	mux.Handle("DELETE /v1/subscriptions/{id}", h)
 	mux.Handle("POST /v1/subscriptions/{id}/rotate", h)
+	mux.Handle("POST /v1/subscriptions/{id}/enable", h)
 	mux.Handle("GET /v1/subscriptions/{id}/deliveries", h)
 	mux.Handle("POST /v1/subscriptions/{id}/replay", h)
 	mux.Handle("GET /v1/alerts", h)
@@ -40,6 +41,7 @@ var notifyRules = map[string]resolver{
 	"GET /v1/subscriptions/{id}":            onScopedID("subscription", "subscription:read", "subscription:platform"),
 	"DELETE /v1/subscriptions/{id}":         onScopedID("subscription", "subscription:write", "subscription:platform"),
 	"POST /v1/subscriptions/{id}/rotate":    onScopedID("subscription", "subscription:write", "subscription:platform"),
+	"POST /v1/subscriptions/{id}/enable":    onScopedID("subscription", "subscription:write", "subscription:platform"),
 	"GET /v1/subscriptions/{id}/deliveries": onScopedID("subscription", "subscription:read", "subscription:platform"),
 	"POST /v1/subscriptions/{id}/replay":    onScopedID("subscription", "subscription:write", "subscription:platform"),
 	"GET /v1/alerts":                        onTeamQuery("alert:read"),
