@@ -33,6 +33,7 @@ func TestNotifyRoutesMatchTheOpenAPISpec(t *testing.T) {
 	c.must(200, "GET", "/v1/subscriptions/"+id, nil)
 	c.must(404, "GET", "/v1/subscriptions/payments.nope", nil)
 	c.must(200, "POST", "/v1/subscriptions/"+id+"/rotate", nil)
+	c.must(200, "POST", "/v1/subscriptions/"+id+"/enable", nil)
 	c.must(200, "GET", "/v1/subscriptions/"+id+"/deliveries?limit=10", nil)
 	c.must(400, "GET", "/v1/subscriptions/"+id+"/deliveries?limit=0", nil)
 	c.must(202, "POST", "/v1/subscriptions/"+id+"/replay", map[string]any{"from_time": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)})
