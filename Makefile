@@ -45,6 +45,7 @@ bench: ## figures as RESULT lines
 	$(GO) run ./services/gateway/cmd/webhookbench
 	$(GO) test -run '^$$' -bench BenchmarkPortal -benchtime 1x ./services/gateway/internal/portal/
 	$(GO) run ./bench/soak
+	$(GO) test -run '^$$' -bench BenchmarkNotify -benchtime 1x ./services/gateway/internal/notify/
 
 lint: ## gofmt, go vet, staticcheck
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

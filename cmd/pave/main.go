@@ -30,6 +30,8 @@ Usage:
   pave audit ...       query the audit ledger; verify its hash chain
   pave whoami          who the token belongs to
   pave servers ...     provisioning's servers; declare one gone for good
+  pave subscriptions . send events to HTTPS endpoints, Slack or Teams; deliveries, replay
+  pave alerts ...      list and acknowledge alerts (budget, spike, drift, saga, break-glass)
   pave dev [flags]     run every service in one process with an embedded JetStream server
   pave runner [flags]  run admitted jobs of a pool as OS processes
   pave version         print the version
@@ -100,6 +102,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = runPromote(args[0], args[1:], stdout)
 	case "servers":
 		err = runServers(args[1:], stdout)
+	case "subscriptions", "alerts":
+		err = runSubscriptions(args[0], args[1:], stdout)
 	case "runner":
 		err = runRunner(args[1:])
 	case "bench-environments":

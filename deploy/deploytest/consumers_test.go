@@ -25,6 +25,8 @@ var orderedReaders = map[string]string{
 	"services/gateway/internal/ports/sse.go":              "streams lifecycle events to an HTTP client",
 	"services/gateway/internal/ports/lifecycle_events.go": "scans lifecycle events for an operation's progress",
 	"services/scheduler/cmd/kueuebench/main.go":           "a benchmark tool that follows the log",
+	"services/gateway/internal/ports/events_stream.go":    "streams a team's events to an HTTP client (live feed)",
+	"services/gateway/internal/notify/scan.go":            "reads event streams from a time to replay them to a subscription",
 }
 
 // Every consumer of work runs through pkg/bus (its router applies the

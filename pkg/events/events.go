@@ -23,7 +23,7 @@ const (
 // Each area keeps its types in a file of its own.
 func Types() map[string]any {
 	out := map[string]any{}
-	for _, set := range []map[string]any{platformTypes(), provisioningTypes(), lifecycleTypes(), environmentTypes(), schedulerTypes(), runnerTypes(), costTypes(), accessTypes(), credentialsTypes(), gatewayTypes(), promotionTypes(), incidentTypes()} {
+	for _, set := range []map[string]any{platformTypes(), provisioningTypes(), lifecycleTypes(), environmentTypes(), schedulerTypes(), runnerTypes(), costTypes(), accessTypes(), credentialsTypes(), gatewayTypes(), promotionTypes(), incidentTypes(), notifyTypes()} {
 		maps.Copy(out, set)
 	}
 	return out

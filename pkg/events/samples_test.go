@@ -121,5 +121,6 @@ func allSamples() map[string]any {
 	maps.Copy(out, incidentSamples)
 	maps.Copy(out, gatewaySamples)
 	maps.Copy(out, promotionSamples)
+	maps.Copy(out, notifySamples)
 	return out
 }

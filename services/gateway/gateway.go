@@ -29,6 +29,7 @@ import (
 	"github.com/pave-platform/pave/pkg/service"
 	"github.com/pave-platform/pave/services/gateway/internal/automate"
 	"github.com/pave-platform/pave/services/gateway/internal/ingress"
+	"github.com/pave-platform/pave/services/gateway/internal/notify"
 	"github.com/pave-platform/pave/services/gateway/internal/portal"
 	"github.com/pave-platform/pave/services/gateway/internal/ports"
 	"github.com/pave-platform/pave/services/gateway/internal/webhooks"
@@ -71,7 +72,7 @@ const DedupBucket = "GATEWAY_WEBHOOK_DELIVERIES"
 // Module runs the gateway: its routes join the process's HTTP server.
 var Module = fx.Module(Name,
 	service.Lifecycle(Name),
-	fx.Provide(loadConfig, loadRepositories, newDedup),
+	fx.Provide(loadConfig, loadRepositories, newDedup, newNotify),
 	fx.Provide(fx.Private, newGrantIndex),
 	fx.Provide(ports.NewActing, openAutomate),
 	fx.Provide(fx.Annotate(newAPIRoute, fx.ResultTags(`group:"routes"`, ``))),
@@ -114,13 +115,25 @@ func newGrantIndex(gc Config, nc *nats.Conn) (*policy.Grants, *policy.Incidents,
 	return grants, incidents, nil
 }
 
+// newNotify assembles the outbound subscriptions and alerts (its
+// consumers start with the gateway's runtime).
+func newNotify(b *bus.Bus, so bus.StreamOptions, log *slog.Logger) (*notify.Service, error) {
+	cfg, err := notify.LoadConfig()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	return notify.New(ctx, cfg, b, so, log.With("service", Name, "component", "notify"))
+}
+
 // openAutomate opens the custom event types, automations and runs.
 func openAutomate(c Config, js jetstream.JetStream, so bus.StreamOptions, reg *schema.Registry) (automate.Stores, automate.Registry, error) {
 	st, err := automate.Open(context.Background(), js, so.Replicas, c.Automate)
 	return st, automate.Registry{Base: reg, Custom: st.Types}, err
 }
 
-func newAPIRoute(lc fx.Lifecycle, gc Config, grants *policy.Grants, so bus.StreamOptions, mp metric.MeterProvider, nc *nats.Conn, js jetstream.JetStream, reg *schema.Registry, rc redisfx.Client, fill *bus.FillMonitor, log *slog.Logger, acting *ports.Acting, events automate.Registry) (httpfx.Route, portal.API, error) {
+func newAPIRoute(lc fx.Lifecycle, gc Config, grants *policy.Grants, so bus.StreamOptions, mp metric.MeterProvider, nc *nats.Conn, js jetstream.JetStream, reg *schema.Registry, rc redisfx.Client, fill *bus.FillMonitor, nt *notify.Service, log *slog.Logger, acting *ports.Acting, events automate.Registry) (httpfx.Route, portal.API, error) {
 	client := authn.NewClient(nc, 2*time.Second)
 	// Every /v1 route is decided in-process against the Cedar policies
 	// (an invalid policy stops the start) and recorded in the audit ledger.
@@ -141,7 +154,7 @@ func newAPIRoute(lc fx.Lifecycle, gc Config, grants *policy.Grants, so bus.Strea
 	lc.Append(fx.StartStopHook(reads.Start, reads.Stop))
 	az := ports.Authz{Decider: policy.New(policies), Recorder: recorder, Grants: grants, Metrics: dm, Reads: reads}
 	api := ports.API(ports.Deps{Auth: client, Caller: ports.NATSCaller{NC: nc}, Types: events, Authz: az, Events: events, Acting: acting,
-		Log: log.With("service", Name), NC: nc, JS: js, Registry: reg, Redis: rc.Redis, Config: &apiCfg, Meters: mp, Capacity: fill})
+		Log: log.With("service", Name), NC: nc, JS: js, Registry: reg, Redis: rc.Redis, Config: &apiCfg, Meters: mp, Capacity: fill, Notify: nt.Handler()})
 	// Every API request starts (or continues) a trace at the edge.
 	h := otelfx.HTTPHandler(Name, api)
 	return httpfx.Route{Pattern: "/v1/", Handler: h}, portal.API{Handler: h}, nil
@@ -175,6 +188,7 @@ type consumersParams struct {
 	Repos     *webhooks.Repositories
 	Grants    *policy.Grants
 	Incidents *policy.Incidents
+	Notify    *notify.Service
 	SO        bus.StreamOptions
 	MW        platformfx.Middleware
 	Log       *slog.Logger
@@ -212,9 +226,14 @@ func runConsumers(p consumersParams) error {
 	irt.ServeRPC(p.NC, "pave-gateway-automate", automate.API{Types: p.Automate.Types, Rules: p.Automate.Rules, Runs: p.Automate.Runs, Dora: p.Automate.Dora}.Endpoints()...)
 	// Access's event stream is declared here too, so that the gateway can
 	// start first (its grant index follows the stream); DORA reads
-	// lifecycle's promotions, whichever service starts first.
+	// lifecycle's promotions, whichever service starts first. Outbound
+	// subscriptions: the fan-out of every event stream and the deliverer
+	// (notify).
 	p.LC.Append(rt.Hook(func(ctx context.Context) error {
-		return bus.EnsureStreams(ctx, p.Bus.JetStream(), append(bus.ServiceStreams("access", p.SO), bus.ServiceStreams("gateway", p.SO)...)...)
+		if err := bus.EnsureStreams(ctx, p.Bus.JetStream(), append(bus.ServiceStreams("access", p.SO), bus.ServiceStreams("gateway", p.SO)...)...); err != nil {
+			return err
+		}
+		return p.Notify.Register(ctx, rt)
 	}))
 	p.LC.Append(irt.Hook(func(ctx context.Context) error {
 		return bus.EnsureStreams(ctx, p.Bus.JetStream(), bus.ServiceStreams("lifecycle", p.SO)...)

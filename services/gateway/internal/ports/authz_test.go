@@ -62,7 +62,9 @@ func TestEveryMappedActionIsInTheSchema(t *testing.T) {
 		"environment:promote", "promotion:read", "promotion:approve", "application:write", "event:ingest",
 		"access-request:create", "access-request:read", "access-request:review", "grant:read", "grant:revoke",
 		"break-glass:activate", "access-review:create", "access-review:read", "access-review:decide",
-		ownerCredentialsAction, grantCredentialsAction} {
+		ownerCredentialsAction, grantCredentialsAction,
+		"subscription:read", "subscription:write", "subscription:platform", "alert:read", "alert:ack",
+		"alert:platform", "event:stream", "event:stream-all"} {
 		assert.True(t, p.HasAction(a), a)
 	}
 	assert.False(t, p.HasAction(unmappedAction), "an unmapped route can never be permitted")

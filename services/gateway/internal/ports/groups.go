@@ -18,7 +18,7 @@ var routeGroups = [][]route{forwarded, accessRoutes, promotionRoutes, automateRo
 // routeRules maps every registered route pattern to its action and
 // resource, merged from each area's table. A pattern missing here is
 // denied (authz_test.go fails first).
-var routeRules = mergeRules(coreRules, accessRules, promotionRules, ingressRules, automateRules)
+var routeRules = mergeRules(coreRules, accessRules, promotionRules, ingressRules, automateRules, notifyRules)
 
 func mergeRules(tables ...map[string]resolver) map[string]resolver {
 	out := map[string]resolver{}

@@ -43,6 +43,8 @@ type Deps struct {
 	// Acting is given the API's chain below authentication, for
 	// automations that act as a service account (nil: none).
 	Acting *Acting
+	// Notify answers /v1/subscriptions and /v1/alerts (nil: 501).
+	Notify http.Handler
 }
 
 // API is the authenticated /v1 surface.
@@ -58,6 +60,7 @@ func API(d Deps) http.Handler {
 	mux.Handle("GET /v1/operations/{id}", getOperation(c, d.JS, log))
 	mux.Handle("GET /v1/costs/export", exportCosts(c, log))
 	registerIngress(mux, d, cfg.Ingress)
+	registerNotify(mux, d, *cfg)
 	mux.HandleFunc("GET /v1/events/types", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, log, http.StatusOK, map[string]any{"items": app.ListEventTypes(types)})
 	})
