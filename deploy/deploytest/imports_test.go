@@ -25,6 +25,7 @@ var composers = map[string]string{
 	"cmd/pave/": "the pave command composes every service into one process (pave dev, its tests)",
 	"services/gateway/internal/portal/platform_test.go":  "the portal's browser journey runs the whole platform, as cmd/pave does",
 	"services/gateway/internal/ports/auditreads_test.go": "records into the real audit ledger and reads it back, to check what the read counter appended",
+	"services/gateway/internal/notify/rig_test.go":       "the notify test rig decides its API calls with the real audit ledger as recorder, as the gateway does through access",
 }
 
 // Services talk only by events and rpc: no file under services/X
