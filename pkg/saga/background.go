@@ -112,6 +112,7 @@ func (e *Engine) follow(ctx context.Context, w jetstream.KeyWatcher) {
 func (e *Engine) observe(entry jetstream.KeyValueEntry, resumed bool) {
 	if entry.Operation() != jetstream.KeyValuePut {
 		e.sched.forget(entry.Key())
+		e.sent.forget(entry.Key())
 		return
 	}
 	var inst Instance
@@ -156,7 +157,7 @@ func (e *Engine) runTask(ctx context.Context, t task) {
 	if t.flush {
 		s, err := e.load(ctx, t.id)
 		if err == nil {
-			err = e.flush(ctx, s.inst)
+			err = e.flush(ctx, s.inst, true)
 		}
 		if err != nil {
 			e.log.Warn("saga outbox; will retry", "saga", t.id, "error", err)

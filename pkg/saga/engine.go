@@ -31,6 +31,7 @@ type Engine struct {
 	grace      time.Duration
 	retryDelay time.Duration
 	sched      *schedule
+	sent       *sentLog
 	metrics    metrics
 
 	runMu  sync.Mutex
@@ -101,7 +102,7 @@ func NewEngine(ctx context.Context, js jetstream.JetStream, b *bus.Bus, bucket s
 	}
 	return &Engine{
 		kv: bucketKV, bus: b, defs: byName, source: cfg.source, now: cfg.now, log: cfg.log,
-		grace: cfg.grace, retryDelay: cfg.retryDelay, sched: newSchedule(), metrics: newMetrics(),
+		grace: cfg.grace, retryDelay: cfg.retryDelay, sched: newSchedule(), sent: newSentLog(), metrics: newMetrics(),
 	}, nil
 }
 
@@ -130,7 +131,7 @@ func (e *Engine) Start(ctx context.Context, defName, sagaID string, data any) er
 	if err != nil {
 		return fmt.Errorf("start saga %s: %w", sagaID, err)
 	}
-	return e.flush(ctx, inst)
+	return e.flush(ctx, inst, false)
 }
 
 // Deliver applies an input to saga sagaID and publishes what it emits.
@@ -142,7 +143,7 @@ func (e *Engine) Deliver(ctx context.Context, sagaID string, in Input) error {
 	if err != nil {
 		return err
 	}
-	return e.flush(ctx, inst)
+	return e.flush(ctx, inst, false)
 }
 
 func (e *Engine) deliver(ctx context.Context, sagaID string, in Input) (Instance, error) {

@@ -49,7 +49,9 @@ func (e *Engine) update(ctx context.Context, id string, change func(cur Instance
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return Instance{}, err
 		}
-		next, err := change(cur.inst, cur.rev != 0)
+		// What this engine published leaves the outbox with this write.
+		base, stripped := e.sent.strip(cur.inst)
+		next, err := change(base, cur.rev != 0)
 		if err != nil {
 			return cur.inst, err
 		}
@@ -57,8 +59,10 @@ func (e *Engine) update(ctx context.Context, id string, change func(cur Instance
 		if err != nil {
 			return cur.inst, fmt.Errorf("encode saga %s: %w", id, err)
 		}
-		if bytes.Equal(val, cur.raw) {
+		if bytes.Equal(val, cur.raw) || stripped && unchanged(base, val) {
 			// Still worth noting: the schedule may hold an older revision.
+			// An input that changes nothing writes nothing, not even the
+			// removal of published entries: the next write does that.
 			if cur.rev != 0 {
 				e.sched.note(cur.inst, cur.rev, e.now(), e.grace)
 			}
@@ -66,6 +70,7 @@ func (e *Engine) update(ctx context.Context, id string, change func(cur Instance
 		}
 		rev, err := e.write(ctx, id, val, cur.rev)
 		if err == nil {
+			e.sent.stored(next)
 			e.sched.note(next, rev, e.now(), e.grace)
 			e.metrics.ended(ctx, cur.inst, next)
 			return next, nil
@@ -74,6 +79,12 @@ func (e *Engine) update(ctx context.Context, id string, change func(cur Instance
 			return cur.inst, fmt.Errorf("store saga %s at revision %d: %w", id, cur.rev, err)
 		}
 	}
+}
+
+// unchanged says whether val encodes base.
+func unchanged(base Instance, val []byte) bool {
+	raw, err := json.Marshal(base)
+	return err == nil && bytes.Equal(raw, val)
 }
 
 func (e *Engine) write(ctx context.Context, id string, val []byte, rev uint64) (uint64, error) {
