@@ -43,13 +43,16 @@ type Service struct {
 	// resumeBackoff is the first wait before a failed compensation is
 	// resumed (reconcile doubles it each round).
 	resumeBackoff time.Duration
+	// sent is what flush published and the store still holds.
+	sent *published
 }
 
 // NewService builds the lifecycle use cases. New environments queue for
 // admission in the scheduler pool pool.
 func NewService(envs Environments, sagas Sagas, cat *domain.Catalog, pool string, pub Publisher, log *slog.Logger) *Service {
-	return &Service{envs: envs, sagas: sagas, catalog: cat, pool: pool, pub: pub, log: log,
-		now: func() time.Time { return time.Now().UTC() }, resumeBackoff: time.Second}
+	sent := newPublished()
+	return &Service{envs: lazyOutbox{Environments: envs, sent: sent}, sagas: sagas, catalog: cat, pool: pool, pub: pub, log: log,
+		now: func() time.Time { return time.Now().UTC() }, resumeBackoff: time.Second, sent: sent}
 }
 
 // WithResumeBackoff sets the first wait before reconcile resumes a failed
@@ -82,6 +85,12 @@ func (s *Service) Create(ctx context.Context, p authn.Principal, req domain.Crea
 		return domain.Environment{}, err
 	}
 	env = withTransition(domain.Environment{}, env, s.now())
+	// Stored queued at once, both transitions in one write.
+	queued, err := env.Queue(s.pool, s.now())
+	if err != nil {
+		return domain.Environment{}, err
+	}
+	env = withTransition(env, queued, s.now())
 	if err := s.envs.Reserve(ctx, env.Team, env.Name, env.ID); err != nil {
 		return domain.Environment{}, err
 	}
@@ -218,16 +227,18 @@ func withTransition(cur, next domain.Environment, now time.Time) domain.Environm
 	return next
 }
 
-// flush publishes the transition events env (as just stored) holds, then
-// clears them from the stored environment. Event ids are
-// <env>/transition/<seq>, so a repeat is deduplicated. A failure leaves
-// them for the next flush (Reconcile flushes every pass).
+// flush publishes the transition events env (as just stored) holds that
+// were not published yet. Event ids are <env>/transition/<seq>, so a
+// repeat is deduplicated. An environment at rest then has them cleared
+// from its stored outbox; one in flight keeps them until its next write,
+// which drops them (see published). A failure leaves them for the next
+// flush (Reconcile flushes every pass).
 func (s *Service) flush(ctx context.Context, env domain.Environment) {
 	if len(env.Outbox) == 0 {
 		return
 	}
 	id := env.ID
-	for _, ev := range env.Outbox {
+	for _, ev := range s.sent.unpublished(env) {
 		e, err := bus.NewEvent(fmt.Sprintf("%s/transition/%d", ev.EnvironmentID, ev.Seq), "pave/lifecycle", events.TypeEnvironmentTransitioned, ev)
 		if err == nil {
 			err = s.pub.Publish(ctx, e)
@@ -236,19 +247,18 @@ func (s *Service) flush(ctx context.Context, env domain.Environment) {
 			s.log.Warn("transition event not published yet", "environment", id, "seq", ev.Seq, "error", err)
 			return
 		}
+		s.sent.mark(id, ev.Seq)
 	}
-	last := env.Outbox[len(env.Outbox)-1].Seq
+	if inFlight(env.State) {
+		return
+	}
 	_, err := mutate(ctx, s.envs, id, func(e domain.Environment) (domain.Environment, error) {
-		var keep []events.EnvironmentTransitioned
-		for _, ev := range e.Outbox {
-			if ev.Seq > last {
-				keep = append(keep, ev)
-			}
+		if len(e.Outbox) == 0 {
+			return e, errNoChange
 		}
-		e.Outbox = keep
-		return e, nil
+		return e, nil // the store drops what was published
 	})
-	if err != nil && !errors.Is(err, ErrNotFound) {
+	if err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, errNoChange) {
 		s.log.Warn("transition outbox not cleared", "environment", id, "error", err)
 	}
 }
