@@ -54,6 +54,9 @@ type Config struct {
 	// VerifyTimeout: a promoted environment not healthy in time is
 	// rolled back.
 	VerifyTimeout time.Duration `env:"PAVE_PROMOTION_VERIFY_TIMEOUT" envDefault:"5m"`
+	// Retention is how long a deleted environment and an ended saga stay
+	// before their keys are removed.
+	Retention time.Duration `env:"PAVE_LIFECYCLE_RETENTION" envDefault:"168h"`
 }
 
 // Validate names the variable that is out of range.
@@ -80,6 +83,9 @@ func (c Config) Validate() error {
 	}
 	if c.VerifyTimeout < time.Second {
 		errs = append(errs, config.Invalid("PAVE_PROMOTION_VERIFY_TIMEOUT", "must be at least 1s"))
+	}
+	if c.Retention < time.Second {
+		errs = append(errs, config.Invalid("PAVE_LIFECYCLE_RETENTION", "must be at least 1s"))
 	}
 	return errors.Join(errs...)
 }
@@ -174,7 +180,8 @@ func (r *runner) build(ctx context.Context) error {
 	}
 	// The engine stops after the consumers, whose handlers drive it.
 	r.rt.OnStop(r.engine.Stop)
-	svc := app.NewService(envs, r.engine, cat, r.cfg.AdmissionPool, r.Bus, r.log).WithResumeBackoff(r.cfg.RetryBackoff)
+	svc := app.NewService(envs, r.engine, cat, r.cfg.AdmissionPool, r.Bus, r.log).WithResumeBackoff(r.cfg.RetryBackoff).
+		WithRetention(r.cfg.Retention)
 	promoter, err := r.promoter(ctx, svc, ppol)
 	if err != nil {
 		return err

@@ -45,6 +45,9 @@ type Service struct {
 	resumeBackoff time.Duration
 	// sent is what flush published and the store still holds.
 	sent *published
+	// retention is how long a deleted environment is kept before it is
+	// purged (its key, and with it its entry in every index).
+	retention time.Duration
 }
 
 // NewService builds the lifecycle use cases. New environments queue for
@@ -52,7 +55,8 @@ type Service struct {
 func NewService(envs Environments, sagas Sagas, cat *domain.Catalog, pool string, pub Publisher, log *slog.Logger) *Service {
 	sent := newPublished()
 	return &Service{envs: lazyOutbox{Environments: envs, sent: sent}, sagas: sagas, catalog: cat, pool: pool, pub: pub, log: log,
-		now: func() time.Time { return time.Now().UTC() }, resumeBackoff: time.Second, sent: sent}
+		now: func() time.Time { return time.Now().UTC() }, resumeBackoff: time.Second, sent: sent,
+		retention: DefaultRetention}
 }
 
 // WithResumeBackoff sets the first wait before reconcile resumes a failed
@@ -62,6 +66,20 @@ func (s *Service) WithResumeBackoff(d time.Duration) *Service {
 	s.resumeBackoff = max(d, time.Millisecond)
 	return s
 }
+
+// DefaultRetention is how long a deleted environment stays readable.
+const DefaultRetention = 7 * 24 * time.Hour
+
+// WithRetention sets how long a deleted environment is kept before
+// reconcile purges it (DefaultRetention by default).
+func (s *Service) WithRetention(d time.Duration) *Service {
+	s.retention = max(d, time.Millisecond)
+	return s
+}
+
+// Remembered is how many environments this process keeps published
+// transition events of (at most those in flight).
+func (s *Service) Remembered() int { return s.sent.size() }
 
 // Catalog is the template catalog the service validates against.
 func (s *Service) Catalog() *domain.Catalog { return s.catalog }
