@@ -115,6 +115,14 @@ func (e *Engine) observe(entry jetstream.KeyValueEntry, resumed bool) {
 		e.sent.forget(entry.Key())
 		return
 	}
+	if endedRaw(entry.Value()) {
+		// Ended: no timer, no outbox. Not decoded, so that a start costs
+		// the live sagas, not every saga kept.
+		e.sched.forget(entry.Key())
+		e.sent.forget(entry.Key())
+		return
+	}
+	e.decoded.Add(1)
 	var inst Instance
 	if err := json.Unmarshal(entry.Value(), &inst); err != nil {
 		e.log.Error("undecodable saga instance", "saga", entry.Key(), "revision", entry.Revision(), "error", err)

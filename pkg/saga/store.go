@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -68,7 +69,7 @@ func (e *Engine) update(ctx context.Context, id string, change func(cur Instance
 			}
 			return cur.inst, nil
 		}
-		rev, err := e.write(ctx, id, val, cur.rev)
+		rev, err := e.write(ctx, id, val, cur.rev, e.ended(next))
 		if err == nil {
 			e.sent.stored(next)
 			e.sched.note(next, rev, e.now(), e.grace)
@@ -87,11 +88,50 @@ func unchanged(base Instance, val []byte) bool {
 	return err == nil && bytes.Equal(raw, val)
 }
 
-func (e *Engine) write(ctx context.Context, id string, val []byte, rev uint64) (uint64, error) {
+// ended says whether inst is written for the last time: it ended and
+// has nothing left to publish. With a retention, that write expires.
+func (e *Engine) ended(inst Instance) bool {
+	return e.retention > 0 && inst.Status.Terminal() && len(inst.Outbox) == 0
+}
+
+func (e *Engine) write(ctx context.Context, id string, val []byte, rev uint64, expires bool) (uint64, error) {
 	if rev == 0 {
 		return e.kv.Create(ctx, id, val)
 	}
-	return e.kv.Update(ctx, id, val, rev)
+	if !expires {
+		return e.kv.Update(ctx, id, val, rev)
+	}
+	// The compare-and-set of Update, with the message's TTL.
+	ack, err := e.js.PublishMsg(ctx, &nats.Msg{Subject: "$KV." + e.bucket + "." + id, Data: val},
+		jetstream.WithExpectLastSequencePerSubject(rev), jetstream.WithMsgTTL(e.retention))
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
+		return 0, fmt.Errorf("%w: %w", err, jetstream.ErrKeyExists)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return ack.Sequence, nil
+}
+
+// endedRaw says, without decoding it, whether a stored instance ended
+// with an empty outbox: nothing the background part has to do. The
+// status is the third field (after id and definition, which are escaped
+// strings), so its first occurrence is the instance's; an outbox key
+// anywhere (even in the data) counts as an outbox, which only costs a
+// decode.
+func endedRaw(raw []byte) bool {
+	const key = `"status":"`
+	i := bytes.Index(raw, []byte(key))
+	if i < 0 {
+		return false
+	}
+	rest := raw[i+len(key):]
+	j := bytes.IndexByte(rest, '"')
+	if j < 0 {
+		return false
+	}
+	return Status(rest[:j]).Terminal() && !bytes.Contains(raw, []byte(`"outbox":`))
 }
 
 func isConflict(err error) bool {

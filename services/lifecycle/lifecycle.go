@@ -174,7 +174,8 @@ func (r *runner) build(ctx context.Context) error {
 		// An update runs a step per resource, each bounded by StepTimeout.
 		StepTimeout: r.cfg.StepTimeout, ApplyTimeout: 10 * r.cfg.StepTimeout, Retry: policy.Retry}
 	r.engine, err = saga.NewEngine(ctx, js, r.Bus, SagaBucket, append(app.Definitions(cat, policy), app.PromotionSaga(ppol)),
-		saga.WithLogger(r.log), saga.WithSource("pave/lifecycle"), saga.WithReplicas(r.SO.Replicas))
+		saga.WithLogger(r.log), saga.WithSource("pave/lifecycle"), saga.WithReplicas(r.SO.Replicas),
+		saga.WithRetention(r.cfg.Retention))
 	if err != nil {
 		return err
 	}
