@@ -118,6 +118,8 @@ type deps struct {
 	SO  bus.StreamOptions
 	MW  platformfx.Middleware
 	Log *slog.Logger
+	// Fill refuses creates and updates while a stream is full.
+	Fill *bus.FillMonitor `optional:"true"`
 }
 
 func run(d deps) error {
@@ -183,6 +185,9 @@ func (r *runner) build(ctx context.Context) error {
 	r.rt.OnStop(r.engine.Stop)
 	svc := app.NewService(envs, r.engine, cat, r.cfg.AdmissionPool, r.Bus, r.log).WithResumeBackoff(r.cfg.RetryBackoff).
 		WithRetention(r.cfg.Retention)
+	if r.Fill != nil {
+		svc.WithCapacity(r.Fill)
+	}
 	promoter, err := r.promoter(ctx, svc, ppol)
 	if err != nil {
 		return err

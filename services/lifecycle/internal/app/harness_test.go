@@ -55,6 +55,7 @@ func shopCatalog(t *testing.T) *domain.Catalog {
 // with the answers a test makes up for provisioning and the scheduler.
 type harness struct {
 	js   jetstream.JetStream
+	bus  *bus.Bus
 	envs *adapters.KVEnvironments
 	eng  *saga.Engine
 	svc  *app.Service
@@ -89,7 +90,7 @@ func newHarnessWith(t *testing.T, p app.StepPolicy) *harness {
 	cat := shopCatalog(t)
 	eng, err := saga.NewEngine(ctx, js, b, "LIFECYCLE_SAGAS", app.Definitions(cat, p))
 	require.NoError(t, err)
-	return &harness{js: js, envs: envs, eng: eng, svc: app.NewService(envs, eng, cat, "platform", b, slog.New(slog.DiscardHandler))}
+	return &harness{js: js, bus: b, envs: envs, eng: eng, svc: app.NewService(envs, eng, cat, "platform", b, slog.New(slog.DiscardHandler))}
 }
 
 func (h *harness) create(t *testing.T) domain.Environment {

@@ -48,6 +48,8 @@ type Service struct {
 	// retention is how long a deleted environment is kept before it is
 	// purged (its key, and with it its entry in every index).
 	retention time.Duration
+	// capacity refuses new work while a stream is full (nil: never).
+	capacity Capacity
 }
 
 // NewService builds the lifecycle use cases. New environments queue for
@@ -92,6 +94,9 @@ func (s *Service) Create(ctx context.Context, p authn.Principal, req domain.Crea
 	}
 	r, err := domain.NewEnvironmentRequest(s.catalog, req)
 	if err != nil {
+		return domain.Environment{}, err
+	}
+	if err := s.refuseWhenFull(ctx); err != nil {
 		return domain.Environment{}, err
 	}
 	id, err := domain.NewEnvironmentID(rand.Reader)
