@@ -60,7 +60,7 @@ func (e *Engine) update(ctx context.Context, id string, change func(cur Instance
 		if err != nil {
 			return cur.inst, fmt.Errorf("encode saga %s: %w", id, err)
 		}
-		if bytes.Equal(val, cur.raw) || stripped && unchanged(base, val) {
+		if bytes.Equal(val, cur.raw) || stripped && next.Seq == base.Seq && unchanged(base, val) {
 			// Still worth noting: the schedule may hold an older revision.
 			// An input that changes nothing writes nothing, not even the
 			// removal of published entries: the next write does that.
@@ -82,7 +82,8 @@ func (e *Engine) update(ctx context.Context, id string, change func(cur Instance
 	}
 }
 
-// unchanged says whether val encodes base.
+// unchanged says whether val encodes base (asked only when the change
+// made no transition: every transition moves Seq).
 func unchanged(base Instance, val []byte) bool {
 	raw, err := json.Marshal(base)
 	return err == nil && bytes.Equal(raw, val)
