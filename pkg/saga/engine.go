@@ -3,6 +3,7 @@ package saga
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -138,6 +139,12 @@ func (e *Engine) Start(ctx context.Context, defName, sagaID string, data any) er
 	raw, err := json.Marshal(data)
 	if err != nil {
 		return fmt.Errorf("start saga %s: marshal data: %w", sagaID, err)
+	}
+	// A new saga, the usual case, is created without reading first.
+	if inst, err := e.create(ctx, def, sagaID, raw); err == nil {
+		return e.flush(ctx, inst, false)
+	} else if !errors.Is(err, errExists) {
+		return fmt.Errorf("start saga %s: %w", sagaID, err)
 	}
 	inst, err := e.update(ctx, sagaID, func(cur Instance, exists bool) (Instance, error) {
 		if exists && cur.Definition != defName {

@@ -22,6 +22,35 @@ type stored struct {
 	rev  uint64 // 0: the key does not exist
 }
 
+// errExists: create found the key taken.
+var errExists = errors.New("saga exists")
+
+// create stores saga id as Start makes it, if the key is free; errExists
+// if it is taken (Start then applies itself to what is stored).
+func (e *Engine) create(ctx context.Context, def Definition, id string, data json.RawMessage) (Instance, error) {
+	if !ValidID(id) {
+		return Instance{}, fmt.Errorf("%w: saga id %q", ErrInvalidInput, id)
+	}
+	cur := Instance{ID: id, Trace: traceOf(ctx)}
+	next, _, err := Transition(def, cur, Start{Data: data}, e.now())
+	if err != nil {
+		return Instance{}, err
+	}
+	val, err := json.Marshal(next)
+	if err != nil {
+		return Instance{}, fmt.Errorf("encode saga %s: %w", id, err)
+	}
+	rev, err := e.kv.Create(ctx, id, val)
+	if isConflict(err) {
+		return Instance{}, errExists
+	}
+	if err != nil {
+		return Instance{}, fmt.Errorf("store saga %s: %w", id, err)
+	}
+	e.sched.note(next, rev, e.now(), e.grace)
+	return next, nil
+}
+
 func (e *Engine) load(ctx context.Context, id string) (stored, error) {
 	if !ValidID(id) {
 		return stored{}, fmt.Errorf("%w: saga id %q", ErrInvalidInput, id)

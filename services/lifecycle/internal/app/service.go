@@ -121,7 +121,8 @@ func (s *Service) Create(ctx context.Context, p authn.Principal, req domain.Crea
 		return domain.Environment{}, err
 	}
 	s.flush(ctx, env)
-	return s.startOperation(ctx, env.ID)
+	// Stored queued already: start its saga without reading it back.
+	return env, s.startSaga(ctx, env)
 }
 
 // startOperation moves a new environment on from requested to queued,
@@ -146,18 +147,24 @@ func (s *Service) startOperation(ctx context.Context, id string) (domain.Environ
 			return env, err
 		}
 	}
+	return env, s.startSaga(ctx, env)
+}
+
+// startSaga starts the saga of env's current operation (a no-op if it
+// runs already).
+func (s *Service) startSaga(ctx context.Context, env domain.Environment) error {
 	t, err := s.catalog.Get(env.Template, env.Version)
 	if err != nil {
-		return env, fmt.Errorf("environment %s: %w", id, err)
+		return fmt.Errorf("environment %s: %w", env.ID, err)
 	}
 	data, err := s.sagaData(env, t)
 	if err != nil {
-		return env, err
+		return err
 	}
 	if err := s.sagas.Start(ctx, DefinitionName(string(env.Operation.Kind), t), env.Operation.ID, data); err != nil {
-		return env, fmt.Errorf("start %s: %w", env.Operation.ID, err)
+		return fmt.Errorf("start %s: %w", env.Operation.ID, err)
 	}
-	return env, nil
+	return nil
 }
 
 func (s *Service) sagaData(env domain.Environment, t domain.Template) (SagaData, error) {
