@@ -199,3 +199,17 @@ func TestEngineWritesOncePerTransition(t *testing.T) {
 	assert.Empty(t, inst.Outbox)
 	assert.Equal(t, progressIDs("env-1", inst.Seq), env.streamIDs(t, "EVT_LIFECYCLE"))
 }
+
+// A saga that waits longer than the outbox grace has what it published
+// removed from its stored outbox by the background part (one write), so
+// a restart does not publish it again.
+func TestEngineSettlesThePublishedOutboxOfAWaitingSaga(t *testing.T) {
+	env := newEnv(t)
+	eng := env.engine(t, env.bus, def3()) // grace 200ms, no worker: step a waits
+	require.NoError(t, eng.Start(context.Background(), "test", "env-1", nil))
+	require.Eventually(t, func() bool {
+		inst, err := eng.Get(context.Background(), "env-1")
+		return err == nil && len(inst.Outbox) == 0
+	}, 20*time.Second, 20*time.Millisecond, "the published outbox of env-1 was never removed")
+	assert.Equal(t, []string{"env-1/a/1"}, env.streamIDs(t, "CMD_SAGATEST"), "published once")
+}

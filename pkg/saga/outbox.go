@@ -43,7 +43,7 @@ func (e *Engine) flush(ctx context.Context, inst Instance, settle bool) error {
 			return perr
 		}
 		if len(sent)+len(refused) > 0 {
-			next, err := e.update(ctx, inst.ID, func(cur Instance, exists bool) (Instance, error) {
+			next, err := e.updateLazily(ctx, inst.ID, false, func(cur Instance, exists bool) (Instance, error) {
 				if !exists {
 					return cur, ErrNotFound
 				}

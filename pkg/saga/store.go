@@ -74,6 +74,14 @@ func (e *Engine) load(ctx context.Context, id string) (stored, error) {
 // change again, so change must depend on nothing but the instance it is
 // given. When change leaves the instance as it was, nothing is written.
 func (e *Engine) update(ctx context.Context, id string, change func(cur Instance, exists bool) (Instance, error)) (Instance, error) {
+	return e.updateLazily(ctx, id, true, change)
+}
+
+// updateLazily is update; with lazy, an input that changes nothing but
+// the removal of published outbox entries writes nothing (the next write
+// removes them). Settling the outbox is not lazy: that removal is its
+// point.
+func (e *Engine) updateLazily(ctx context.Context, id string, lazy bool, change func(cur Instance, exists bool) (Instance, error)) (Instance, error) {
 	for tries := 1; ; tries++ {
 		cur, err := e.load(ctx, id)
 		if err != nil && !errors.Is(err, ErrNotFound) {
@@ -89,7 +97,7 @@ func (e *Engine) update(ctx context.Context, id string, change func(cur Instance
 		if err != nil {
 			return cur.inst, fmt.Errorf("encode saga %s: %w", id, err)
 		}
-		if bytes.Equal(val, cur.raw) || stripped && next.Seq == base.Seq && unchanged(base, val) {
+		if bytes.Equal(val, cur.raw) || lazy && stripped && next.Seq == base.Seq && unchanged(base, val) {
 			// Still worth noting: the schedule may hold an older revision.
 			// An input that changes nothing writes nothing, not even the
 			// removal of published entries: the next write does that.
