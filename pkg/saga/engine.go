@@ -200,6 +200,11 @@ func (e *Engine) deliver(ctx context.Context, sagaID string, in Input) (Instance
 // an empty outbox is skipped undecoded), then every write it watches.
 func (e *Engine) Decoded() int64 { return e.decoded.Load() }
 
+// Tracked counts what this engine holds in memory: per saga, a timer or
+// an outbox to publish, and published entries still stored. Only live
+// sagas have any; an ended one leaves.
+func (e *Engine) Tracked() int { return e.sched.size() + e.sent.size() }
+
 // Get returns the stored instance, or an error wrapping ErrNotFound.
 func (e *Engine) Get(ctx context.Context, sagaID string) (Instance, error) {
 	s, err := e.load(ctx, sagaID)

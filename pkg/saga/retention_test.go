@@ -61,8 +61,16 @@ func TestEngineEndedSagasExpire(t *testing.T) {
 	require.NoError(t, eng.Launch())
 	t.Cleanup(func() { stopEngine(t, eng) })
 
+	for i := range 5 {
+		complete(t, eng, fmt.Sprintf("env-done-%d", i))
+	}
+	// The watch may still deliver their older revisions; once through,
+	// nothing of an ended saga is kept in memory.
+	require.Eventually(t, func() bool { return eng.Tracked() == 0 }, 20*time.Second, 10*time.Millisecond,
+		"the engine still tracks %d entries after five sagas ended", eng.Tracked())
 	complete(t, eng, "env-done")
 	require.NoError(t, eng.Start(context.Background(), "test", "env-live", nil))
+	assert.Positive(t, eng.Tracked(), "the running saga is tracked")
 	require.Eventually(t, func() bool {
 		_, err := eng.Get(context.Background(), "env-done")
 		return err != nil

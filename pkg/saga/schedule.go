@@ -87,6 +87,12 @@ func (s *schedule) published(id string, seq int) {
 	}
 }
 
+func (s *schedule) size() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.due)
+}
+
 func (s *schedule) forget(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
