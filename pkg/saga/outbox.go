@@ -38,7 +38,7 @@ func (e *Engine) flush(ctx context.Context, inst Instance, settle bool) error {
 		if !settle && !inst.Status.Terminal() && len(refused) == 0 {
 			e.sent.add(inst.ID, sent)
 			if perr == nil {
-				e.sched.published(inst.ID, inst.Seq)
+				e.sched.published(inst.ID, inst.Seq, e.now(), e.grace)
 			}
 			return perr
 		}

@@ -72,19 +72,19 @@ func (s *schedule) note(inst Instance, rev uint64, now time.Time, grace time.Dur
 }
 
 // published notes that this engine published the outbox of the
-// instance at seq: unless a later revision came since, nothing is left to
-// publish.
-func (s *schedule) published(id string, seq int) {
+// instance at seq, leaving the entries stored for the next write to
+// remove. Unless a later revision came since, that removal is put off to
+// grace from now: a saga that moves on within it never needs a write of
+// its own for it, one that waits longer gets one.
+func (s *schedule) published(id string, seq int, now time.Time, grace time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	w := s.due[id]
-	if w == nil || w.seq != seq {
+	if w == nil || w.seq != seq || w.flushAt.IsZero() {
 		return
 	}
-	w.flushAt = time.Time{}
-	if w.fireAt.IsZero() {
-		delete(s.due, id)
-	}
+	w.flushAt = now.Add(grace)
+	s.poke()
 }
 
 func (s *schedule) size() int {
