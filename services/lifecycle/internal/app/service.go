@@ -107,14 +107,13 @@ func (s *Service) Create(ctx context.Context, p authn.Principal, req domain.Crea
 	if err != nil {
 		return domain.Environment{}, err
 	}
-	// Stored queued at once: nobody could ever read it requested, so its
-	// first transition event says it appeared queued (one event, one
-	// write, instead of requested then queued).
+	env = withTransition(domain.Environment{}, env, s.now())
+	// Stored queued at once, both transitions in one write.
 	queued, err := env.Queue(s.pool, s.now())
 	if err != nil {
 		return domain.Environment{}, err
 	}
-	env = withTransition(domain.Environment{}, queued, s.now())
+	env = withTransition(env, queued, s.now())
 	if err := s.envs.Reserve(ctx, env.Team, env.Name, env.ID); err != nil {
 		return domain.Environment{}, err
 	}
