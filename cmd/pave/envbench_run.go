@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/pave-platform/pave/pkg/bus"
 )
@@ -20,6 +23,26 @@ func (b *envBench) run(sagas, workers int, steady time.Duration) error {
 	if err != nil {
 		return err
 	}
+	seqs, err := b.lastSeqs()
+	if err != nil {
+		return err
+	}
+	var seen []string
+	var seenMu sync.Mutex
+	if os.Getenv("PAVE_BENCH_WRITES") != "" {
+		sub, err := b.nc.Subscribe(">", func(m *nats.Msg) {
+			if strings.HasPrefix(m.Subject, "_INBOX") || strings.HasPrefix(m.Subject, "$JS.API") {
+				return
+			}
+			seenMu.Lock()
+			seen = append(seen, fmt.Sprintf("%s %dB", m.Subject, len(m.Data)))
+			seenMu.Unlock()
+		})
+		if err != nil {
+			return err
+		}
+		defer sub.Unsubscribe()
+	}
 	id, _, err := b.create()
 	if err != nil {
 		return err
@@ -30,6 +53,16 @@ func (b *envBench) run(sagas, workers int, steady time.Duration) error {
 	}
 	after, _ := b.writes()
 	createWrites, sagaWrites := mid-before, after-before
+	if os.Getenv("PAVE_BENCH_WRITES") != "" {
+		if err := b.printWrites(seqs); err != nil {
+			return err
+		}
+		seenMu.Lock()
+		for _, l := range seen {
+			fmt.Fprintf(os.Stderr, "SEEN %s\n", l)
+		}
+		seenMu.Unlock()
+	}
 
 	rate, err := b.throughput(sagas, workers)
 	if err != nil {
@@ -102,6 +135,50 @@ func (b *envBench) writes() (int, error) {
 		total += int(info.State.LastSeq)
 	}
 	return total, nil
+}
+
+// lastSeqs is each stream's last sequence.
+func (b *envBench) lastSeqs() (map[string]uint64, error) {
+	ctx := context.Background()
+	out := map[string]uint64{}
+	for name := range b.js.StreamNames(ctx).Name() {
+		s, err := b.js.Stream(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		info, err := s.Info(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out[name] = info.State.LastSeq
+	}
+	return out, nil
+}
+
+// printWrites lists, on stderr, the subjects written since seqs: where
+// one lifecycle's writes go (PAVE_BENCH_WRITES=1).
+func (b *envBench) printWrites(seqs map[string]uint64) error {
+	ctx := context.Background()
+	now, err := b.lastSeqs()
+	if err != nil {
+		return err
+	}
+	for name, last := range now {
+		s, err := b.js.Stream(ctx, name)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "STREAM %s %d\n", name, last-seqs[name])
+		for seq := seqs[name] + 1; seq <= last; seq++ {
+			m, err := s.GetMsg(ctx, seq)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "WRITE %s #%d (gone: %v)\n", name, seq, err)
+				continue
+			}
+			fmt.Fprintf(os.Stderr, "WRITE %s #%d %s %s %dB\n", name, seq, m.Time.Format("15:04:05.000000"), m.Subject, len(m.Data))
+		}
+	}
+	return nil
 }
 
 // throughput runs create-then-teardown sagas with workers at once.

@@ -50,12 +50,17 @@ type Spec struct {
 	// TTL, for a bucket of finished things, removes a key this long after
 	// its last write. Zero: keys stay until deleted.
 	TTL time.Duration
+	// MarkerTTL, when set, lets a key be removed on its own: a purge may
+	// carry a TTL, and the marker a removal leaves stays this long so
+	// that watchers see the key go.
+	MarkerTTL time.Duration
 }
 
 // Config is the bucket configuration spec declares.
 func (s Spec) Config() jetstream.KeyValueConfig {
 	c := jetstream.KeyValueConfig{Bucket: s.Bucket, Description: s.Description, History: max(s.History, 1),
-		Storage: jetstream.FileStorage, Replicas: max(s.Replicas, 1), MaxBytes: s.MaxBytes, TTL: s.TTL}
+		Storage: jetstream.FileStorage, Replicas: max(s.Replicas, 1), MaxBytes: s.MaxBytes, TTL: s.TTL,
+		LimitMarkerTTL: s.MarkerTTL}
 	if c.MaxBytes <= 0 {
 		c.MaxBytes = DefaultMaxBytes
 	}

@@ -112,8 +112,17 @@ func (e *Engine) follow(ctx context.Context, w jetstream.KeyWatcher) {
 func (e *Engine) observe(entry jetstream.KeyValueEntry, resumed bool) {
 	if entry.Operation() != jetstream.KeyValuePut {
 		e.sched.forget(entry.Key())
+		e.sent.forget(entry.Key())
 		return
 	}
+	if endedRaw(entry.Value()) {
+		// Ended: no timer, no outbox. Not decoded, so that a start costs
+		// the live sagas, not every saga kept.
+		e.sched.forget(entry.Key())
+		e.sent.forget(entry.Key())
+		return
+	}
+	e.decoded.Add(1)
 	var inst Instance
 	if err := json.Unmarshal(entry.Value(), &inst); err != nil {
 		e.log.Error("undecodable saga instance", "saga", entry.Key(), "revision", entry.Revision(), "error", err)
@@ -156,7 +165,7 @@ func (e *Engine) runTask(ctx context.Context, t task) {
 	if t.flush {
 		s, err := e.load(ctx, t.id)
 		if err == nil {
-			err = e.flush(ctx, s.inst)
+			err = e.flush(ctx, s.inst, true)
 		}
 		if err != nil {
 			e.log.Warn("saga outbox; will retry", "saga", t.id, "error", err)

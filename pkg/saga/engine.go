@@ -3,9 +3,11 @@ package saga
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -21,17 +23,25 @@ import (
 // and Stop).
 type Engine struct {
 	kv     jetstream.KeyValue
-	bus    *bus.Bus
-	defs   map[string]Definition
-	source string
-	now    func() time.Time
-	log    *slog.Logger
+	js     jetstream.JetStream
+	bucket string
+	// retention: an ended saga's last write carries this TTL (0: kept).
+	retention time.Duration
+	bus       *bus.Bus
+	defs      map[string]Definition
+	source    string
+	now       func() time.Time
+	log       *slog.Logger
 	// grace is how long an outbox written by someone else may stay
 	// unpublished before this engine publishes it.
 	grace      time.Duration
 	retryDelay time.Duration
 	sched      *schedule
+	sent       *sentLog
 	metrics    metrics
+
+	// decoded counts the instances the background part decoded.
+	decoded atomic.Int64
 
 	runMu  sync.Mutex
 	cancel context.CancelFunc
@@ -48,6 +58,7 @@ type engineConfig struct {
 	grace      time.Duration
 	retryDelay time.Duration
 	replicas   int
+	retention  time.Duration
 }
 
 // WithSource sets the CloudEvent source of what the engine publishes.
@@ -69,6 +80,13 @@ func WithOutboxGrace(d time.Duration) Option { return func(c *engineConfig) { c.
 // WithRetryDelay sets how long the background part waits before it tries
 // a timer or an outbox again after an error. Default: 1s.
 func WithRetryDelay(d time.Duration) Option { return func(c *engineConfig) { c.retryDelay = d } }
+
+// WithRetention makes an ended saga's key expire d after the write that
+// ended it (and emptied its outbox): nothing resumes it, and reading the
+// ends of operations is the environments' business, which they do at
+// once. A saga that reopens (a hanging answer) is written again without
+// the TTL. Default: 0, kept for ever.
+func WithRetention(d time.Duration) Option { return func(c *engineConfig) { c.retention = d } }
 
 // WithReplicas sets the replicas of the KV bucket. Default: 1.
 func WithReplicas(n int) Option { return func(c *engineConfig) { c.replicas = n } }
@@ -95,13 +113,18 @@ func NewEngine(ctx context.Context, js jetstream.JetStream, b *bus.Bus, bucket s
 	}
 	// Every step reads the instance before its compare-and-set: the bucket
 	// reads its own writes.
-	bucketKV, err := kv.Declare(ctx, js, kv.Spec{Bucket: bucket, Description: "saga instances", History: 1, Replicas: cfg.replicas})
+	spec := kv.Spec{Bucket: bucket, Description: "saga instances", History: 1, Replicas: cfg.replicas}
+	if cfg.retention > 0 {
+		// Watchers learn of an expired key from its marker.
+		spec.MarkerTTL = max(cfg.retention, time.Minute)
+	}
+	bucketKV, err := kv.Declare(ctx, js, spec)
 	if err != nil {
 		return nil, fmt.Errorf("new saga engine: %w", err)
 	}
 	return &Engine{
-		kv: bucketKV, bus: b, defs: byName, source: cfg.source, now: cfg.now, log: cfg.log,
-		grace: cfg.grace, retryDelay: cfg.retryDelay, sched: newSchedule(), metrics: newMetrics(),
+		kv: bucketKV, js: js, bucket: bucket, retention: cfg.retention, bus: b, defs: byName, source: cfg.source, now: cfg.now, log: cfg.log,
+		grace: cfg.grace, retryDelay: cfg.retryDelay, sched: newSchedule(), sent: newSentLog(), metrics: newMetrics(),
 	}, nil
 }
 
@@ -117,6 +140,12 @@ func (e *Engine) Start(ctx context.Context, defName, sagaID string, data any) er
 	if err != nil {
 		return fmt.Errorf("start saga %s: marshal data: %w", sagaID, err)
 	}
+	// A new saga, the usual case, is created without reading first.
+	if inst, err := e.create(ctx, def, sagaID, raw); err == nil {
+		return e.flush(ctx, inst, false)
+	} else if !errors.Is(err, errExists) {
+		return fmt.Errorf("start saga %s: %w", sagaID, err)
+	}
 	inst, err := e.update(ctx, sagaID, func(cur Instance, exists bool) (Instance, error) {
 		if exists && cur.Definition != defName {
 			return cur, fmt.Errorf("%w: it runs %s", ErrIDInUse, cur.Definition)
@@ -130,7 +159,7 @@ func (e *Engine) Start(ctx context.Context, defName, sagaID string, data any) er
 	if err != nil {
 		return fmt.Errorf("start saga %s: %w", sagaID, err)
 	}
-	return e.flush(ctx, inst)
+	return e.flush(ctx, inst, false)
 }
 
 // Deliver applies an input to saga sagaID and publishes what it emits.
@@ -142,7 +171,7 @@ func (e *Engine) Deliver(ctx context.Context, sagaID string, in Input) error {
 	if err != nil {
 		return err
 	}
-	return e.flush(ctx, inst)
+	return e.flush(ctx, inst, false)
 }
 
 func (e *Engine) deliver(ctx context.Context, sagaID string, in Input) (Instance, error) {
@@ -165,6 +194,16 @@ func (e *Engine) deliver(ctx context.Context, sagaID string, in Input) (Instance
 	}
 	return inst, nil
 }
+
+// Decoded is how many stored instances the background part has decoded
+// since the engine was made: at start, the live ones (an ended saga with
+// an empty outbox is skipped undecoded), then every write it watches.
+func (e *Engine) Decoded() int64 { return e.decoded.Load() }
+
+// Tracked counts what this engine holds in memory: per saga, a timer or
+// an outbox to publish, and published entries still stored. Only live
+// sagas have any; an ended one leaves.
+func (e *Engine) Tracked() int { return e.sched.size() + e.sent.size() }
 
 // Get returns the stored instance, or an error wrapping ErrNotFound.
 func (e *Engine) Get(ctx context.Context, sagaID string) (Instance, error) {

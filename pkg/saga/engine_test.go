@@ -172,3 +172,44 @@ func TestEngineFiresDeadlinesThatPassedWhileNoEngineRan(t *testing.T) {
 	handled, _ := env.worker.state()
 	assert.Equal(t, ids("env-1/", "a/1", "a/2", "b/1", "c/1"), handled)
 }
+
+// TestEngineWritesOncePerTransition pins the cost of a saga in JetStream
+// writes: one compare-and-set per transition, whose write also drops what
+// the previous transition published, and one at the end that empties the
+// outbox. (Before: a second write per transition to empty it.)
+func TestEngineWritesOncePerTransition(t *testing.T) {
+	env := newEnv(t)
+	// A grace longer than the test: the background part never settles.
+	eng, err := saga.NewEngine(context.Background(), env.js, env.bus, bucket, []saga.Definition{def3()},
+		saga.WithOutboxGrace(time.Hour), saga.WithRetryDelay(50*time.Millisecond))
+	require.NoError(t, err)
+	require.NoError(t, eng.Launch())
+	t.Cleanup(func() { stopEngine(t, eng) })
+	env.startWorker(t, eng)
+
+	require.NoError(t, eng.Start(context.Background(), "test", "env-1", nil))
+	inst := waitFor(t, eng, "env-1", saga.StatusCompleted)
+
+	st, err := env.js.Stream(context.Background(), "KV_"+bucket)
+	require.NoError(t, err)
+	info, err := st.Info(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, 4, inst.Seq, "start and three answers")
+	assert.Equal(t, uint64(inst.Seq+1), info.State.LastSeq, "writes to the saga bucket")
+	assert.Empty(t, inst.Outbox)
+	assert.Equal(t, progressIDs("env-1", inst.Seq), env.streamIDs(t, "EVT_LIFECYCLE"))
+}
+
+// A saga that waits longer than the outbox grace has what it published
+// removed from its stored outbox by the background part (one write), so
+// a restart does not publish it again.
+func TestEngineSettlesThePublishedOutboxOfAWaitingSaga(t *testing.T) {
+	env := newEnv(t)
+	eng := env.engine(t, env.bus, def3()) // grace 200ms, no worker: step a waits
+	require.NoError(t, eng.Start(context.Background(), "test", "env-1", nil))
+	require.Eventually(t, func() bool {
+		inst, err := eng.Get(context.Background(), "env-1")
+		return err == nil && len(inst.Outbox) == 0
+	}, 20*time.Second, 20*time.Millisecond, "the published outbox of env-1 was never removed")
+	assert.Equal(t, []string{"env-1/a/1"}, env.streamIDs(t, "CMD_SAGATEST"), "published once")
+}

@@ -24,16 +24,26 @@ type refusal struct {
 	reason string
 }
 
-// flush publishes the outbox of inst in order, then removes what it
-// published with a compare-and-set. Ids are deterministic, so publishing
-// an entry again after a crash is deduplicated by the stream. A command
-// the bus refuses for good (its data fails the schema) is removed and
-// fails its step; a refused progress or alert event is removed and logged.
-func (e *Engine) flush(ctx context.Context, inst Instance) error {
+// flush publishes the outbox of inst in order. Ids are deterministic, so
+// publishing an entry again after a crash is deduplicated by the stream.
+// The published entries stay in the stored instance until its next write
+// removes them, which saves a write per transition; flush removes them at
+// once (a compare-and-set of its own) when settle is set, when the saga
+// has ended, or when the bus refused an entry for good: a refused command
+// is removed and fails its step, a refused progress or alert event is
+// removed and logged.
+func (e *Engine) flush(ctx context.Context, inst Instance, settle bool) error {
 	for round := 0; len(inst.Outbox) > 0 && round < maxFlushRounds; round++ {
 		sent, refused, perr := e.publishOutbox(ctx, inst)
+		if !settle && !inst.Status.Terminal() && len(refused) == 0 {
+			e.sent.add(inst.ID, sent)
+			if perr == nil {
+				e.sched.published(inst.ID, inst.Seq, e.now(), e.grace)
+			}
+			return perr
+		}
 		if len(sent)+len(refused) > 0 {
-			next, err := e.update(ctx, inst.ID, func(cur Instance, exists bool) (Instance, error) {
+			next, err := e.updateLazily(ctx, inst.ID, false, func(cur Instance, exists bool) (Instance, error) {
 				if !exists {
 					return cur, ErrNotFound
 				}
@@ -57,6 +67,10 @@ func (e *Engine) publishOutbox(ctx context.Context, inst Instance) (map[string]b
 	sent := map[string]bool{}
 	var refused []refusal
 	for _, eff := range inst.Outbox {
+		if e.sent.has(inst.ID, eff.ID) {
+			sent[eff.ID] = true
+			continue
+		}
 		err := e.publish(ctx, inst, eff)
 		switch {
 		case err == nil:

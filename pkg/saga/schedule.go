@@ -20,6 +20,7 @@ type schedule struct {
 
 type work struct {
 	rev      uint64    // the revision this work was computed from
+	seq      int       // the instance's Seq at that revision
 	deadline time.Time // the instance deadline to deliver as Timeout
 	fireAt   time.Time // when to deliver it; zero: nothing to fire
 	flushAt  time.Time // when to publish the outbox; zero: it is empty
@@ -49,7 +50,7 @@ func (s *schedule) note(inst Instance, rev uint64, now time.Time, grace time.Dur
 	} else if rev <= w.rev {
 		return
 	}
-	w.rev, w.failures = rev, 0
+	w.rev, w.seq, w.failures = rev, inst.Seq, 0
 	switch {
 	case inst.Status.Terminal() || inst.Deadline.IsZero():
 		w.deadline, w.fireAt = time.Time{}, time.Time{}
@@ -68,6 +69,28 @@ func (s *schedule) note(inst Instance, rev uint64, now time.Time, grace time.Dur
 		s.due[inst.ID] = w
 	}
 	s.poke()
+}
+
+// published notes that this engine published the outbox of the
+// instance at seq, leaving the entries stored for the next write to
+// remove. Unless a later revision came since, that removal is put off to
+// grace from now: a saga that moves on within it never needs a write of
+// its own for it, one that waits longer gets one.
+func (s *schedule) published(id string, seq int, now time.Time, grace time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w := s.due[id]
+	if w == nil || w.seq != seq || w.flushAt.IsZero() {
+		return
+	}
+	w.flushAt = now.Add(grace)
+	s.poke()
+}
+
+func (s *schedule) size() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.due)
 }
 
 func (s *schedule) forget(id string) {

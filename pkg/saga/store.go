@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -19,6 +20,35 @@ type stored struct {
 	inst Instance
 	raw  []byte
 	rev  uint64 // 0: the key does not exist
+}
+
+// errExists: create found the key taken.
+var errExists = errors.New("saga exists")
+
+// create stores saga id as Start makes it, if the key is free; errExists
+// if it is taken (Start then applies itself to what is stored).
+func (e *Engine) create(ctx context.Context, def Definition, id string, data json.RawMessage) (Instance, error) {
+	if !ValidID(id) {
+		return Instance{}, fmt.Errorf("%w: saga id %q", ErrInvalidInput, id)
+	}
+	cur := Instance{ID: id, Trace: traceOf(ctx)}
+	next, _, err := Transition(def, cur, Start{Data: data}, e.now())
+	if err != nil {
+		return Instance{}, err
+	}
+	val, err := json.Marshal(next)
+	if err != nil {
+		return Instance{}, fmt.Errorf("encode saga %s: %w", id, err)
+	}
+	rev, err := e.kv.Create(ctx, id, val)
+	if isConflict(err) {
+		return Instance{}, errExists
+	}
+	if err != nil {
+		return Instance{}, fmt.Errorf("store saga %s: %w", id, err)
+	}
+	e.sched.note(next, rev, e.now(), e.grace)
+	return next, nil
 }
 
 func (e *Engine) load(ctx context.Context, id string) (stored, error) {
@@ -44,12 +74,22 @@ func (e *Engine) load(ctx context.Context, id string) (stored, error) {
 // change again, so change must depend on nothing but the instance it is
 // given. When change leaves the instance as it was, nothing is written.
 func (e *Engine) update(ctx context.Context, id string, change func(cur Instance, exists bool) (Instance, error)) (Instance, error) {
+	return e.updateLazily(ctx, id, true, change)
+}
+
+// updateLazily is update; with lazy, an input that changes nothing but
+// the removal of published outbox entries writes nothing (the next write
+// removes them). Settling the outbox is not lazy: that removal is its
+// point.
+func (e *Engine) updateLazily(ctx context.Context, id string, lazy bool, change func(cur Instance, exists bool) (Instance, error)) (Instance, error) {
 	for tries := 1; ; tries++ {
 		cur, err := e.load(ctx, id)
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return Instance{}, err
 		}
-		next, err := change(cur.inst, cur.rev != 0)
+		// What this engine published leaves the outbox with this write.
+		base, stripped := e.sent.strip(cur.inst)
+		next, err := change(base, cur.rev != 0)
 		if err != nil {
 			return cur.inst, err
 		}
@@ -57,15 +97,18 @@ func (e *Engine) update(ctx context.Context, id string, change func(cur Instance
 		if err != nil {
 			return cur.inst, fmt.Errorf("encode saga %s: %w", id, err)
 		}
-		if bytes.Equal(val, cur.raw) {
+		if bytes.Equal(val, cur.raw) || lazy && stripped && next.Seq == base.Seq && unchanged(base, val) {
 			// Still worth noting: the schedule may hold an older revision.
+			// An input that changes nothing writes nothing, not even the
+			// removal of published entries: the next write does that.
 			if cur.rev != 0 {
 				e.sched.note(cur.inst, cur.rev, e.now(), e.grace)
 			}
 			return cur.inst, nil
 		}
-		rev, err := e.write(ctx, id, val, cur.rev)
+		rev, err := e.write(ctx, id, val, cur.rev, e.ended(next))
 		if err == nil {
+			e.sent.stored(next)
 			e.sched.note(next, rev, e.now(), e.grace)
 			e.metrics.ended(ctx, cur.inst, next)
 			return next, nil
@@ -76,11 +119,57 @@ func (e *Engine) update(ctx context.Context, id string, change func(cur Instance
 	}
 }
 
-func (e *Engine) write(ctx context.Context, id string, val []byte, rev uint64) (uint64, error) {
+// unchanged says whether val encodes base (asked only when the change
+// made no transition: every transition moves Seq).
+func unchanged(base Instance, val []byte) bool {
+	raw, err := json.Marshal(base)
+	return err == nil && bytes.Equal(raw, val)
+}
+
+// ended says whether inst is written for the last time: it ended and
+// has nothing left to publish. With a retention, that write expires.
+func (e *Engine) ended(inst Instance) bool {
+	return e.retention > 0 && inst.Status.Terminal() && len(inst.Outbox) == 0
+}
+
+func (e *Engine) write(ctx context.Context, id string, val []byte, rev uint64, expires bool) (uint64, error) {
 	if rev == 0 {
 		return e.kv.Create(ctx, id, val)
 	}
-	return e.kv.Update(ctx, id, val, rev)
+	if !expires {
+		return e.kv.Update(ctx, id, val, rev)
+	}
+	// The compare-and-set of Update, with the message's TTL.
+	ack, err := e.js.PublishMsg(ctx, &nats.Msg{Subject: "$KV." + e.bucket + "." + id, Data: val},
+		jetstream.WithExpectLastSequencePerSubject(rev), jetstream.WithMsgTTL(e.retention))
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
+		return 0, fmt.Errorf("%w: %w", err, jetstream.ErrKeyExists)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return ack.Sequence, nil
+}
+
+// endedRaw says, without decoding it, whether a stored instance ended
+// with an empty outbox: nothing the background part has to do. The
+// status is the third field (after id and definition, which are escaped
+// strings), so its first occurrence is the instance's; an outbox key
+// anywhere (even in the data) counts as an outbox, which only costs a
+// decode.
+func endedRaw(raw []byte) bool {
+	const key = `"status":"`
+	i := bytes.Index(raw, []byte(key))
+	if i < 0 {
+		return false
+	}
+	rest := raw[i+len(key):]
+	j := bytes.IndexByte(rest, '"')
+	if j < 0 {
+		return false
+	}
+	return Status(rest[:j]).Terminal() && !bytes.Contains(raw, []byte(`"outbox":`))
 }
 
 func isConflict(err error) bool {

@@ -54,6 +54,9 @@ type Config struct {
 	// VerifyTimeout: a promoted environment not healthy in time is
 	// rolled back.
 	VerifyTimeout time.Duration `env:"PAVE_PROMOTION_VERIFY_TIMEOUT" envDefault:"5m"`
+	// Retention is how long a deleted environment and an ended saga stay
+	// before their keys are removed.
+	Retention time.Duration `env:"PAVE_LIFECYCLE_RETENTION" envDefault:"168h"`
 }
 
 // Validate names the variable that is out of range.
@@ -80,6 +83,9 @@ func (c Config) Validate() error {
 	}
 	if c.VerifyTimeout < time.Second {
 		errs = append(errs, config.Invalid("PAVE_PROMOTION_VERIFY_TIMEOUT", "must be at least 1s"))
+	}
+	if c.Retention < time.Second {
+		errs = append(errs, config.Invalid("PAVE_LIFECYCLE_RETENTION", "must be at least 1s"))
 	}
 	return errors.Join(errs...)
 }
@@ -139,6 +145,8 @@ type deps struct {
 	Catalog *domain.Catalog
 	Log     *slog.Logger
 	RT      *service.Runtime
+	// Fill refuses creates and updates while a stream is full.
+	Fill *bus.FillMonitor `optional:"true"`
 }
 
 // runner builds the service's parts onto its runtime.
@@ -179,13 +187,18 @@ func (r *runner) build(ctx context.Context) error {
 		// An update runs a step per resource, each bounded by StepTimeout.
 		StepTimeout: r.Cfg.StepTimeout, ApplyTimeout: 10 * r.Cfg.StepTimeout, Retry: policy.Retry}
 	r.engine, err = saga.NewEngine(ctx, js, r.Bus, SagaBucket, append(app.Definitions(cat, policy), app.PromotionSaga(ppol)),
-		saga.WithLogger(r.log), saga.WithSource("pave/lifecycle"), saga.WithReplicas(r.SO.Replicas))
+		saga.WithLogger(r.log), saga.WithSource("pave/lifecycle"), saga.WithReplicas(r.SO.Replicas),
+		saga.WithRetention(r.Cfg.Retention))
 	if err != nil {
 		return err
 	}
 	// The engine stops after the consumers, whose handlers drive it.
 	r.RT.OnStop(r.engine.Stop)
-	svc := app.NewService(envs, r.engine, cat, r.Cfg.AdmissionPool, r.Bus, r.log).WithResumeBackoff(r.Cfg.RetryBackoff)
+	svc := app.NewService(envs, r.engine, cat, r.Cfg.AdmissionPool, r.Bus, r.log).WithResumeBackoff(r.Cfg.RetryBackoff).
+		WithRetention(r.Cfg.Retention)
+	if r.Fill != nil {
+		svc.WithCapacity(r.Fill)
+	}
 	promoter, err := r.promoter(ctx, svc, ppol)
 	if err != nil {
 		return err

@@ -30,6 +30,7 @@ func TestConfigValidateNamesTheVariable(t *testing.T) {
 		{"pool with a space", func(c *Config) { c.AdmissionPool = "eu west" }, "PAVE_LIFECYCLE_ADMISSION_POOL"},
 		{"short timeout", func(c *Config) { c.AdmissionTimeout = 500 * time.Millisecond }, "PAVE_LIFECYCLE_ADMISSION_TIMEOUT"},
 		{"no timeout", func(c *Config) { c.AdmissionTimeout = 0 }, "PAVE_LIFECYCLE_ADMISSION_TIMEOUT"},
+		{"no retention", func(c *Config) { c.Retention = 0 }, "PAVE_LIFECYCLE_RETENTION"},
 	}
 	for _, tt := range tests {
 		cfg := valid

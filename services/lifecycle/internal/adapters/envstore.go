@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -16,6 +18,10 @@ import (
 	"github.com/pave-platform/pave/services/lifecycle/internal/app"
 	"github.com/pave-platform/pave/services/lifecycle/internal/domain"
 )
+
+// purgeMarkerTTL is how long the marker of a purged environment stays, so
+// that every watcher (other replicas' indexes) sees the key go.
+const purgeMarkerTTL = time.Hour
 
 // EnvironmentBucket is the KV bucket lifecycle owns for environments:
 // `env.<id>` holds the aggregate, `name.<team>.<name>` reserves a name.
@@ -38,7 +44,7 @@ var _ app.Environments = (*KVEnvironments)(nil)
 // its compare-and-set: the bucket reads its own writes (kv.Declare).
 func NewKVEnvironments(ctx context.Context, js jetstream.JetStream, replicas int) (*KVEnvironments, error) {
 	b, err := kv.Declare(ctx, js, kv.Spec{Bucket: EnvironmentBucket, Description: "environments and reserved names",
-		History: 10, Replicas: replicas})
+		History: 10, Replicas: replicas, MarkerTTL: purgeMarkerTTL})
 	if err != nil {
 		return nil, err
 	}
@@ -165,6 +171,52 @@ func (s *KVEnvironments) List(ctx context.Context) ([]domain.Environment, error)
 	return s.scan(ctx)
 }
 
+// Reconcilable returns the environments reconcile must look at: every
+// one not at rest (domain.Environment.AtRest). Once Follow runs, the
+// index keeps that set as writes arrive, so a pass costs what can change,
+// not a copy of every environment.
+func (s *KVEnvironments) Reconcilable(ctx context.Context) ([]domain.Environment, error) {
+	if out, ok := s.idx.Load().restless(); ok {
+		return out, nil
+	}
+	all, err := s.scan(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(all, domain.Environment.AtRest), nil
+}
+
+// Purge removes a deleted environment's key (every revision) once its
+// retention is over, if it is still at revision rev; the purge marker
+// itself goes after markerTTL.
+func (s *KVEnvironments) Purge(ctx context.Context, id string, rev uint64) error {
+	err := s.kv.Purge(ctx, envKey(id), jetstream.LastRevision(rev), jetstream.PurgeTTL(purgeMarkerTTL))
+	if isWrongSequence(err) {
+		return app.ErrConflict
+	}
+	if err != nil {
+		return fmt.Errorf("purge environment %s: %w", id, err)
+	}
+	s.idx.Load().apply(id, rev+1, nil)
+	return nil
+}
+
+// Names lists the reserved names as <team>.<name>.
+func (s *KVEnvironments) Names(ctx context.Context) ([]string, error) {
+	keys, err := s.kv.ListKeysFiltered(ctx, "name.>")
+	if err != nil {
+		return nil, fmt.Errorf("list names: %w", err)
+	}
+	var out []string
+	for k := range keys.Keys() {
+		out = append(out, strings.TrimPrefix(k, "name."))
+	}
+	return out, nil
+}
+
+// Size is the number of environments the index holds (0 before Follow).
+func (s *KVEnvironments) Size() int { return s.idx.Load().size() }
+
 // scan reads every environment from the bucket.
 func (s *KVEnvironments) scan(ctx context.Context) ([]domain.Environment, error) {
 	// One watch over the env keys reads every current value in a single
@@ -216,7 +268,7 @@ func (s *KVEnvironments) Follow(ctx context.Context) (wait func(), err error) {
 	if err != nil {
 		return nil, fmt.Errorf("follow environments: %w", err)
 	}
-	idx := &envIndex{byID: map[string]indexed{}}
+	idx := newEnvIndex()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -245,15 +297,22 @@ func (s *KVEnvironments) Follow(ctx context.Context) (wait func(), err error) {
 	return func() { <-done }, nil
 }
 
-// envIndex is every environment at the highest revision seen for it.
+// envIndex is every environment at the highest revision seen for it; a
+// deleted key leaves it. unrested is the ids of those not at rest, or not
+// classified yet (a value from the watch, decoded when asked for), in unrested.
 type envIndex struct {
-	mu   sync.RWMutex
-	byID map[string]indexed
+	mu       sync.RWMutex
+	byID     map[string]indexed
+	unrested map[string]bool
+}
+
+func newEnvIndex() *envIndex {
+	return &envIndex{byID: map[string]indexed{}, unrested: map[string]bool{}}
 }
 
 type indexed struct {
 	rev uint64
-	env *domain.Environment // nil once deleted, or not decoded yet
+	env *domain.Environment // nil when not decoded yet
 	raw []byte              // the stored value until it is decoded
 }
 
@@ -277,12 +336,35 @@ func (x *envIndex) put(id string, it indexed) {
 	if cur, ok := x.byID[id]; ok && cur.rev >= it.rev {
 		return
 	}
+	if it.env == nil && it.raw == nil { // deleted or purged: forgotten
+		delete(x.byID, id)
+		delete(x.unrested, id)
+		return
+	}
 	x.byID[id] = it
+	if it.env != nil && it.env.AtRest() {
+		delete(x.unrested, id)
+	} else {
+		x.unrested[id] = true
+	}
+}
+
+// decode turns a stored value into the environment, once; false for an
+// undecodable one (Get reports it). x.mu must be held.
+func (x *envIndex) decode(id string, it indexed) (*domain.Environment, bool) {
+	if it.env != nil || it.raw == nil {
+		return it.env, it.env != nil
+	}
+	var e domain.Environment
+	if err := json.Unmarshal(it.raw, &e); err != nil {
+		return nil, false
+	}
+	it.env, it.raw = &e, nil
+	x.byID[id] = it
+	return &e, true
 }
 
 // list is every environment, oldest first; false when there is no index.
-// Values not decoded yet are decoded now, once; an undecodable one is
-// left out (Get reports it).
 func (x *envIndex) list() ([]domain.Environment, bool) {
 	if x == nil {
 		return nil, false
@@ -290,21 +372,46 @@ func (x *envIndex) list() ([]domain.Environment, bool) {
 	x.mu.Lock()
 	out := make([]domain.Environment, 0, len(x.byID))
 	for id, it := range x.byID {
-		if it.env == nil && it.raw != nil {
-			var e domain.Environment
-			if err := json.Unmarshal(it.raw, &e); err != nil {
-				continue
-			}
-			it.env, it.raw = &e, nil
-			x.byID[id] = it
-		}
-		if it.env != nil {
-			out = append(out, *it.env)
+		if e, ok := x.decode(id, it); ok {
+			out = append(out, *e)
 		}
 	}
 	x.mu.Unlock()
 	sortByCreation(out)
 	return out, true
+}
+
+// restless is every environment not at rest, oldest first; false when
+// there is no index.
+func (x *envIndex) restless() ([]domain.Environment, bool) {
+	if x == nil {
+		return nil, false
+	}
+	x.mu.Lock()
+	var out []domain.Environment
+	for id := range x.unrested {
+		e, ok := x.decode(id, x.byID[id])
+		switch {
+		case !ok:
+			delete(x.unrested, id)
+		case e.AtRest():
+			delete(x.unrested, id)
+		default:
+			out = append(out, *e)
+		}
+	}
+	x.mu.Unlock()
+	sortByCreation(out)
+	return out, true
+}
+
+func (x *envIndex) size() int {
+	if x == nil {
+		return 0
+	}
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return len(x.byID)
 }
 
 // isWrongSequence is a compare-and-set of the raw bucket that lost.

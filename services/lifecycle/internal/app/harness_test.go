@@ -54,10 +54,12 @@ func shopCatalog(t *testing.T) *domain.Catalog {
 // real saga engine and environment store, its handlers called directly
 // with the answers a test makes up for provisioning and the scheduler.
 type harness struct {
-	js  jetstream.JetStream
-	eng *saga.Engine
-	svc *app.Service
-	ids atomic.Int64
+	js   jetstream.JetStream
+	bus  *bus.Bus
+	envs *adapters.KVEnvironments
+	eng  *saga.Engine
+	svc  *app.Service
+	ids  atomic.Int64
 }
 
 // newHarness runs the sagas without the grant-login steps, which the
@@ -88,7 +90,7 @@ func newHarnessWith(t *testing.T, p app.StepPolicy) *harness {
 	cat := shopCatalog(t)
 	eng, err := saga.NewEngine(ctx, js, b, "LIFECYCLE_SAGAS", app.Definitions(cat, p))
 	require.NoError(t, err)
-	return &harness{js: js, eng: eng, svc: app.NewService(envs, eng, cat, "platform", b, slog.New(slog.DiscardHandler))}
+	return &harness{js: js, bus: b, envs: envs, eng: eng, svc: app.NewService(envs, eng, cat, "platform", b, slog.New(slog.DiscardHandler))}
 }
 
 func (h *harness) create(t *testing.T) domain.Environment {

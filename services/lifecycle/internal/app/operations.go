@@ -93,6 +93,9 @@ func (s *Service) Update(ctx context.Context, p authn.Principal, id string, para
 	if err != nil {
 		return cur, err
 	}
+	if err := s.refuseWhenFull(ctx); err != nil {
+		return cur, err
+	}
 	t, err := s.catalog.Get(cur.Template, cur.Version)
 	if err != nil {
 		return cur, err

@@ -13,19 +13,50 @@ import (
 // publishes stored transition events, (re)starts the saga of every
 // environment with an operation in flight (Start is idempotent), warns
 // ephemeral environments before they expire and tears them down when they
-// do. Every step is idempotent; several replicas may run it.
+// do, and purges deleted environments whose retention is over. It visits
+// only environments not at rest. Every step is idempotent; several
+// replicas may run it.
 func (s *Service) Reconcile(ctx context.Context) error {
-	all, err := s.envs.List(ctx)
+	_, err := s.ReconcileVisited(ctx)
+	return err
+}
+
+// ReconcileVisited is Reconcile; it returns the ids it looked at.
+func (s *Service) ReconcileVisited(ctx context.Context) ([]string, error) {
+	all, err := s.envs.Reconcilable(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	visited := make([]string, 0, len(all))
 	var errs []error
 	for _, env := range all {
+		visited = append(visited, env.ID)
 		if err := s.reconcileOne(ctx, env); err != nil && !errors.Is(err, ErrNotFound) {
 			errs = append(errs, err)
 		}
 	}
-	return errors.Join(errs...)
+	return visited, errors.Join(errs...)
+}
+
+// purgeDeleted removes a deleted environment whose retention is over: its
+// key, its name if it still holds it, and what this process remembers of
+// it. Its sagas expire on their own (saga.WithRetention).
+func (s *Service) purgeDeleted(ctx context.Context, env domain.Environment) error {
+	if env.State != domain.StateDeleted || s.now().Sub(env.UpdatedAt) < s.retention || len(env.Outbox) > 0 {
+		return nil
+	}
+	cur, rev, err := s.envs.Get(ctx, env.ID)
+	if err != nil || cur.State != domain.StateDeleted {
+		return err
+	}
+	if err := s.envs.Release(ctx, cur.Team, cur.Name, cur.ID); err != nil {
+		return err
+	}
+	if err := s.envs.Purge(ctx, cur.ID, rev); err != nil && !errors.Is(err, ErrConflict) {
+		return err
+	}
+	s.sent.forget(cur.ID)
+	return nil
 }
 
 func (s *Service) reconcileOne(ctx context.Context, env domain.Environment) error {
@@ -44,6 +75,8 @@ func (s *Service) reconcileOne(ctx context.Context, env domain.Environment) erro
 		return s.settleEnded(ctx, env)
 	case domain.StateCompensationFailed:
 		return s.retryCompensation(ctx, env)
+	case domain.StateDeleted:
+		return s.purgeDeleted(ctx, env)
 	}
 	if !env.Expires() {
 		return nil

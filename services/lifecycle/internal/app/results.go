@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -97,9 +99,13 @@ func (s *Service) recordResource(ctx context.Context, eventType, envID, resource
 			// connection facts stay until it is gone.
 			outputs = cur.Outputs
 		}
+		if known := slices.ContainsFunc(e.Resources, func(r domain.ResourceStatus) bool { return r.Name == name }); known &&
+			cur.State == st && maps.Equal(cur.Outputs, outputs) {
+			return e, errNoChange // a write would only move UpdatedAt
+		}
 		return e.RecordResource(name, st, outputs, s.now())
 	})
-	if errors.Is(err, ErrNotFound) || errors.Is(err, domain.ErrUnknownResource) {
+	if errors.Is(err, ErrNotFound) || errors.Is(err, domain.ErrUnknownResource) || errors.Is(err, errNoChange) {
 		return nil
 	}
 	return err

@@ -43,13 +43,22 @@ type Service struct {
 	// resumeBackoff is the first wait before a failed compensation is
 	// resumed (reconcile doubles it each round).
 	resumeBackoff time.Duration
+	// sent is what flush published and the store still holds.
+	sent *published
+	// retention is how long a deleted environment is kept before it is
+	// purged (its key, and with it its entry in every index).
+	retention time.Duration
+	// capacity refuses new work while a stream is full (nil: never).
+	capacity Capacity
 }
 
 // NewService builds the lifecycle use cases. New environments queue for
 // admission in the scheduler pool pool.
 func NewService(envs Environments, sagas Sagas, cat *domain.Catalog, pool string, pub Publisher, log *slog.Logger) *Service {
-	return &Service{envs: envs, sagas: sagas, catalog: cat, pool: pool, pub: pub, log: log,
-		now: func() time.Time { return time.Now().UTC() }, resumeBackoff: time.Second}
+	sent := newPublished()
+	return &Service{envs: lazyOutbox{Environments: envs, sent: sent}, sagas: sagas, catalog: cat, pool: pool, pub: pub, log: log,
+		now: func() time.Time { return time.Now().UTC() }, resumeBackoff: time.Second, sent: sent,
+		retention: DefaultRetention}
 }
 
 // WithResumeBackoff sets the first wait before reconcile resumes a failed
@@ -59,6 +68,20 @@ func (s *Service) WithResumeBackoff(d time.Duration) *Service {
 	s.resumeBackoff = max(d, time.Millisecond)
 	return s
 }
+
+// DefaultRetention is how long a deleted environment stays readable.
+const DefaultRetention = 7 * 24 * time.Hour
+
+// WithRetention sets how long a deleted environment is kept before
+// reconcile purges it (DefaultRetention by default).
+func (s *Service) WithRetention(d time.Duration) *Service {
+	s.retention = max(d, time.Millisecond)
+	return s
+}
+
+// Remembered is how many environments this process keeps published
+// transition events of (at most those in flight).
+func (s *Service) Remembered() int { return s.sent.size() }
 
 // Catalog is the template catalog the service validates against.
 func (s *Service) Catalog() *domain.Catalog { return s.catalog }
@@ -73,6 +96,9 @@ func (s *Service) Create(ctx context.Context, p authn.Principal, req domain.Crea
 	if err != nil {
 		return domain.Environment{}, err
 	}
+	if err := s.refuseWhenFull(ctx); err != nil {
+		return domain.Environment{}, err
+	}
 	id, err := domain.NewEnvironmentID(rand.Reader)
 	if err != nil {
 		return domain.Environment{}, err
@@ -82,6 +108,12 @@ func (s *Service) Create(ctx context.Context, p authn.Principal, req domain.Crea
 		return domain.Environment{}, err
 	}
 	env = withTransition(domain.Environment{}, env, s.now())
+	// Stored queued at once, both transitions in one write.
+	queued, err := env.Queue(s.pool, s.now())
+	if err != nil {
+		return domain.Environment{}, err
+	}
+	env = withTransition(env, queued, s.now())
 	if err := s.envs.Reserve(ctx, env.Team, env.Name, env.ID); err != nil {
 		return domain.Environment{}, err
 	}
@@ -89,7 +121,8 @@ func (s *Service) Create(ctx context.Context, p authn.Principal, req domain.Crea
 		return domain.Environment{}, err
 	}
 	s.flush(ctx, env)
-	return s.startOperation(ctx, env.ID)
+	// Stored queued already: start its saga without reading it back.
+	return env, s.startSaga(ctx, env)
 }
 
 // startOperation moves a new environment on from requested to queued,
@@ -114,18 +147,24 @@ func (s *Service) startOperation(ctx context.Context, id string) (domain.Environ
 			return env, err
 		}
 	}
+	return env, s.startSaga(ctx, env)
+}
+
+// startSaga starts the saga of env's current operation (a no-op if it
+// runs already).
+func (s *Service) startSaga(ctx context.Context, env domain.Environment) error {
 	t, err := s.catalog.Get(env.Template, env.Version)
 	if err != nil {
-		return env, fmt.Errorf("environment %s: %w", id, err)
+		return fmt.Errorf("environment %s: %w", env.ID, err)
 	}
 	data, err := s.sagaData(env, t)
 	if err != nil {
-		return env, err
+		return err
 	}
 	if err := s.sagas.Start(ctx, DefinitionName(string(env.Operation.Kind), t), env.Operation.ID, data); err != nil {
-		return env, fmt.Errorf("start %s: %w", env.Operation.ID, err)
+		return fmt.Errorf("start %s: %w", env.Operation.ID, err)
 	}
-	return env, nil
+	return nil
 }
 
 func (s *Service) sagaData(env domain.Environment, t domain.Template) (SagaData, error) {
@@ -218,16 +257,18 @@ func withTransition(cur, next domain.Environment, now time.Time) domain.Environm
 	return next
 }
 
-// flush publishes the transition events env (as just stored) holds, then
-// clears them from the stored environment. Event ids are
-// <env>/transition/<seq>, so a repeat is deduplicated. A failure leaves
-// them for the next flush (Reconcile flushes every pass).
+// flush publishes the transition events env (as just stored) holds that
+// were not published yet. Event ids are <env>/transition/<seq>, so a
+// repeat is deduplicated. An environment at rest then has them cleared
+// from its stored outbox; one in flight keeps them until its next write,
+// which drops them (see published). A failure leaves them for the next
+// flush (Reconcile flushes every pass).
 func (s *Service) flush(ctx context.Context, env domain.Environment) {
 	if len(env.Outbox) == 0 {
 		return
 	}
 	id := env.ID
-	for _, ev := range env.Outbox {
+	for _, ev := range s.sent.unpublished(env) {
 		e, err := bus.NewEvent(fmt.Sprintf("%s/transition/%d", ev.EnvironmentID, ev.Seq), "pave/lifecycle", events.TypeEnvironmentTransitioned, ev)
 		if err == nil {
 			err = s.pub.Publish(ctx, e)
@@ -236,19 +277,18 @@ func (s *Service) flush(ctx context.Context, env domain.Environment) {
 			s.log.Warn("transition event not published yet", "environment", id, "seq", ev.Seq, "error", err)
 			return
 		}
+		s.sent.mark(id, ev.Seq)
 	}
-	last := env.Outbox[len(env.Outbox)-1].Seq
+	if inFlight(env.State) {
+		return
+	}
 	_, err := mutate(ctx, s.envs, id, func(e domain.Environment) (domain.Environment, error) {
-		var keep []events.EnvironmentTransitioned
-		for _, ev := range e.Outbox {
-			if ev.Seq > last {
-				keep = append(keep, ev)
-			}
+		if len(e.Outbox) == 0 {
+			return e, errNoChange
 		}
-		e.Outbox = keep
-		return e, nil
+		return e, nil // the store drops what was published
 	})
-	if err != nil && !errors.Is(err, ErrNotFound) {
+	if err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, errNoChange) {
 		s.log.Warn("transition outbox not cleared", "environment", id, "error", err)
 	}
 }

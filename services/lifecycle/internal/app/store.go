@@ -23,6 +23,12 @@ type Environments interface {
 	Get(ctx context.Context, id string) (domain.Environment, uint64, error)
 	Update(ctx context.Context, e domain.Environment, rev uint64) error
 	List(ctx context.Context) ([]domain.Environment, error)
+	// Reconcilable lists the environments that are not at rest
+	// (domain.Environment.AtRest): all reconcile needs to look at.
+	Reconcilable(ctx context.Context) ([]domain.Environment, error)
+	// Purge removes an environment for good if it is still at rev
+	// (ErrConflict otherwise).
+	Purge(ctx context.Context, id string, rev uint64) error
 }
 
 // mutate applies change to the stored environment, re-reading and

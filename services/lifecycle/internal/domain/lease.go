@@ -140,3 +140,16 @@ func (e Environment) renewed(now time.Time) Environment {
 	}
 	return next
 }
+
+// AtRest reports whether nothing will happen to the environment on its
+// own: no operation in flight, no failed compensation to resume, no
+// expiry to run, no transition event to publish, and not deleted (a
+// deleted one is purged once its retention is over). Reconcile skips it.
+func (e Environment) AtRest() bool {
+	switch e.State {
+	case StateRequested, StateQueued, StateProvisioning, StateUpdating, StateDecommissioning,
+		StateCompensationFailed, StateDeleted:
+		return false
+	}
+	return len(e.Outbox) == 0 && !e.Expires()
+}

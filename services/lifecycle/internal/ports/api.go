@@ -207,7 +207,12 @@ func decode(body json.RawMessage, v any) (rpc.Reply, bool) {
 func failure(err error) rpc.Reply {
 	var verr *domain.ValidationError
 	var terr *domain.TransitionError
+	var ferr *app.FullError
 	switch {
+	case errors.As(err, &ferr):
+		rep := rpc.Fail(http.StatusServiceUnavailable, "Service Unavailable", ferr.Error())
+		rep.Headers = map[string]string{"Retry-After": "30"}
+		return rep
 	case errors.As(err, &verr):
 		fields := make([]rpc.FieldError, len(verr.Fields))
 		for i, f := range verr.Fields {

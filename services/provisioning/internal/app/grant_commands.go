@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/pave-platform/pave/pkg/bus"
 	"github.com/pave-platform/pave/pkg/events"
@@ -62,6 +63,10 @@ func (g *Grants) revokeAll(ctx context.Context, envID string) (int, error) {
 	issued, err := g.Store.ListIssued(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("list issued logins: %w", err)
+	}
+	issued = slices.DeleteFunc(issued, func(i domain.Issued) bool { return i.EnvironmentID != envID })
+	if len(issued) == 0 {
+		return 0, nil // nothing to drop: the grants need not be read
 	}
 	grants, err := g.Store.ListGrants(ctx)
 	if err != nil {

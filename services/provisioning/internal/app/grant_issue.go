@@ -25,15 +25,31 @@ func (g *Grants) desired(ctx context.Context, targets []domain.Target) (map[stri
 	if len(active) == 0 {
 		return want, nil
 	}
-	recs, err := g.Ledger.List(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("list ledger: %w", err)
-	}
 	grants, err := g.Store.ListGrants(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list grants: %w", err)
 	}
 	now := g.now()
+	// The ledger holds every resource: read it only when a live grant
+	// covers one of the environments (most syncs have none).
+	covered := slices.ContainsFunc(grants, func(gr domain.Grant) bool {
+		if !gr.Live(now) {
+			return false
+		}
+		for _, t := range active {
+			if gr.Covers(t) {
+				return true
+			}
+		}
+		return false
+	})
+	if !covered {
+		return want, nil
+	}
+	recs, err := g.Ledger.List(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list ledger: %w", err)
+	}
 	for _, r := range recs {
 		t, ok := active[r.EnvironmentID]
 		if _, takes := g.Drivers.Grants(r.Driver); !ok || !takes || r.State != domain.StateReady {
