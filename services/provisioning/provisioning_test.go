@@ -223,7 +223,10 @@ func TestModuleStartsWithoutTargets(t *testing.T) {
 }
 
 func TestTransientFailuresEndInFailedAfterTheLastDelivery(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	// A port freed on 127.0.0.2, where the test's own servers (on
+	// 127.0.0.1) cannot take it back in the meantime: connecting to it is
+	// refused.
+	l, err := net.Listen("tcp", "127.0.0.2:0")
 	require.NoError(t, err)
 	closed := l.Addr().String()
 	require.NoError(t, l.Close())
