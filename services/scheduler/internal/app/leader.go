@@ -386,6 +386,11 @@ func (l *Leader) dispatcher(ctx context.Context) {
 	for r := range l.dispatch {
 		e, err := bus.NewEvent(fmt.Sprintf("%s/run/%d", r.WorkloadID, r.Admission), "pave/scheduler", events.TypeRunCommand, r)
 		if err == nil {
+			// The runner's consumer keeps order per CloudEvent subject
+			// and runs different subjects in parallel: without one, all
+			// of a pool's run commands share the NATS subject and start
+			// one after the other.
+			e.SetSubject(r.WorkloadID)
 			err = l.bus.PublishOn(ctx, events.RunnerSubjectRun+r.Pool, e)
 		}
 		if err != nil {
