@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -31,8 +32,8 @@ import (
 type PoolsFile struct {
 	StarvationAfter string `yaml:"starvationAfter"`
 	// EnforceQuotas keeps every submitter within its team's quota
-	// (domain.Config.EnforceQuotas).
-	EnforceQuotas bool      `yaml:"enforceQuotas"`
+	// (domain.Config.EnforceQuotas). On unless the file says false.
+	EnforceQuotas *bool     `yaml:"enforceQuotas"`
 	Pools         []poolDoc `yaml:"pools"`
 	Teams         []teamDoc `yaml:"teams"`
 	DefaultTeam   *teamDoc  `yaml:"defaultTeam"`
@@ -41,6 +42,9 @@ type PoolsFile struct {
 type poolDoc struct {
 	Name     string        `yaml:"name"`
 	Capacity domain.Vector `yaml:"capacity"`
+	// Kinds are the workload kinds the pool serves: "job" when runners
+	// are deployed for it, "environment" for provisioning. Empty: both.
+	Kinds []string `yaml:"kinds"`
 }
 
 type teamDoc struct {
@@ -59,6 +63,15 @@ type SchedulerConfig struct {
 	// DefaultTeam, when set, is the quota of a team the file does not
 	// list; its Name is empty.
 	DefaultTeam *domain.Team
+	// Kinds are the workload kinds each pool serves, by pool; a pool
+	// that is not listed (one added through the API) serves every kind.
+	Kinds map[string][]string
+}
+
+// Serves says whether pool takes workloads of kind.
+func (c SchedulerConfig) Serves(pool, kind string) bool {
+	kinds, ok := c.Kinds[pool]
+	return !ok || slices.Contains(kinds, kind)
 }
 
 // DefaultTeamFor is the default quota under a team's name.
@@ -94,7 +107,7 @@ func ParsePools(raw []byte) (SchedulerConfig, error) {
 		return SchedulerConfig{}, err
 	}
 	var cfg SchedulerConfig
-	cfg.Core.EnforceQuotas = doc.EnforceQuotas
+	cfg.Core.EnforceQuotas = doc.EnforceQuotas == nil || *doc.EnforceQuotas
 	if doc.StarvationAfter != "" {
 		d, err := time.ParseDuration(doc.StarvationAfter)
 		if err != nil || d < 0 {
@@ -112,6 +125,17 @@ func ParsePools(raw []byte) (SchedulerConfig, error) {
 		}
 		seen[p.Name] = true
 		cfg.Pools = append(cfg.Pools, domain.Pool{Name: p.Name, Capacity: p.Capacity})
+		for j, k := range p.Kinds {
+			if k != "job" && k != "environment" {
+				return cfg, fmt.Errorf("pools[%d].kinds[%d]: %q is not a workload kind (job or environment)", i, j, k)
+			}
+		}
+		if len(p.Kinds) > 0 {
+			if cfg.Kinds == nil {
+				cfg.Kinds = map[string][]string{}
+			}
+			cfg.Kinds[p.Name] = slices.Clone(p.Kinds)
+		}
 	}
 	seen = map[string]bool{}
 	for i, t := range doc.Teams {

@@ -132,6 +132,9 @@ func (t *tx) checkSpec(s events.WorkloadSpec) *InputError {
 		return &InputError{"job.command", "is required for a job"}
 	case s.Kind == events.WorkloadKindEnvironment && s.Job != nil:
 		return &InputError{"job", "an environment workload runs no job"}
+	case s.Pool != "" && !t.l.cfg.Serves(s.Pool, string(s.Kind)):
+		return &InputError{"pool", fmt.Sprintf("pool %s does not take %s workloads (it serves %s)",
+			s.Pool, s.Kind, strings.Join(t.l.cfg.Kinds[s.Pool], ", "))}
 	case s.MinRuntimeMS < 0:
 		return &InputError{"min_runtime", "must not be negative"}
 	case s.MaxRuntimeMS < 0:
