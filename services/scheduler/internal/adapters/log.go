@@ -106,9 +106,15 @@ func (l *Log) appendWindow(ctx context.Context, msgs []*nats.Msg, start, end int
 	return nil
 }
 
-// Replay reads the whole log in order and hands each event to apply. It
-// returns the last sequence read and how many events there were.
-func Replay(ctx context.Context, js jetstream.JetStream, apply func(seq uint64, e event.Event) error) (uint64, int64, error) {
+// ErrSnapshotAhead means a snapshot claims a sequence the log does not
+// have (the stream was recreated): the snapshot must be dropped and the
+// log replayed from its start.
+var ErrSnapshotAhead = errors.New("scheduler log: the snapshot is ahead of the log")
+
+// Replay reads the log after sequence from (0: the whole log) in order
+// and hands each event to apply. It returns the last sequence read and how
+// many events it read.
+func Replay(ctx context.Context, js jetstream.JetStream, from uint64, apply func(seq uint64, e event.Event) error) (uint64, int64, error) {
 	s, err := js.Stream(ctx, LogStream)
 	if err != nil {
 		return 0, 0, fmt.Errorf("scheduler log: %w", err)
@@ -118,10 +124,17 @@ func Replay(ctx context.Context, js jetstream.JetStream, apply func(seq uint64, 
 		return 0, 0, fmt.Errorf("scheduler log: %w", err)
 	}
 	last := info.State.LastSeq
-	if info.State.Msgs == 0 {
+	if from > last {
+		return 0, 0, fmt.Errorf("%w: snapshot at %d, log ends at %d", ErrSnapshotAhead, from, last)
+	}
+	if info.State.Msgs == 0 || from == last {
 		return last, 0, nil
 	}
-	c, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
+	cfg := jetstream.OrderedConsumerConfig{}
+	if from > 0 {
+		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, from+1
+	}
+	c, err := s.OrderedConsumer(ctx, cfg)
 	if err != nil {
 		return 0, 0, fmt.Errorf("scheduler log: %w", err)
 	}

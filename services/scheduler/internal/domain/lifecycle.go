@@ -63,6 +63,14 @@ func (s *State) Fail(id, reason string) error {
 	return nil
 }
 
+// Forget drops what the state remembers of an ended workload (its
+// children's eligibility was decided by it); a live one stays. After it,
+// the id is unknown.
+func (s *State) Forget(id string) {
+	delete(s.finished, id)
+	delete(s.failed, id)
+}
+
 // Status says where a workload is.
 func (s *State) Status(id string) Status {
 	switch {
