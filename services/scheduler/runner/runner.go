@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -47,6 +49,7 @@ type Runner struct {
 	state   int
 
 	sb       *sandbox
+	spool    *spool
 	kv       jetstream.KeyValue
 	outputs  jetstream.ObjectStore
 	watch    jetstream.ConsumeContext
@@ -59,6 +62,7 @@ type Runner struct {
 	loops         sync.WaitGroup // intake and heartbeat
 	heartbeats    sync.WaitGroup
 	supervisors   sync.WaitGroup // one per job
+	resends       sync.WaitGroup // the spool's reports of an earlier run
 }
 
 const (
@@ -142,6 +146,23 @@ func (r *Runner) start(ctx context.Context) error {
 	if err := bus.EnsureStreams(ctx, js, streams...); err != nil {
 		return err
 	}
+	// The spool belongs to one platform: its run commands' stream, known
+	// by when it was made. A runner pointed at a new NATS (a fresh dev
+	// platform, a benchmark) starts with an empty spool.
+	st, err := js.Stream(ctx, "CMD_RUNNER")
+	if err != nil {
+		return fmt.Errorf("run command stream: %w", err)
+	}
+	sweepSpools(r.cfg.SpoolDir, ranRetention)
+	dir := filepath.Join(r.cfg.SpoolDir, strconv.FormatInt(st.CachedInfo().Created.UnixNano(), 10))
+	if r.spool, err = openSpool(dir); err != nil {
+		return err
+	}
+	r.spool.sweep(ranRetention)
+	left, err := r.spool.pending()
+	if err != nil {
+		return err
+	}
 	kv, err := js.CreateOrUpdateKeyValue(ctx, adapters.RunnersBucketConfig(r.so.Replicas))
 	if err != nil {
 		return fmt.Errorf("heartbeat bucket: %w", err)
@@ -163,6 +184,7 @@ func (r *Runner) start(ctx context.Context) error {
 	rctx, r.stopReports = context.WithCancel(context.Background())
 	hctx, r.stopHeartbeat = context.WithCancel(context.Background())
 	ictx, r.stopIntake = context.WithCancel(context.Background())
+	r.resends.Go(func() { r.resend(rctx, left) })
 	r.heartbeats.Go(func() { r.heartbeatLoop(hctx) })
 	r.loops.Go(func() { r.intake(ictx, rctx) })
 	return nil
@@ -192,6 +214,7 @@ func (r *Runner) Stop(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	errs = append(errs, r.stopJobs(ctx))
+	r.resends.Wait() // stopJobs ended the reports' context
 	r.stopHeartbeat()
 	r.heartbeats.Wait()
 	if err := r.kv.Delete(ctx, r.cfg.ID); err != nil {
