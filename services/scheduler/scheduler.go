@@ -175,5 +175,22 @@ func (s *Service) lead(ctx context.Context, l *app.Leader) (func(context.Context
 	return term.Stop, term.Start(ctx)
 }
 
+// Terms is how many times this replica became leader.
+func (s *Service) Terms() int {
+	if s.elector == nil {
+		return 0
+	}
+	return s.elector.Terms()
+}
+
+// StandingDown says why this replica does not campaign (its log is
+// full); empty when it does.
+func (s *Service) StandingDown() string {
+	if s.elector == nil {
+		return ""
+	}
+	return s.elector.StandingDown()
+}
+
 // Leading says whether this replica is the leader now.
 func (s *Service) Leading() bool { return s.elector != nil && s.elector.Current() != nil }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -20,6 +21,26 @@ const LogStream = "EVT_SCHEDULER"
 // ErrFenced means another instance appended to the log since this one last
 // read it: this instance is no longer the leader and must rebuild.
 var ErrFenced = errors.New("scheduler log: another leader appended first")
+
+// ErrLogFull means the log's stream refuses appends: it reached its
+// limits (discard new) or the server is out of storage. Leading is
+// pointless until an operator makes room; the caller stands down.
+var ErrLogFull = errors.New("scheduler log: the stream is full")
+
+// full says whether a publish error is the stream refusing for room.
+func full(err error) bool {
+	var apiErr *jetstream.APIError
+	if !errors.As(err, &apiErr) {
+		return false
+	}
+	switch apiErr.ErrorCode {
+	case 10023: // insufficient resources
+		return true
+	case 10077: // store failed: maximum messages / bytes exceeded
+		return strings.Contains(apiErr.Description, "maximum")
+	}
+	return false
+}
 
 // fenced are the errors of a publish whose expectation failed: the wrong
 // last sequence (10071; 10164 on replicated streams) or the wrong last
@@ -97,6 +118,9 @@ func (l *Log) appendWindow(ctx context.Context, msgs []*nats.Msg, start, end int
 			var apiErr *jetstream.APIError
 			if errors.As(err, &apiErr) && fenced[apiErr.ErrorCode] {
 				return fmt.Errorf("%w: %v", ErrFenced, err)
+			}
+			if full(err) {
+				return fmt.Errorf("%w: append %s: %v", ErrLogFull, id(start+i), err)
 			}
 			return fmt.Errorf("scheduler log: append %s: %w", id(start+i), err)
 		case <-ctx.Done():

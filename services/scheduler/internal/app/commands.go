@@ -17,6 +17,8 @@ var (
 	ErrNotLeader = errors.New("this scheduler instance is not the leader; try again")
 	ErrNotFound  = errors.New("no such workload")
 	ErrConflict  = errors.New("conflict")
+	// ErrLogFull: the log refuses appends; nothing was changed.
+	ErrLogFull = errors.New("the scheduler's log is full; nothing was changed")
 )
 
 // InputError is bad input: Field names it as the API spells it.

@@ -392,6 +392,9 @@ func (l *Leader) snapshotAtStop(ctx context.Context) {
 // log: the leader stops and a new one rebuilds.
 func (l *Leader) commit(t *tx, batch []*input) error {
 	if err := l.log.Append(t.ctx, t.msgs); err != nil {
+		if errors.Is(err, adapters.ErrLogFull) {
+			err = fmt.Errorf("%w: %w", ErrLogFull, err)
+		}
 		l.release(batch, err)
 		return err
 	}
