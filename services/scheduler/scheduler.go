@@ -150,6 +150,7 @@ func (s *Service) build(ctx context.Context) error {
 		return err
 	}
 	opts := app.Options{Tick: s.cfg.Tick, RunnerTimeout: s.cfg.RunnerTimeout, Metrics: metrics,
+		Log: adapters.NewJetStreamLog(js), Outputs: adapters.NewJobOutputs(js),
 		SnapshotEvery: s.cfg.SnapshotInterval, FinishedRetention: max(s.cfg.FinishedRetention, 0)}
 	if s.cfg.SnapshotInterval > 0 {
 		snaps, err := adapters.NewSnapshots(ctx, js, s.SO.Replicas, s.cfg.SnapshotMaxBytes)

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/pave-platform/pave/pkg/bus"
+	"github.com/pave-platform/pave/services/scheduler/internal/app"
 )
 
 // LogStream is the scheduler's log: only the leader appends to it, and
@@ -20,12 +21,12 @@ const LogStream = "EVT_SCHEDULER"
 
 // ErrFenced means another instance appended to the log since this one last
 // read it: this instance is no longer the leader and must rebuild.
-var ErrFenced = errors.New("scheduler log: another leader appended first")
+var ErrFenced = app.ErrFenced
 
 // ErrLogFull means the log's stream refuses appends: it reached its
 // limits (discard new) or the server is out of storage. Leading is
 // pointless until an operator makes room; the caller stands down.
-var ErrLogFull = errors.New("scheduler log: the stream is full")
+var ErrLogFull = app.ErrLogFull
 
 // full says whether a publish error is the stream refusing for room.
 func full(err error) bool {
@@ -133,7 +134,7 @@ func (l *Log) appendWindow(ctx context.Context, msgs []*nats.Msg, start, end int
 // ErrSnapshotAhead means a snapshot claims a sequence the log does not
 // have (the stream was recreated): the snapshot must be dropped and the
 // log replayed from its start.
-var ErrSnapshotAhead = errors.New("scheduler log: the snapshot is ahead of the log")
+var ErrSnapshotAhead = app.ErrSnapshotAhead
 
 // Replay reads the log after sequence from (0: the whole log) in order
 // and hands each event to apply. It returns the last sequence read and how
@@ -199,3 +200,24 @@ func Replay(ctx context.Context, js jetstream.JetStream, from uint64, apply func
 		}
 	}
 }
+
+// JetStreamLog is the scheduler's log on LogStream.
+type JetStreamLog struct {
+	js jetstream.JetStream
+}
+
+var (
+	_ app.EventLog = (*JetStreamLog)(nil)
+	_ app.Appender = (*Log)(nil)
+)
+
+// NewJetStreamLog reads and appends LogStream through js.
+func NewJetStreamLog(js jetstream.JetStream) *JetStreamLog { return &JetStreamLog{js: js} }
+
+// Replay reads the log after from; see [Replay].
+func (l *JetStreamLog) Replay(ctx context.Context, from uint64, apply func(seq uint64, e event.Event) error) (uint64, int64, error) {
+	return Replay(ctx, l.js, from, apply)
+}
+
+// Appender appends after last.
+func (l *JetStreamLog) Appender(last uint64) app.Appender { return NewLog(l.js, last) }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/pave-platform/pave/pkg/bus"
-	"github.com/pave-platform/pave/services/scheduler/internal/adapters"
 )
 
 // Elector runs this instance as a standby until it takes the lease, then
@@ -16,9 +15,9 @@ import (
 // stops. OnLead starts what only the leader runs (consumers, the API) and
 // returns the function that stops it.
 type Elector struct {
-	Lease    *adapters.Lease
+	Lease    Lease
 	Bus      *bus.Bus
-	Config   adapters.SchedulerConfig
+	Config   SchedulerConfig
 	Options  Options
 	Instance string
 	Runners  RunnerClock
@@ -142,7 +141,7 @@ func (e *Elector) lead(ctx context.Context) {
 	wg.Wait()
 	e.mu.Lock()
 	switch {
-	case errors.Is(err, adapters.ErrLogFull):
+	case errors.Is(err, ErrLogFull):
 		// Campaigning again at once would crash-loop: elect, replay,
 		// fail the first append. Stand down, longer each time.
 		e.full = min(max(2*e.full, fullBackoffMin), fullBackoffMax)
@@ -154,9 +153,9 @@ func (e *Elector) lead(ctx context.Context) {
 	wait := e.full
 	e.mu.Unlock()
 	switch {
-	case errors.Is(err, adapters.ErrFenced):
+	case errors.Is(err, ErrFenced):
 		log.Warn("scheduler: another leader appended to the log; standing by", "error", err)
-	case err != nil && !errors.Is(err, adapters.ErrLogFull):
+	case err != nil && !errors.Is(err, ErrLogFull):
 		log.Error("scheduler: leader stopped", "error", err)
 	}
 	e.giveUp(ctx)

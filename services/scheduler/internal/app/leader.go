@@ -15,7 +15,6 @@ import (
 
 	"github.com/pave-platform/pave/pkg/bus"
 	"github.com/pave-platform/pave/pkg/events"
-	"github.com/pave-platform/pave/services/scheduler/internal/adapters"
 	"github.com/pave-platform/pave/services/scheduler/internal/domain"
 )
 
@@ -32,6 +31,12 @@ type Options struct {
 	MaxBatch int
 	// Metrics records admissions, queue depth and pass time; nil: none.
 	Metrics *Metrics
+	// Log is the scheduler's log, which the leader rebuilds from and
+	// appends to. Required.
+	Log EventLog
+	// Outputs reads the output runners stored; nil: the API shows the
+	// tail the log keeps.
+	Outputs OutputReader
 	// Snapshots keeps the leader's snapshots; nil: none, every rebuild
 	// replays the whole log.
 	Snapshots SnapshotStore
@@ -49,9 +54,9 @@ type Options struct {
 // answers them.
 type Leader struct {
 	opts     Options
-	cfg      adapters.SchedulerConfig
+	cfg      SchedulerConfig
 	bus      *bus.Bus
-	log      *adapters.Log
+	log      Appender
 	core     *Core
 	runners  RunnerClock
 	instance string
@@ -126,7 +131,7 @@ func (t *tx) emit(eventType string, data any) error {
 // Rebuild restores the latest snapshot, replays the log after it (all of
 // it without a snapshot) into the state and returns a leader ready to run
 // with it, and how many log events it read.
-func Rebuild(ctx context.Context, b *bus.Bus, cfg adapters.SchedulerConfig, opts Options, instance string, term uint64,
+func Rebuild(ctx context.Context, b *bus.Bus, cfg SchedulerConfig, opts Options, instance string, term uint64,
 	runners RunnerClock, logger *slog.Logger) (*Leader, int64, error) {
 	core, from := restore(ctx, cfg, opts.Snapshots, logger)
 	apply := func(_ uint64, e event.Event) error {
@@ -137,11 +142,14 @@ func Rebuild(ctx context.Context, b *bus.Bus, cfg adapters.SchedulerConfig, opts
 		}
 		return nil
 	}
-	last, n, err := adapters.Replay(ctx, b.JetStream(), from, apply)
-	if errors.Is(err, adapters.ErrSnapshotAhead) {
+	if opts.Log == nil {
+		return nil, 0, errors.New("scheduler: no log to rebuild from")
+	}
+	last, n, err := opts.Log.Replay(ctx, from, apply)
+	if errors.Is(err, ErrSnapshotAhead) {
 		logger.Warn("scheduler: the snapshot is ahead of the log; replaying the whole log", "error", err)
 		core, from = NewCore(cfg.Core), 0
-		last, n, err = adapters.Replay(ctx, b.JetStream(), 0, apply)
+		last, n, err = opts.Log.Replay(ctx, 0, apply)
 	}
 	if err != nil {
 		return nil, 0, err
@@ -149,7 +157,7 @@ func Rebuild(ctx context.Context, b *bus.Bus, cfg adapters.SchedulerConfig, opts
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = 1024
 	}
-	l := &Leader{opts: opts, cfg: cfg, bus: b, log: adapters.NewLog(b.JetStream(), last), core: core,
+	l := &Leader{opts: opts, cfg: cfg, bus: b, log: opts.Log.Appender(last), core: core,
 		runners: runners, instance: instance, term: term, logger: logger, inputs: make(chan *input, 4096),
 		dispatch: make(chan events.RunCommand, 4096), stopped: make(chan struct{}), now: func() time.Time { return time.Now().UTC() },
 		held: map[string]*heldRun{}, snapSeq: from, saving: make(chan struct{}, 1)}
@@ -159,7 +167,7 @@ func Rebuild(ctx context.Context, b *bus.Bus, cfg adapters.SchedulerConfig, opts
 
 // restore is the state of the latest snapshot and its sequence, or an
 // empty state and 0 when there is none or it cannot be read.
-func restore(ctx context.Context, cfg adapters.SchedulerConfig, store SnapshotStore, logger *slog.Logger) (*Core, uint64) {
+func restore(ctx context.Context, cfg SchedulerConfig, store SnapshotStore, logger *slog.Logger) (*Core, uint64) {
 	if store == nil {
 		return NewCore(cfg.Core), 0
 	}
@@ -392,9 +400,6 @@ func (l *Leader) snapshotAtStop(ctx context.Context) {
 // log: the leader stops and a new one rebuilds.
 func (l *Leader) commit(t *tx, batch []*input) error {
 	if err := l.log.Append(t.ctx, t.msgs); err != nil {
-		if errors.Is(err, adapters.ErrLogFull) {
-			err = fmt.Errorf("%w: %w", ErrLogFull, err)
-		}
 		l.release(batch, err)
 		return err
 	}
