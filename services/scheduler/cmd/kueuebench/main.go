@@ -133,7 +133,8 @@ func run(nPools, nTeams int, scale float64) error {
 			return err
 		}
 		defer rnc.Close()
-		r, err := runner.New(rb, so, runner.Config{Pool: pool(p), ID: "bench-" + pool(p)}, log)
+		r, err := runner.New(rb, so, runner.Config{Pool: pool(p), ID: "bench-" + pool(p),
+			SpoolDir: filepath.Join(dir, "spool", pool(p))}, log)
 		if err != nil {
 			return err
 		}
