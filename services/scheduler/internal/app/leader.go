@@ -74,6 +74,7 @@ type Leader struct {
 	snapSeq uint64
 	snapAt  time.Time
 	saving  chan struct{}
+	kept    time.Time // the last housekeeping
 	wg      sync.WaitGroup
 	stopped chan struct{} // closed when Run returns
 }
@@ -319,7 +320,10 @@ func (l *Leader) loop(ctx context.Context) error {
 		if err := l.commit(t, batch); err != nil {
 			return err
 		}
-		if timed {
+		// Also under a steady stream of inputs, where the tick may
+		// never win the select.
+		if timed || t.now.Sub(l.kept) >= l.opts.Tick {
+			l.kept = t.now
 			l.housekeep(ctx, t.now)
 		}
 	}
