@@ -443,3 +443,47 @@ func TestPoolsAndQuotasThroughTheAPI(t *testing.T) {
 	rep = h.call(rpc.PoolsGet, member("a"), map[string]string{"name": "gpu"}, nil)
 	require.Equal(t, http.StatusOK, rep.Status)
 }
+
+// Issue 15: a job whose runner went quiet (reports stuck behind a full
+// stream, a runner restart) is queued again; when its end is reported
+// after all, before it is admitted anew, it is finished with that
+// report and never runs a second time.
+func TestLateEndOfAReclaimedJobFinishesItOnce(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	require.Equal(t, http.StatusAccepted, h.call(rpc.WorkloadsSubmit, admin, nil, job("late", "a", 4)).Status)
+	h.waitState("late", "admitted")
+	report := func(id, eventType string, data any) {
+		e, err := bus.NewEvent(id, "test-runner", eventType, data)
+		require.NoError(t, err)
+		e.SetSubject("late")
+		require.NoError(t, h.bus.Publish(context.Background(), e))
+	}
+	report("late/1/started", events.TypeJobStarted, events.JobStarted{
+		WorkloadID: "late", Admission: 1, Runner: "quiet", Pool: "batch", PID: 1, At: time.Now().UTC()})
+	h.waitState("late", "running")
+	// A more urgent job of the same team takes a's nominal quota once the
+	// admission comes back, so "late" waits in the queue.
+	urgent := job("urgent", "a", 4)
+	urgent["priority"] = 10
+	require.Equal(t, http.StatusAccepted, h.call(rpc.WorkloadsSubmit, admin, nil, urgent).Status)
+	v := h.waitState("late", "queued")
+	require.EqualValues(t, 1, v["admission"], "reclaimed, not admitted again")
+	h.waitState("urgent", "admitted")
+
+	report("late/1/finished", events.TypeJobFinished, events.JobFinished{WorkloadID: "late", Admission: 1,
+		Runner: "quiet", ExitCode: 0, DurationMS: 5, StartedAt: time.Now().UTC(), At: time.Now().UTC()})
+	v = h.waitState("late", "finished")
+	assert.EqualValues(t, 1, v["admission"])
+	admitted := 0
+	for _, e := range h.logEvents() {
+		var a events.WorkloadAdmitted
+		if e.Type() == events.TypeWorkloadAdmitted {
+			require.NoError(t, json.Unmarshal(e.Data(), &a))
+			if a.WorkloadID == "late" {
+				admitted++
+			}
+		}
+	}
+	assert.Equal(t, 1, admitted, "admitted (and run) once")
+}

@@ -234,7 +234,7 @@ func (t *tx) Report(eventType string, data any) error {
 		}
 	case events.JobFinished:
 		m := c.current(d.WorkloadID, d.Admission)
-		if m == nil || c.state.Status(d.WorkloadID) != domain.StatusAdmitted {
+		if m == nil || !c.endable(d.WorkloadID) {
 			return nil
 		}
 		if d.ExitCode == 0 && d.Error == "" {
@@ -250,7 +250,7 @@ func (t *tx) Report(eventType string, data any) error {
 			Output: outputTail(d.Output), At: t.now})
 	case events.JobTimedOut:
 		m := c.current(d.WorkloadID, d.Admission)
-		if m == nil || c.state.Status(d.WorkloadID) != domain.StatusAdmitted {
+		if m == nil || !c.endable(d.WorkloadID) {
 			return nil
 		}
 		return t.emit(events.TypeWorkloadFailed, events.WorkloadFailed{WorkloadID: d.WorkloadID, Team: m.spec.Team,
@@ -267,6 +267,15 @@ func (t *tx) Report(eventType string, data any) error {
 		return fmt.Errorf("report %s: unexpected data %T", eventType, data)
 	}
 	return nil
+}
+
+// endable says whether a job's end report applies: its admission is the
+// current one (the caller checks) and it is admitted, or queued again
+// after its runner went quiet but not admitted anew — the job did run
+// to its end, and must not run a second time.
+func (c *Core) endable(id string) bool {
+	st := c.state.Status(id)
+	return st == domain.StatusAdmitted || st == domain.StatusQueued
 }
 
 // outputTail is the end of a job's output that the log keeps: at most
