@@ -9,31 +9,38 @@ import (
 	"github.com/pave-platform/pave/pkg/bus"
 )
 
-// ranRetention is how long the spool remembers that an admission ran
-// here; a run command delivered again later than that is not expected
-// (the stream's deduplication window and the scheduler's own records are
-// far shorter).
+// ranRetention is how long a spool of a platform not seen since is kept.
 const ranRetention = 7 * 24 * time.Hour
 
-// publish keeps a report in the spool, then sends it and keeps retrying
-// while NATS cannot take it (a full stream, NATS down), until ctx ends: a
-// report is never dropped. One left unpublished when the runner stops
-// stays in the spool, and the next start publishes it. Only a report that
-// can never be published (it fails its schema) is given up, with an error
-// log.
+// firstAttempt bounds the first publish of a report; one that does not
+// get through in it goes to the spool before the retries.
+const firstAttempt = 2 * time.Second
+
+// publish sends a report and keeps retrying while NATS cannot take it (a
+// full stream, NATS down), until ctx ends: a report is never dropped. One
+// the first attempt does not get through is kept in the spool first, so
+// that it outlives the runner: the next start publishes it. Only a report
+// that can never be published (it fails its schema) is given up, with an
+// error log.
 func (r *Runner) publish(ctx context.Context, id, eventType string, data any) {
+	actx, cancel := context.WithTimeout(ctx, firstAttempt)
+	ok := r.send(actx, id, eventType, data, false)
+	cancel()
+	if ok {
+		return
+	}
 	path, err := r.spool.put(id, eventType, data)
 	if err != nil {
 		r.log.Warn("report not spooled; kept in memory only", "event_id", id, "error", err)
 	}
-	if r.send(ctx, id, eventType, data) {
+	if r.send(ctx, id, eventType, data, true) {
 		r.spool.done(path)
 	}
 }
 
 // send publishes a report until it is taken or given up (true), or ctx
 // ends first (false: it stays in the spool).
-func (r *Runner) send(ctx context.Context, id, eventType string, data any) bool {
+func (r *Runner) send(ctx context.Context, id, eventType string, data any, retry bool) bool {
 	e, err := bus.NewEvent(id, Source, eventType, data)
 	if err != nil {
 		r.log.Error("report not built", "event_id", id, "type", eventType, "error", err)
@@ -52,6 +59,8 @@ func (r *Runner) send(ctx context.Context, id, eventType string, data any) bool 
 		case bus.IsPermanent(err):
 			r.log.Error("report rejected; dropped", "event_id", id, "type", eventType, "error", err)
 			return true
+		case ctx.Err() != nil && !retry:
+			return false
 		case ctx.Err() != nil:
 			r.log.Warn("report not published before the runner stopped; kept in the spool for the next start",
 				"event_id", id, "type", eventType, "error", err)
@@ -70,7 +79,7 @@ func (r *Runner) send(ctx context.Context, id, eventType string, data any) bool 
 // spool, until ctx ends.
 func (r *Runner) resend(ctx context.Context, left []spooled) {
 	for _, s := range left {
-		if r.send(ctx, s.ID, s.Type, json.RawMessage(s.Data)) {
+		if r.send(ctx, s.ID, s.Type, json.RawMessage(s.Data), true) {
 			r.spool.done(s.path)
 			continue
 		}

@@ -158,7 +158,6 @@ func (r *Runner) start(ctx context.Context) error {
 	if r.spool, err = openSpool(dir); err != nil {
 		return err
 	}
-	r.spool.sweep(ranRetention)
 	left, err := r.spool.pending()
 	if err != nil {
 		return err
@@ -207,6 +206,7 @@ func (r *Runner) start(ctx context.Context) error {
 	rt.OnStop(func(ctx context.Context) error { // 3: jobs stopped and reported
 		err := r.stopJobs(ctx)
 		r.resends.Wait() // stopJobs ended the reports' context
+		r.spool.close()
 		return err
 	})
 	rt.OnStop(func(ctx context.Context) error { // 2: the scheduler's stop events

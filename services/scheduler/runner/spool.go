@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -18,19 +19,27 @@ import (
 
 // spool is the runner's durable memory on its own disk (issue 15):
 //
-//   - reports/ holds every report until NATS has taken it, so that a
-//     report survives a full EVT_RUNNER, NATS being down and the runner's
-//     own restart; the next start publishes what is left, in order, with
+//   - reports/ holds each report NATS did not take at the first attempt
+//     (a full EVT_RUNNER, NATS down) until it does, across the runner's
+//     own restart: the next start publishes what is left, in order, with
 //     the report's own id (the stream drops a repeat);
-//   - ran/ marks each admission the runner started, so that a run command
-//     delivered again after a restart (its ack was lost, or the scheduler
-//     dispatched it again) never runs the job a second time.
+//   - ran.log lists the admissions the runner started, one line each, so
+//     that a run command delivered again after a restart (its ack was
+//     lost, or the scheduler dispatched it again) never runs the job a
+//     second time. It holds the last ranKeep admissions: when it is full
+//     it becomes ran.old and a new one starts.
 //
 // The directory is the runner's alone (0700): jobs run as another user
-// and cannot reach it. Marks older than the retention are swept.
+// and cannot reach it.
 type spool struct {
 	dir string
 	seq atomic.Uint64
+
+	mu   sync.Mutex
+	ran  map[events.RunnerJobRef]bool // both files' admissions
+	cur  *os.File                     // ran.log, appended
+	n    int                          // lines in ran.log
+	keep int
 }
 
 // spooled is one report waiting in the spool.
@@ -42,7 +51,7 @@ type spooled struct {
 }
 
 func openSpool(dir string) (*spool, error) {
-	for _, sub := range []string{"reports", "ran"} {
+	for _, sub := range []string{"reports"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
 			return nil, fmt.Errorf("runner spool: %w", err)
 		}
@@ -53,8 +62,11 @@ func openSpool(dir string) (*spool, error) {
 	now := time.Now()
 	_ = os.Chtimes(dir, now, now) // in use: sweepSpools keeps it
 
-	s := &spool{dir: dir}
+	s := &spool{dir: dir, keep: ranKeep}
 	s.seq.Store(uint64(time.Now().UnixNano()))
+	if err := s.loadRan(); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -113,34 +125,95 @@ func (s *spool) pending() ([]spooled, error) {
 	return out, nil
 }
 
+// ranKeep is how many admissions ran.log holds before it is rotated;
+// with ran.old, the runner remembers between ranKeep and twice as many.
+const ranKeep = 100_000
+
+// loadRan reads ran.old and ran.log and opens ran.log for appending.
+func (s *spool) loadRan() error {
+	s.ran = map[events.RunnerJobRef]bool{}
+	for _, name := range []string{"ran.old", "ran.log"} {
+		raw, err := os.ReadFile(filepath.Join(s.dir, name))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("runner spool: %w", err)
+		}
+		lines := strings.Split(string(raw), "\n")
+		for _, l := range lines {
+			id, adm, ok := strings.Cut(l, " ")
+			n, err := strconv.Atoi(adm)
+			if ok && err == nil {
+				s.ran[events.RunnerJobRef{WorkloadID: id, Admission: n}] = true
+				if name == "ran.log" {
+					s.n++
+				}
+			}
+		}
+	}
+	f, err := os.OpenFile(filepath.Join(s.dir, "ran.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("runner spool: %w", err)
+	}
+	s.cur = f
+	return nil
+}
+
 // markRun records that the runner starts ref; false when it did before.
 func (s *spool) markRun(ref events.RunnerJobRef) (bool, error) {
-	f, err := os.OpenFile(s.ranPath(ref), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-	if errors.Is(err, fs.ErrExist) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ran[ref] {
 		return false, nil
 	}
-	if err != nil {
+	if s.n >= s.keep {
+		if err := s.rotate(); err != nil {
+			return false, err
+		}
+	}
+	if _, err := s.cur.WriteString(ref.WorkloadID + " " + strconv.Itoa(ref.Admission) + "\n"); err != nil {
 		return false, fmt.Errorf("runner spool: %w", err)
 	}
-	return true, f.Close()
+	s.ran[ref] = true
+	s.n++
+	return true, nil
 }
 
-func (s *spool) ranPath(ref events.RunnerJobRef) string {
-	return filepath.Join(s.dir, "ran", fileSafe(ref.WorkloadID)+"."+strconv.Itoa(ref.Admission))
-}
-
-// sweep removes the marks older than retention.
-func (s *spool) sweep(retention time.Duration) {
-	dir := filepath.Join(s.dir, "ran")
-	names, err := os.ReadDir(dir)
-	if err != nil {
-		return
+// rotate makes ran.log ran.old and starts a new ran.log; the admissions
+// of the old ran.old are forgotten.
+func (s *spool) rotate() error {
+	_ = s.cur.Close()
+	if err := os.Rename(filepath.Join(s.dir, "ran.log"), filepath.Join(s.dir, "ran.old")); err != nil {
+		return fmt.Errorf("runner spool: %w", err)
 	}
-	cutoff := time.Now().Add(-retention)
-	for _, n := range names {
-		if info, err := n.Info(); err == nil && info.ModTime().Before(cutoff) {
-			_ = os.Remove(filepath.Join(dir, n.Name()))
+	f, err := os.OpenFile(filepath.Join(s.dir, "ran.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("runner spool: %w", err)
+	}
+	s.cur, s.n = f, 0
+	// Rebuild the set from ran.old alone: what it does not hold is gone.
+	raw, err := os.ReadFile(filepath.Join(s.dir, "ran.old"))
+	if err != nil {
+		return fmt.Errorf("runner spool: %w", err)
+	}
+	s.ran = map[events.RunnerJobRef]bool{}
+	for _, l := range strings.Split(string(raw), "\n") {
+		id, adm, ok := strings.Cut(l, " ")
+		if n, err := strconv.Atoi(adm); ok && err == nil {
+			s.ran[events.RunnerJobRef{WorkloadID: id, Admission: n}] = true
 		}
+	}
+	return nil
+}
+
+// close closes ran.log.
+func (s *spool) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cur != nil {
+		_ = s.cur.Close()
+		s.cur = nil
 	}
 }
 
