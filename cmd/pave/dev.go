@@ -37,6 +37,11 @@ func devDefaults(dataDir, addr string) map[string]string {
 		"PAVE_LOG_FORMAT":           "text",
 		"PAVE_RUNNER_POOL":          "batch",
 	}
+	// The runner's spool (reports not yet published, admissions it ran)
+	// lives with the rest of the data, so it survives a restart.
+	if abs, err := filepath.Abs(filepath.Join(dataDir, "runner-spool")); err == nil {
+		d["PAVE_RUNNER_SPOOL_DIR"] = abs
+	}
 	// From the repository (make run), the cost service loads the shipped
 	// rate card; elsewhere its built-in copy.
 	if _, err := os.Stat(shippedRateCard); err == nil {

@@ -52,7 +52,9 @@ func TestEnvironmentWaitsForAdmissionOverQuotaAndSaysSo(t *testing.T) {
 		return env["state"] == "queued" && adm != nil && adm["waiting"] != nil
 	}, 20*time.Second, 50*time.Millisecond, "never said why it waits: %v", &env)
 	adm := env["admission"].(map[string]any)
-	assert.Contains(t, adm["waiting"], "team quota exhausted for environments; borrowing limit reached")
+	// Quotas are enforced: an environment (never preemptible) stays
+	// within its team's nominal quota.
+	assert.Contains(t, adm["waiting"], "team quota exhausted for environments for work that is not preemptible; only preemptible work borrows")
 	assert.Equal(t, "platform", adm["pool"])
 	assert.Equal(t, map[string]int{"postgres databases": 0, "postgres roles": 0, "redis users": 1, "nats streams": 0},
 		p.realResources(), "nothing is built for the queued one")

@@ -73,7 +73,7 @@ func TestPreemptorStartsAfterItsVictimStopped(t *testing.T) {
 		switch {
 		case s == "pave.evt.runner.job.stopped victimvictim/1/stopped" && stopped < 0:
 			stopped = i
-		case s == events.RunnerSubjectRun+"batch preemptor/run/1" && dispatched < 0:
+		case s == events.RunnerSubjectRun+"batch preemptorpreemptor/run/1" && dispatched < 0:
 			dispatched = i
 		}
 	}

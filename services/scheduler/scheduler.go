@@ -12,6 +12,7 @@
 package scheduler
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -44,6 +45,29 @@ type Config struct {
 	RunnerTimeout time.Duration `env:"PAVE_SCHEDULER_RUNNER_TIMEOUT" envDefault:"5s"`
 	// LeaseTTL: a leader silent this long is replaced.
 	LeaseTTL time.Duration `env:"PAVE_SCHEDULER_LEASE_TTL" envDefault:"3s"`
+	// SnapshotInterval: how often the leader writes a snapshot of its
+	// state (and at a clean stop); a new leader reads it and the log
+	// after it. Zero: the default; negative: no snapshots.
+	SnapshotInterval time.Duration `env:"PAVE_SCHEDULER_SNAPSHOT_INTERVAL" envDefault:"1m"`
+	// SnapshotMaxBytes bounds the snapshot bucket. Zero: the default.
+	SnapshotMaxBytes int64 `env:"PAVE_SCHEDULER_SNAPSHOT_MAX_BYTES" envDefault:"268435456"`
+	// FinishedRetention: how long an ended workload stays readable (and
+	// in memory and snapshots). Zero: the default; negative: for ever.
+	FinishedRetention time.Duration `env:"PAVE_SCHEDULER_FINISHED_RETENTION" envDefault:"24h"`
+}
+
+// Defaults of the settings whose zero value means "the default".
+const (
+	DefaultSnapshotInterval  = time.Minute
+	DefaultSnapshotMaxBytes  = 256 << 20
+	DefaultFinishedRetention = 24 * time.Hour
+)
+
+func (c Config) withDefaults() Config {
+	c.SnapshotInterval = cmp.Or(c.SnapshotInterval, DefaultSnapshotInterval)
+	c.SnapshotMaxBytes = cmp.Or(c.SnapshotMaxBytes, DefaultSnapshotMaxBytes)
+	c.FinishedRetention = cmp.Or(c.FinishedRetention, DefaultFinishedRetention)
+	return c
 }
 
 // Validate names the variable that is out of range.
@@ -61,6 +85,12 @@ func (c Config) Validate() error {
 	if c.LeaseTTL < time.Second {
 		errs = append(errs, config.Invalid("PAVE_SCHEDULER_LEASE_TTL", "must be at least 1s"))
 	}
+	if c.SnapshotInterval > 0 && c.SnapshotInterval < time.Second {
+		errs = append(errs, config.Invalid("PAVE_SCHEDULER_SNAPSHOT_INTERVAL", "must be at least 1s (or negative: no snapshots)"))
+	}
+	if c.SnapshotMaxBytes < 0 {
+		errs = append(errs, config.Invalid("PAVE_SCHEDULER_SNAPSHOT_MAX_BYTES", "must not be negative"))
+	}
 	return errors.Join(errs...)
 }
 
@@ -76,6 +106,7 @@ func New(nc *nats.Conn, b *bus.Bus, so bus.StreamOptions, mw platformfx.Middlewa
 	if err != nil {
 		return nil, fmt.Errorf("%w (PAVE_SCHEDULER_CONFIG=%s)", err, cfg.File)
 	}
+	cfg = cfg.withDefaults()
 	d := platformfx.Parts{NC: nc, Bus: b, SO: so, MW: mw, Log: log}
 	log = log.With("service", Name)
 	return &Service{Parts: d, cfg: cfg, sc: sc, log: log, rt: service.NewRuntime(b, mw, log)}, nil
@@ -118,9 +149,19 @@ func (s *Service) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	opts := app.Options{Tick: s.cfg.Tick, RunnerTimeout: s.cfg.RunnerTimeout, Metrics: metrics,
+		Log: adapters.NewJetStreamLog(js), Outputs: adapters.NewJobOutputs(js),
+		SnapshotEvery: s.cfg.SnapshotInterval, FinishedRetention: max(s.cfg.FinishedRetention, 0)}
+	if s.cfg.SnapshotInterval > 0 {
+		snaps, err := adapters.NewSnapshots(ctx, js, s.SO.Replicas, s.cfg.SnapshotMaxBytes)
+		if err != nil {
+			return err
+		}
+		opts.Snapshots = snaps
+	}
 	s.elector = &app.Elector{Lease: lease, Bus: s.Bus, Config: s.sc, Instance: s.instance, Runners: runners,
 		Log: s.log, Renew: s.cfg.LeaseTTL / 3, Poll: max(s.cfg.LeaseTTL/12, 50*time.Millisecond),
-		Options: app.Options{Tick: s.cfg.Tick, RunnerTimeout: s.cfg.RunnerTimeout, Metrics: metrics},
+		Options: opts,
 		OnLead:  s.lead}
 	s.rt.Go(s.elector.Run)
 	return nil
@@ -133,6 +174,23 @@ func (s *Service) lead(ctx context.Context, l *app.Leader) (func(context.Context
 	ports.Consumers(term.Router(), l)
 	term.ServeRPC(s.NC, "pave-scheduler", ports.Endpoints(l)...)
 	return term.Stop, term.Start(ctx)
+}
+
+// Terms is how many times this replica became leader.
+func (s *Service) Terms() int {
+	if s.elector == nil {
+		return 0
+	}
+	return s.elector.Terms()
+}
+
+// StandingDown says why this replica does not campaign (its log is
+// full); empty when it does.
+func (s *Service) StandingDown() string {
+	if s.elector == nil {
+		return ""
+	}
+	return s.elector.StandingDown()
 }
 
 // Leading says whether this replica is the leader now.

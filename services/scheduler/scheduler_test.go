@@ -156,8 +156,12 @@ func (h *harness) logEvents() []event.Event {
 	return out
 }
 
+// TestSubmitGetAndWhyItWaits pins the reasons of plain weighted fair
+// sharing (a team takes the whole pool while the other is idle), so it
+// turns quota enforcement off; quota_test.go covers the enforced mode.
 func TestSubmitGetAndWhyItWaits(t *testing.T) {
 	h := newHarness(t)
+	require.NoError(t, os.WriteFile(h.file, []byte("enforceQuotas: false\n"+pools[1:]), 0o600))
 	h.start()
 	rep := h.call(rpc.WorkloadsSubmit, member("a"), nil, job("a-1", "a", 8))
 	require.Equal(t, http.StatusAccepted, rep.Status, "%+v", rep.Problem)
@@ -271,7 +275,9 @@ func TestEnvironmentAdmissionThroughCommands(t *testing.T) {
 		}
 		return false
 	}, 10*time.Second, 50*time.Millisecond)
-	assert.Equal(t, "team quota exhausted for ops; borrowing limit reached", waiting.Reason)
+	// With quotas enforced (the default), an environment (never
+	// preemptible) stays within its team's nominal quota.
+	assert.Equal(t, "team quota exhausted for ops for work that is not preemptible; only preemptible work borrows", waiting.Reason)
 	require.NotNil(t, waiting.Saga)
 	assert.Equal(t, "env-2.create.1", waiting.Saga.ID)
 
@@ -323,7 +329,9 @@ func TestFailoverRebuildsAndNeverAdmitsTwice(t *testing.T) {
 	first, firstConn := h.start()
 	for i := range 6 {
 		id := "w" + string(rune('0'+i))
-		require.Equal(t, http.StatusAccepted, h.call(rpc.WorkloadsSubmit, admin, nil, job(id, "a", 2)).Status)
+		w := job(id, "a", 2)
+		w["preemptible"] = true // beyond a's nominal 4 cpu, only preemptible work borrows b's idle share
+		require.Equal(t, http.StatusAccepted, h.call(rpc.WorkloadsSubmit, admin, nil, w).Status)
 	}
 	h.waitState("w3", "admitted")
 	second, _ := h.start()
@@ -341,7 +349,11 @@ func TestFailoverRebuildsAndNeverAdmitsTwice(t *testing.T) {
 		_, v := h.get("w"+string(rune('0'+i)), admin)
 		assert.Equal(t, want, v["state"], "w%d", i)
 	}
-	require.Equal(t, http.StatusAccepted, h.call(rpc.WorkloadsSubmit, admin, nil, job("w6", "b", 1)).Status)
+	// (b's own quota would preempt a's borrowed jobs: the new one is a's,
+	// borrowing too, and waits for the full pool.)
+	w6 := job("w6", "a", 1)
+	w6["preemptible"] = true
+	require.Equal(t, http.StatusAccepted, h.call(rpc.WorkloadsSubmit, admin, nil, w6).Status)
 	h.waitState("w6", "queued")
 
 	admissions := map[string]int{}
@@ -405,7 +417,7 @@ func TestPoolsAndQuotasThroughTheAPI(t *testing.T) {
 	rep = put(admin, rpc.PoolsPut, map[string]string{"name": "gpu"}, map[string]any{"capacity": map[string]int{"gpu": 4}})
 	require.Equal(t, http.StatusOK, rep.Status, "%+v", rep.Problem)
 	rep = put(admin, rpc.QuotasPut, map[string]string{"team": "a"}, map[string]any{"weight": 2,
-		"nominal": map[string]any{"gpu": map[string]int{"gpu": 2}}})
+		"nominal": map[string]any{"gpu": map[string]int{"gpu": 3}}})
 	require.Equal(t, http.StatusOK, rep.Status, "%+v", rep.Problem)
 	rep = put(admin, rpc.QuotasPut, map[string]string{"team": "a"}, map[string]any{"nominal": map[string]any{"tpu": map[string]int{"x": 1}}})
 	require.Equal(t, http.StatusUnprocessableEntity, rep.Status)
@@ -430,4 +442,48 @@ func TestPoolsAndQuotasThroughTheAPI(t *testing.T) {
 	// API changes survive a new leader (they are in the log).
 	rep = h.call(rpc.PoolsGet, member("a"), map[string]string{"name": "gpu"}, nil)
 	require.Equal(t, http.StatusOK, rep.Status)
+}
+
+// Issue 15: a job whose runner went quiet (reports stuck behind a full
+// stream, a runner restart) is queued again; when its end is reported
+// after all, before it is admitted anew, it is finished with that
+// report and never runs a second time.
+func TestLateEndOfAReclaimedJobFinishesItOnce(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	require.Equal(t, http.StatusAccepted, h.call(rpc.WorkloadsSubmit, admin, nil, job("late", "a", 4)).Status)
+	h.waitState("late", "admitted")
+	report := func(id, eventType string, data any) {
+		e, err := bus.NewEvent(id, "test-runner", eventType, data)
+		require.NoError(t, err)
+		e.SetSubject("late")
+		require.NoError(t, h.bus.Publish(context.Background(), e))
+	}
+	report("late/1/started", events.TypeJobStarted, events.JobStarted{
+		WorkloadID: "late", Admission: 1, Runner: "quiet", Pool: "batch", PID: 1, At: time.Now().UTC()})
+	h.waitState("late", "running")
+	// A more urgent job of the same team takes a's nominal quota once the
+	// admission comes back, so "late" waits in the queue.
+	urgent := job("urgent", "a", 4)
+	urgent["priority"] = 10
+	require.Equal(t, http.StatusAccepted, h.call(rpc.WorkloadsSubmit, admin, nil, urgent).Status)
+	v := h.waitState("late", "queued")
+	require.EqualValues(t, 1, v["admission"], "reclaimed, not admitted again")
+	h.waitState("urgent", "admitted")
+
+	report("late/1/finished", events.TypeJobFinished, events.JobFinished{WorkloadID: "late", Admission: 1,
+		Runner: "quiet", ExitCode: 0, DurationMS: 5, StartedAt: time.Now().UTC(), At: time.Now().UTC()})
+	v = h.waitState("late", "finished")
+	assert.EqualValues(t, 1, v["admission"])
+	admitted := 0
+	for _, e := range h.logEvents() {
+		var a events.WorkloadAdmitted
+		if e.Type() == events.TypeWorkloadAdmitted {
+			require.NoError(t, json.Unmarshal(e.Data(), &a))
+			if a.WorkloadID == "late" {
+				admitted++
+			}
+		}
+	}
+	assert.Equal(t, 1, admitted, "admitted (and run) once")
 }

@@ -34,6 +34,10 @@ type Config struct {
 	// WorkDir holds the jobs' private directories. Default:
 	// <temp dir>/pave-runner.
 	WorkDir string `env:"PAVE_RUNNER_WORK_DIR"`
+	// SpoolDir keeps reports until NATS takes them and marks the
+	// admissions this runner started, across restarts; only the runner's
+	// user can read it. Default: <temp dir>/pave-runner-spool/<pool>.
+	SpoolDir string `env:"PAVE_RUNNER_SPOOL_DIR"`
 	// Limits bound each job's processes.
 	Limits Limits
 	// OutputMaxBytes is how much of a job's output (the end) the runner
@@ -137,6 +141,9 @@ func (c Config) Validate() error {
 	if c.User == "root" || c.User == "0" {
 		errs = append(errs, config.Invalid("PAVE_RUNNER_USER", "jobs never run as root; name an unprivileged user"))
 	}
+	if c.SpoolDir != "" && !filepath.IsAbs(c.SpoolDir) {
+		errs = append(errs, config.Invalidf("PAVE_RUNNER_SPOOL_DIR", "%q must be an absolute path", c.SpoolDir))
+	}
 	if c.WorkDir != "" && !filepath.IsAbs(c.WorkDir) {
 		errs = append(errs, config.Invalidf("PAVE_RUNNER_WORK_DIR", "%q must be an absolute path", c.WorkDir))
 	}
@@ -164,6 +171,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.WorkDir == "" {
 		c.WorkDir = filepath.Join(os.TempDir(), "pave-runner")
+	}
+	if c.SpoolDir == "" && c.Pool != "" {
+		c.SpoolDir = filepath.Join(os.TempDir(), "pave-runner-spool", c.Pool)
 	}
 	c.Limits = c.Limits.withDefaults()
 	c.OutputMaxBytes = cmp.Or(c.OutputMaxBytes, DefaultOutputMaxBytes)

@@ -90,7 +90,7 @@ func TestModuleRunsARunnerFromTheEnvironment(t *testing.T) {
 	app := fxtest.New(t, fx.NopLogger, fx.Supply(e.bus, e.so, slog.New(slog.DiscardHandler)), runner.Module, fx.Populate(&r))
 	app.RequireStart()
 	assert.Equal(t, runner.Config{Pool: pool, ID: "fx-runner", Slots: 2, Heartbeat: time.Second,
-		WorkDir: filepath.Join(os.TempDir(), "pave-runner"),
+		WorkDir: filepath.Join(os.TempDir(), "pave-runner"), SpoolDir: filepath.Join(os.TempDir(), "pave-runner-spool", pool),
 		Limits: runner.Limits{CPU: runner.DefaultLimitCPU, MemoryMiB: runner.DefaultLimitMemoryMiB,
 			Procs: runner.DefaultLimitProcs, Files: runner.DefaultLimitFiles},
 		OutputMaxBytes: runner.DefaultOutputMaxBytes,

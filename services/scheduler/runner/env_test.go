@@ -63,6 +63,9 @@ func newEnv(t *testing.T) *env {
 func (e *env) start(t *testing.T, cfg runner.Config) *runner.Runner {
 	t.Helper()
 	cfg.Pool = pool
+	if cfg.SpoolDir == "" {
+		cfg.SpoolDir = t.TempDir() // nothing left behind in the system's temp dir
+	}
 	r, err := runner.New(e.bus, e.so, cfg, nil)
 	require.NoError(t, err)
 	require.NoError(t, r.Start(context.Background()))

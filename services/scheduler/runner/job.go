@@ -89,6 +89,13 @@ func (r *Runner) claim(cmd events.RunCommand) (*job, error) {
 	if !r.freeLocked() {
 		return nil, errSlotsBusy
 	}
+	if first, err := r.spool.markRun(ref); err != nil {
+		return nil, err
+	} else if !first {
+		r.log.Info("run command for an admission this runner started before; ignored", "workload", ref.WorkloadID, "admission", ref.Admission)
+		r.over.add(ref)
+		return nil, nil
+	}
 	j := newJob(cmd)
 	r.jobs[ref] = j
 	// Counted under mu, so Stop (which stops the jobs under mu) waits
@@ -135,17 +142,14 @@ func (r *Runner) supervise(ctx context.Context, j *job, p *process, startErr err
 }
 
 // reportEnd publishes how the job ended. A job that was asked to stop
-// is reported stopped, even if it happened to exit at the same moment.
+// is reported stopped, even if it happened to exit at the same moment;
+// one that had ended by itself before (its start report was slow to get
+// out, a full stream) is reported as it ended.
 func (r *Runner) reportEnd(ctx context.Context, j *job, p *process, ex exit, timedOut bool) {
 	ref := events.RunnerJobRef{WorkloadID: j.cmd.WorkloadID, Admission: j.cmd.Admission}
 	dur := ex.ended.Sub(p.started).Milliseconds()
 	started, at := p.started.UTC(), ex.ended.UTC()
-	stopped := false
-	select {
-	case <-j.stopc:
-		stopped = true
-	default:
-	}
+	stopped := ex.stopped
 	var out string
 	if timedOut || !stopped {
 		out = r.storeOutput(ctx, ref, p.out.String())

@@ -63,6 +63,8 @@ type process struct {
 type exit struct {
 	code  int
 	ended time.Time
+	// stopped: stop came before the process ended by itself.
+	stopped bool
 }
 
 // startProcess starts the job's command as the sandbox's user, under its
@@ -129,6 +131,7 @@ func (p *process) wait(deadline <-chan time.Time, stop <-chan struct{}) (e exit,
 		timedOut = true
 		p.terminate(waited)
 	case <-stop:
+		e.stopped = true
 		p.terminate(waited)
 	}
 	e.ended = time.Now()

@@ -6,13 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/pave-platform/pave/pkg/bus"
 	"github.com/pave-platform/pave/pkg/events"
+	"github.com/pave-platform/pave/pkg/service"
 	"github.com/pave-platform/pave/services/scheduler/internal/adapters"
 )
 
@@ -47,18 +50,19 @@ type Runner struct {
 	state   int
 
 	sb       *sandbox
+	spool    *spool
 	kv       jetstream.KeyValue
 	outputs  jetstream.ObjectStore
 	watch    jetstream.ConsumeContext
 	sub      *bus.Router   // the intake's while it runs; guarded by mu
 	stopping chan struct{} // closed when Stop begins
 
-	stopIntake    context.CancelFunc
+	rt            *service.Runtime // the intake and the stop order
 	stopHeartbeat context.CancelFunc
 	stopReports   context.CancelFunc
-	loops         sync.WaitGroup // intake and heartbeat
 	heartbeats    sync.WaitGroup
 	supervisors   sync.WaitGroup // one per job
+	resends       sync.WaitGroup // the spool's reports of an earlier run
 }
 
 const (
@@ -142,6 +146,22 @@ func (r *Runner) start(ctx context.Context) error {
 	if err := bus.EnsureStreams(ctx, js, streams...); err != nil {
 		return err
 	}
+	// The spool belongs to one platform: its run commands' stream, known
+	// by when it was made. A runner pointed at a new NATS (a fresh dev
+	// platform, a benchmark) starts with an empty spool.
+	st, err := js.Stream(ctx, "CMD_RUNNER")
+	if err != nil {
+		return fmt.Errorf("run command stream: %w", err)
+	}
+	sweepSpools(r.cfg.SpoolDir, ranRetention)
+	dir := filepath.Join(r.cfg.SpoolDir, strconv.FormatInt(st.CachedInfo().Created.UnixNano(), 10))
+	if r.spool, err = openSpool(dir); err != nil {
+		return err
+	}
+	left, err := r.spool.pending()
+	if err != nil {
+		return err
+	}
 	kv, err := js.CreateOrUpdateKeyValue(ctx, adapters.RunnersBucketConfig(r.so.Replicas))
 	if err != nil {
 		return fmt.Errorf("heartbeat bucket: %w", err)
@@ -158,13 +178,58 @@ func (r *Runner) start(ctx context.Context) error {
 		_ = kv.Delete(ctx, r.cfg.ID)
 		return err
 	}
-	// Reports outlive the intake: they go on until Stop's ctx ends.
-	var hctx, ictx, rctx context.Context
+	// Reports outlive the intake: they go on until Stop's ctx ends. The
+	// heartbeat goes on until the jobs are stopped and reported, so the
+	// scheduler does not reclaim them before it hears of them.
+	var hctx, rctx context.Context
 	rctx, r.stopReports = context.WithCancel(context.Background())
 	hctx, r.stopHeartbeat = context.WithCancel(context.Background())
-	ictx, r.stopIntake = context.WithCancel(context.Background())
+	r.resends.Go(func() { r.resend(rctx, left) })
 	r.heartbeats.Go(func() { r.heartbeatLoop(hctx) })
-	r.loops.Go(func() { r.intake(ictx, rctx) })
+
+	// The runner's parts on the platform's service runtime, which stops
+	// them in its fixed order: the intake (a task) first, then the
+	// closers, last registered first. The intake owns its router rather
+	// than the runtime's: it subscribes only while a slot is free.
+	rt := service.NewRuntime(r.bus, r.mw, r.log)
+	rt.OnStop(func(ctx context.Context) error { // 5: goodbye
+		if err := r.kv.Delete(ctx, r.cfg.ID); err != nil {
+			return fmt.Errorf("delete heartbeat %s: %w", r.cfg.ID, err)
+		}
+		return nil
+	})
+	rt.OnStop(func(context.Context) error { // 4: the heartbeat
+		r.stopHeartbeat()
+		r.heartbeats.Wait()
+		return nil
+	})
+	rt.OnStop(func(ctx context.Context) error { // 3: jobs stopped and reported
+		err := r.stopJobs(ctx)
+		r.resends.Wait() // stopJobs ended the reports' context
+		r.spool.close()
+		return err
+	})
+	rt.OnStop(func(ctx context.Context) error { // 2: the scheduler's stop events
+		r.watch.Stop()
+		select {
+		case <-r.watch.Closed():
+		case <-ctx.Done():
+		}
+		return nil
+	})
+	rt.OnStop(func(ctx context.Context) error { // 1: run commands drained
+		if sub := r.takeSub(); sub != nil {
+			return sub.Stop(ctx)
+		}
+		return nil
+	})
+	rt.Go(func(ctx context.Context) { r.intake(ctx, rctx) })
+	r.rt = rt
+	if err := rt.Start(ctx); err != nil {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pauseTimeout)
+		defer cancel()
+		return errors.Join(err, rt.Stop(sctx))
+	}
 	return nil
 }
 
@@ -180,25 +245,9 @@ func (r *Runner) Stop(ctx context.Context) error {
 		return nil
 	}
 	close(r.stopping)
-	var errs []error
-	r.stopIntake()
-	r.loops.Wait()
-	if sub := r.takeSub(); sub != nil {
-		errs = append(errs, sub.Stop(ctx))
-	}
-	r.watch.Stop()
-	select {
-	case <-r.watch.Closed():
-	case <-ctx.Done():
-	}
-	errs = append(errs, r.stopJobs(ctx))
-	r.stopHeartbeat()
-	r.heartbeats.Wait()
-	if err := r.kv.Delete(ctx, r.cfg.ID); err != nil {
-		errs = append(errs, fmt.Errorf("delete heartbeat %s: %w", r.cfg.ID, err))
-	}
+	err := r.rt.Stop(ctx)
 	r.log.Info("runner stopped")
-	return errors.Join(errs...)
+	return err
 }
 
 // Running lists the admissions this runner holds, by workload and

@@ -24,6 +24,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
@@ -61,8 +62,21 @@ func main() {
 	pools := flag.Int("pools", 5, "pools")
 	teams := flag.Int("teams", 6, "teams per pool")
 	scale := flag.Float64("scale", 1, "fraction of each class's count to submit (1 = the full scenario)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "kueuebench:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(*pools, *teams, *scale); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "kueuebench:", err)
 		os.Exit(1)
 	}
@@ -119,7 +133,8 @@ func run(nPools, nTeams int, scale float64) error {
 			return err
 		}
 		defer rnc.Close()
-		r, err := runner.New(rb, so, runner.Config{Pool: pool(p), ID: "bench-" + pool(p)}, log)
+		r, err := runner.New(rb, so, runner.Config{Pool: pool(p), ID: "bench-" + pool(p),
+			SpoolDir: filepath.Join(dir, "spool", pool(p))}, log)
 		if err != nil {
 			return err
 		}
@@ -374,6 +389,23 @@ func (r *recorder) report(wall, submitted time.Duration, quota, scale float64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	usage := 100 * r.area / (quota * wall.Seconds())
+	// The scenario's own lower bound: its work (unit-seconds) over the
+	// capacity (the quota, all of it lent and borrowed), with no overhead.
+	var work float64
+	for id, c := range r.class {
+		for _, k := range classes {
+			if k.name == c {
+				work += float64(r.units[id]) * k.runtime.Seconds()
+			}
+		}
+	}
+	bound := work / quota
+	fmt.Printf("RESULT scheduler.kueue_baseline.lower_bound_s %.1f s (work / capacity)\n", bound)
+	fmt.Printf("RESULT scheduler.kueue_baseline.wall_over_bound %.2f x (target <= 1.35)\n", wall.Seconds()/bound)
+	if up, err := os.ReadFile("/proc/loadavg"); err == nil {
+		fmt.Printf("RESULT scheduler.kueue_baseline.loadavg %s (1, 5, 15 min, as /proc/loadavg says at the end)\n",
+			strings.Join(strings.Fields(string(up))[:3], " "))
+	}
 	fmt.Printf("RESULT scheduler.kueue_baseline.wall_s %.1f s (kueue %.0f; target <= 90) workloads=%d scale=%g submit_s=%.1f\n",
 		wall.Seconds(), kueue["wall_s"], r.total, scale, submitted.Seconds())
 	fmt.Printf("RESULT scheduler.kueue_baseline.usage_pct %.1f %% (kueue %.1f; target >= 80)\n", usage, kueue["usage_pct"])
@@ -384,6 +416,10 @@ func (r *recorder) report(wall, submitted time.Duration, quota, scale float64) {
 	sort.Strings(names)
 	for _, n := range names {
 		fmt.Printf("RESULT scheduler.kueue_baseline.time_to_admission_%s_s %.1f s (kueue %.1f)\n", n, mean(r.waited[n]), kueue[n+"_s"])
+	}
+	for _, n := range names {
+		fmt.Printf("RESULT scheduler.kueue_baseline.admission_to_start_%s_ms %.0f ms (the admitted event to the job's process start)\n",
+			n, 1000*mean(r.dispatch[n]))
 	}
 	for _, n := range names {
 		fmt.Printf("RESULT scheduler.kueue_baseline.overhead_%s_ms dispatch=%.0f report=%.0f (admitted to started; job end to recorded)\n",

@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/pave-platform/pave/pkg/kv"
+	"github.com/pave-platform/pave/services/scheduler/internal/app"
 )
 
 // LeaseBucket holds the scheduler's leader lease.
@@ -40,6 +41,8 @@ func NewLease(ctx context.Context, js jetstream.JetStream, id string, ttl time.D
 	}
 	return &Lease{kv: b, id: id}, nil
 }
+
+var _ app.Lease = (*Lease)(nil)
 
 // Term is the revision at which this instance took the lease: it grows
 // with every new leader.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -11,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/pave-platform/pave/pkg/bus"
+	"github.com/pave-platform/pave/services/scheduler/internal/app"
 )
 
 // LogStream is the scheduler's log: only the leader appends to it, and
@@ -19,7 +21,27 @@ const LogStream = "EVT_SCHEDULER"
 
 // ErrFenced means another instance appended to the log since this one last
 // read it: this instance is no longer the leader and must rebuild.
-var ErrFenced = errors.New("scheduler log: another leader appended first")
+var ErrFenced = app.ErrFenced
+
+// ErrLogFull means the log's stream refuses appends: it reached its
+// limits (discard new) or the server is out of storage. Leading is
+// pointless until an operator makes room; the caller stands down.
+var ErrLogFull = app.ErrLogFull
+
+// full says whether a publish error is the stream refusing for room.
+func full(err error) bool {
+	var apiErr *jetstream.APIError
+	if !errors.As(err, &apiErr) {
+		return false
+	}
+	switch apiErr.ErrorCode {
+	case 10023: // insufficient resources
+		return true
+	case 10077: // store failed: maximum messages / bytes exceeded
+		return strings.Contains(apiErr.Description, "maximum")
+	}
+	return false
+}
 
 // fenced are the errors of a publish whose expectation failed: the wrong
 // last sequence (10071; 10164 on replicated streams) or the wrong last
@@ -98,6 +120,9 @@ func (l *Log) appendWindow(ctx context.Context, msgs []*nats.Msg, start, end int
 			if errors.As(err, &apiErr) && fenced[apiErr.ErrorCode] {
 				return fmt.Errorf("%w: %v", ErrFenced, err)
 			}
+			if full(err) {
+				return fmt.Errorf("%w: append %s: %v", ErrLogFull, id(start+i), err)
+			}
 			return fmt.Errorf("scheduler log: append %s: %w", id(start+i), err)
 		case <-ctx.Done():
 			return fmt.Errorf("scheduler log: append %s: no ack: %w", id(start+i), ctx.Err())
@@ -106,9 +131,15 @@ func (l *Log) appendWindow(ctx context.Context, msgs []*nats.Msg, start, end int
 	return nil
 }
 
-// Replay reads the whole log in order and hands each event to apply. It
-// returns the last sequence read and how many events there were.
-func Replay(ctx context.Context, js jetstream.JetStream, apply func(seq uint64, e event.Event) error) (uint64, int64, error) {
+// ErrSnapshotAhead means a snapshot claims a sequence the log does not
+// have (the stream was recreated): the snapshot must be dropped and the
+// log replayed from its start.
+var ErrSnapshotAhead = app.ErrSnapshotAhead
+
+// Replay reads the log after sequence from (0: the whole log) in order
+// and hands each event to apply. It returns the last sequence read and how
+// many events it read.
+func Replay(ctx context.Context, js jetstream.JetStream, from uint64, apply func(seq uint64, e event.Event) error) (uint64, int64, error) {
 	s, err := js.Stream(ctx, LogStream)
 	if err != nil {
 		return 0, 0, fmt.Errorf("scheduler log: %w", err)
@@ -118,10 +149,17 @@ func Replay(ctx context.Context, js jetstream.JetStream, apply func(seq uint64, 
 		return 0, 0, fmt.Errorf("scheduler log: %w", err)
 	}
 	last := info.State.LastSeq
-	if info.State.Msgs == 0 {
+	if from > last {
+		return 0, 0, fmt.Errorf("%w: snapshot at %d, log ends at %d", ErrSnapshotAhead, from, last)
+	}
+	if info.State.Msgs == 0 || from == last {
 		return last, 0, nil
 	}
-	c, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
+	cfg := jetstream.OrderedConsumerConfig{}
+	if from > 0 {
+		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, from+1
+	}
+	c, err := s.OrderedConsumer(ctx, cfg)
 	if err != nil {
 		return 0, 0, fmt.Errorf("scheduler log: %w", err)
 	}
@@ -162,3 +200,24 @@ func Replay(ctx context.Context, js jetstream.JetStream, apply func(seq uint64, 
 		}
 	}
 }
+
+// JetStreamLog is the scheduler's log on LogStream.
+type JetStreamLog struct {
+	js jetstream.JetStream
+}
+
+var (
+	_ app.EventLog = (*JetStreamLog)(nil)
+	_ app.Appender = (*Log)(nil)
+)
+
+// NewJetStreamLog reads and appends LogStream through js.
+func NewJetStreamLog(js jetstream.JetStream) *JetStreamLog { return &JetStreamLog{js: js} }
+
+// Replay reads the log after from; see [Replay].
+func (l *JetStreamLog) Replay(ctx context.Context, from uint64, apply func(seq uint64, e event.Event) error) (uint64, int64, error) {
+	return Replay(ctx, l.js, from, apply)
+}
+
+// Appender appends after last.
+func (l *JetStreamLog) Appender(last uint64) app.Appender { return NewLog(l.js, last) }

@@ -38,7 +38,7 @@ func TestDeposedLeaderCannotAppend(t *testing.T) {
 	old := adapters.NewLog(b.JetStream(), 0)
 	require.NoError(t, old.Append(ctx, []*nats.Msg{ev("a1"), ev("a2")}))
 
-	last, n, err := adapters.Replay(ctx, b.JetStream(), func(uint64, event.Event) error { return nil })
+	last, n, err := adapters.Replay(ctx, b.JetStream(), 0, func(uint64, event.Event) error { return nil })
 	require.NoError(t, err)
 	assert.EqualValues(t, 2, last)
 	assert.EqualValues(t, 2, n)
@@ -48,7 +48,7 @@ func TestDeposedLeaderCannotAppend(t *testing.T) {
 	err = old.Append(ctx, []*nats.Msg{ev("a3"), ev("a4")})
 	require.ErrorIs(t, err, adapters.ErrFenced, "the deposed leader's append must fail")
 
-	_, n, err = adapters.Replay(ctx, b.JetStream(), func(uint64, event.Event) error { return nil })
+	_, n, err = adapters.Replay(ctx, b.JetStream(), 0, func(uint64, event.Event) error { return nil })
 	require.NoError(t, err)
 	assert.EqualValues(t, 3, n, "nothing of the deposed leader's batch is in the log")
 }

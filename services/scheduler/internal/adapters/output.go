@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/pave-platform/pave/services/scheduler/internal/app"
 )
 
 // JobOutputBucket is the object store of job output: runners put the end
@@ -31,6 +33,8 @@ func JobOutputKey(workload string, admission int) string {
 type JobOutputs struct {
 	js jetstream.JetStream
 }
+
+var _ app.OutputReader = (*JobOutputs)(nil)
 
 // NewJobOutputs reads through js.
 func NewJobOutputs(js jetstream.JetStream) *JobOutputs { return &JobOutputs{js: js} }

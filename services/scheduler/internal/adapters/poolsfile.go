@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/pave-platform/pave/services/scheduler/internal/app"
 	"github.com/pave-platform/pave/services/scheduler/internal/domain"
 )
 
@@ -31,8 +33,8 @@ import (
 type PoolsFile struct {
 	StarvationAfter string `yaml:"starvationAfter"`
 	// EnforceQuotas keeps every submitter within its team's quota
-	// (domain.Config.EnforceQuotas).
-	EnforceQuotas bool      `yaml:"enforceQuotas"`
+	// (domain.Config.EnforceQuotas). On unless the file says false.
+	EnforceQuotas *bool     `yaml:"enforceQuotas"`
 	Pools         []poolDoc `yaml:"pools"`
 	Teams         []teamDoc `yaml:"teams"`
 	DefaultTeam   *teamDoc  `yaml:"defaultTeam"`
@@ -41,6 +43,9 @@ type PoolsFile struct {
 type poolDoc struct {
 	Name     string        `yaml:"name"`
 	Capacity domain.Vector `yaml:"capacity"`
+	// Kinds are the workload kinds the pool serves: "job" when runners
+	// are deployed for it, "environment" for provisioning. Empty: both.
+	Kinds []string `yaml:"kinds"`
 }
 
 type teamDoc struct {
@@ -51,25 +56,9 @@ type teamDoc struct {
 	LendingLimit   map[string]domain.Vector `yaml:"lendingLimit"`
 }
 
-// SchedulerConfig is a loaded and validated PoolsFile.
-type SchedulerConfig struct {
-	Core  domain.Config
-	Pools []domain.Pool
-	Teams []domain.Team
-	// DefaultTeam, when set, is the quota of a team the file does not
-	// list; its Name is empty.
-	DefaultTeam *domain.Team
-}
-
-// DefaultTeamFor is the default quota under a team's name.
-func (c SchedulerConfig) DefaultTeamFor(name string) (domain.Team, bool) {
-	if c.DefaultTeam == nil {
-		return domain.Team{}, false
-	}
-	t := *c.DefaultTeam
-	t.Name = name
-	return t, true
-}
+// SchedulerConfig is a loaded and validated PoolsFile (declared beside
+// the app that uses it).
+type SchedulerConfig = app.SchedulerConfig
 
 // LoadPoolsFile reads and validates the file at path. Every error names
 // the file and the field.
@@ -94,7 +83,7 @@ func ParsePools(raw []byte) (SchedulerConfig, error) {
 		return SchedulerConfig{}, err
 	}
 	var cfg SchedulerConfig
-	cfg.Core.EnforceQuotas = doc.EnforceQuotas
+	cfg.Core.EnforceQuotas = doc.EnforceQuotas == nil || *doc.EnforceQuotas
 	if doc.StarvationAfter != "" {
 		d, err := time.ParseDuration(doc.StarvationAfter)
 		if err != nil || d < 0 {
@@ -112,6 +101,17 @@ func ParsePools(raw []byte) (SchedulerConfig, error) {
 		}
 		seen[p.Name] = true
 		cfg.Pools = append(cfg.Pools, domain.Pool{Name: p.Name, Capacity: p.Capacity})
+		for j, k := range p.Kinds {
+			if k != "job" && k != "environment" {
+				return cfg, fmt.Errorf("pools[%d].kinds[%d]: %q is not a workload kind (job or environment)", i, j, k)
+			}
+		}
+		if len(p.Kinds) > 0 {
+			if cfg.Kinds == nil {
+				cfg.Kinds = map[string][]string{}
+			}
+			cfg.Kinds[p.Name] = slices.Clone(p.Kinds)
+		}
 	}
 	seen = map[string]bool{}
 	for i, t := range doc.Teams {

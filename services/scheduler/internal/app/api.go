@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/pave-platform/pave/pkg/events"
-	"github.com/pave-platform/pave/services/scheduler/internal/adapters"
 	"github.com/pave-platform/pave/services/scheduler/internal/domain"
 )
 
@@ -75,10 +74,10 @@ func (l *Leader) Get(ctx context.Context, id string, visible func(team string) b
 // events keep, with the output the runner stored in the JOB_OUTPUT object
 // store, while that is there.
 func (l *Leader) withOutput(ctx context.Context, v *View) {
-	if v.Kind != events.WorkloadKindJob || v.Admission == 0 || v.ExitCode == nil {
+	if v.Kind != events.WorkloadKindJob || v.Admission == 0 || v.ExitCode == nil || l.opts.Outputs == nil {
 		return
 	}
-	out, ok, err := adapters.NewJobOutputs(l.bus.JetStream()).Read(ctx, v.ID, v.Admission)
+	out, ok, err := l.opts.Outputs.Read(ctx, v.ID, v.Admission)
 	switch {
 	case err != nil:
 		l.logger.Warn("job output not read; showing its tail", "workload", v.ID, "admission", v.Admission, "error", err)

@@ -17,6 +17,8 @@ var (
 	ErrNotLeader = errors.New("this scheduler instance is not the leader; try again")
 	ErrNotFound  = errors.New("no such workload")
 	ErrConflict  = errors.New("conflict")
+	// ErrLogFull: the log refuses appends; nothing was changed.
+	ErrLogFull = errors.New("the scheduler's log is full; nothing was changed")
 )
 
 // InputError is bad input: Field names it as the API spells it.
@@ -132,6 +134,9 @@ func (t *tx) checkSpec(s events.WorkloadSpec) *InputError {
 		return &InputError{"job.command", "is required for a job"}
 	case s.Kind == events.WorkloadKindEnvironment && s.Job != nil:
 		return &InputError{"job", "an environment workload runs no job"}
+	case s.Pool != "" && !t.l.cfg.Serves(s.Pool, string(s.Kind)):
+		return &InputError{"pool", fmt.Sprintf("pool %s does not take %s workloads (it serves %s)",
+			s.Pool, s.Kind, strings.Join(t.l.cfg.Kinds[s.Pool], ", "))}
 	case s.MinRuntimeMS < 0:
 		return &InputError{"min_runtime", "must not be negative"}
 	case s.MaxRuntimeMS < 0:
@@ -229,7 +234,7 @@ func (t *tx) Report(eventType string, data any) error {
 		}
 	case events.JobFinished:
 		m := c.current(d.WorkloadID, d.Admission)
-		if m == nil || c.state.Status(d.WorkloadID) != domain.StatusAdmitted {
+		if m == nil || !c.endable(d.WorkloadID) {
 			return nil
 		}
 		if d.ExitCode == 0 && d.Error == "" {
@@ -245,7 +250,7 @@ func (t *tx) Report(eventType string, data any) error {
 			Output: outputTail(d.Output), At: t.now})
 	case events.JobTimedOut:
 		m := c.current(d.WorkloadID, d.Admission)
-		if m == nil || c.state.Status(d.WorkloadID) != domain.StatusAdmitted {
+		if m == nil || !c.endable(d.WorkloadID) {
 			return nil
 		}
 		return t.emit(events.TypeWorkloadFailed, events.WorkloadFailed{WorkloadID: d.WorkloadID, Team: m.spec.Team,
@@ -262,6 +267,15 @@ func (t *tx) Report(eventType string, data any) error {
 		return fmt.Errorf("report %s: unexpected data %T", eventType, data)
 	}
 	return nil
+}
+
+// endable says whether a job's end report applies: its admission is the
+// current one (the caller checks) and it is admitted, or queued again
+// after its runner went quiet but not admitted anew — the job did run
+// to its end, and must not run a second time.
+func (c *Core) endable(id string) bool {
+	st := c.state.Status(id)
+	return st == domain.StatusAdmitted || st == domain.StatusQueued
 }
 
 // outputTail is the end of a job's output that the log keeps: at most

@@ -40,6 +40,7 @@ type meta struct {
 	output      string // the end of a job's output
 	endedAt     time.Time
 	waitSent    string // the reason of the last waiting event
+	order       uint64 // submission order, for snapshots
 }
 
 // Core is the leader's state. Apply is the only way it changes, so a
@@ -53,6 +54,8 @@ type Core struct {
 	fileConfig map[string]string
 	// waits is why each queued workload waits, from the last pass.
 	waits map[string]string
+	// submitted counts submissions, to order a snapshot's workloads.
+	submitted uint64
 }
 
 // NewCore is an empty state with the decision core's configuration.
@@ -95,7 +98,9 @@ func (c *Core) Apply(e event.Event) error {
 		if err := c.state.Submit(workloadOf(d.Workload, d.SubmittedAt)); err != nil {
 			return err
 		}
-		c.metas[d.Workload.ID] = &meta{spec: d.Workload, saga: d.Saga, submittedBy: d.SubmittedBy, submittedAt: d.SubmittedAt}
+		c.submitted++
+		c.metas[d.Workload.ID] = &meta{spec: d.Workload, saga: d.Saga, submittedBy: d.SubmittedBy, submittedAt: d.SubmittedAt,
+			order: c.submitted}
 	case events.TypeWorkloadWaiting:
 		var d events.WorkloadWaiting
 		if err := decode(e, &d); err != nil {

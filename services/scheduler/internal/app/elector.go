@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/pave-platform/pave/pkg/bus"
-	"github.com/pave-platform/pave/services/scheduler/internal/adapters"
 )
 
 // Elector runs this instance as a standby until it takes the lease, then
@@ -16,9 +15,9 @@ import (
 // stops. OnLead starts what only the leader runs (consumers, the API) and
 // returns the function that stops it.
 type Elector struct {
-	Lease    *adapters.Lease
+	Lease    Lease
 	Bus      *bus.Bus
-	Config   adapters.SchedulerConfig
+	Config   SchedulerConfig
 	Options  Options
 	Instance string
 	Runners  RunnerClock
@@ -30,6 +29,34 @@ type Elector struct {
 
 	mu      sync.Mutex
 	current *Leader
+	// terms counts the terms this instance led; full is the stand-down
+	// delay after the log refused appends (0: the log takes them).
+	terms int
+	full  time.Duration
+}
+
+// Full-log stand-down: the first wait, doubling up to the last.
+const (
+	fullBackoffMin = time.Second
+	fullBackoffMax = 30 * time.Second
+)
+
+// Terms is how many times this instance became leader.
+func (e *Elector) Terms() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.terms
+}
+
+// StandingDown says why this instance does not campaign now: its log is
+// full. Empty when it campaigns.
+func (e *Elector) StandingDown() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.full > 0 && e.current == nil {
+		return "the scheduler log (EVT_SCHEDULER) is full; standing down until it takes appends again"
+	}
+	return ""
 }
 
 // Current is the leader this instance runs, or nil when it is a standby.
@@ -94,6 +121,7 @@ func (e *Elector) lead(ctx context.Context) {
 	log.Info("scheduler: leading", "replayed", replayed, "rebuild", time.Since(start).Round(time.Millisecond))
 	e.mu.Lock()
 	e.current = l
+	e.terms++
 	e.mu.Unlock()
 	stop, err := e.OnLead(lctx, l)
 	if err == nil {
@@ -111,13 +139,32 @@ func (e *Elector) lead(ctx context.Context) {
 		scancel()
 	}
 	wg.Wait()
+	e.mu.Lock()
 	switch {
-	case errors.Is(err, adapters.ErrFenced):
+	case errors.Is(err, ErrLogFull):
+		// Campaigning again at once would crash-loop: elect, replay,
+		// fail the first append. Stand down, longer each time.
+		e.full = min(max(2*e.full, fullBackoffMin), fullBackoffMax)
+		log.Error("scheduler: the log is full; standing down (make room in EVT_SCHEDULER: see docs/operations.md)",
+			"error", err, "retry_in", e.full)
+	default:
+		e.full = 0
+	}
+	wait := e.full
+	e.mu.Unlock()
+	switch {
+	case errors.Is(err, ErrFenced):
 		log.Warn("scheduler: another leader appended to the log; standing by", "error", err)
-	case err != nil:
+	case err != nil && !errors.Is(err, ErrLogFull):
 		log.Error("scheduler: leader stopped", "error", err)
 	}
 	e.giveUp(ctx)
+	if wait > 0 {
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+	}
 }
 
 func (e *Elector) giveUp(ctx context.Context) {

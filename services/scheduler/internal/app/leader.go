@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -13,7 +15,6 @@ import (
 
 	"github.com/pave-platform/pave/pkg/bus"
 	"github.com/pave-platform/pave/pkg/events"
-	"github.com/pave-platform/pave/services/scheduler/internal/adapters"
 	"github.com/pave-platform/pave/services/scheduler/internal/domain"
 )
 
@@ -30,6 +31,21 @@ type Options struct {
 	MaxBatch int
 	// Metrics records admissions, queue depth and pass time; nil: none.
 	Metrics *Metrics
+	// Log is the scheduler's log, which the leader rebuilds from and
+	// appends to. Required.
+	Log EventLog
+	// Outputs reads the output runners stored; nil: the API shows the
+	// tail the log keeps.
+	Outputs OutputReader
+	// Snapshots keeps the leader's snapshots; nil: none, every rebuild
+	// replays the whole log.
+	Snapshots SnapshotStore
+	// SnapshotEvery is how often the leader writes a snapshot when the
+	// log has grown; it also writes one when it stops cleanly.
+	SnapshotEvery time.Duration
+	// FinishedRetention is how long an ended workload stays in memory
+	// (and in snapshots) for the API and its children; 0: for ever.
+	FinishedRetention time.Duration
 }
 
 // Leader owns the state while this instance holds the lease: it takes
@@ -38,9 +54,9 @@ type Options struct {
 // answers them.
 type Leader struct {
 	opts     Options
-	cfg      adapters.SchedulerConfig
+	cfg      SchedulerConfig
 	bus      *bus.Bus
-	log      *adapters.Log
+	log      Appender
 	core     *Core
 	runners  RunnerClock
 	instance string
@@ -51,8 +67,14 @@ type Leader struct {
 	started  time.Time
 	now      func() time.Time
 
-	held    map[string]*heldRun // by preemptor, until its victims end
-	seq     uint64              // events emitted in this term
+	held map[string]*heldRun // by preemptor, until its victims end
+	seq  uint64              // events emitted in this term
+	// snapSeq and snapAt are the log sequence and time of the last
+	// snapshot; saving is true while one is being written.
+	snapSeq uint64
+	snapAt  time.Time
+	saving  chan struct{}
+	kept    time.Time // the last housekeeping
 	wg      sync.WaitGroup
 	stopped chan struct{} // closed when Run returns
 }
@@ -107,30 +129,67 @@ func (t *tx) emit(eventType string, data any) error {
 	return nil
 }
 
-// Rebuild replays the log into a new state and returns a leader ready to
-// run with it.
-func Rebuild(ctx context.Context, b *bus.Bus, cfg adapters.SchedulerConfig, opts Options, instance string, term uint64,
+// Rebuild restores the latest snapshot, replays the log after it (all of
+// it without a snapshot) into the state and returns a leader ready to run
+// with it, and how many log events it read.
+func Rebuild(ctx context.Context, b *bus.Bus, cfg SchedulerConfig, opts Options, instance string, term uint64,
 	runners RunnerClock, logger *slog.Logger) (*Leader, int64, error) {
-	core := NewCore(cfg.Core)
-	last, n, err := adapters.Replay(ctx, b.JetStream(), func(_ uint64, e event.Event) error {
+	core, from := restore(ctx, cfg, opts.Snapshots, logger)
+	apply := func(_ uint64, e event.Event) error {
 		if err := core.Apply(e); err != nil {
 			// A log event that no longer applies is a bug; keep going so
 			// that one bad event cannot stop the scheduler for good.
 			logger.Error("scheduler log: event does not apply", "id", e.ID(), "type", e.Type(), "error", err)
 		}
 		return nil
-	})
+	}
+	if opts.Log == nil {
+		return nil, 0, errors.New("scheduler: no log to rebuild from")
+	}
+	last, n, err := opts.Log.Replay(ctx, from, apply)
+	if errors.Is(err, ErrSnapshotAhead) {
+		logger.Warn("scheduler: the snapshot is ahead of the log; replaying the whole log", "error", err)
+		core, from = NewCore(cfg.Core), 0
+		last, n, err = opts.Log.Replay(ctx, 0, apply)
+	}
 	if err != nil {
 		return nil, 0, err
 	}
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = 1024
 	}
-	l := &Leader{opts: opts, cfg: cfg, bus: b, log: adapters.NewLog(b.JetStream(), last), core: core,
+	l := &Leader{opts: opts, cfg: cfg, bus: b, log: opts.Log.Appender(last), core: core,
 		runners: runners, instance: instance, term: term, logger: logger, inputs: make(chan *input, 4096),
 		dispatch: make(chan events.RunCommand, 4096), stopped: make(chan struct{}), now: func() time.Time { return time.Now().UTC() },
-		held: map[string]*heldRun{}}
+		held: map[string]*heldRun{}, snapSeq: from, saving: make(chan struct{}, 1)}
+	l.snapAt = l.now()
 	return l, n, nil
+}
+
+// restore is the state of the latest snapshot and its sequence, or an
+// empty state and 0 when there is none or it cannot be read.
+func restore(ctx context.Context, cfg SchedulerConfig, store SnapshotStore, logger *slog.Logger) (*Core, uint64) {
+	if store == nil {
+		return NewCore(cfg.Core), 0
+	}
+	raw, ok, err := store.Load(ctx)
+	if err != nil {
+		logger.Warn("scheduler: snapshot not read; replaying the whole log", "error", err)
+	}
+	if !ok {
+		return NewCore(cfg.Core), 0
+	}
+	var snap Snapshot
+	if err := json.Unmarshal(raw, &snap); err != nil || snap.Version != SnapshotVersion {
+		logger.Warn("scheduler: snapshot not understood; replaying the whole log", "error", err, "version", snap.Version)
+		return NewCore(cfg.Core), 0
+	}
+	core := NewCore(cfg.Core)
+	if err := core.Restore(snap); err != nil {
+		logger.Error("scheduler: snapshot does not apply; replaying the whole log", "error", err)
+		return NewCore(cfg.Core), 0
+	}
+	return core, snap.LastSeq
 }
 
 // Run configures the pools and teams from the file, announces the term,
@@ -167,7 +226,11 @@ func (l *Leader) Run(ctx context.Context, replayed int64) error {
 	if err := l.commit(t, nil); err != nil {
 		return err
 	}
-	return l.loop(ctx)
+	err := l.loop(ctx)
+	if err == nil {
+		l.snapshotAtStop(ctx)
+	}
+	return err
 }
 
 // Do hands fn to the leader's loop and waits for its result, which is
@@ -257,7 +320,83 @@ func (l *Leader) loop(ctx context.Context) error {
 		if err := l.commit(t, batch); err != nil {
 			return err
 		}
+		// Also under a steady stream of inputs, where the tick may
+		// never win the select.
+		if timed || t.now.Sub(l.kept) >= l.opts.Tick {
+			l.kept = t.now
+			l.housekeep(ctx, t.now)
+		}
 	}
+}
+
+// housekeep forgets workloads that ended before the retention window and
+// writes a snapshot when one is due. It runs in the loop, between
+// batches, where the state is exactly the log up to log.Last().
+func (l *Leader) housekeep(ctx context.Context, now time.Time) {
+	if l.opts.FinishedRetention > 0 {
+		if n := l.core.Forget(now.Add(-l.opts.FinishedRetention)); n > 0 {
+			l.logger.Debug("scheduler: forgot ended workloads", "count", n)
+		}
+	}
+	if l.opts.Snapshots == nil || l.opts.SnapshotEvery <= 0 || now.Sub(l.snapAt) < l.opts.SnapshotEvery ||
+		l.log.Last() == l.snapSeq {
+		return
+	}
+	select {
+	case l.saving <- struct{}{}:
+	default:
+		return // the last one is still being written
+	}
+	raw, seq, err := l.encodeSnapshot(now)
+	if err != nil {
+		<-l.saving
+		l.logger.Error("scheduler: snapshot not taken", "error", err)
+		return
+	}
+	l.snapAt = now
+	l.wg.Go(func() {
+		defer func() { <-l.saving }()
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if err := l.opts.Snapshots.Save(sctx, raw); err != nil {
+			l.logger.Warn("scheduler: snapshot not written; the next one will be", "seq", seq, "error", err)
+			return
+		}
+		l.logger.Debug("scheduler: snapshot written", "seq", seq, "bytes", len(raw))
+	})
+	l.snapSeq = seq
+}
+
+func (l *Leader) encodeSnapshot(now time.Time) ([]byte, uint64, error) {
+	seq := l.log.Last()
+	snap, err := l.core.Snapshot(seq, now)
+	if err != nil {
+		return nil, 0, err
+	}
+	raw, err := json.Marshal(snap)
+	return raw, seq, err
+}
+
+// snapshotAtStop writes a snapshot when the leader stops cleanly, so that
+// the next one reads only what comes after.
+func (l *Leader) snapshotAtStop(ctx context.Context) {
+	if l.opts.Snapshots == nil || l.log.Last() == l.snapSeq {
+		return
+	}
+	l.saving <- struct{}{} // wait for a periodic one in flight
+	defer func() { <-l.saving }()
+	raw, seq, err := l.encodeSnapshot(l.now())
+	if err == nil {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		err = l.opts.Snapshots.Save(sctx, raw)
+		cancel()
+	}
+	if err != nil {
+		l.logger.Warn("scheduler: snapshot at stop not written", "error", err)
+		return
+	}
+	l.snapSeq = seq
+	l.logger.Info("scheduler: snapshot written at stop", "seq", seq, "bytes", len(raw))
 }
 
 // commit appends the batch's events, answers its inputs and dispatches
@@ -386,6 +525,11 @@ func (l *Leader) dispatcher(ctx context.Context) {
 	for r := range l.dispatch {
 		e, err := bus.NewEvent(fmt.Sprintf("%s/run/%d", r.WorkloadID, r.Admission), "pave/scheduler", events.TypeRunCommand, r)
 		if err == nil {
+			// The runner's consumer keeps order per CloudEvent subject
+			// and runs different subjects in parallel: without one, all
+			// of a pool's run commands share the NATS subject and start
+			// one after the other.
+			e.SetSubject(r.WorkloadID)
 			err = l.bus.PublishOn(ctx, events.RunnerSubjectRun+r.Pool, e)
 		}
 		if err != nil {

@@ -39,11 +39,19 @@ func (s *State) Apply(d Decisions, now time.Time) error {
 
 // Finish releases an admitted workload that ended well (a job that
 // succeeded, an environment torn down). Its children become eligible.
+//
+// A queued workload may finish too: a job whose admission was taken back
+// (its runner went quiet) but that ran to its end after all, reported
+// before it was admitted again. It is not run a second time.
 func (s *State) Finish(id string, now time.Time) error {
-	if _, ok := s.admitted[id]; !ok {
+	switch {
+	case s.admitted[id] != nil:
+		delete(s.admitted, id)
+	case s.queued[id] != nil:
+		delete(s.queued, id)
+	default:
 		return fmt.Errorf("finish %s: %w", id, ErrUnknownWorkload)
 	}
-	delete(s.admitted, id)
 	s.finished[id] = now
 	return nil
 }
@@ -61,6 +69,14 @@ func (s *State) Fail(id, reason string) error {
 	}
 	s.failed[id] = reason
 	return nil
+}
+
+// Forget drops what the state remembers of an ended workload (its
+// children's eligibility was decided by it); a live one stays. After it,
+// the id is unknown.
+func (s *State) Forget(id string) {
+	delete(s.finished, id)
+	delete(s.failed, id)
 }
 
 // Status says where a workload is.

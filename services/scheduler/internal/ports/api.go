@@ -340,6 +340,9 @@ func failure(err error) rpc.Reply {
 		return rpc.Fail(http.StatusNotFound, "Not Found", "no such workload")
 	case errors.Is(err, app.ErrConflict):
 		return rpc.Fail(http.StatusConflict, "Conflict", err.Error())
+	case errors.Is(err, app.ErrLogFull):
+		return rpc.Fail(http.StatusServiceUnavailable, "Service Unavailable",
+			"the scheduler's log is full; nothing was changed; try again once an operator has made room")
 	case errors.Is(err, app.ErrNotLeader), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return rpc.Fail(http.StatusServiceUnavailable, "Service Unavailable", "the scheduler is changing leader; try again")
 	}
