@@ -289,3 +289,35 @@ func isConflict(err error) bool {
 	var apiErr *jetstream.APIError
 	return errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence
 }
+
+// Follow applies every change of the keys matching filters to put and del
+// (first the current values, then each change) until ctx ends or the
+// watcher closes; a value that does not decode is passed over. It is how
+// an in-memory index follows its own service's table.
+func (t *Table[T]) Follow(ctx context.Context, put func(key string, v T), del func(key string), filters ...string) error {
+	w, err := t.Watch(ctx, filters...)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = w.Stop() }()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case e, ok := <-w.Updates():
+			if !ok {
+				return nil
+			}
+			if e == nil {
+				continue
+			}
+			if e.Operation() != jetstream.KeyValuePut {
+				del(e.Key())
+				continue
+			}
+			if v, err := t.Decode(e); err == nil {
+				put(e.Key(), v)
+			}
+		}
+	}
+}

@@ -103,32 +103,7 @@ func (f *Folder) Watch(ctx context.Context, open *policy.Incidents, log *slog.Lo
 }
 
 func (f *Folder) watch(ctx context.Context, open *policy.Incidents, log *slog.Logger) {
-	w, err := f.table.Watch(ctx, ">")
-	if err != nil {
-		if ctx.Err() == nil {
-			log.Warn("incidents: watch", "error", err)
-		}
-		return
-	}
-	defer func() { _ = w.Stop() }()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case e, ok := <-w.Updates():
-			if !ok {
-				return
-			}
-			if e == nil {
-				continue
-			}
-			if e.Operation() != jetstream.KeyValuePut {
-				open.Remove(e.Key())
-				continue
-			}
-			if in, err := f.table.Decode(e); err == nil {
-				open.Set(e.Key(), in)
-			}
-		}
+	if err := f.table.Follow(ctx, open.Set, open.Remove, ">"); err != nil && ctx.Err() == nil {
+		log.Warn("incidents: watch", "error", err)
 	}
 }

@@ -5,8 +5,6 @@ import (
 	"log/slog"
 	"sync"
 
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/pave-platform/pave/services/gateway/internal/notify/domain"
 )
 
@@ -72,30 +70,8 @@ func (x *Index) Load(ctx context.Context, st *Stores) error {
 
 // Follow applies every change of the table until ctx ends.
 func (x *Index) Follow(ctx context.Context, st *Stores, log *slog.Logger) {
-	w, err := st.Subs.Watch(ctx)
+	err := st.Subs.Follow(ctx, func(_ string, s domain.Subscription) { x.Put(s) }, x.Delete)
 	if err != nil {
 		log.ErrorContext(ctx, "watch subscriptions", "error", err)
-		return
-	}
-	defer func() { _ = w.Stop() }()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case e, ok := <-w.Updates():
-			if !ok {
-				return
-			}
-			if e == nil {
-				continue
-			}
-			if e.Operation() != jetstream.KeyValuePut {
-				x.Delete(e.Key())
-				continue
-			}
-			if s, err := st.Subs.Decode(e); err == nil {
-				x.Put(s)
-			}
-		}
 	}
 }
