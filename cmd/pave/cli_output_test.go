@@ -68,7 +68,7 @@ func TestCLIOutputIsATableForPeopleAndTheAPIsJSONForScripts(t *testing.T) {
 	require.NoError(t, runTemplates([]string{"postgres-db", "-o", "table"}, &out))
 	assert.Regexp(t, `(?m)^PARAMETER\s+TYPE\s+DEFAULT\s+ALLOWED\s+DESCRIPTION$`, out.String())
 	assert.Regexp(t, `(?m)^size\s+small\s+small,medium,large\s+Instance class`, out.String())
-	assert.Regexp(t, `(?m)^connection_limit\s+integer\s+20\s+-1\.\.10000\s+`, out.String())
+	assert.Regexp(t, `(?m)^connection_limit\s+integer\s+20\s+1\.\.100\s+`, out.String())
 
 	out.Reset()
 	require.NoError(t, runAccess("teams", []string{"members", "tables", "-o", "table"}, &out))

@@ -29,6 +29,10 @@ func TestFullStreamRefusesCreatesCleanlyAndRecovers(t *testing.T) {
 	before := p.create(map[string]any{"team": "payments", "name": "before", "template": "redis-cache", "stage": "dev"})
 	p.waitState(before, "ready")
 
+	// The fillers are not CloudEvents: the consumers that read the whole
+	// stream (the outbound fan-out) dead-letter them, each with its reason.
+	// The DLQ gets room for them, so that only EVT_LIFECYCLE is full here.
+	raiseLimit(t, p.js, bus.StreamDLQ, 64<<20)
 	fillToLimit(t, p.js, "EVT_LIFECYCLE", "pave.evt.lifecycle.test.filler")
 
 	var ready map[string]any

@@ -107,7 +107,7 @@ func (p *Portal) environments(w http.ResponseWriter, r *http.Request, s session)
 		CSRF: s.CSRF, Data: map[string]any{"List": l, "Next": next, "Filter": q}})
 }
 
-// alerts reads GET /v1/alerts. Until the API serves it, the page says
+// alerts reads GET /v1/alerts (filtered to the caller's teams). Should the API not answer, the page says
 // so instead of showing anything made up.
 func (p *Portal) alerts(r *http.Request, s session) ([]alert, string) {
 	var l struct {

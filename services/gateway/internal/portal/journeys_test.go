@@ -30,11 +30,11 @@ func TestPortalJourneys(t *testing.T) {
 	secret := p.api(bob, http.StatusAccepted, http.MethodPost, "/v1/environments",
 		map[string]any{"team": "data", "name": "secret-data", "template": "redis-cache", "stage": "dev"})
 	secretID := secret["environment"].(map[string]any)["id"].(string)
-	// Team apps may run no operation yet: its environment waits for
-	// admission until the platform raises the quota below.
-	p.api(p.admin, http.StatusOK, http.MethodPut, "/v1/quotas/apps", map[string]any{"weight": 1,
-		"nominal":         map[string]any{"platform": map[string]any{"environments": 10, "ops": 0}},
-		"borrowing_limit": map[string]any{"platform": map[string]any{"environments": 0, "ops": 0}}})
+	// The environment pool is full once team data's environment holds its
+	// place: alice's environment waits for admission until the platform
+	// gives the pool room below.
+	p.waitState(bob, secretID, "ready")
+	p.fillEnvironmentPool()
 
 	b := newTab(t, browser)
 	var envURL string
@@ -98,8 +98,7 @@ func TestPortalJourneys(t *testing.T) {
 		// A marker that a navigation would lose: the page must update itself.
 		b.do("mark the page", chromedp.Evaluate[chromedp.Void](`window.paveStayed = true`))
 		b.screenshot("progress")
-		p.api(p.admin, http.StatusOK, http.MethodPut, "/v1/quotas/apps", map[string]any{"weight": 1,
-			"nominal": map[string]any{"platform": map[string]any{"environments": 10, "ops": 2}}})
+		p.openEnvironmentPool()
 		b.waitFor("ready, with its resources", `document.querySelector("#env-state").textContent === "ready" && document.querySelector("#resources .state-ready") !== null`)
 		assert.True(t, eval[bool](b, `window.paveStayed === true`), "the page followed the event stream without reloading")
 		assert.Contains(t, b.text("#env-cost"), "a month", "what it costs")

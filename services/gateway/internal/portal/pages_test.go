@@ -248,12 +248,8 @@ func TestPortalPages(t *testing.T) {
 
 	step("home: live states, spend against budget, alerts", func(t *testing.T) {
 		b.t = t
-		quota := func(ops int) map[string]any {
-			return map[string]any{"weight": 1,
-				"nominal":         map[string]any{"platform": map[string]any{"environments": 10, "ops": ops}, "batch": map[string]any{"cpu": 200, "memory": 1024}},
-				"borrowing_limit": map[string]any{"platform": map[string]any{"environments": 0, "ops": 0}, "batch": map[string]any{"cpu": 0, "memory": 0}}}
-		}
-		p.api(p.admin, http.StatusOK, http.MethodPut, "/v1/quotas/apps", quota(0))
+		// The environment pool is full: the environment waits for admission.
+		p.fillEnvironmentPool()
 		out := p.api(alice, http.StatusAccepted, http.MethodPost, "/v1/environments",
 			map[string]any{"team": "apps", "name": "home-live", "template": "redis-cache", "stage": "dev"})
 		id := out["environment"].(map[string]any)["id"].(string)
@@ -267,7 +263,7 @@ func TestPortalPages(t *testing.T) {
 		assert.Regexp(t, `not available|No alert|since|:`, alerts, "alerts, or why there are none")
 		b.checkPage("home")
 		b.screenshot("home-live")
-		p.api(p.admin, http.StatusOK, http.MethodPut, "/v1/quotas/apps", quota(2))
+		p.openEnvironmentPool()
 		b.waitFor("ready, on the same page", cell+`.textContent === "ready"`)
 		assert.True(t, eval[bool](b, `window.paveStayed === true`), "the home page followed the stream without reloading")
 	})

@@ -173,3 +173,23 @@ func (p *platform) waitState(token, id, state string) {
 		return last == state
 	}, 3*time.Minute, 500*time.Millisecond, "environment %s is %q, not %s", id, last, state)
 }
+
+// fillEnvironmentPool lowers the environment pool's capacity to what its
+// environments hold now, so that the next environment waits for admission
+// (with quotas enforced, a capacity or quota below one environment's
+// demand would refuse it instead of queueing it). openEnvironmentPool
+// gives the room back.
+func (p *platform) fillEnvironmentPool() {
+	p.t.Helper()
+	pool := p.api(p.admin, http.StatusOK, http.MethodGet, "/v1/pools/platform", nil)
+	used, _ := pool["used"].(map[string]any)["environments"].(float64)
+	require.GreaterOrEqual(p.t, used, 1.0, "an environment must hold the pool's capacity first: %v", pool)
+	p.api(p.admin, http.StatusOK, http.MethodPut, "/v1/pools/platform",
+		map[string]any{"capacity": map[string]any{"environments": int(used), "ops": 8}})
+}
+
+func (p *platform) openEnvironmentPool() {
+	p.t.Helper()
+	p.api(p.admin, http.StatusOK, http.MethodPut, "/v1/pools/platform",
+		map[string]any{"capacity": map[string]any{"environments": 200, "ops": 8}})
+}
