@@ -31,6 +31,8 @@ type Config struct {
 	// CookieSecure is auto (Secure when the request came over TLS or
 	// X-Forwarded-Proto says https) or always.
 	CookieSecure string `env:"PAVE_PORTAL_COOKIE_SECURE" envDefault:"auto"`
+	// OIDC is the optional sign-in with an identity provider.
+	OIDC OIDCConfig
 }
 
 // Validate names the variable that is out of range.
@@ -46,7 +48,7 @@ func (c Config) Validate() error {
 	if c.CookieSecure != "auto" && c.CookieSecure != "always" {
 		return config.Invalid("PAVE_PORTAL_COOKIE_SECURE", "must be auto or always")
 	}
-	return nil
+	return c.OIDC.Validate()
 }
 
 // Portal is the web portal: server-rendered pages over the /v1 API.
@@ -55,6 +57,7 @@ type Portal struct {
 	api   API
 	seal  sealer
 	pages pages
+	oidc  *oidcClient // nil: no identity provider sign-in
 	log   *slog.Logger
 }
 
@@ -80,7 +83,11 @@ func New(cfg Config, api API, log *slog.Logger) (*Portal, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Portal{cfg: cfg, api: api, seal: s, pages: pg, log: log}, nil
+	oc, err := newOIDCClient(cfg.OIDC)
+	if err != nil {
+		return nil, err
+	}
+	return &Portal{cfg: cfg, api: api, seal: s, pages: pg, oidc: oc, log: log}, nil
 }
 
 // Handler serves the portal's pages and assets.
@@ -90,6 +97,8 @@ func (p *Portal) Handler() http.Handler {
 	mux.Handle("GET /static/", http.StripPrefix("/static/", immutable(http.FileServerFS(static))))
 	mux.HandleFunc("GET /signin", p.signinPage)
 	mux.HandleFunc("POST /signin", p.signin)
+	mux.HandleFunc("GET /auth/oidc/login", p.oidcLogin)
+	mux.HandleFunc("GET /auth/oidc/callback", p.oidcCallback)
 	mux.HandleFunc("POST /signout", p.signedIn(p.signout))
 	mux.HandleFunc("GET /{$}", p.signedIn(p.home))
 	mux.HandleFunc("GET /templates", p.signedIn(p.templates))

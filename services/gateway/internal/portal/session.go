@@ -130,12 +130,22 @@ func (p *Portal) setCookie(w http.ResponseWriter, r *http.Request, name, value s
 
 // startSession sets the session cookie for token.
 func (p *Portal) startSession(w http.ResponseWriter, r *http.Request, token string) error {
-	s := session{Token: token, CSRF: randomToken(), Expires: time.Now().Add(p.cfg.SessionTTL)}
+	return p.startSessionUntil(w, r, token, time.Time{})
+}
+
+// startSessionUntil is startSession for a token that ends at until (zero:
+// no end of its own): the session ends with it, or after SessionTTL.
+func (p *Portal) startSessionUntil(w http.ResponseWriter, r *http.Request, token string, until time.Time) error {
+	ttl := p.cfg.SessionTTL
+	if !until.IsZero() && time.Until(until) < ttl {
+		ttl = time.Until(until)
+	}
+	s := session{Token: token, CSRF: randomToken(), Expires: time.Now().Add(ttl)}
 	v, err := p.seal.seal(sessionCookie, s)
 	if err != nil {
 		return err
 	}
-	p.setCookie(w, r, p.cookieName(r), v, p.cfg.SessionTTL)
+	p.setCookie(w, r, p.cookieName(r), v, ttl)
 	return nil
 }
 

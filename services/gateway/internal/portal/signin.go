@@ -28,7 +28,7 @@ func (p *Portal) signinPage(w http.ResponseWriter, r *http.Request) {
 func (p *Portal) showSignin(w http.ResponseWriter, r *http.Request, status int, problem string) {
 	v := randomToken()
 	p.setCookie(w, r, signinCookie, v, 30*time.Minute)
-	p.render(w, r, status, "signin", page{Title: "Sign in", CSRF: v, Error: problem})
+	p.render(w, r, status, "signin", page{Title: "Sign in", CSRF: v, Error: problem, Data: map[string]any{"OIDC": p.oidc != nil}})
 }
 
 // signin checks the token against the API (whoami) and starts a session.
