@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
@@ -101,9 +102,18 @@ func TestPortalPages(t *testing.T) {
 	// mia approves it in hers, dan sees the grant; then dan breaks the
 	// glass, which opens a review mia decides.
 	step("access: a request approved by a second person, break-glass and its review", func(t *testing.T) {
+		// A production environment of the team: a developer reaches its
+		// login only through a grant.
+		prod := p.api(p.admin, http.StatusAccepted, http.MethodPost, "/v1/environments",
+			map[string]any{"team": "apps", "name": "orders-prod", "template": "redis-cache", "stage": "prod"})
+		prodID := prod["environment"].(map[string]any)["id"].(string)
+		p.waitState(p.admin, prodID, "ready")
 		d := newTab(t, browser)
 		d.watchConsole()
 		d.signIn(p.base, dan)
+		d.do("open the production environment", chromedp.Navigate(p.base+"/environments/"+prodID), chromedp.WaitVisible(chromedp.CSS("#reveal")))
+		d.do("reveal without a grant", chromedp.Click(chromedp.CSS("#reveal")), chromedp.WaitVisible(chromedp.CSS("#credentials p, #credentials table")))
+		assert.False(t, eval[bool](d, `document.querySelector("#credentials .secret") !== null`), "no production login without a grant")
 		d.do("open access", chromedp.Navigate(p.base+"/access"), chromedp.WaitVisible(chromedp.CSS("#request-form")))
 		d.do("ask for maintainer on prod", chromedp.SetValue(chromedp.CSS("#f-role"), "maintainer"),
 			chromedp.SetValue(chromedp.CSS("#f-scope-stage"), "prod"), chromedp.SetValue(chromedp.CSS("#f-reason"), "INC-7 hotfix"),
@@ -126,6 +136,13 @@ func TestPortalPages(t *testing.T) {
 		d.waitFor("dan's grant", `document.querySelector("#grants") !== null`)
 		assert.Contains(t, d.text("#grants"), "maintainer")
 		assert.Contains(t, d.text("#grants"), "prod")
+		// Then used: the grant's login is issued, and dan reveals it.
+		require.Eventually(t, func() bool { return p.hasCredentials(dan, prodID) }, 2*time.Minute, 500*time.Millisecond,
+			"dan's grant never gave a login on %s", prodID)
+		d.do("open the production environment", chromedp.Navigate(p.base+"/environments/"+prodID), chromedp.WaitVisible(chromedp.CSS("#reveal")))
+		d.do("reveal with the grant", chromedp.Click(chromedp.CSS("#reveal")), chromedp.WaitVisible(chromedp.CSS("#credentials .secret")))
+		assert.NotEmpty(t, eval[string](d, `document.querySelector("#credentials .secret").textContent`), "the grant's login")
+		d.do("back to access", chromedp.Navigate(p.base+"/access"), chromedp.WaitVisible(chromedp.CSS("#break-glass")))
 
 		d.expectConsole("status of 422 (Unprocessable Entity) " + p.base + "/access/break-glass")
 		d.do("break the glass for the whole team", chromedp.SetValue(chromedp.CSS("#g-incident_id"), "INC-8"),

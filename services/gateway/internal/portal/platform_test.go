@@ -193,3 +193,28 @@ func (p *platform) openEnvironmentPool() {
 	p.api(p.admin, http.StatusOK, http.MethodPut, "/v1/pools/platform",
 		map[string]any{"capacity": map[string]any{"environments": 200, "ops": 8}})
 }
+
+// hasCredentials reports whether the API hands token a login of the
+// environment's resources (GET ?credentials=true).
+func (p *platform) hasCredentials(token, id string) bool {
+	req, err := http.NewRequest(http.MethodGet, p.base+"/v1/environments/"+id+"?credentials=true", http.NoBody)
+	require.NoError(p.t, err)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(p.t, err)
+	defer resp.Body.Close()
+	var env struct {
+		Resources []struct {
+			Credentials map[string]any `json:"credentials"`
+		} `json:"resources"`
+	}
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&env) != nil {
+		return false
+	}
+	for _, r := range env.Resources {
+		if len(r.Credentials) > 0 {
+			return true
+		}
+	}
+	return false
+}
