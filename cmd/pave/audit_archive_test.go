@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -63,10 +64,12 @@ func TestAuditArchiveRollsOverAndPaveAuditVerifyNamesATamperedSegment(t *testing
 
 	// The records of the first teams are gone from GET /v1/audit (the
 	// stream) but verified from the archive.
-	names, err := os.ReadDir(archive)
+	// Only sealed segments: a file being written is a temporary .put-*.
+	segs, err := filepath.Glob(filepath.Join(archive, "segment-*.jsonl"))
 	require.NoError(t, err)
-	require.NotEmpty(t, names)
-	seg := filepath.Join(archive, names[0].Name())
+	require.NotEmpty(t, segs)
+	sort.Strings(segs)
+	seg := segs[0]
 	raw, err := os.ReadFile(seg)
 	require.NoError(t, err)
 	lines := strings.Split(string(raw), "\n")
@@ -90,7 +93,7 @@ func TestAuditArchiveRollsOverAndPaveAuditVerifyNamesATamperedSegment(t *testing
 
 	err = runAccess("audit", []string{"verify"}, &out)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "in archived segment "+names[0].Name())
+	assert.Contains(t, err.Error(), "in archived segment "+filepath.Base(seg))
 	assert.Contains(t, err.Error(), recs[0].ID)
 	assert.Contains(t, err.Error(), "hash does not match the record's content")
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -43,8 +44,14 @@ func TestFullStreamRefusesCreatesCleanlyAndRecovers(t *testing.T) {
 	assert.Equal(t, "ok", ready["status"], "a full stream warns; the process still serves reads")
 	alerts := streamAlerts(t, p.js, "EVT_LIFECYCLE")
 	require.Equal(t, []string{events.TypeStreamFilling}, alerts, "one filling alert for EVT_LIFECYCLE")
-	_, _, metrics := get(t, p.base+"/metrics", "")
-	assert.Regexp(t, `pave_stream_fill_ratio\{[^}]*stream="EVT_LIFECYCLE"[^}]*\} 0\.9[89]`, string(metrics), "the fill is a metric")
+	// The metric follows the monitor's next reading (every second here).
+	fill := regexp.MustCompile(`pave_stream_fill_ratio\{[^}]*stream="EVT_LIFECYCLE"[^}]*\} [0-9.e-]+`)
+	var last string
+	require.Eventually(t, func() bool {
+		_, _, metrics := get(t, p.base+"/metrics", "")
+		last = fill.FindString(string(metrics))
+		return regexp.MustCompile(`\} 0\.9[89]`).MatchString(last)
+	}, 30*time.Second, 200*time.Millisecond, "the fill is a metric: last read %q", &last)
 
 	body := map[string]any{"team": "payments", "name": "refused", "template": "redis-cache", "stage": "dev"}
 	code, header, problem := p.raw(http.MethodPost, "/v1/environments", body)
