@@ -29,12 +29,15 @@ func (p *Postgres) Evidence(ctx context.Context, id string) (map[string]int64, e
 		return nil, err
 	}
 	defer closeConn(conn)
-	role, db, err := pgExists(ctx, conn, name)
+	have, err := pgExists(ctx, conn, name)
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]int64{"role": b2i(role), "database": b2i(db), "objects_owned": 0}
-	if !role || !db {
+	if have.HalfDropped { // nobody can connect to count inside; the drop is finished by deprovision
+		return map[string]int64{"role": b2i(have.Role), "database": 1, "database_half_dropped": 1}, nil
+	}
+	out := map[string]int64{"role": b2i(have.Role), "database": b2i(have.DB), "objects_owned": 0}
+	if !have.Role || !have.DB {
 		return out, nil
 	}
 	inside, err := p.connect(ctx, name)

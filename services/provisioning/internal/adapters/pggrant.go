@@ -45,15 +45,15 @@ func (p *Postgres) IssueGrant(ctx context.Context, resourceID, name string, writ
 		return domain.Credentials{}, err
 	}
 	defer closeConn(conn)
-	roleExists, _, err := pgExists(ctx, conn, name)
+	grantee, err := pgExists(ctx, conn, name)
 	if err != nil {
 		return domain.Credentials{}, err
 	}
-	if _, dbExists, err := pgExists(ctx, conn, db); err != nil || !dbExists {
+	if target, err := pgExists(ctx, conn, db); err != nil || !target.DB {
 		return domain.Credentials{}, orMissing(err, "database "+db)
 	}
 	verb := "CREATE"
-	if roleExists {
+	if grantee.Role {
 		verb = "ALTER"
 	}
 	// VALID UNTIL is the server's own stop, should the revocation be late.
@@ -114,8 +114,8 @@ func (p *Postgres) revokeGrant(ctx context.Context, resourceID, name string) err
 	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock(hashtextextended($1, 0))", "pave-grant:"+name); err != nil {
 		return pgClassify(fmt.Errorf("lock role %s: %w", name, err))
 	}
-	roleExists, _, err := pgExists(ctx, conn, name)
-	if err != nil || !roleExists {
+	grantee, err := pgExists(ctx, conn, name)
+	if err != nil || !grantee.Role {
 		return err
 	}
 	if err := pgExec(ctx, conn, fmt.Sprintf("ALTER ROLE %s NOLOGIN", ident(name))); err != nil {
@@ -126,9 +126,9 @@ func (p *Postgres) revokeGrant(ctx context.Context, resourceID, name string) err
 	}
 	if resourceID != "" {
 		db := domain.ObjectName(resourceID)
-		if _, dbExists, err := pgExists(ctx, conn, db); err != nil {
+		if target, err := pgExists(ctx, conn, db); err != nil {
 			return err
-		} else if dbExists {
+		} else if target.DB {
 			if err := p.dropOwnedInside(ctx, db, name); err != nil {
 				return err
 			}
@@ -213,6 +213,9 @@ func (p *Postgres) Strip(ctx context.Context, resourceID, name string) error {
 	if _, err := conn.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
 		WHERE datname = $1 AND usename = $2`, db, name); err != nil {
 		return fmt.Errorf("end sessions of %s in %s: %w", name, db, pgClassify(err))
+	}
+	if target, err := pgExists(ctx, conn, db); err != nil || !target.DB {
+		return err // gone or half-dropped: nothing inside is reachable
 	}
 	inside, err := p.connect(ctx, db)
 	if err != nil {

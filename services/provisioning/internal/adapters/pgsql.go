@@ -71,14 +71,28 @@ func pgClassify(err error) error {
 	return domain.Permanent(err)
 }
 
-func pgExists(ctx context.Context, conn *pgx.Conn, name string) (role, db bool, err error) {
-	err = conn.QueryRow(ctx, `SELECT
+// pgObjects is what the server holds under one name.
+type pgObjects struct {
+	Role bool
+	// DB is a database one can connect to.
+	DB bool
+	// HalfDropped is a database whose DROP was interrupted (the session
+	// ended or the server stopped half-way): PostgreSQL marks it invalid
+	// (datconnlimit -2) before it removes the files, refuses every
+	// connection to it (SQLSTATE 55000) and allows only DROP DATABASE.
+	HalfDropped bool
+}
+
+func pgExists(ctx context.Context, conn *pgx.Conn, name string) (pgObjects, error) {
+	var o pgObjects
+	err := conn.QueryRow(ctx, `SELECT
 		EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1),
-		EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&role, &db)
+		EXISTS (SELECT 1 FROM pg_database WHERE datname = $1 AND datconnlimit <> -2),
+		EXISTS (SELECT 1 FROM pg_database WHERE datname = $1 AND datconnlimit = -2)`, name).Scan(&o.Role, &o.DB, &o.HalfDropped)
 	if err != nil {
-		return false, false, fmt.Errorf("look up %s: %w", name, pgClassify(err))
+		return pgObjects{}, fmt.Errorf("look up %s: %w", name, pgClassify(err))
 	}
-	return role, db, nil
+	return o, nil
 }
 
 // pgExec runs statements one by one: CREATE and DROP DATABASE cannot run

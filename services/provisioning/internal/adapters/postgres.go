@@ -66,16 +66,21 @@ func (p *Postgres) Provision(ctx context.Context, r domain.Resource) (domain.Res
 		return domain.Result{}, err
 	}
 	defer closeConn(conn)
-	roleExists, dbExists, err := pgExists(ctx, conn, name)
+	have, err := pgExists(ctx, conn, name)
 	if err != nil {
 		return domain.Result{}, err
 	}
+	if have.HalfDropped { // an interrupted drop: finish it, then create anew
+		if err := pgDropDatabase(ctx, conn, name); err != nil {
+			return domain.Result{}, err
+		}
+	}
 	verb := "CREATE"
-	if roleExists {
+	if have.Role {
 		verb = "ALTER"
 	}
 	stmts := []string{fmt.Sprintf("%s ROLE %s LOGIN PASSWORD %s CONNECTION LIMIT %d", verb, ident(name), literal(verifier), limit)}
-	if !dbExists {
+	if !have.DB {
 		stmts = append(stmts, fmt.Sprintf("CREATE DATABASE %s OWNER %s", ident(name), ident(name)))
 	}
 	// Other roles may not even connect; the owner keeps its own rights.
@@ -100,11 +105,11 @@ func (p *Postgres) Update(ctx context.Context, r domain.Resource) (domain.Result
 		return domain.Result{}, err
 	}
 	defer closeConn(conn)
-	roleExists, dbExists, err := pgExists(ctx, conn, name)
+	have, err := pgExists(ctx, conn, name)
 	if err != nil {
 		return domain.Result{}, err
 	}
-	if !roleExists || !dbExists {
+	if !have.Role || !have.DB {
 		return domain.Result{}, domain.Permanent(fmt.Errorf("update %s: role or database is missing", name))
 	}
 	if err := pgExec(ctx, conn, fmt.Sprintf("ALTER ROLE %s CONNECTION LIMIT %d", ident(name), limit)); err != nil {
@@ -123,8 +128,10 @@ func (p *Postgres) Sanitize(ctx context.Context, id string) error {
 		return err
 	}
 	defer closeConn(conn)
-	roleExists, dbExists, err := pgExists(ctx, conn, name)
-	if err != nil || !roleExists || !dbExists {
+	// A half-dropped database holds nothing anyone can reach; its drop
+	// finishes in Deprovision.
+	have, err := pgExists(ctx, conn, name)
+	if err != nil || !have.Role || !have.DB {
 		return err
 	}
 	if err := pgTerminate(ctx, conn, name); err != nil {
@@ -149,21 +156,21 @@ func (p *Postgres) Deprovision(ctx context.Context, id string) (bool, error) {
 		return false, err
 	}
 	defer closeConn(conn)
-	roleExists, dbExists, err := pgExists(ctx, conn, name)
-	if err != nil || !roleExists && !dbExists {
+	have, err := pgExists(ctx, conn, name)
+	if err != nil || !have.Role && !have.DB && !have.HalfDropped {
 		return false, err
 	}
-	if roleExists { // no new session from here on
+	if have.Role { // no new session from here on
 		if err := pgExec(ctx, conn, fmt.Sprintf("ALTER ROLE %s NOLOGIN", ident(name))); err != nil {
 			return false, fmt.Errorf("lock out role %s: %w", name, err)
 		}
 	}
-	if dbExists {
+	if have.DB || have.HalfDropped { // a retry finishes an interrupted drop
 		if err := pgDropDatabase(ctx, conn, name); err != nil {
 			return false, err
 		}
 	}
-	if roleExists {
+	if have.Role {
 		if err := pgDropRole(ctx, conn, name); err != nil {
 			return false, err
 		}

@@ -230,3 +230,51 @@ func TestAttackTenantCannotTakeEveryConnectionSlot(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 100, rolconnlimit(big.ID))
 }
+
+// A teardown under node loss ended compensation_failed: its first
+// DROP DATABASE was cut off half-way, PostgreSQL had marked the database
+// invalid, and every later step failed to connect to it ("cannot connect
+// to invalid database", SQLSTATE 55000). Marking the database invalid by
+// hand is what DROP DATABASE itself does first (datconnlimit -2).
+func TestPostgresDriverFinishesAnInterruptedDrop(t *testing.T) {
+	ctx := context.Background()
+	admin := testkit.Postgres(t).URL()
+	d, err := adapters.NewPostgres(admin)
+	require.NoError(t, err)
+	halfDrop := func(name string) {
+		t.Helper()
+		require.NoError(t, exec(t, admin, "UPDATE pg_database SET datconnlimit = -2 WHERE datname = '"+name+"'"))
+		u, err := url.Parse(admin)
+		require.NoError(t, err)
+		u.Path = "/" + name
+		require.ErrorContains(t, exec(t, u.String(), "SELECT 1"), "invalid database", "the database is half-dropped")
+	}
+
+	r := domain.Resource{ID: "envh-db", EnvironmentID: "envh", Driver: "postgres", Class: "small"}
+	_, err = d.Provision(ctx, r)
+	require.NoError(t, err)
+	halfDrop("pave_envh_db")
+
+	counts, err := d.Evidence(ctx, r.ID)
+	require.NoError(t, err, "a receipt counts a half-dropped database without connecting to it")
+	assert.Equal(t, map[string]int64{"role": 1, "database": 1, "database_half_dropped": 1}, counts)
+	require.NoError(t, d.Sanitize(ctx, r.ID), "nothing inside is reachable to sanitize")
+	existed, err := d.Deprovision(ctx, r.ID)
+	require.NoError(t, err, "deprovision finishes the drop")
+	assert.True(t, existed)
+	counts, err = d.Evidence(ctx, r.ID)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int64{"role": 0, "database": 0, "objects_owned": 0}, counts)
+
+	// A create of the same resource after an interrupted drop (a retried
+	// compensation) finishes the drop and starts with an empty database.
+	_, err = d.Provision(ctx, r)
+	require.NoError(t, err)
+	halfDrop("pave_envh_db")
+	res, err := d.Provision(ctx, r)
+	require.NoError(t, err)
+	require.NoError(t, exec(t, res.Credentials.URL, "SELECT 1"), "the new database takes logins")
+	inv, err := d.Inventory(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"database:pave_envh_db", "role:pave_envh_db"}, inv)
+}
