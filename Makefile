@@ -17,7 +17,7 @@ ifeq ($(CI),true)
 export PAVE_REQUIRE_SERVERS := 1
 endif
 
-.PHONY: run test bench lint build servers test-tools go-required tidy
+.PHONY: run test bench lint build servers browser test-tools go-required tidy
 
 go-required:
 	@command -v $(GO) >/dev/null || { echo "Go is required: install Go 1.26 from https://go.dev/dl"; exit 1; }
@@ -32,7 +32,7 @@ run: go-required servers ## all of Pave in one process, API on :8080, data in ./
 	$(GO) build -o bin/pave ./cmd/pave
 	./bin/pave dev
 
-test: servers test-tools ## every test, against real servers
+test: servers browser test-tools ## every test, against real servers
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 15m $(TESTPKGS)
 
@@ -55,8 +55,11 @@ lint: ## gofmt, go vet, staticcheck
 	$(GO) vet $(PKGS)
 	$(GO) run $(STATICCHECK) $(PKGS)
 
-servers: ## install redis-server, PostgreSQL and chromium when missing
+servers: ## install redis-server and PostgreSQL when missing
 	@bash deploy/scripts/ensure-servers.sh
+
+browser: ## install chromium (the portal's browser tests) when missing
+	@bash deploy/scripts/ensure-servers.sh --browser
 
 test-tools: go-required ## install what only the tests use (helm) when missing
 	@command -v helm >/dev/null || { echo "installing helm $(HELM_VERSION) with go install"; $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION); }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ensure-servers.sh installs the server binaries pkg/localsrv runs
-# (redis-server, PostgreSQL's postgres and initdb) and the chromium the
-# portal's browser tests drive, when they are missing.
+# (redis-server, PostgreSQL's postgres and initdb) when they are missing,
+# and with --browser also the chromium the portal's browser tests drive
+# (`make test` asks for it; `make run` does not need it).
 # Silent when everything is present. As root it installs with apt-get;
 # otherwise it prints the command to run and exits 1.
 #
@@ -11,6 +12,8 @@
 set -euo pipefail
 
 missing=()
+browser=false
+[[ ${1:-} == --browser ]] && browser=true
 
 has_postgres() {
 	if command -v postgres >/dev/null 2>&1 && command -v initdb >/dev/null 2>&1; then
@@ -27,7 +30,9 @@ has_postgres() {
 
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 has_postgres || missing+=(postgresql)
-command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || missing+=(chromium)
+if $browser; then
+	command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || missing+=(chromium)
+fi
 
 if [[ ${#missing[@]} -eq 0 ]]; then
 	exit 0
