@@ -42,7 +42,13 @@ func TestFullStreamRefusesCreatesCleanlyAndRecovers(t *testing.T) {
 		return strings.Contains(strings.Join(anyStrings(ready["warnings"]), " "), "stream EVT_LIFECYCLE is ")
 	}, 30*time.Second, 100*time.Millisecond, "/readyz never warned of EVT_LIFECYCLE: %v", &ready)
 	assert.Equal(t, "ok", ready["status"], "a full stream warns; the process still serves reads")
-	alerts := streamAlerts(t, p.js, "EVT_LIFECYCLE")
+	// The alert is published by the same reading that warns; it may be
+	// stored a moment after /readyz shows the warning.
+	var alerts []string
+	require.Eventually(t, func() bool {
+		alerts = streamAlerts(t, p.js, "EVT_LIFECYCLE")
+		return len(alerts) > 0
+	}, 30*time.Second, 100*time.Millisecond, "no fill alert for EVT_LIFECYCLE on EVT_PLATFORM")
 	require.Equal(t, []string{events.TypeStreamFilling}, alerts, "one filling alert for EVT_LIFECYCLE")
 	// The metric follows the monitor's next reading (every second here).
 	fill := regexp.MustCompile(`pave_stream_fill_ratio\{[^}]*stream="EVT_LIFECYCLE"[^}]*\} [0-9.e-]+`)
