@@ -52,6 +52,10 @@ func NewIncidentHooks(cfg IncidentConfig, pub *bus.Bus, log *slog.Logger) *Incid
 // IncidentHooksPattern is where the receiver is served.
 const IncidentHooksPattern = "/v1/webhooks/incidents/"
 
+// IncidentProviders are the tools served under IncidentHooksPattern (each
+// answers POST; the spec has one operation each).
+var IncidentProviders = []string{"pagerduty", "opsgenie"}
+
 // ServeHTTP verifies, converts and publishes one delivery.
 func (h *IncidentHooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {

@@ -11,6 +11,8 @@ import (
 	"github.com/pb33f/libopenapi"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pave-platform/pave/services/gateway/internal/automate"
 )
 
 // handledRoute finds the routes API registers by hand in this package.
@@ -42,6 +44,9 @@ func servedRoutes(t *testing.T) []string {
 				out = append(out, m[1])
 			}
 		}
+	}
+	for _, p := range automate.IncidentProviders {
+		out = append(out, "POST "+automate.IncidentHooksPattern+p)
 	}
 	return out
 }
