@@ -4,13 +4,9 @@ GO       ?= go
 SERVICES := access cost gateway lifecycle provisioning scheduler
 MODULES  := pkg schemas $(addprefix services/,$(SERVICES)) cmd/pave bench deploy/deploytest
 PKGS     := $(foreach m,$(MODULES),./$(m)/...)
-# cmd/pave's tests run whole platforms and take longest (461 s of tests in
-# one package, the node-loss test alone 148 s): they run as two processes,
-# the longest tests in one and the rest in the other, beside the other
-# packages. -run and -skip take the same list, so every test runs once.
-OTHERPKGS := $(filter-out ./cmd/pave/...,$(PKGS))
-PAVE_LONG := ^(TestNodeLossDuringCreatesAndTeardownsLosesNothing|TestCrashesDuringCreatesAndTeardownsLeaveNoOrphans|TestServiceBinariesDrainOnSIGTERM|TestAttackNATSRunnerUserReachesOnlyItsSubjects|TestKeptPreviewIsNotTornDownUntilKeepIsCleared)$$
-TESTFLAGS := -count=1 -timeout 15m
+# cmd/pave's tests run whole platforms and take longest: listed first, they
+# start first and the other packages share the second core beside them.
+TESTPKGS := ./cmd/pave/... $(filter-out ./cmd/pave/...,$(PKGS))
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 HELM_VERSION := v3.22.0
 GOBIN := $(shell $(GO) env GOPATH)/bin
@@ -21,7 +17,7 @@ ifeq ($(CI),true)
 export PAVE_REQUIRE_SERVERS := 1
 endif
 
-.PHONY: run test test-pave-long test-pave-rest test-others bench lint build servers browser test-tools go-required tidy
+.PHONY: run test bench lint build servers browser test-tools go-required tidy
 
 go-required:
 	@command -v $(GO) >/dev/null || { echo "Go is required: install Go 1.26 from https://go.dev/dl"; exit 1; }
@@ -38,14 +34,7 @@ run: go-required servers ## all of Pave in one process, API on :8080, data in ./
 
 test: servers browser test-tools ## every test, against real servers
 	$(GO) vet $(PKGS)
-	@$(MAKE) --no-print-directory -j3 --output-sync=target test-pave-long test-pave-rest test-others
-
-test-pave-long:
-	$(GO) test $(TESTFLAGS) -run '$(PAVE_LONG)' ./cmd/pave/
-test-pave-rest:
-	$(GO) test $(TESTFLAGS) -skip '$(PAVE_LONG)' ./cmd/pave/
-test-others:
-	$(GO) test $(TESTFLAGS) $(OTHERPKGS)
+	$(GO) test -count=1 -timeout 15m $(TESTPKGS)
 
 bench: ## figures as RESULT lines
 	$(GO) run ./bench/busbench
