@@ -84,7 +84,8 @@ func (h *IncidentHooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		parsed, ok, err = parseOpsgenie(body)
 	default:
-		httpfx.WriteProblem(w, http.StatusNotFound, "Not Found", "no incident receiver "+provider+" (pagerduty, opsgenie)", nil)
+		httpfx.WriteProblem(w, http.StatusNotFound, "Not Found",
+			"no incident receiver "+provider+" ("+strings.Join(IncidentProviders, ", ")+")", nil)
 		return
 	}
 	if err != nil {
