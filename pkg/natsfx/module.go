@@ -95,10 +95,67 @@ func NewEmbeddedFromConfig(lc fx.Lifecycle, cfg Config, log *slog.Logger) (*Embe
 	return &Embedded{Server: srv, users: users}, nil
 }
 
-// NewConn connects to NATS and drains the connection on stop.
+// NewConn connects to NATS and drains the connection on stop. With the
+// embedded server it logs in as PlatformUser, the process's own login
+// (each service module opens its own, see ServiceConn); elsewhere as the
+// configuration says (PAVE_NATS_USER: one service per process).
 func NewConn(lc fx.Lifecycle, cfg Config, emb *Embedded, log *slog.Logger) (*nats.Conn, error) {
-	opts := []nats.Option{
-		nats.Name(cfg.Name),
+	if emb.Server != nil {
+		return connectEmbedded(lc, cfg.Name, emb, PlatformUser, log)
+	}
+	opts := connOptions(cfg.Name, log)
+	if cfg.User != "" {
+		// Replies to this user arrive under its own prefix, the only
+		// inbox its permissions let it read.
+		opts = append(opts, nats.CustomInboxPrefix(InboxPrefix(cfg.User)))
+	}
+	auth, err := authOptions(cfg)
+	if err != nil {
+		return nil, err
+	}
+	nc, err := nats.Connect(cfg.URL, append(opts, auth...)...)
+	if err != nil {
+		return nil, fmt.Errorf("connect to nats %s: %w", cfg.URL, err)
+	}
+	lc.Append(fx.StopHook(func(ctx context.Context) error { return drain(ctx, nc) }))
+	return nc, nil
+}
+
+// ServiceConn is the connection of the service whose NATS user is user.
+// With the embedded server (`pave dev`: every service in one process) it
+// is a connection of its own, logged in as user, drained on stop; a
+// process connected elsewhere runs one service and logs in as its
+// configuration says, so its connection nc is the service's.
+func ServiceConn(lc fx.Lifecycle, cfg Config, emb *Embedded, log *slog.Logger, nc *nats.Conn, user string) (*nats.Conn, error) {
+	if emb.Server == nil {
+		if cfg.User != "" && cfg.User != user {
+			log.Warn("nats login is not the service's own", "user", cfg.User, "service_user", user)
+		}
+		return nc, nil
+	}
+	return connectEmbedded(lc, cfg.Name+"-"+user, emb, user, log)
+}
+
+func connectEmbedded(lc fx.Lifecycle, name string, emb *Embedded, user string, log *slog.Logger) (*nats.Conn, error) {
+	pw := emb.password(user)
+	if pw == "" {
+		return nil, fmt.Errorf("embedded nats has no user %s", user)
+	}
+	opts := append(connOptions(name, log), nats.InProcessServer(emb.Server), nats.UserInfo(user, pw))
+	if user != PlatformUser {
+		opts = append(opts, nats.CustomInboxPrefix(InboxPrefix(user)))
+	}
+	nc, err := nats.Connect("", opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connect to the embedded nats as %s: %w", user, err)
+	}
+	lc.Append(fx.StopHook(func(ctx context.Context) error { return drain(ctx, nc) }))
+	return nc, nil
+}
+
+func connOptions(name string, log *slog.Logger) []nats.Option {
+	return []nats.Option{
+		nats.Name(name),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250 * time.Millisecond),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
@@ -115,30 +172,6 @@ func NewConn(lc fx.Lifecycle, cfg Config, emb *Embedded, log *slog.Logger) (*nat
 			log.Error("nats error", "error", err)
 		}),
 	}
-	if cfg.User != "" {
-		// Replies to this user arrive under its own prefix, the only
-		// inbox its permissions let it read.
-		opts = append(opts, nats.CustomInboxPrefix(InboxPrefix(cfg.User)))
-	}
-	url := cfg.URL
-	if emb.Server != nil {
-		opts = append(opts, nats.InProcessServer(emb.Server), nats.UserInfo(PlatformUser, emb.password(PlatformUser)))
-		url = ""
-	} else {
-		auth, err := authOptions(cfg)
-		if err != nil {
-			return nil, err
-		}
-		opts = append(opts, auth...)
-	}
-	nc, err := nats.Connect(url, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("connect to nats %s: %w", cfg.URL, err)
-	}
-	lc.Append(fx.StopHook(func(ctx context.Context) error {
-		return drain(ctx, nc)
-	}))
-	return nc, nil
 }
 
 func authOptions(cfg Config) ([]nats.Option, error) {

@@ -22,20 +22,38 @@ type Permissions struct {
 	Respond bool
 }
 
-// RunnerUser is the NATS user of `pave runner` processes.
-const RunnerUser = "runner"
+// The NATS users of the platform's services, one each (see ServiceConn).
+const (
+	AccessUser       = "access"
+	CostUser         = "cost"
+	GatewayUser      = "gateway"
+	LifecycleUser    = "lifecycle"
+	ProvisioningUser = "provisioning"
+	SchedulerUser    = "scheduler"
+	// RunnerUser is the NATS user of `pave runner` processes (and of
+	// `pave dev`'s own runner).
+	RunnerUser = "runner"
+)
 
 // InboxPrefix is where user's replies arrive. Each user gets its own, and
 // may subscribe only there, so that no user can read the answers meant
 // for another (an answer may carry a login).
 func InboxPrefix(user string) string { return "_INBOX_" + user }
 
-// RestrictedUsers are the users of the embedded server that do not hold
-// the whole platform's power, with what each may do. (PlatformUser runs
-// every service in one process, so it holds every service's subjects;
-// TenantUser lives in an account of its own and needs no list.)
+// RestrictedUsers are the users that do not hold the whole platform's
+// power, one per service and the runner's, with what each may do.
+// (PlatformUser, the operators' and pave dev's process-level login, holds
+// everything; TenantUser lives in an account of its own and needs no list.)
 func RestrictedUsers() map[string]Permissions {
-	return map[string]Permissions{RunnerUser: runnerPermissions()}
+	return map[string]Permissions{
+		AccessUser:       accessPermissions(),
+		CostUser:         costPermissions(),
+		GatewayUser:      gatewayPermissions(),
+		LifecycleUser:    lifecyclePermissions(),
+		ProvisioningUser: provisioningPermissions(),
+		SchedulerUser:    schedulerPermissions(),
+		RunnerUser:       runnerPermissions(),
+	}
 }
 
 // runnerPermissions: a runner takes the run commands of its pool from
@@ -84,7 +102,13 @@ func (p *perms) ownStreams(names ...string) {
 }
 
 // consume is reading a stream through consumers (durable or not), with acks.
-func (p *perms) consume(stream string) {
+func (p *perms) consume(streams ...string) {
+	for _, stream := range streams {
+		p.consumeOne(stream)
+	}
+}
+
+func (p *perms) consumeOne(stream string) {
 	p.pub("$JS.API.CONSUMER.CREATE."+stream, "$JS.API.CONSUMER.CREATE."+stream+".>",
 		"$JS.API.CONSUMER.DURABLE.CREATE."+stream+".>", "$JS.API.CONSUMER.INFO."+stream+".>",
 		"$JS.API.CONSUMER.DELETE."+stream+".>", "$JS.API.CONSUMER.MSG.NEXT."+stream+".>",
@@ -94,7 +118,13 @@ func (p *perms) consume(stream string) {
 }
 
 // kv is full use of one key-value bucket: declare, read, write, watch.
-func (p *perms) kv(bucket string) {
+func (p *perms) kv(buckets ...string) {
+	for _, b := range buckets {
+		p.kvOne(b)
+	}
+}
+
+func (p *perms) kvOne(bucket string) {
 	s := "KV_" + bucket
 	p.ownStreams(s)
 	p.pub("$KV."+bucket+".>", "$JS.API.DIRECT.GET."+s, "$JS.API.DIRECT.GET."+s+".>",
@@ -103,7 +133,13 @@ func (p *perms) kv(bucket string) {
 }
 
 // obj is full use of one object store.
-func (p *perms) obj(bucket string) {
+func (p *perms) obj(buckets ...string) {
+	for _, b := range buckets {
+		p.objOne(b)
+	}
+}
+
+func (p *perms) objOne(bucket string) {
 	s := "OBJ_" + bucket
 	p.ownStreams(s)
 	p.pub("$O."+bucket+".>", "$JS.API.DIRECT.GET."+s, "$JS.API.DIRECT.GET."+s+".>",

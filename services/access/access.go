@@ -19,6 +19,7 @@ import (
 
 	"github.com/pave-platform/pave/pkg/bus"
 	"github.com/pave-platform/pave/pkg/config"
+	"github.com/pave-platform/pave/pkg/natsfx"
 	"github.com/pave-platform/pave/pkg/platformfx"
 	"github.com/pave-platform/pave/pkg/policy"
 	"github.com/pave-platform/pave/pkg/service"
@@ -66,6 +67,7 @@ const BootstrapAdmin = "bootstrap-admin"
 // build registers the stores, the JIT service and the endpoints on the
 // service's runtime when it starts.
 var Module = fx.Module(Name,
+	platformfx.ServiceConn(natsfx.AccessUser),
 	service.Lifecycle(Name),
 	fx.Provide(fx.Private, loadConfig, newDecisions, newLedger, newGrantIndex, newRuntime),
 	fx.Invoke(checkRetention),

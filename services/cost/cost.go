@@ -23,6 +23,7 @@ import (
 
 	"github.com/pave-platform/pave/pkg/bus"
 	"github.com/pave-platform/pave/pkg/config"
+	"github.com/pave-platform/pave/pkg/natsfx"
 	"github.com/pave-platform/pave/pkg/platformfx"
 	"github.com/pave-platform/pave/pkg/service"
 	"github.com/pave-platform/pave/services/cost/internal/adapters"
@@ -115,6 +116,7 @@ func LoadRateCard(file string) (domain.RateCard, error) {
 
 // Module runs the cost service.
 var Module = fx.Module(Name,
+	platformfx.ServiceConn(natsfx.CostUser),
 	service.Lifecycle(Name),
 	platformfx.Run(New),
 )

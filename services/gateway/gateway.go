@@ -22,6 +22,7 @@ import (
 	"github.com/pave-platform/pave/pkg/dedup"
 	"github.com/pave-platform/pave/pkg/httpfx"
 	"github.com/pave-platform/pave/pkg/otelfx"
+	"github.com/pave-platform/pave/pkg/natsfx"
 	"github.com/pave-platform/pave/pkg/platformfx"
 	"github.com/pave-platform/pave/pkg/policy"
 	"github.com/pave-platform/pave/pkg/redisfx"
@@ -71,6 +72,7 @@ const DedupBucket = "GATEWAY_WEBHOOK_DELIVERIES"
 
 // Module runs the gateway: its routes join the process's HTTP server.
 var Module = fx.Module(Name,
+	platformfx.ServiceConn(natsfx.GatewayUser),
 	service.Lifecycle(Name),
 	fx.Provide(loadConfig, loadRepositories, newDedup, newNotify),
 	fx.Provide(fx.Private, newGrantIndex),

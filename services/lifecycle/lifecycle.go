@@ -15,6 +15,7 @@ import (
 
 	"github.com/pave-platform/pave/pkg/bus"
 	"github.com/pave-platform/pave/pkg/config"
+	"github.com/pave-platform/pave/pkg/natsfx"
 	"github.com/pave-platform/pave/pkg/platformfx"
 	"github.com/pave-platform/pave/pkg/saga"
 	"github.com/pave-platform/pave/pkg/service"
@@ -109,6 +110,7 @@ func validPoolName(s string) bool {
 // the stores, the saga engine, the handlers and the endpoints on the
 // runtime when it starts.
 var Module = fx.Module(Name,
+	platformfx.ServiceConn(natsfx.LifecycleUser),
 	service.Lifecycle(Name),
 	fx.Provide(fx.Private, loadConfig, newCatalog, newRuntime),
 	fx.Invoke(func(d deps) {

@@ -63,6 +63,7 @@ type (
 // the sealer and the drivers are provided, and build registers the stores,
 // the handlers and the endpoints on the service's runtime when it starts.
 var Module = fx.Module(Name,
+	platformfx.ServiceConn(natsfx.ProvisioningUser),
 	service.Lifecycle(Name),
 	fx.Provide(fx.Private, loadConfig, newRuntime, newSealer, newDrivers),
 	fx.Invoke(func(lc fx.Lifecycle, p parts) { lc.Append(p.RT.Hook(p.start)) }),

@@ -25,6 +25,7 @@ import (
 
 	"github.com/pave-platform/pave/pkg/bus"
 	"github.com/pave-platform/pave/pkg/config"
+	"github.com/pave-platform/pave/pkg/natsfx"
 	"github.com/pave-platform/pave/pkg/platformfx"
 	"github.com/pave-platform/pave/pkg/service"
 	"github.com/pave-platform/pave/services/scheduler/internal/adapters"
@@ -96,6 +97,7 @@ func (c Config) Validate() error {
 
 // Module runs the scheduler service.
 var Module = fx.Module(Name,
+	platformfx.ServiceConn(natsfx.SchedulerUser),
 	service.Lifecycle(Name),
 	platformfx.Run(New),
 )
