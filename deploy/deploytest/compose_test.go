@@ -3,6 +3,7 @@ package deploytest
 import (
 	"context"
 	"encoding/base64"
+	"maps"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -184,7 +185,9 @@ func hasMount(s types.ServiceConfig, rel, root string) bool {
 // The NATS configuration is parsed by the server's own loader.
 func TestNATSConfig(t *testing.T) {
 	t.Setenv("PAVE_NATS_PASSWORD", "platform-pw") // auth.conf's variables
-	t.Setenv("PAVE_NATS_RUNNER_PASSWORD", "runner-pw")
+	for _, user := range natsUsers {
+		t.Setenv(natsPasswordVariable(user), user+"-pw")
+	}
 	opts, err := server.ProcessConfigFile(filepath.Join(repoRoot(t), "deploy", "nats", "nats.conf"))
 	require.NoError(t, err)
 	assert.True(t, opts.JetStream, "JetStream enabled")
@@ -195,31 +198,49 @@ func TestNATSConfig(t *testing.T) {
 }
 
 // The compose NATS accepts no anonymous client: every Pave service logs
-// in as pave, the runner as runner (whose permissions pkg/natsfx keeps in
-// deploy/nats/auth.conf), each with the password the server reads.
+// in as its own user, the runner as runner (whose permissions pkg/natsfx
+// keeps in deploy/nats/auth.conf), each with the password the server
+// reads; pave is the operators' login, which no service uses.
 func TestComposeNATSRequiresEachProcesssLogin(t *testing.T) {
-	p := loadCompose(t, map[string]string{"PAVE_NATS_PASSWORD": "platform-pw", "PAVE_NATS_RUNNER_PASSWORD": "runner-pw"})
+	env := map[string]string{"PAVE_NATS_PASSWORD": "platform-pw"}
+	for _, user := range natsUsers {
+		env[natsPasswordVariable(user)] = user + "-pw"
+	}
+	vars := slices.Collect(maps.Keys(env))
+	p := loadCompose(t, env)
 	nats, err := p.GetService("nats")
 	require.NoError(t, err)
 	assert.True(t, hasMount(nats, "./deploy/nats/auth.conf", p.WorkingDir), "auth.conf mounted next to nats.conf")
-	t.Setenv("PAVE_NATS_PASSWORD", *nats.Environment["PAVE_NATS_PASSWORD"])
-	t.Setenv("PAVE_NATS_RUNNER_PASSWORD", *nats.Environment["PAVE_NATS_RUNNER_PASSWORD"])
+	for _, v := range vars {
+		require.NotNil(t, nats.Environment[v], "the NATS server is given %s", v)
+		t.Setenv(v, *nats.Environment[v])
+	}
 	opts, err := server.ProcessConfigFile(filepath.Join(repoRoot(t), "deploy", "nats", "nats.conf"))
 	require.NoError(t, err)
 	passwords := map[string]string{}
 	for _, u := range opts.Users {
 		passwords[u.Username] = u.Password
 	}
-	assert.Equal(t, map[string]string{"pave": "platform-pw", "runner": "runner-pw"}, passwords)
+	want := map[string]string{"pave": "platform-pw"}
+	for _, user := range natsUsers {
+		want[user] = user + "-pw"
+	}
+	assert.Equal(t, want, passwords)
 	for _, name := range append(slices.Clone(services), "runner") {
 		s, err := p.GetService(name)
 		require.NoError(t, err)
 		user := *s.Environment["PAVE_NATS_USER"]
-		if name == "runner" {
-			assert.Equal(t, "runner", user, "the runner logs in as the runner user")
-		} else {
-			assert.Equal(t, "pave", user, name)
-		}
+		assert.Equal(t, name, user, "%s logs in as its own user", name)
 		assert.Equal(t, passwords[user], *s.Environment["PAVE_NATS_PASSWORD"], "%s has its user's password", name)
 	}
+}
+
+// natsUsers are the bus's users of the services and the runners
+// (pkg/natsfx.RestrictedUsers).
+var natsUsers = []string{"access", "cost", "gateway", "lifecycle", "provisioning", "runner", "scheduler"}
+
+// natsPasswordVariable is where deploy/nats/auth.conf reads user's
+// password from (natsfx.PasswordVariable).
+func natsPasswordVariable(user string) string {
+	return "PAVE_NATS_" + strings.ToUpper(user) + "_PASSWORD"
 }
