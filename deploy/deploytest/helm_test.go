@@ -482,8 +482,8 @@ func TestHelmAuditSigningKeyFromASecret(t *testing.T) {
 }
 
 // The chart's NATS accepts only Pave's logins: every service's pod logs in
-// as pave, a runner's as runner, each with its password from the Secret
-// natsAuth.secretName, which the NATS pods read too; the runner's
+// as its own user, a runner's as runner, each with its password from the
+// Secret natsAuth.secretName, which the NATS pods read too; the users'
 // permissions in values.yaml are deploy/nats/auth.conf's (which pkg/natsfx
 // generates). With the official chart at hand, the rendered nats.conf is
 // parsed by the server's own loader.
@@ -494,12 +494,12 @@ func TestHelmNATSRequiresEachPodsLogin(t *testing.T) {
 	s := find(docs, "Secret", "pave-nats-auth")
 	require.NotNil(t, s, "the chart generates the logins' Secret")
 	assert.Equal(t, "keep", dig(s, "metadata", "annotations", "helm.sh/resource-policy"))
-	for _, key := range []string{"pave", "runner"} {
+	for _, key := range append([]string{"pave"}, natsUsers...) {
 		assert.Len(t, b64(t, dig(s, "data", key)), 40, key)
 	}
 	for _, name := range append(slices.Clone(services), "runner-batch") {
 		env := envOf(dig(find(docs, "Deployment", "pave-"+name), "spec", "template", "spec", "containers", 0))
-		user := "pave"
+		user := name
 		if name == "runner-batch" {
 			user = "runner"
 		}
@@ -512,9 +512,13 @@ func TestHelmNATSRequiresEachPodsLogin(t *testing.T) {
 	var v map[string]any
 	require.NoError(t, yaml.Unmarshal([]byte(readFile(t, "deploy/helm/pave/values.yaml")), &v))
 	assert.Equal(t, dig(v, "natsAuth", "secretName"), dig(v, "nats", "container", "env", "PAVE_NATS_PASSWORD", "valueFrom", "secretKeyRef", "name"))
-	assert.Equal(t, dig(v, "natsAuth", "secretName"), dig(v, "nats", "container", "env", "PAVE_NATS_RUNNER_PASSWORD", "valueFrom", "secretKeyRef", "name"))
 	t.Setenv("PAVE_NATS_PASSWORD", "platform-pw")
-	t.Setenv("PAVE_NATS_RUNNER_PASSWORD", "runner-pw")
+	for _, user := range natsUsers {
+		ref := dig(v, "nats", "container", "env", natsPasswordVariable(user), "valueFrom", "secretKeyRef")
+		assert.Equal(t, dig(v, "natsAuth", "secretName"), dig(ref, "name"), user)
+		assert.Equal(t, user, dig(ref, "key"), user)
+		t.Setenv(natsPasswordVariable(user), user+"-pw")
+	}
 	want, err := server.ProcessConfigFile(filepath.Join(repoRoot(t), "deploy", "nats", "nats.conf"))
 	require.NoError(t, err)
 	users := dig(v, "nats", "config", "merge", "authorization", "users").([]any)
@@ -533,6 +537,7 @@ func TestHelmNATSRequiresEachPodsLogin(t *testing.T) {
 		}
 		assert.Equal(t, toAny(u.Permissions.Publish.Allow), dig(got, "permissions", "publish", "allow"), u.Username)
 		assert.Equal(t, toAny(u.Permissions.Subscribe.Allow), dig(got, "permissions", "subscribe", "allow"), u.Username)
+		assert.Equal(t, u.Permissions.Response != nil, dig(got, "permissions", "allow_responses") != nil, "%s responses", u.Username)
 	}
 
 	if officialNATSChart(t) == "" {
@@ -552,19 +557,24 @@ func TestHelmNATSRequiresEachPodsLogin(t *testing.T) {
 		rendered[u.Username] = u
 	}
 	require.Contains(t, rendered, "pave")
-	require.Contains(t, rendered, "runner")
 	assert.Equal(t, "platform-pw", rendered["pave"].Password, "the password is the container's variable")
-	assert.Equal(t, "runner-pw", rendered["runner"].Password)
-	require.NotNil(t, rendered["runner"].Permissions)
 	for _, u := range want.Users {
-		if u.Username == "runner" {
-			assert.ElementsMatch(t, u.Permissions.Publish.Allow, rendered["runner"].Permissions.Publish.Allow)
-			assert.ElementsMatch(t, u.Permissions.Subscribe.Allow, rendered["runner"].Permissions.Subscribe.Allow)
+		if u.Permissions == nil {
+			continue
 		}
+		require.Contains(t, rendered, u.Username)
+		got := rendered[u.Username]
+		assert.Equal(t, u.Username+"-pw", got.Password)
+		require.NotNil(t, got.Permissions, u.Username)
+		assert.ElementsMatch(t, u.Permissions.Publish.Allow, got.Permissions.Publish.Allow, u.Username)
+		assert.ElementsMatch(t, u.Permissions.Subscribe.Allow, got.Permissions.Subscribe.Allow, u.Username)
+		assert.Equal(t, u.Permissions.Response != nil, got.Permissions.Response != nil, u.Username)
 	}
 	sts := find(docs, "StatefulSet", "pave-nats")
 	env := envOf(dig(sts, "spec", "template", "spec", "containers", 0))
-	assert.Equal(t, "pave-nats-auth", dig(env["PAVE_NATS_RUNNER_PASSWORD"], "secretKeyRef", "name"))
+	for _, user := range natsUsers {
+		assert.Equal(t, "pave-nats-auth", dig(env[natsPasswordVariable(user)], "secretKeyRef", "name"), user)
+	}
 }
 
 func toAny(s []string) []any {
