@@ -14,6 +14,7 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/pave-platform/pave/pkg/httpfx"
+	"github.com/pave-platform/pave/pkg/natsfx"
 	"github.com/pave-platform/pave/pkg/platformfx"
 	"github.com/pave-platform/pave/pkg/service"
 	"github.com/pave-platform/pave/services/access"
@@ -153,7 +154,8 @@ func devApp(out io.Writer) fx.Option {
 			provisioning.Module,
 			cost.Module,
 			scheduler.Module,
-			runner.Module,
+			// pave dev's own runner logs in as a pave runner does.
+			fx.Module("dev-runner", platformfx.ServiceConn(natsfx.RunnerUser), runner.Module),
 		),
 		fx.Invoke(func(lc fx.Lifecycle, srv *httpfx.Server) {
 			lc.Append(fx.StartHook(func(context.Context) error {

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -59,4 +60,25 @@ func sortedCopy(s []string) []string {
 	out := append([]string(nil), s...)
 	sort.Strings(out)
 	return out
+}
+
+// The Helm chart's values.yaml lists the same users (deploytest checks
+// them against auth.conf; this keeps the block generated).
+func TestHelmValuesListTheCodesUsers(t *testing.T) {
+	file := filepath.Join("..", "..", "deploy", "helm", "pave", "values.yaml")
+	raw, err := os.ReadFile(file)
+	require.NoError(t, err)
+	const start, end = "        users:\n", "    cluster:\n"
+	text := string(raw)
+	i := strings.Index(text, start)
+	require.GreaterOrEqual(t, i, 0, "values.yaml has no nats users block")
+	j := strings.Index(text[i:], end)
+	require.GreaterOrEqual(t, j, 0, "values.yaml's users block ends at the cluster section")
+	want := text[:i+len(start)] + natsfx.HelmUsers("          ") + text[i+j:]
+	if os.Getenv("PAVE_UPDATE_NATS_CONF") == "1" {
+		require.NoError(t, os.WriteFile(file, []byte(want), 0o644))
+		text = want
+	}
+	require.Equal(t, want, text,
+		"values.yaml's nats users are stale: PAVE_UPDATE_NATS_CONF=1 go test ./pkg/natsfx/ -run 'TestDeployedNATSUsers|TestHelmValues'")
 }

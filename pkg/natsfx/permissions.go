@@ -65,7 +65,7 @@ func runnerPermissions() Permissions {
 	var p perms
 	p.common(RunnerUser)
 	p.ownStreams("CMD_RUNNER", "EVT_RUNNER")
-	p.pub("pave.evt.runner.>", "pave.dlq.CMD_RUNNER.>")
+	p.pub("pave.evt.runner.>")
 	p.consume("CMD_RUNNER")
 	p.consume("EVT_SCHEDULER") // ordered consumer over the stop events
 	p.kv("SCHEDULER_RUNNERS")
@@ -112,7 +112,10 @@ func (p *perms) consumeOne(stream string) {
 	p.pub("$JS.API.CONSUMER.CREATE."+stream, "$JS.API.CONSUMER.CREATE."+stream+".>",
 		"$JS.API.CONSUMER.DURABLE.CREATE."+stream+".>", "$JS.API.CONSUMER.INFO."+stream+".>",
 		"$JS.API.CONSUMER.DELETE."+stream+".>", "$JS.API.CONSUMER.MSG.NEXT."+stream+".>",
-		"$JS.ACK."+stream+".>", "$JS.FC."+stream+".>")
+		"$JS.ACK."+stream+".>", "$JS.FC."+stream+".>",
+		// What a handler refuses, or what ran out of deliveries, is
+		// dead-lettered under the stream's name.
+		"pave.dlq."+stream+".>")
 	// The bus dead-letters what ran out of deliveries from this advisory.
 	p.Subscribe = append(p.Subscribe, "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES."+stream+".>")
 }
@@ -199,6 +202,36 @@ func AuthorizationConf() string {
 		b.WriteString("      }\n    }\n")
 	}
 	b.WriteString("  ]\n}\n")
+	return b.String()
+}
+
+// HelmUsers is AuthorizationConf's users as the Helm chart's values.yaml
+// lists them (nats.config.merge.authorization.users, indented by
+// indent), each password from the container's PasswordVariable.
+func HelmUsers(indent string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s- user: %s\n%s  password: << $%s >>\n", indent, PlatformUser, indent, PasswordVariable(PlatformUser))
+	restricted := RestrictedUsers()
+	names := make([]string, 0, len(restricted))
+	for name := range restricted {
+		names = append(names, name)
+	}
+	for _, name := range sorted(names) {
+		p := restricted[name]
+		fmt.Fprintf(&b, "%s- user: %s\n%s  password: << $%s >>\n%s  permissions:\n", indent, name, indent, PasswordVariable(name), indent)
+		for _, l := range []struct {
+			what string
+			subs []string
+		}{{"publish", p.Publish}, {"subscribe", p.Subscribe}} {
+			fmt.Fprintf(&b, "%s    %s:\n%s      allow:\n", indent, l.what, indent)
+			for _, s := range sorted(l.subs) {
+				fmt.Fprintf(&b, "%s        - %s\n", indent, strconv.Quote(s))
+			}
+		}
+		if p.Respond {
+			fmt.Fprintf(&b, "%s    allow_responses: {max: 1, expires: \"1m\"}\n", indent)
+		}
+	}
 	return b.String()
 }
 

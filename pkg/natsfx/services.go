@@ -51,7 +51,9 @@ func gatewayPermissions() Permissions {
 	var p perms
 	p.service(GatewayUser, "pave-gateway-automate")
 	p.Subscribe = append(p.Subscribe, "pave.gateway.api.>")
-	p.peerStreams("access", "lifecycle", "cost", "runner")
+	// The event streams it shows are declared when missing, as their
+	// owners declare them (notifications, live feeds).
+	p.peerStreams("access", "lifecycle", "cost", "runner", "provisioning", "scheduler")
 	p.pub("pave.cmd.gateway.>", "pave.ingress.>", "pave.access.grants.used",
 		// The API's calls: every service's API, and the endpoints that
 		// hand out secrets, which only the gateway may ask.

@@ -6,7 +6,6 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/pave-platform/pave/pkg/bus"
-	"github.com/pave-platform/pave/pkg/natsfx"
 	"github.com/pave-platform/pave/pkg/platformfx"
 )
 
@@ -16,7 +15,6 @@ const Name = "runner"
 // Module runs a runner (`pave runner`) on the platform's bus, configured
 // from PAVE_RUNNER_* variables.
 var Module = fx.Module(Name,
-	platformfx.ServiceConn(natsfx.RunnerUser),
 	fx.Provide(fx.Private, LoadConfig),
 	fx.Provide(newFx),
 	fx.Invoke(func(lc fx.Lifecycle, r *Runner) {
