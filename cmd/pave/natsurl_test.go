@@ -3,8 +3,7 @@ package main
 import (
 	"context"
 	"net"
-	"os"
-	"path/filepath"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -12,8 +11,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/pave-platform/pave/pkg/natsfx"
 )
 
 // Issue 19, finding 5: the events stream of a web-service said
@@ -39,13 +36,22 @@ func TestEnvironmentStreamURLIsWherePaveDevsNATSListens(t *testing.T) {
 
 	_, err = nats.Connect(outputs["url"].(string))
 	require.Error(t, err, "pave dev's NATS refuses anonymous clients")
-	pw, err := os.ReadFile(natsfx.PasswordFile(filepath.Join(p.dataDir, "nats"), natsfx.TenantUser))
-	require.NoError(t, err)
-	nc, err := nats.Connect(outputs["url"].(string), nats.UserInfo(natsfx.TenantUser, strings.TrimSpace(string(pw))))
-	require.NoError(t, err, "the reported URL reaches the server")
+
+	// The stream's own login (the owner's, asked for explicitly) reaches
+	// it at the reported URL, in the tenants' account.
+	code, withCreds := p.do(http.MethodGet, "/v1/environments/"+id+"?credentials=true", nil)
+	require.Equal(t, http.StatusOK, code, "%v", withCreds)
+	login := loginOf(withCreds, "events")
+	require.NotNil(t, login, "the events resource has a login of its own: %v", withCreds["resources"])
+	assert.Equal(t, outputs["stream"], login["username"])
+	assert.True(t, strings.HasPrefix(login["url"].(string), "nats://"), "%v", login["url"])
+	nc, err := nats.Connect(login["url"].(string), nats.CustomInboxPrefix(outputs["inbox_prefix"].(string)))
+	require.NoError(t, err, "the reported URL with the resource's login reaches the server")
 	defer nc.Close()
 	js, err := jetstream.New(nc)
 	require.NoError(t, err)
 	_, err = js.Stream(context.Background(), outputs["stream"].(string))
 	assert.NoError(t, err, "the stream is there, in the tenants' account")
+	_, err = js.Publish(context.Background(), outputs["subject_prefix"].(string)+"orders", []byte("{}"))
+	assert.NoError(t, err, "and takes the resource's subjects")
 }

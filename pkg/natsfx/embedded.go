@@ -23,8 +23,10 @@ type EmbeddedConfig struct {
 	ServerName string
 	// Cluster joins the server to a route cluster when set.
 	Cluster *ClusterConfig
-	// Users, when set, are the only clients the server accepts.
-	Users []EmbeddedUser
+	// Users, when set, are the only clients the server accepts, with
+	// TenantLogins (may be nil) in TenantAccount.
+	Users        []EmbeddedUser
+	TenantLogins *TenantLogins
 }
 
 // ClusterConfig is the route configuration of one member of a cluster.
@@ -65,10 +67,23 @@ func StartEmbedded(cfg EmbeddedConfig) (*server.Server, error) {
 		}
 		opts.Routes = routes
 	}
-	applyUsers(opts, cfg.Users)
+	var auth *authenticator
+	if len(cfg.Users) > 0 {
+		applyUsers(opts, cfg.Users)
+		// The server checks every client with auth, which knows the
+		// fixed users and the tenants' logins set while it runs.
+		auth = newAuthenticator(cfg.Users, cfg.TenantLogins)
+		opts.CustomClientAuthentication = auth
+		opts.Users = nil
+	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("embedded nats: %w", err)
+	}
+	if auth != nil {
+		if err := auth.bind(srv); err != nil {
+			return nil, err
+		}
 	}
 	go srv.Start()
 	if !srv.ReadyForConnections(10 * time.Second) {

@@ -42,7 +42,8 @@ func LoadConfig() (Config, error) {
 // with the users it accepts.
 type Embedded struct {
 	*server.Server
-	users []EmbeddedUser
+	users   []EmbeddedUser
+	tenants *TenantLogins
 }
 
 func (e *Embedded) password(user string) string {
@@ -64,7 +65,12 @@ func NewEmbeddedFromConfig(lc fx.Lifecycle, cfg Config, log *slog.Logger) (*Embe
 	if err != nil {
 		return nil, err
 	}
-	ec := EmbeddedConfig{StoreDir: cfg.StoreDir(), ServerName: "pave-dev", Port: -1, DontListen: true, Users: users}
+	tenants, err := OpenTenantLogins(TenantLoginsFile(cfg.CredentialsDir()))
+	if err != nil {
+		return nil, err
+	}
+	ec := EmbeddedConfig{StoreDir: cfg.StoreDir(), ServerName: "pave-dev", Port: -1, DontListen: true,
+		Users: users, TenantLogins: tenants}
 	if cfg.EmbeddedAddr != "off" {
 		ec.DontListen = false
 		host, port, _ := net.SplitHostPort(cfg.EmbeddedAddr)
@@ -92,7 +98,7 @@ func NewEmbeddedFromConfig(lc fx.Lifecycle, cfg Config, log *slog.Logger) (*Embe
 		srv.Shutdown()
 		srv.WaitForShutdown()
 	}))
-	return &Embedded{Server: srv, users: users}, nil
+	return &Embedded{Server: srv, users: users, tenants: tenants}, nil
 }
 
 // NewConn connects to NATS and drains the connection on stop. With the
@@ -207,9 +213,12 @@ func authOptions(cfg Config) ([]nats.Option, error) {
 type Tenants struct {
 	JetStream jetstream.JetStream
 	// URL is where tenants connect ("" when the server listens only in
-	// process), User the login they use.
+	// process), User the login the provisioning service makes their
+	// streams with.
 	URL  string
 	User string
+	// Logins are the resources' and grants' own logins.
+	Logins *TenantLogins
 }
 
 // NewTenants connects to the tenants' account of the embedded server.
@@ -227,7 +236,7 @@ func NewTenants(lc fx.Lifecycle, emb *Embedded) (*Tenants, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Tenants{JetStream: js, User: TenantUser}
+	t := &Tenants{JetStream: js, User: TenantUser, Logins: emb.tenants}
 	if emb.Addr() != nil {
 		t.URL = emb.ClientURL()
 	}

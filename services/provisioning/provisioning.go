@@ -108,6 +108,9 @@ func newDrivers(cfg Config, in platformIn, rt *service.Runtime) (*app.Drivers, e
 	p := adapters.Platform{Conn: in.Conn, JetStream: in.JetStream}
 	if in.Tenants != nil {
 		p.Tenants = in.Tenants.JetStream
+		if in.Tenants.Logins != nil {
+			p.TenantLogins = in.Tenants.Logins
+		}
 	}
 	if in.Embedded != nil && in.Embedded.Server != nil {
 		p.Embedded, p.Listen = true, in.Embedded.Addr()

@@ -36,8 +36,10 @@ type Targets struct {
 type Platform struct {
 	Conn      *nats.Conn
 	JetStream jetstream.JetStream
-	// Tenants is the tenants' account, nil without an embedded server.
-	Tenants jetstream.JetStream
+	// Tenants is the tenants' account, nil without an embedded server;
+	// TenantLogins its logins.
+	Tenants      jetstream.JetStream
+	TenantLogins NATSLogins
 	// Embedded says pave dev's in-process server is there; Listen is its
 	// address.
 	Embedded bool
@@ -70,7 +72,11 @@ func NewDrivers(t Targets, p Platform, onStop func(func(context.Context) error))
 	if err != nil {
 		return nil, err
 	}
-	ds.Add("nats", NewNATS(js, natsURL))
+	if t.NATSURL == "" && p.Tenants != nil && p.TenantLogins != nil {
+		ds.Add("nats", NATSWithLogins{NewNATS(js, natsURL, p.TenantLogins)})
+	} else {
+		ds.Add("nats", NewNATS(js, natsURL, nil))
+	}
 	if t.HTTPURL != "" {
 		d, err := NewHTTP(t.HTTPURL, t.HTTPToken, t.HTTPTimeout)
 		if err != nil {

@@ -5,24 +5,48 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/pave-platform/pave/pkg/natsfx"
+
 	"github.com/pave-platform/pave/services/provisioning/internal/app"
 	"github.com/pave-platform/pave/services/provisioning/internal/domain"
 )
 
 // NATS gives each resource a JetStream stream, named
-// domain.ObjectName(id), on subjects env.<id>.>.
+// domain.ObjectName(id), on subjects env.<id>.>. With logins (the
+// embedded server's tenants' account) each resource also gets a login of
+// its own, named like the stream, that reaches only that stream and
+// those subjects; grants get logins of their own the same way.
 type NATS struct {
-	js  jetstream.JetStream
-	url string
+	js     jetstream.JetStream
+	url    string
+	logins NATSLogins
 }
 
-var _ app.Driver = (*NATS)(nil)
+// NATSLogins are the logins of the server the streams are on
+// (natsfx.TenantLogins).
+type NATSLogins interface {
+	Set(name, password string, p natsfx.Permissions) error
+	Remove(name string) error
+	Names(prefix string) []string
+	Permissions(name string) (natsfx.Permissions, bool)
+}
+
+// NATSWithLogins is the driver on a server whose logins Pave keeps: it
+// also issues grants' logins (app.GrantDriver).
+type NATSWithLogins struct{ *NATS }
+
+var (
+	_ app.Driver      = (*NATS)(nil)
+	_ app.GrantDriver = NATSWithLogins{}
+)
 
 // ClientURL is the URL a resource's users reach the platform's own NATS
 // at. An in-process connection to an embedded server names no real
@@ -46,7 +70,11 @@ func ClientURL(connected string, embedded bool, listen net.Addr) string {
 }
 
 // NewNATS uses js; url is reported in outputs (empty: not reported).
-func NewNATS(js jetstream.JetStream, url string) *NATS { return &NATS{js: js, url: url} }
+// logins nil gives no resource a login of its own: its users log in as
+// the server's configuration says.
+func NewNATS(js jetstream.JetStream, url string, logins NATSLogins) *NATS {
+	return &NATS{js: js, url: url, logins: logins}
+}
 
 // SubjectPrefix is where a resource's messages live.
 func SubjectPrefix(id string) string { return "env." + id + "." }
@@ -65,7 +93,113 @@ func (n *NATS) Provision(ctx context.Context, r domain.Resource) (domain.Result,
 	if _, err := n.js.CreateOrUpdateStream(ctx, cfg); err != nil {
 		return domain.Result{}, fmt.Errorf("create stream %s: %w", cfg.Name, natsClassify(err))
 	}
-	return domain.Result{Outputs: n.outputs(r.ID)}, nil
+	res := domain.Result{Outputs: n.outputs(r.ID)}
+	if n.logins == nil {
+		return res, nil
+	}
+	// The resource's own login, with a new password each time (as the
+	// other drivers reset theirs on provision).
+	creds, err := n.setLogin(r.ID, domain.ObjectName(r.ID), true)
+	if err != nil {
+		return domain.Result{}, err
+	}
+	res.Credentials = &creds
+	return res, nil
+}
+
+// setLogin gives login name a new password and the rights of resource
+// id (publishing too when writes).
+func (n *NATS) setLogin(id, name string, writes bool) (domain.Credentials, error) {
+	password, err := newPassword()
+	if err != nil {
+		return domain.Credentials{}, err
+	}
+	perms := natsfx.TenantResourcePermissions(domain.ObjectName(id), SubjectPrefix(id)+">", natsfx.InboxPrefix(name), !writes)
+	if err := n.logins.Set(name, password, perms); err != nil {
+		return domain.Credentials{}, fmt.Errorf("set nats login %s: %w", name, err)
+	}
+	return domain.Credentials{Username: name, Password: password, URL: n.loginURL(name, password)}, nil
+}
+
+// loginURL is url with the login in it ("" when the server listens only
+// in process).
+func (n *NATS) loginURL(user, password string) string {
+	if n.url == "" {
+		return ""
+	}
+	u, err := url.Parse(n.url)
+	if err != nil {
+		return ""
+	}
+	u.User = url.UserPassword(user, password)
+	return u.String()
+}
+
+// IssueGrant creates login name on resource resourceID (read-only unless
+// writes), or resets it with a new password. The server has no expiry of
+// its own: the grant's revoke removes it.
+func (n NATSWithLogins) IssueGrant(_ context.Context, resourceID, name string, writes bool, _ time.Time) (domain.Credentials, error) {
+	return n.setLogin(resourceID, name, writes)
+}
+
+// RevokeGrant removes login name, which also closes its connections.
+func (n NATSWithLogins) RevokeGrant(_ context.Context, _ string, name string) error {
+	if n.logins == nil {
+		return nil
+	}
+	if err := n.logins.Remove(name); err != nil {
+		return fmt.Errorf("remove nats login %s: %w", name, err)
+	}
+	return nil
+}
+
+// Logins lists the logins, other than the resource's own, that reach
+// resource resourceID's subjects.
+func (n NATSWithLogins) Logins(_ context.Context, resourceID string) ([]string, error) {
+	if n.logins == nil {
+		return nil, nil
+	}
+	own, subjects := domain.ObjectName(resourceID), SubjectPrefix(resourceID)+">"
+	var out []string
+	for _, name := range n.logins.Names("") {
+		if name == own {
+			continue
+		}
+		if p, ok := n.logins.Permissions(name); ok && slices.Contains(p.Subscribe, subjects) {
+			out = append(out, name)
+		}
+	}
+	return out, nil
+}
+
+// GrantNames lists the logins named with domain.GrantPrefix.
+func (n NATSWithLogins) GrantNames(context.Context) ([]string, error) {
+	if n.logins == nil {
+		return nil, nil
+	}
+	return n.logins.Names(domain.GrantPrefix), nil
+}
+
+// Strip takes login name's rights on the resource away. A tenants'
+// login reaches one resource only and exists for it alone, so taking its
+// rights is removing it.
+func (n NATSWithLogins) Strip(ctx context.Context, resourceID, name string) error {
+	return n.RevokeGrant(ctx, resourceID, name)
+}
+
+// removeLogins removes the resource's own login and every other login
+// that reaches it: a deleted resource leaves no way in behind.
+func (n *NATS) removeLogins(ctx context.Context, id string) error {
+	if n.logins == nil {
+		return nil
+	}
+	others, _ := NATSWithLogins{n}.Logins(ctx, id)
+	for _, name := range append([]string{domain.ObjectName(id)}, others...) {
+		if err := n.logins.Remove(name); err != nil {
+			return fmt.Errorf("remove nats login %s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 // Update applies new limits to the existing stream.
@@ -96,8 +230,11 @@ func (n *NATS) Sanitize(ctx context.Context, id string) error {
 	return nil
 }
 
-// Deprovision deletes the stream.
+// Deprovision removes the resource's logins, then deletes the stream.
 func (n *NATS) Deprovision(ctx context.Context, id string) (bool, error) {
+	if err := n.removeLogins(ctx, id); err != nil {
+		return false, err
+	}
 	name := domain.ObjectName(id)
 	err := n.js.DeleteStream(ctx, name)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
@@ -130,6 +267,11 @@ func (n *NATS) Remove(ctx context.Context, externalID string) error {
 	if kind != "stream" || !strings.HasPrefix(name, domain.Prefix) {
 		return domain.Permanent(fmt.Errorf("remove %q: not a Pave stream", externalID))
 	}
+	if n.logins != nil {
+		if err := n.logins.Remove(name); err != nil {
+			return fmt.Errorf("remove nats login %s: %w", name, err)
+		}
+	}
 	err := n.js.DeleteStream(ctx, name)
 	if err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
 		return fmt.Errorf("delete stream %s: %w", name, natsClassify(err))
@@ -139,6 +281,11 @@ func (n *NATS) Remove(ctx context.Context, externalID string) error {
 
 func (n *NATS) outputs(id string) map[string]string {
 	out := map[string]string{"stream": domain.ObjectName(id), "subject_prefix": SubjectPrefix(id)}
+	if n.logins != nil {
+		// Replies reach a login only under its own inbox prefix
+		// (nats.CustomInboxPrefix); the owner's is this one.
+		out["inbox_prefix"] = natsfx.InboxPrefix(domain.ObjectName(id))
+	}
 	if n.url != "" {
 		out["url"] = n.url
 	}

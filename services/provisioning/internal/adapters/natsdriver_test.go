@@ -18,7 +18,7 @@ import (
 func TestNATSDriverGivesEachResourceAStream(t *testing.T) {
 	ctx := context.Background()
 	js := testkit.NATS(t).JetStream(t)
-	d := adapters.NewNATS(js, "nats://127.0.0.1:4222")
+	d := adapters.NewNATS(js, "nats://127.0.0.1:4222", nil)
 	r := domain.Resource{ID: "env1-events", EnvironmentID: "env1", Driver: "nats",
 		Parameters: map[string]any{"max_bytes": float64(1 << 20), "max_age": "24h"}}
 
@@ -65,7 +65,7 @@ func TestNATSDriverGivesEachResourceAStream(t *testing.T) {
 }
 
 func TestNATSDriverRefusesBadParametersPermanently(t *testing.T) {
-	d := adapters.NewNATS(testkit.NATS(t).JetStream(t), "")
+	d := adapters.NewNATS(testkit.NATS(t).JetStream(t), "", nil)
 	tests := []map[string]any{
 		{"max_age": "forever"},
 		{"max_bytes": "lots"},
@@ -105,7 +105,7 @@ func TestNATSClientURLIsWhereTheServerListens(t *testing.T) {
 // (-1) is refused, so one tenant cannot fill the shared server's disk.
 func TestAttackTenantStreamSizeIsBoundedByItsClass(t *testing.T) {
 	ctx := context.Background()
-	d := adapters.NewNATS(testkit.NATS(t).JetStream(t), "")
+	d := adapters.NewNATS(testkit.NATS(t).JetStream(t), "", nil)
 	for _, tt := range []struct {
 		class string
 		bytes float64
