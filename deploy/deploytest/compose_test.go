@@ -185,6 +185,7 @@ func hasMount(s types.ServiceConfig, rel, root string) bool {
 // The NATS configuration is parsed by the server's own loader.
 func TestNATSConfig(t *testing.T) {
 	t.Setenv("PAVE_NATS_PASSWORD", "platform-pw") // auth.conf's variables
+	t.Setenv(natsPasswordVariable("tenant"), "tenant-pw")
 	for _, user := range natsUsers {
 		t.Setenv(natsPasswordVariable(user), user+"-pw")
 	}
@@ -202,7 +203,7 @@ func TestNATSConfig(t *testing.T) {
 // keeps in deploy/nats/auth.conf), each with the password the server
 // reads; pave is the operators' login, which no service uses.
 func TestComposeNATSRequiresEachProcesssLogin(t *testing.T) {
-	env := map[string]string{"PAVE_NATS_PASSWORD": "platform-pw"}
+	env := map[string]string{"PAVE_NATS_PASSWORD": "platform-pw", natsPasswordVariable("tenant"): "tenant-pw"}
 	for _, user := range natsUsers {
 		env[natsPasswordVariable(user)] = user + "-pw"
 	}
@@ -220,8 +221,12 @@ func TestComposeNATSRequiresEachProcesssLogin(t *testing.T) {
 	passwords := map[string]string{}
 	for _, u := range opts.Users {
 		passwords[u.Username] = u.Password
+		if u.Username == "tenant" {
+			require.NotNil(t, u.Account, "the tenants' login is in an account of its own")
+			assert.Equal(t, "TENANTS", u.Account.Name)
+		}
 	}
-	want := map[string]string{"pave": "platform-pw"}
+	want := map[string]string{"pave": "platform-pw", "tenant": "tenant-pw"}
 	for _, user := range natsUsers {
 		want[user] = user + "-pw"
 	}
@@ -233,6 +238,15 @@ func TestComposeNATSRequiresEachProcesssLogin(t *testing.T) {
 		assert.Equal(t, name, user, "%s logs in as its own user", name)
 		assert.Equal(t, passwords[user], *s.Environment["PAVE_NATS_PASSWORD"], "%s has its user's password", name)
 	}
+	// Provisioning makes the environments' streams as tenant, in TENANTS.
+	prov, err := p.GetService("provisioning")
+	require.NoError(t, err)
+	require.NotNil(t, prov.Environment["PAVE_PROVISIONING_NATS_URL"])
+	u, err := url.Parse(*prov.Environment["PAVE_PROVISIONING_NATS_URL"])
+	require.NoError(t, err)
+	pw, _ := u.User.Password()
+	assert.Equal(t, "tenant", u.User.Username())
+	assert.Equal(t, passwords["tenant"], pw)
 }
 
 // natsUsers are the bus's users of the services and the runners

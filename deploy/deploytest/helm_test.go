@@ -494,9 +494,14 @@ func TestHelmNATSRequiresEachPodsLogin(t *testing.T) {
 	s := find(docs, "Secret", "pave-nats-auth")
 	require.NotNil(t, s, "the chart generates the logins' Secret")
 	assert.Equal(t, "keep", dig(s, "metadata", "annotations", "helm.sh/resource-policy"))
-	for _, key := range append([]string{"pave"}, natsUsers...) {
+	for _, key := range append([]string{"pave", "tenant"}, natsUsers...) {
 		assert.Len(t, b64(t, dig(s, "data", key)), 40, key)
 	}
+	// Provisioning makes the environments' streams as tenant, in the
+	// TENANTS account, with the password from the same Secret.
+	prov := envOf(dig(find(docs, "Deployment", "pave-provisioning"), "spec", "template", "spec", "containers", 0))
+	assert.Equal(t, "tenant", dig(prov["PAVE_NATS_TENANT_PASSWORD"], "secretKeyRef", "key"))
+	assert.Regexp(t, `^nats://tenant:\$\(PAVE_NATS_TENANT_PASSWORD\)@`, prov["PAVE_PROVISIONING_NATS_URL"])
 	for _, name := range append(slices.Clone(services), "runner-batch") {
 		env := envOf(dig(find(docs, "Deployment", "pave-"+name), "spec", "template", "spec", "containers", 0))
 		user := name
@@ -513,7 +518,7 @@ func TestHelmNATSRequiresEachPodsLogin(t *testing.T) {
 	require.NoError(t, yaml.Unmarshal([]byte(readFile(t, "deploy/helm/pave/values.yaml")), &v))
 	assert.Equal(t, dig(v, "natsAuth", "secretName"), dig(v, "nats", "container", "env", "PAVE_NATS_PASSWORD", "valueFrom", "secretKeyRef", "name"))
 	t.Setenv("PAVE_NATS_PASSWORD", "platform-pw")
-	for _, user := range natsUsers {
+	for _, user := range append([]string{"tenant"}, natsUsers...) {
 		ref := dig(v, "nats", "container", "env", natsPasswordVariable(user), "valueFrom", "secretKeyRef")
 		assert.Equal(t, dig(v, "natsAuth", "secretName"), dig(ref, "name"), user)
 		assert.Equal(t, user, dig(ref, "key"), user)
@@ -522,8 +527,17 @@ func TestHelmNATSRequiresEachPodsLogin(t *testing.T) {
 	want, err := server.ProcessConfigFile(filepath.Join(repoRoot(t), "deploy", "nats", "nats.conf"))
 	require.NoError(t, err)
 	users := dig(v, "nats", "config", "merge", "authorization", "users").([]any)
-	require.Len(t, users, len(want.Users))
+	tenants := dig(v, "nats", "config", "merge", "accounts", "TENANTS")
+	assert.Equal(t, "enabled", dig(tenants, "jetstream"))
+	require.Len(t, users, len(want.Users)-1, "every login but tenant's is the platform account's")
 	for _, u := range want.Users {
+		if u.Username == "tenant" {
+			tu := dig(tenants, "users").([]any)
+			require.Len(t, tu, 1)
+			assert.Equal(t, "tenant", dig(tu[0], "user"))
+			assert.Equal(t, "<< $PAVE_NATS_TENANT_PASSWORD >>", dig(tu[0], "password"))
+			continue
+		}
 		var got any
 		for _, hu := range users {
 			if dig(hu, "user") == u.Username {
@@ -558,6 +572,10 @@ func TestHelmNATSRequiresEachPodsLogin(t *testing.T) {
 	}
 	require.Contains(t, rendered, "pave")
 	assert.Equal(t, "platform-pw", rendered["pave"].Password, "the password is the container's variable")
+	require.Contains(t, rendered, "tenant")
+	require.NotNil(t, rendered["tenant"].Account, "the tenants' login is in an account of its own")
+	assert.Equal(t, "TENANTS", rendered["tenant"].Account.Name)
+	assert.Equal(t, "tenant-pw", rendered["tenant"].Password)
 	for _, u := range want.Users {
 		if u.Permissions == nil {
 			continue

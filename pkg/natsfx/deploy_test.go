@@ -30,7 +30,7 @@ func TestDeployedNATSUsersAreTheCodes(t *testing.T) {
 		"deploy/nats/auth.conf is stale: PAVE_UPDATE_NATS_CONF=1 go test ./pkg/natsfx/ -run TestDeployedNATSUsers")
 
 	restricted := natsfx.RestrictedUsers()
-	want := map[string]string{natsfx.PlatformUser: "platform-pw"}
+	want := map[string]string{natsfx.PlatformUser: "platform-pw", natsfx.TenantUser: "tenant-pw"}
 	for name := range restricted {
 		want[name] = name + "-pw"
 	}
@@ -42,6 +42,12 @@ func TestDeployedNATSUsersAreTheCodes(t *testing.T) {
 	got := map[string]string{}
 	for _, u := range opts.Users {
 		got[u.Username] = u.Password
+		if u.Username == natsfx.TenantUser {
+			require.NotNil(t, u.Account, "the tenants' login is in an account of its own")
+			assert.Equal(t, natsfx.TenantAccount, u.Account.Name)
+			continue
+		}
+		assert.Nil(t, u.Account, "%s is in the platform's account", u.Username)
 		if u.Username == natsfx.PlatformUser {
 			assert.Nil(t, u.Permissions, "the platform's user holds every service's subjects")
 			continue

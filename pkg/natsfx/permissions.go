@@ -202,12 +202,19 @@ func AuthorizationConf() string {
 		b.WriteString("      }\n    }\n")
 	}
 	b.WriteString("  ]\n}\n")
+	// The environments' NATS resources live in an account of their own,
+	// which shares nothing with the platform's; the provisioning service
+	// makes their streams there as TenantUser (PAVE_PROVISIONING_NATS_URL).
+	b.WriteString("\n# The environments' streams: nothing of the platform's is in this account.\n")
+	fmt.Fprintf(&b, "accounts {\n  %s {\n    jetstream: enabled\n    users = [\n      {user: %s, password: $%s}\n    ]\n  }\n}\n",
+		TenantAccount, TenantUser, PasswordVariable(TenantUser))
 	return b.String()
 }
 
 // HelmUsers is AuthorizationConf's users as the Helm chart's values.yaml
 // lists them (nats.config.merge.authorization.users, indented by
-// indent), each password from the container's PasswordVariable.
+// indent), each password from the container's PasswordVariable, followed
+// by the tenants' account (nats.config.merge.accounts, two levels up).
 func HelmUsers(indent string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s- user: %s\n%s  password: << $%s >>\n", indent, PlatformUser, indent, PasswordVariable(PlatformUser))
@@ -232,6 +239,9 @@ func HelmUsers(indent string) string {
 			fmt.Fprintf(&b, "%s    allow_responses: {max: 1, expires: \"1m\"}\n", indent)
 		}
 	}
+	up := indent[:max(0, len(indent)-4)]
+	fmt.Fprintf(&b, "%saccounts:\n%s  %s:\n%s    jetstream: enabled\n%s    users:\n%s      - user: %s\n%s        password: << $%s >>\n",
+		up, up, TenantAccount, up, up, up, TenantUser, up, PasswordVariable(TenantUser))
 	return b.String()
 }
 
