@@ -23,6 +23,7 @@ import (
 	"github.com/pave-platform/pave/services/lifecycle/internal/app"
 	"github.com/pave-platform/pave/services/lifecycle/internal/domain"
 	"github.com/pave-platform/pave/services/lifecycle/internal/ports"
+	"github.com/pave-platform/pave/services/lifecycle/internal/promotion"
 )
 
 // Name of the service, its streams and its subjects.
@@ -185,10 +186,10 @@ func (r *runner) build(ctx context.Context) error {
 	policy.CompensationRetry.Backoff = r.Cfg.RetryBackoff
 	policy.AdmissionTimeout = r.Cfg.AdmissionTimeout
 	policy.CostCheck = r.Cfg.CostCheck
-	ppol := app.PromotionPolicy{ApprovalTimeout: r.Cfg.ApprovalTimeout, VerifyTimeout: r.Cfg.VerifyTimeout,
+	ppol := promotion.PromotionPolicy{ApprovalTimeout: r.Cfg.ApprovalTimeout, VerifyTimeout: r.Cfg.VerifyTimeout,
 		// An update runs a step per resource, each bounded by StepTimeout.
 		StepTimeout: r.Cfg.StepTimeout, ApplyTimeout: 10 * r.Cfg.StepTimeout, Retry: policy.Retry}
-	r.engine, err = saga.NewEngine(ctx, js, r.Bus, SagaBucket, append(app.Definitions(cat, policy), app.PromotionSaga(ppol)),
+	r.engine, err = saga.NewEngine(ctx, js, r.Bus, SagaBucket, append(app.Definitions(cat, policy), promotion.PromotionSaga(ppol)),
 		saga.WithLogger(r.log), saga.WithSource("pave/lifecycle"), saga.WithReplicas(r.SO.Replicas),
 		saga.WithRetention(r.Cfg.Retention))
 	if err != nil {
@@ -223,12 +224,12 @@ func (r *runner) build(ctx context.Context) error {
 
 // promoter builds the promotion pipelines and loads the applications
 // file, whose entries win over what the API stored under the same name.
-func (r *runner) promoter(ctx context.Context, svc *app.Service, ppol app.PromotionPolicy) (*app.Promoter, error) {
+func (r *runner) promoter(ctx context.Context, svc *app.Service, ppol promotion.PromotionPolicy) (*promotion.Promoter, error) {
 	store, err := adapters.NewKVPromotions(ctx, r.Bus.JetStream(), r.SO.Replicas)
 	if err != nil {
 		return nil, err
 	}
-	p := app.NewPromoter(svc, store.Applications(), store, store, adapters.NewAccessAuthorizer(r.NC, 10*time.Second),
+	p := promotion.NewPromoter(svc, store.Applications(), store, store, adapters.NewAccessAuthorizer(r.NC, 10*time.Second),
 		r.engine, r.Bus, ppol, r.log)
 	if r.Cfg.ApplicationsFile == "" {
 		return p, nil

@@ -11,7 +11,7 @@ import (
 
 	"github.com/pave-platform/pave/pkg/authn"
 	"github.com/pave-platform/pave/pkg/rpc"
-	"github.com/pave-platform/pave/services/lifecycle/internal/app"
+	"github.com/pave-platform/pave/services/lifecycle/internal/promotion"
 )
 
 // AccessAuthorizer asks the access service's decision point
@@ -21,7 +21,7 @@ type AccessAuthorizer struct {
 	timeout time.Duration
 }
 
-var _ app.Authorizer = (*AccessAuthorizer)(nil)
+var _ promotion.Authorizer = (*AccessAuthorizer)(nil)
 
 // NewAccessAuthorizer builds the client with a per-request timeout.
 func NewAccessAuthorizer(nc *nats.Conn, timeout time.Duration) *AccessAuthorizer {
@@ -31,10 +31,10 @@ func NewAccessAuthorizer(nc *nats.Conn, timeout time.Duration) *AccessAuthorizer
 // decideRequest and decision mirror access's decide.Request and
 // decide.Decision on the wire.
 type decideRequest struct {
-	Principal authn.Principal    `json:"principal"`
-	Action    string             `json:"action"`
-	Resource  app.AccessResource `json:"resource"`
-	Context   struct{}           `json:"context"`
+	Principal authn.Principal          `json:"principal"`
+	Action    string                   `json:"action"`
+	Resource  promotion.AccessResource `json:"resource"`
+	Context   struct{}                 `json:"context"`
 }
 
 type decision struct {
@@ -45,7 +45,7 @@ type decision struct {
 
 // Authorize returns access's decision; detail names the policies that
 // denied.
-func (a *AccessAuthorizer) Authorize(ctx context.Context, p authn.Principal, action string, res app.AccessResource) (bool, string, error) {
+func (a *AccessAuthorizer) Authorize(ctx context.Context, p authn.Principal, action string, res promotion.AccessResource) (bool, string, error) {
 	body, err := json.Marshal(decideRequest{Principal: p, Action: action, Resource: res})
 	if err != nil {
 		return false, "", err

@@ -13,6 +13,7 @@ import (
 	"github.com/pave-platform/pave/pkg/saga"
 	"github.com/pave-platform/pave/services/lifecycle/internal/app"
 	"github.com/pave-platform/pave/services/lifecycle/internal/domain"
+	"github.com/pave-platform/pave/services/lifecycle/internal/promotion"
 )
 
 // PromotionBucket is the KV bucket of promotion pipelines: `app.<name>`
@@ -26,9 +27,9 @@ const PromotionBucket = "LIFECYCLE_PROMOTIONS"
 type KVPromotions struct{ kv jetstream.KeyValue }
 
 var (
-	_ app.Promotions   = (*KVPromotions)(nil)
-	_ app.Applications = (*KVApplications)(nil)
-	_ app.CIResults    = (*KVPromotions)(nil)
+	_ promotion.Promotions   = (*KVPromotions)(nil)
+	_ promotion.Applications = (*KVApplications)(nil)
+	_ promotion.CIResults    = (*KVPromotions)(nil)
 )
 
 // NewKVPromotions declares the bucket and returns the store.
@@ -70,15 +71,15 @@ func (a *KVApplications) Put(ctx context.Context, application domain.Application
 	return nil
 }
 
-// Get returns an application, or app.ErrApplicationNotFound.
+// Get returns an application, or promotion.ErrApplicationNotFound.
 func (s *KVApplications) Get(ctx context.Context, name string) (domain.Application, error) {
 	var a domain.Application
 	if !validKeyToken(name) {
-		return a, app.ErrApplicationNotFound
+		return a, promotion.ErrApplicationNotFound
 	}
 	_, err := s.s.getJSON(ctx, "app."+name, &a)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return a, app.ErrApplicationNotFound
+		return a, promotion.ErrApplicationNotFound
 	}
 	return a, err
 }
@@ -91,7 +92,7 @@ func (s *KVApplications) List(ctx context.Context) ([]domain.Application, error)
 		if err == nil {
 			out = append(out, a)
 		}
-		if errors.Is(err, app.ErrApplicationNotFound) {
+		if errors.Is(err, promotion.ErrApplicationNotFound) {
 			return nil
 		}
 		return err
@@ -116,7 +117,7 @@ func (s *KVPromotions) each(ctx context.Context, prefix string, f func(key strin
 }
 
 // Create stores a new promotion.
-func (s *KVPromotions) Create(ctx context.Context, r app.PromotionRecord) error {
+func (s *KVPromotions) Create(ctx context.Context, r promotion.PromotionRecord) error {
 	raw, err := json.Marshal(r)
 	if err != nil {
 		return err
@@ -127,23 +128,23 @@ func (s *KVPromotions) Create(ctx context.Context, r app.PromotionRecord) error 
 	return nil
 }
 
-// Get returns a promotion and its revision, or app.ErrPromotionNotFound.
-func (s *KVPromotions) Get(ctx context.Context, id string) (app.PromotionRecord, uint64, error) {
-	var r app.PromotionRecord
+// Get returns a promotion and its revision, or promotion.ErrPromotionNotFound.
+func (s *KVPromotions) Get(ctx context.Context, id string) (promotion.PromotionRecord, uint64, error) {
+	var r promotion.PromotionRecord
 	if !domain.ValidPromotionID(id) {
-		return r, 0, app.ErrPromotionNotFound
+		return r, 0, promotion.ErrPromotionNotFound
 	}
 	rev, err := s.getJSON(ctx, "prm."+id, &r)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return r, 0, app.ErrPromotionNotFound
+		return r, 0, promotion.ErrPromotionNotFound
 	}
 	return r, rev, err
 }
 
 // Update writes r if the stored revision is still rev; otherwise
 // app.ErrConflict.
-func (s *KVPromotions) Update(ctx context.Context, r app.PromotionRecord, rev uint64) error {
-	_, err := kv.Over[app.PromotionRecord](s.kv).Write(ctx, "prm."+r.ID, r, rev)
+func (s *KVPromotions) Update(ctx context.Context, r promotion.PromotionRecord, rev uint64) error {
+	_, err := kv.Over[promotion.PromotionRecord](s.kv).Write(ctx, "prm."+r.ID, r, rev)
 	if errors.Is(err, kv.ErrConflict) {
 		return app.ErrConflict
 	}
@@ -154,14 +155,14 @@ func (s *KVPromotions) Update(ctx context.Context, r app.PromotionRecord, rev ui
 }
 
 // List returns every promotion.
-func (s *KVPromotions) List(ctx context.Context) ([]app.PromotionRecord, error) {
-	var out []app.PromotionRecord
+func (s *KVPromotions) List(ctx context.Context) ([]promotion.PromotionRecord, error) {
+	var out []promotion.PromotionRecord
 	err := s.each(ctx, "prm.", func(key string) error {
 		r, _, err := s.Get(ctx, strings.TrimPrefix(key, "prm."))
 		if err == nil {
 			out = append(out, r)
 		}
-		if errors.Is(err, app.ErrPromotionNotFound) {
+		if errors.Is(err, promotion.ErrPromotionNotFound) {
 			return nil
 		}
 		return err

@@ -10,8 +10,8 @@ import (
 
 	"github.com/pave-platform/pave/pkg/bus"
 	"github.com/pave-platform/pave/pkg/events"
-	"github.com/pave-platform/pave/services/lifecycle/internal/app"
 	"github.com/pave-platform/pave/services/lifecycle/internal/domain"
+	"github.com/pave-platform/pave/services/lifecycle/internal/promotion"
 )
 
 // stampedFor is e as the gateway lets it in: bound to a sender who may
@@ -41,7 +41,7 @@ func TestAttackCIGateTrustsOnlyResultsBoundToTheTeam(t *testing.T) {
 		require.Error(t, err, name)
 		assert.True(t, bus.IsPermanent(err), "%s: dead-lettered, not retried: %v", name, err)
 	}
-	rec, err := h.promoter.Request(context.Background(), dev, app.PromotionRequest{Application: "shop", To: "staging", Commit: shaA})
+	rec, err := h.promoter.Request(context.Background(), dev, promotion.PromotionRequest{Application: "shop", To: "staging", Commit: shaA})
 	require.NoError(t, err)
 	h.settle(t)
 	got := h.promotion(t, rec.ID)

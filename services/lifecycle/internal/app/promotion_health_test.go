@@ -7,8 +7,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pave-platform/pave/services/lifecycle/internal/app"
 	"github.com/pave-platform/pave/services/lifecycle/internal/domain"
+	"github.com/pave-platform/pave/services/lifecycle/internal/promotion"
 )
 
 // Issue 19, finding 4: a degraded dev revision was promotable. A revision
@@ -31,15 +31,15 @@ func TestARevisionNotHealthyInItsStageCannotBePromoted(t *testing.T) {
 
 	tests := []struct {
 		name  string
-		req   app.PromotionRequest
+		req   promotion.PromotionRequest
 		field string
 		want  string
 	}{
-		{"its current revision, degraded", app.PromotionRequest{Application: "shop", To: "staging"},
+		{"its current revision, degraded", promotion.PromotionRequest{Application: "shop", To: "staging"},
 			"to", "revision 1 of environment shop-dev is not healthy in stage dev: the environment is degraded"},
-		{"the rolled-back revision", app.PromotionRequest{Application: "shop", To: "staging", Revision: 2},
+		{"the rolled-back revision", promotion.PromotionRequest{Application: "shop", To: "staging", Revision: 2},
 			"revision", "revision 2 of environment shop-dev was rolled back in stage dev"},
-		{"the rolled-back revision's commit", app.PromotionRequest{Application: "shop", To: "staging", Commit: shaC},
+		{"the rolled-back revision's commit", promotion.PromotionRequest{Application: "shop", To: "staging", Commit: shaC},
 			"commit", "no revision of environment shop-dev (stage dev) runs this commit"},
 	}
 	for _, tt := range tests {

@@ -16,6 +16,7 @@ import (
 	"github.com/pave-platform/pave/pkg/saga"
 	"github.com/pave-platform/pave/services/lifecycle/internal/app"
 	"github.com/pave-platform/pave/services/lifecycle/internal/domain"
+	"github.com/pave-platform/pave/services/lifecycle/internal/promotion"
 )
 
 // probedShopCatalog is shop with a health check: app's url output, GET
@@ -59,12 +60,12 @@ func TestVerifyProbesTheApplicationsHealthCheck(t *testing.T) {
 	// The application answers 503: verify gives up (its timeout is 1ns) and
 	// the target is rolled back.
 	status.Store(http.StatusServiceUnavailable)
-	h := newPromotionHarnessOn(t, app.PromotionPolicy{ApprovalTimeout: time.Hour, VerifyTimeout: time.Nanosecond,
+	h := newPromotionHarnessOn(t, promotion.PromotionPolicy{ApprovalTimeout: time.Hour, VerifyTimeout: time.Nanosecond,
 		StepTimeout: time.Minute, Retry: saga.RetryPolicy{MaxAttempts: 3, Backoff: time.Millisecond}}, probedShopCatalog(t))
 	h.ready(t, "shop-dev", shaA, map[string]any{})
 	tgt := h.ready(t, "shop-staging", shaB, map[string]any{})
 	h.ci(t, shaA, "success")
-	rec, err := h.promoter.Request(ctx, dev, app.PromotionRequest{Application: "shop", To: "staging"})
+	rec, err := h.promoter.Request(ctx, dev, promotion.PromotionRequest{Application: "shop", To: "staging"})
 	require.NoError(t, err)
 	h.settle(t)
 	h.answerUpdateAt(t, tgt.ID, 2, srv.URL)
@@ -78,12 +79,12 @@ func TestVerifyProbesTheApplicationsHealthCheck(t *testing.T) {
 
 	// The application answers 200: promoted.
 	status.Store(http.StatusOK)
-	h2 := newPromotionHarnessOn(t, app.PromotionPolicy{ApprovalTimeout: time.Hour, VerifyTimeout: time.Minute,
+	h2 := newPromotionHarnessOn(t, promotion.PromotionPolicy{ApprovalTimeout: time.Hour, VerifyTimeout: time.Minute,
 		StepTimeout: time.Minute, Retry: saga.RetryPolicy{MaxAttempts: 3, Backoff: time.Millisecond}}, probedShopCatalog(t))
 	h2.ready(t, "shop-dev", shaA, map[string]any{})
 	tgt2 := h2.ready(t, "shop-staging", shaB, map[string]any{})
 	h2.ci(t, shaA, "success")
-	rec2, err := h2.promoter.Request(ctx, dev, app.PromotionRequest{Application: "shop", To: "staging"})
+	rec2, err := h2.promoter.Request(ctx, dev, promotion.PromotionRequest{Application: "shop", To: "staging"})
 	require.NoError(t, err)
 	h2.settle(t)
 	h2.answerUpdateAt(t, tgt2.ID, 2, srv.URL)

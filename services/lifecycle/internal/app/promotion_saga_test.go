@@ -21,6 +21,7 @@ import (
 	"github.com/pave-platform/pave/services/lifecycle/internal/adapters"
 	"github.com/pave-platform/pave/services/lifecycle/internal/app"
 	"github.com/pave-platform/pave/services/lifecycle/internal/domain"
+	"github.com/pave-platform/pave/services/lifecycle/internal/promotion"
 )
 
 const (
@@ -36,9 +37,9 @@ var (
 
 // policy is the access decision the tests set: the real access service
 // is exercised by the CLI's integration test.
-type policy func(p authn.Principal, action string, res app.AccessResource) (bool, string)
+type policy func(p authn.Principal, action string, res promotion.AccessResource) (bool, string)
 
-func (f policy) Authorize(_ context.Context, p authn.Principal, action string, res app.AccessResource) (bool, string, error) {
+func (f policy) Authorize(_ context.Context, p authn.Principal, action string, res promotion.AccessResource) (bool, string, error) {
 	ok, why := f(p, action, res)
 	return ok, why, nil
 }
@@ -49,7 +50,7 @@ func (f policy) Authorize(_ context.Context, p authn.Principal, action string, r
 // answers are made up by the test.
 type promotionHarness struct {
 	*harness
-	promoter *app.Promoter
+	promoter *promotion.Promoter
 	allow    bool
 	seen     map[string]uint64
 	// hold keeps the ends of environment sagas from the environment
@@ -60,17 +61,17 @@ type promotionHarness struct {
 
 func newPromotionHarness(t *testing.T) *promotionHarness {
 	t.Helper()
-	return newPromotionHarnessWith(t, app.PromotionPolicy{ApprovalTimeout: time.Hour, VerifyTimeout: time.Minute,
+	return newPromotionHarnessWith(t, promotion.PromotionPolicy{ApprovalTimeout: time.Hour, VerifyTimeout: time.Minute,
 		StepTimeout: time.Minute, Retry: saga.RetryPolicy{MaxAttempts: 3, Backoff: time.Millisecond}})
 }
 
-func newPromotionHarnessWith(t *testing.T, pp app.PromotionPolicy) *promotionHarness {
+func newPromotionHarnessWith(t *testing.T, pp promotion.PromotionPolicy) *promotionHarness {
 	t.Helper()
 	return newPromotionHarnessOn(t, pp, shopCatalog(t))
 }
 
 // newPromotionHarnessOn runs the promotions on a catalog of shop templates.
-func newPromotionHarnessOn(t *testing.T, pp app.PromotionPolicy, cat *domain.Catalog) *promotionHarness {
+func newPromotionHarnessOn(t *testing.T, pp promotion.PromotionPolicy, cat *domain.Catalog) *promotionHarness {
 	t.Helper()
 	ctx := context.Background()
 	reg, err := schema.Default()
@@ -90,12 +91,12 @@ func newPromotionHarnessOn(t *testing.T, pp app.PromotionPolicy, cat *domain.Cat
 	require.NoError(t, err)
 	p := app.DefaultStepPolicy()
 	p.GrantCredentials, p.CostCheck = false, false
-	eng, err := saga.NewEngine(ctx, js, b, "LIFECYCLE_SAGAS", append(app.Definitions(cat, p), app.PromotionSaga(pp)))
+	eng, err := saga.NewEngine(ctx, js, b, "LIFECYCLE_SAGAS", append(app.Definitions(cat, p), promotion.PromotionSaga(pp)))
 	require.NoError(t, err)
 	svc := app.NewService(envs, eng, cat, "platform", b, slog.New(slog.DiscardHandler))
 	ph := &promotionHarness{harness: &harness{js: js, eng: eng, svc: svc}, allow: true, seen: map[string]uint64{}}
-	ph.promoter = app.NewPromoter(svc, store.Applications(), store, store,
-		policy(func(authn.Principal, string, app.AccessResource) (bool, string) {
+	ph.promoter = promotion.NewPromoter(svc, store.Applications(), store, store,
+		policy(func(authn.Principal, string, promotion.AccessResource) (bool, string) {
 			if ph.allow {
 				return true, ""
 			}
@@ -203,7 +204,7 @@ func (h *promotionHarness) ci(t *testing.T, commit, conclusion string) {
 		Conclusion: conclusion, Name: "build", URL: "https://ci.example/1", DeliveryID: "d-" + conclusion}))))
 }
 
-func (h *promotionHarness) promotion(t *testing.T, id string) app.PromotionRecord {
+func (h *promotionHarness) promotion(t *testing.T, id string) promotion.PromotionRecord {
 	t.Helper()
 	r, err := h.promoter.GetPromotion(context.Background(), alice, id)
 	require.NoError(t, err)
@@ -229,7 +230,7 @@ func TestPromotionWithCISuccessIsAppliedAndVerified(t *testing.T) {
 	h.ci(t, shaA, "failure")
 	h.ci(t, shaA, "success")
 
-	rec, err := h.promoter.Request(context.Background(), dev, app.PromotionRequest{Application: "shop", To: "staging"})
+	rec, err := h.promoter.Request(context.Background(), dev, promotion.PromotionRequest{Application: "shop", To: "staging"})
 	require.NoError(t, err)
 	assert.Equal(t, "dev", rec.FromStage, "defaults to the previous stage's current revision")
 	assert.Equal(t, src.ID, rec.SourceEnvironment)
@@ -273,7 +274,7 @@ func TestPromotionGatesRejectWithTheReason(t *testing.T) {
 			h.ci(t, shaA, tt.ci)
 			h.allow = tt.allow
 
-			rec, err := h.promoter.Request(context.Background(), dev, app.PromotionRequest{Application: "shop", To: "staging", Commit: shaA})
+			rec, err := h.promoter.Request(context.Background(), dev, promotion.PromotionRequest{Application: "shop", To: "staging", Commit: shaA})
 			require.NoError(t, err)
 			h.settle(t)
 
@@ -293,7 +294,7 @@ func TestPromotionWaitsForAnApproverWhoIsNotThePromoter(t *testing.T) {
 	h.ci(t, shaA, "success")
 	ctx := context.Background()
 
-	rec, err := h.promoter.Request(ctx, dev, app.PromotionRequest{Application: "shop", To: "prod"})
+	rec, err := h.promoter.Request(ctx, dev, promotion.PromotionRequest{Application: "shop", To: "prod"})
 	require.NoError(t, err)
 	h.settle(t)
 	require.Equal(t, domain.PromotionAwaitingApproval, h.promotion(t, rec.ID).State)
@@ -303,7 +304,7 @@ func TestPromotionWaitsForAnApproverWhoIsNotThePromoter(t *testing.T) {
 	_, err = h.promoter.Approve(ctx, bob, rec.ID)
 	assert.ErrorIs(t, err, domain.ErrApproverRole, "prod wants a maintainer")
 	_, err = h.promoter.Approve(ctx, authn.Principal{ID: "mallory", Teams: []string{"other"}}, rec.ID)
-	assert.ErrorIs(t, err, app.ErrPromotionNotFound, "another team does not see it")
+	assert.ErrorIs(t, err, promotion.ErrPromotionNotFound, "another team does not see it")
 	h.settle(t)
 	assert.Equal(t, domain.PromotionAwaitingApproval, h.promotion(t, rec.ID).State)
 	assert.Equal(t, 1, h.env(t, tgt.ID).Revision)
@@ -327,7 +328,7 @@ func TestFailedApplyRollsBackToThePreviousRevision(t *testing.T) {
 	tgt := h.ready(t, "shop-staging", shaB, map[string]any{})
 	h.ci(t, shaA, "success")
 
-	rec, err := h.promoter.Request(context.Background(), dev, app.PromotionRequest{Application: "shop", To: "staging", Commit: shaA})
+	rec, err := h.promoter.Request(context.Background(), dev, promotion.PromotionRequest{Application: "shop", To: "staging", Commit: shaA})
 	require.NoError(t, err)
 	h.settle(t)
 	h.answerUpdate(t, tgt.ID, 2, true)
@@ -361,16 +362,16 @@ func TestPromotionRequestNamesBadFields(t *testing.T) {
 	h.ready(t, "shop-staging", shaB, map[string]any{})
 	tests := []struct {
 		name  string
-		give  app.PromotionRequest
+		give  promotion.PromotionRequest
 		field string
 	}{
-		{"unknown application", app.PromotionRequest{Application: "nope", To: "staging"}, "application"},
-		{"unknown stage", app.PromotionRequest{Application: "shop", To: "qa"}, "to"},
-		{"stage without environment", app.PromotionRequest{Application: "shop", To: "prod"}, "to"},
-		{"commit not in the previous stage", app.PromotionRequest{Application: "shop", To: "staging", Commit: shaB}, "commit"},
-		{"unknown revision", app.PromotionRequest{Application: "shop", To: "staging", Revision: 7}, "revision"},
-		{"first stage needs a commit", app.PromotionRequest{Application: "shop", To: "dev"}, "commit"},
-		{"malformed commit", app.PromotionRequest{Application: "shop", To: "dev", Commit: "abc"}, "commit"},
+		{"unknown application", promotion.PromotionRequest{Application: "nope", To: "staging"}, "application"},
+		{"unknown stage", promotion.PromotionRequest{Application: "shop", To: "qa"}, "to"},
+		{"stage without environment", promotion.PromotionRequest{Application: "shop", To: "prod"}, "to"},
+		{"commit not in the previous stage", promotion.PromotionRequest{Application: "shop", To: "staging", Commit: shaB}, "commit"},
+		{"unknown revision", promotion.PromotionRequest{Application: "shop", To: "staging", Revision: 7}, "revision"},
+		{"first stage needs a commit", promotion.PromotionRequest{Application: "shop", To: "dev"}, "commit"},
+		{"malformed commit", promotion.PromotionRequest{Application: "shop", To: "dev", Commit: "abc"}, "commit"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -383,13 +384,13 @@ func TestPromotionRequestNamesBadFields(t *testing.T) {
 }
 
 func TestUnapprovedPromotionIsRejectedWhenTheWaitTimesOut(t *testing.T) {
-	h := newPromotionHarnessWith(t, app.PromotionPolicy{ApprovalTimeout: time.Millisecond, VerifyTimeout: time.Minute,
+	h := newPromotionHarnessWith(t, promotion.PromotionPolicy{ApprovalTimeout: time.Millisecond, VerifyTimeout: time.Minute,
 		StepTimeout: time.Minute, Retry: saga.RetryPolicy{MaxAttempts: 3, Backoff: time.Millisecond}})
 	h.ready(t, "shop-staging", shaA, map[string]any{})
 	tgt := h.ready(t, "shop-prod", shaB, map[string]any{})
 	h.ci(t, shaA, "success")
 	ctx := context.Background()
-	rec, err := h.promoter.Request(ctx, dev, app.PromotionRequest{Application: "shop", To: "prod"})
+	rec, err := h.promoter.Request(ctx, dev, promotion.PromotionRequest{Application: "shop", To: "prod"})
 	require.NoError(t, err)
 	h.settle(t)
 	require.Equal(t, domain.PromotionAwaitingApproval, h.promotion(t, rec.ID).State)
@@ -442,13 +443,13 @@ func TestPushesToTheDefaultBranchBecomeTheCandidate(t *testing.T) {
 }
 
 func TestTargetNotHealthyInTimeIsRolledBack(t *testing.T) {
-	h := newPromotionHarnessWith(t, app.PromotionPolicy{ApprovalTimeout: time.Hour, VerifyTimeout: time.Nanosecond,
+	h := newPromotionHarnessWith(t, promotion.PromotionPolicy{ApprovalTimeout: time.Hour, VerifyTimeout: time.Nanosecond,
 		StepTimeout: time.Minute, Retry: saga.RetryPolicy{MaxAttempts: 3, Backoff: time.Millisecond}})
 	h.ready(t, "shop-dev", shaA, map[string]any{})
 	tgt := h.ready(t, "shop-staging", shaB, map[string]any{})
 	h.ci(t, shaA, "success")
 	ctx := context.Background()
-	rec, err := h.promoter.Request(ctx, dev, app.PromotionRequest{Application: "shop", To: "staging"})
+	rec, err := h.promoter.Request(ctx, dev, promotion.PromotionRequest{Application: "shop", To: "staging"})
 	require.NoError(t, err)
 	h.settle(t)
 
@@ -482,9 +483,9 @@ func TestTargetNotHealthyInTimeIsRolledBack(t *testing.T) {
 }
 
 func TestPromotionSagaSteps(t *testing.T) {
-	pp := app.PromotionPolicy{ApprovalTimeout: 3 * time.Hour, VerifyTimeout: time.Minute, StepTimeout: time.Minute,
+	pp := promotion.PromotionPolicy{ApprovalTimeout: 3 * time.Hour, VerifyTimeout: time.Minute, StepTimeout: time.Minute,
 		ApplyTimeout: 20 * time.Minute, Retry: saga.RetryPolicy{MaxAttempts: 3, Backoff: time.Second}}
-	d := app.PromotionSaga(pp)
+	d := promotion.PromotionSaga(pp)
 	require.NoError(t, d.Validate())
 	assert.Equal(t, []string{"gates", "approvals", "apply", "verify"}, stepNames(d))
 	gates, approvals, apply, verify := d.Steps[0], d.Steps[1], d.Steps[2], d.Steps[3]

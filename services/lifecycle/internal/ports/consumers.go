@@ -4,12 +4,13 @@ import (
 	"github.com/pave-platform/pave/pkg/bus"
 	"github.com/pave-platform/pave/pkg/saga"
 	"github.com/pave-platform/pave/services/lifecycle/internal/app"
+	"github.com/pave-platform/pave/services/lifecycle/internal/promotion"
 )
 
 // Consumers registers everything lifecycle listens to: the results of the
 // steps its sagas sent, the sagas' own progress, promotion commands and
 // the gateway's CI and Git reports.
-func Consumers(r *bus.Router, svc *app.Service, promoter *app.Promoter, engine *saga.Engine) {
+func Consumers(r *bus.Router, svc *app.Service, promoter *promotion.Promoter, engine *saga.Engine) {
 	spec := func(stream, durable string, concurrency int, filters ...string) bus.ConsumerSpec {
 		return bus.ConsumerSpec{Stream: stream, Durable: durable, FilterSubjects: filters,
 			MaxDeliver: 20, Concurrency: concurrency}

@@ -10,12 +10,12 @@ import (
 	"time"
 
 	"github.com/pave-platform/pave/pkg/rpc"
-	"github.com/pave-platform/pave/services/lifecycle/internal/app"
 	"github.com/pave-platform/pave/services/lifecycle/internal/domain"
+	"github.com/pave-platform/pave/services/lifecycle/internal/promotion"
 )
 
 // PromotionEndpoints are the application and promotion API calls.
-func PromotionEndpoints(s *app.Promoter) []rpc.Endpoint {
+func PromotionEndpoints(s *promotion.Promoter) []rpc.Endpoint {
 	return []rpc.Endpoint{
 		{Name: "applications-list", Subject: rpc.ApplicationsList, Handler: listApplications(s)},
 		{Name: "applications-get", Subject: rpc.ApplicationsGet, Handler: getApplication(s)},
@@ -27,7 +27,7 @@ func PromotionEndpoints(s *app.Promoter) []rpc.Endpoint {
 	}
 }
 
-func listApplications(s *app.Promoter) rpc.Handler {
+func listApplications(s *promotion.Promoter) rpc.Handler {
 	return func(ctx context.Context, req rpc.Request) rpc.Reply {
 		pq, bad := rpc.ParsePage(req.Query)
 		if bad != nil {
@@ -41,7 +41,7 @@ func listApplications(s *app.Promoter) rpc.Handler {
 	}
 }
 
-func getApplication(s *app.Promoter) rpc.Handler {
+func getApplication(s *promotion.Promoter) rpc.Handler {
 	return func(ctx context.Context, req rpc.Request) rpc.Reply {
 		a, err := s.GetApplication(ctx, req.Principal, req.Path["name"])
 		if err != nil {
@@ -70,7 +70,7 @@ type applicationBody struct {
 	Stages     []domain.PipelineStage `json:"stages"`
 }
 
-func putApplication(s *app.Promoter) rpc.Handler {
+func putApplication(s *promotion.Promoter) rpc.Handler {
 	return func(ctx context.Context, req rpc.Request) rpc.Reply {
 		var b applicationBody
 		if rep, ok := decodeStrict(req.Body, &b); !ok {
@@ -107,7 +107,7 @@ type promotionBody struct {
 	Commit      string `json:"commit"`
 }
 
-func createPromotion(s *app.Promoter) rpc.Handler {
+func createPromotion(s *promotion.Promoter) rpc.Handler {
 	return func(ctx context.Context, req rpc.Request) rpc.Reply {
 		var b promotionBody
 		if rep, ok := decodeStrict(req.Body, &b); !ok {
@@ -123,7 +123,7 @@ func createPromotion(s *app.Promoter) rpc.Handler {
 		case b.Commit != "" && !domain.ValidCommit(b.Commit):
 			return badCommit()
 		}
-		rec, err := s.Request(ctx, req.Principal, app.PromotionRequest{Application: b.Application, To: b.To,
+		rec, err := s.Request(ctx, req.Principal, promotion.PromotionRequest{Application: b.Application, To: b.To,
 			Revision: b.Revision, Commit: b.Commit})
 		if err != nil {
 			return promotionFailure(err)
@@ -141,11 +141,11 @@ func badCommit() rpc.Reply {
 }
 
 // promotionKey orders the history newest first, for keyset paging.
-func promotionKey(v promotion) string {
+func promotionKey(v promotionJSON) string {
 	return strconv.FormatInt(1<<62-v.CreatedAt.UnixNano(), 10) + "/" + v.ID
 }
 
-func listPromotions(s *app.Promoter) rpc.Handler {
+func listPromotions(s *promotion.Promoter) rpc.Handler {
 	return func(ctx context.Context, req rpc.Request) rpc.Reply {
 		pq, bad := rpc.ParsePage(req.Query)
 		if bad != nil {
@@ -155,7 +155,7 @@ func listPromotions(s *app.Promoter) rpc.Handler {
 		if err != nil {
 			return promotionFailure(err)
 		}
-		items := make([]promotion, len(recs))
+		items := make([]promotionJSON, len(recs))
 		for i, r := range recs {
 			items[i] = promotionView(r)
 		}
@@ -163,7 +163,7 @@ func listPromotions(s *app.Promoter) rpc.Handler {
 	}
 }
 
-func getPromotion(s *app.Promoter) rpc.Handler {
+func getPromotion(s *promotion.Promoter) rpc.Handler {
 	return func(ctx context.Context, req rpc.Request) rpc.Reply {
 		rec, err := s.GetPromotion(ctx, req.Principal, req.Path["id"])
 		if err != nil {
@@ -173,7 +173,7 @@ func getPromotion(s *app.Promoter) rpc.Handler {
 	}
 }
 
-func approvePromotion(s *app.Promoter) rpc.Handler {
+func approvePromotion(s *promotion.Promoter) rpc.Handler {
 	return func(ctx context.Context, req rpc.Request) rpc.Reply {
 		rec, err := s.Approve(ctx, req.Principal, req.Path["id"])
 		if err != nil {
@@ -183,8 +183,8 @@ func approvePromotion(s *app.Promoter) rpc.Handler {
 	}
 }
 
-// promotion is a promotion as the API shows it.
-type promotion struct {
+// promotionJSON is a promotion as the API shows it.
+type promotionJSON struct {
 	ID                string              `json:"id"`
 	Application       string              `json:"application"`
 	Team              string              `json:"team"`
@@ -207,8 +207,8 @@ type promotion struct {
 	EndedAt           *time.Time          `json:"ended_at,omitempty"`
 }
 
-func promotionView(r app.PromotionRecord) promotion {
-	v := promotion{ID: r.ID, Application: r.Application, Team: r.Team, FromStage: r.FromStage, ToStage: r.ToStage,
+func promotionView(r promotion.PromotionRecord) promotionJSON {
+	v := promotionJSON{ID: r.ID, Application: r.Application, Team: r.Team, FromStage: r.FromStage, ToStage: r.ToStage,
 		SourceEnvironment: r.SourceEnvironment, SourceRevision: r.SourceRevision, EnvironmentID: r.EnvironmentID,
 		Commit: r.Commit, PreviousRevision: r.PreviousRevision, AppliedRevision: r.AppliedRevision, By: r.By,
 		State: string(r.State), Reason: r.Reason, Required: r.Gates, Gates: r.Results, Approvals: r.Approvals,
@@ -222,11 +222,11 @@ func promotionView(r app.PromotionRecord) promotion {
 // promotionFailure maps a promotion use case's error to an answer.
 func promotionFailure(err error) rpc.Reply {
 	switch {
-	case errors.Is(err, app.ErrApplicationNotFound):
+	case errors.Is(err, promotion.ErrApplicationNotFound):
 		return rpc.Fail(http.StatusNotFound, "Not Found", "no such application")
-	case errors.Is(err, app.ErrPromotionNotFound):
+	case errors.Is(err, promotion.ErrPromotionNotFound):
 		return rpc.Fail(http.StatusNotFound, "Not Found", "no such promotion")
-	case errors.Is(err, app.ErrApplicationTaken):
+	case errors.Is(err, promotion.ErrApplicationTaken):
 		return rpc.Fail(http.StatusConflict, "Conflict", "the application name is taken",
 			rpc.FieldError{Field: "name", Message: "already used"})
 	case errors.Is(err, domain.ErrSelfApproval), errors.Is(err, domain.ErrApproverRole), errors.Is(err, domain.ErrAlreadyApproved):

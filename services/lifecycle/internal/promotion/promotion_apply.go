@@ -1,4 +1,4 @@
-package app
+package promotion
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"github.com/pave-platform/pave/pkg/bus"
 	"github.com/pave-platform/pave/pkg/events"
 	"github.com/pave-platform/pave/pkg/saga"
+	"github.com/pave-platform/pave/services/lifecycle/internal/app"
 	"github.com/pave-platform/pave/services/lifecycle/internal/domain"
 )
 
@@ -38,13 +39,13 @@ func (s *Promoter) apply(ctx context.Context, rec PromotionRecord, ref saga.Ref)
 	}); err != nil {
 		return nil, bus.Permanent(err)
 	}
-	env, _, err := s.svc.envs.Get(ctx, rec.EnvironmentID)
+	env, err := s.envs.Stored(ctx, rec.EnvironmentID)
 	if err != nil {
 		return nil, err
 	}
 	n := markedRevision(env, applyMark(rec.ID))
 	if n == 0 {
-		env, err = s.svc.updateRevision(ctx, rec.EnvironmentID, rec.Parameters, rec.Commit, rec.By+applyMark(rec.ID))
+		env, err = s.envs.UpdateRevision(ctx, rec.EnvironmentID, rec.Parameters, rec.Commit, rec.By+applyMark(rec.ID))
 		if failed, ok := stepRefusal(ref, err, "apply to "+rec.EnvironmentID); ok {
 			return failed, nil
 		}
@@ -76,7 +77,7 @@ func stepRefusal(ref saga.Ref, err error, what string) (saga.Input, bool) {
 // awaitOperation waits for the update to revision n of env: it answers
 // at once when the update already ended, else when it ends.
 func (s *Promoter) awaitOperation(ctx context.Context, envID string, n int, ref saga.Ref) (saga.Input, error) {
-	opID := SagaID(envID, OpUpdate, n)
+	opID := app.SagaID(envID, app.OpUpdate, n)
 	if err := s.proms.Watch(ctx, opID, ref); err != nil {
 		return nil, err
 	}
@@ -121,7 +122,7 @@ func (s *Promoter) verify(ctx context.Context, rec PromotionRecord, ref saga.Ref
 	if err != nil && !errors.Is(err, errNoChange) {
 		return nil, bus.Permanent(err)
 	}
-	env, _, err := s.svc.envs.Get(ctx, rec.EnvironmentID)
+	env, err := s.envs.Stored(ctx, rec.EnvironmentID)
 	if err != nil {
 		return nil, err
 	}
@@ -174,7 +175,7 @@ func (s *Promoter) rollBack(ctx context.Context, rec PromotionRecord, ref saga.R
 	}); err != nil && !errors.Is(err, errNoChange) {
 		return nil, bus.Permanent(err)
 	}
-	env, _, err := s.svc.envs.Get(ctx, rec.EnvironmentID)
+	env, err := s.envs.Stored(ctx, rec.EnvironmentID)
 	if err != nil {
 		return nil, err
 	}
@@ -188,7 +189,7 @@ func (s *Promoter) rollBack(ctx context.Context, rec PromotionRecord, ref saga.R
 			return saga.StepFailed{Ref: ref, Reason: fmt.Sprintf("rollback: environment %s has no revision %d", env.ID, rec.PreviousRevision)}, nil
 		}
 		prev := env.Revisions[i]
-		env, err = s.svc.updateRevision(ctx, env.ID, prev.Parameters, prev.Commit, rec.By+rollbackMark(rec.ID))
+		env, err = s.envs.UpdateRevision(ctx, env.ID, prev.Parameters, prev.Commit, rec.By+rollbackMark(rec.ID))
 		if failed, ok := stepRefusal(ref, err, "rollback of "+rec.EnvironmentID); ok {
 			return failed, nil
 		}

@@ -1,4 +1,4 @@
-package app
+package promotion
 
 import (
 	"context"
@@ -18,7 +18,7 @@ const probeTimeout = 5 * time.Second
 // It returns what failed, "" when every check passed. verify asks again
 // until its timeout, so a check that fails is retried.
 func (s *Promoter) probe(ctx context.Context, env domain.Environment) string {
-	t, err := s.svc.catalog.Get(env.Template, env.Version)
+	t, err := s.envs.Catalog().Get(env.Template, env.Version)
 	if err != nil {
 		return fmt.Sprintf("environment %s: %v", env.Name, err)
 	}

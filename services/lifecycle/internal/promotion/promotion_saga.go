@@ -1,4 +1,4 @@
-package app
+package promotion
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/pave-platform/pave/pkg/bus"
 	"github.com/pave-platform/pave/pkg/events"
 	"github.com/pave-platform/pave/pkg/saga"
+	"github.com/pave-platform/pave/services/lifecycle/internal/app"
 	"github.com/pave-platform/pave/services/lifecycle/internal/domain"
 )
 
@@ -59,7 +60,7 @@ func promote(action string) func(saga.Instance, saga.Ref) (saga.Command, error) 
 		if err := json.Unmarshal(inst.Data, &d); err != nil {
 			return saga.Command{}, fmt.Errorf("saga %s data: %w", inst.ID, err)
 		}
-		return command(events.TypePromoteCommand, events.PromoteCommand{Saga: toSaga(ref), PromotionID: d.PromotionID, Action: action})
+		return app.SagaCommand(events.TypePromoteCommand, events.PromoteCommand{Saga: app.SagaOf(ref), PromotionID: d.PromotionID, Action: action})
 	}
 }
 
@@ -75,7 +76,7 @@ func (s *Promoter) HandlePromoteCommand(ctx context.Context, e event.Event) erro
 	if err := json.Unmarshal(e.Data(), &c); err != nil {
 		return bus.Permanent(fmt.Errorf("promote command %s: %w", e.ID(), err))
 	}
-	ref := fromSaga(c.Saga)
+	ref := app.RefOf(c.Saga)
 	rec, _, err := s.proms.Get(ctx, c.PromotionID)
 	if errors.Is(err, ErrPromotionNotFound) {
 		return bus.Permanent(err)
@@ -101,7 +102,7 @@ func (s *Promoter) HandlePromoteCommand(ctx context.Context, e event.Event) erro
 	if err != nil || in == nil {
 		return err
 	}
-	return deliver(ctx, s.sagas, in, ref)
+	return app.Deliver(ctx, s.sagas, in, ref)
 }
 
 // checkGates evaluates CI and policy. A refusal is final: the promotion
@@ -139,7 +140,7 @@ func (s *Promoter) checkGates(ctx context.Context, rec PromotionRecord, ref saga
 // target environment: production policies (maintainer or a JIT grant,
 // change windows, incidents) apply here.
 func (s *Promoter) checkPolicy(ctx context.Context, rec PromotionRecord) (domain.GateResult, error) {
-	env, _, err := s.svc.envs.Get(ctx, rec.EnvironmentID)
+	env, err := s.envs.Stored(ctx, rec.EnvironmentID)
 	if err != nil {
 		return domain.GateResult{}, err
 	}

@@ -1,4 +1,9 @@
-package app
+// Package promotion holds the promotion pipelines: applications and their
+// stages, promotion requests, the gates (CI, approvals, policy), the
+// promotion saga that applies a revision to the next stage's environment
+// and verifies it (probes), and the rollback. It works on environments
+// through Environments (the environments' app).
+package promotion
 
 import (
 	"context"
@@ -13,6 +18,7 @@ import (
 	"github.com/pave-platform/pave/pkg/authn"
 	"github.com/pave-platform/pave/pkg/events"
 	"github.com/pave-platform/pave/pkg/saga"
+	"github.com/pave-platform/pave/services/lifecycle/internal/app"
 	"github.com/pave-platform/pave/services/lifecycle/internal/domain"
 )
 
@@ -88,24 +94,37 @@ type PromotionPolicy struct {
 	Retry        saga.RetryPolicy
 }
 
+// Environments is what promotions need of the environment service
+// (app.Service): environments as stored, their catalog, and a new
+// revision applied by the update saga.
+type Environments interface {
+	Stored(ctx context.Context, id string) (domain.Environment, error)
+	StoredAll(ctx context.Context) ([]domain.Environment, error)
+	UpdateRevision(ctx context.Context, id string, params map[string]any, commit, by string) (domain.Environment, error)
+	Catalog() *domain.Catalog
+}
+
+// errNoChange ends a promotion mutate that has nothing to write.
+var errNoChange = errors.New("no change")
+
 // Promoter holds the promotion pipeline use cases.
 type Promoter struct {
-	svc   *Service
+	envs  Environments
 	apps  Applications
 	proms Promotions
 	ci    CIResults
 	authz Authorizer
-	sagas Sagas
-	pub   Publisher
+	sagas app.Sagas
+	pub   app.Publisher
 	pol   PromotionPolicy
 	log   *slog.Logger
 	now   func() time.Time
 }
 
 // NewPromoter builds the promotion use cases on the environment service.
-func NewPromoter(svc *Service, apps Applications, proms Promotions, ci CIResults, authz Authorizer, sagas Sagas,
-	pub Publisher, pol PromotionPolicy, log *slog.Logger) *Promoter {
-	return &Promoter{svc: svc, apps: apps, proms: proms, ci: ci, authz: authz, sagas: sagas, pub: pub, pol: pol,
+func NewPromoter(envs Environments, apps Applications, proms Promotions, ci CIResults, authz Authorizer, sagas app.Sagas,
+	pub app.Publisher, pol PromotionPolicy, log *slog.Logger) *Promoter {
+	return &Promoter{envs: envs, apps: apps, proms: proms, ci: ci, authz: authz, sagas: sagas, pub: pub, pol: pol,
 		log: log, now: func() time.Time { return time.Now().UTC() }}
 }
 
@@ -233,7 +252,7 @@ func healthyIn(src domain.Environment, rev domain.Revision, stage string) error 
 
 // environmentNamed finds the team's live environment of that name.
 func (s *Promoter) environmentNamed(ctx context.Context, team, name string) (domain.Environment, error) {
-	all, err := s.svc.envs.List(ctx)
+	all, err := s.envs.StoredAll(ctx)
 	if err != nil {
 		return domain.Environment{}, err
 	}
@@ -242,7 +261,7 @@ func (s *Promoter) environmentNamed(ctx context.Context, team, name string) (dom
 			return e, nil
 		}
 	}
-	return domain.Environment{}, ErrNotFound
+	return domain.Environment{}, app.ErrNotFound
 }
 
 func invalid(field, msg string) error {

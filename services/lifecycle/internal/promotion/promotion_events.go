@@ -1,4 +1,4 @@
-package app
+package promotion
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/pave-platform/pave/pkg/bus"
 	"github.com/pave-platform/pave/pkg/events"
 	"github.com/pave-platform/pave/pkg/saga"
+	"github.com/pave-platform/pave/services/lifecycle/internal/app"
 	"github.com/pave-platform/pave/services/lifecycle/internal/domain"
 )
 
@@ -29,7 +30,7 @@ func (s *Promoter) mutate(ctx context.Context, id string, change func(PromotionR
 			return cur, err
 		}
 		err = s.proms.Update(ctx, next, rev)
-		if errors.Is(err, ErrConflict) {
+		if errors.Is(err, app.ErrConflict) {
 			if ctx.Err() != nil {
 				return cur, ctx.Err()
 			}
@@ -91,7 +92,7 @@ func (s *Promoter) flush(ctx context.Context, r PromotionRecord) {
 			}
 		}
 		cur.Outbox = keep
-		if err := s.proms.Update(ctx, cur, rev); !errors.Is(err, ErrConflict) || ctx.Err() != nil {
+		if err := s.proms.Update(ctx, cur, rev); !errors.Is(err, app.ErrConflict) || ctx.Err() != nil {
 			return
 		}
 	}
