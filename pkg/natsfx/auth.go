@@ -54,11 +54,7 @@ func EnsureEmbeddedUsers(dir string) ([]EmbeddedUser, error) {
 	}
 	all := []EmbeddedUser{{Name: PlatformUser}, {Name: TenantUser, Account: TenantAccount}}
 	restricted := RestrictedUsers()
-	names := make([]string, 0, len(restricted))
-	for name := range restricted {
-		names = append(names, name)
-	}
-	for _, name := range sorted(names) {
+	for _, name := range restrictedNames(restricted) {
 		p := restricted[name]
 		all = append(all, EmbeddedUser{Name: name, Permissions: &p})
 	}

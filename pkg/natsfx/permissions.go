@@ -162,6 +162,15 @@ func (p Permissions) serverPermissions() *server.Permissions {
 	return sp
 }
 
+// restrictedNames are the users of restricted, sorted.
+func restrictedNames(restricted map[string]Permissions) []string {
+	names := make([]string, 0, len(restricted))
+	for name := range restricted {
+		names = append(names, name)
+	}
+	return sorted(names)
+}
+
 func sorted(s []string) []string {
 	out := append([]string(nil), s...)
 	sort.Strings(out)
@@ -187,11 +196,7 @@ func AuthorizationConf() string {
 	b.WriteString("authorization {\n  users = [\n")
 	fmt.Fprintf(&b, "    {user: %s, password: $%s}\n", PlatformUser, PasswordVariable(PlatformUser))
 	restricted := RestrictedUsers()
-	names := make([]string, 0, len(restricted))
-	for name := range restricted {
-		names = append(names, name)
-	}
-	for _, name := range sorted(names) {
+	for _, name := range restrictedNames(restricted) {
 		p := restricted[name]
 		fmt.Fprintf(&b, "    {\n      user: %s, password: $%s\n      permissions: {\n", name, PasswordVariable(name))
 		fmt.Fprintf(&b, "        publish: {allow: %s}\n", quoted(p.Publish))
@@ -219,11 +224,7 @@ func HelmUsers(indent string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s- user: %s\n%s  password: << $%s >>\n", indent, PlatformUser, indent, PasswordVariable(PlatformUser))
 	restricted := RestrictedUsers()
-	names := make([]string, 0, len(restricted))
-	for name := range restricted {
-		names = append(names, name)
-	}
-	for _, name := range sorted(names) {
+	for _, name := range restrictedNames(restricted) {
 		p := restricted[name]
 		fmt.Fprintf(&b, "%s- user: %s\n%s  password: << $%s >>\n%s  permissions:\n", indent, name, indent, PasswordVariable(name), indent)
 		for _, l := range []struct {

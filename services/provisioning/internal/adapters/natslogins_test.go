@@ -24,6 +24,14 @@ import (
 // the NATS driver on its tenants' account, with the account's logins.
 func devTenants(t *testing.T, dir string) (adapters.NATSWithLogins, *natsfx.Tenants) {
 	t.Helper()
+	lc, tenants := startDevServer(t, dir)
+	t.Cleanup(lc.RequireStop)
+	return adapters.NATSWithLogins{NATS: adapters.NewNATS(tenants.JetStream, tenants.URL, tenants.Logins)}, tenants
+}
+
+// startDevServer starts the embedded server on dir; the caller stops lc.
+func startDevServer(t *testing.T, dir string) (*fxtest.Lifecycle, *natsfx.Tenants) {
+	t.Helper()
 	cfg := natsfx.Config{DataDir: dir, EmbeddedAddr: "127.0.0.1:0", Name: "test"}
 	lc := fxtest.NewLifecycle(t)
 	emb, err := natsfx.NewEmbeddedFromConfig(lc, cfg, slog.New(slog.DiscardHandler))
@@ -31,9 +39,8 @@ func devTenants(t *testing.T, dir string) (adapters.NATSWithLogins, *natsfx.Tena
 	tenants, err := natsfx.NewTenants(lc, emb)
 	require.NoError(t, err)
 	lc.RequireStart()
-	t.Cleanup(lc.RequireStop)
 	require.NotNil(t, tenants.Logins)
-	return adapters.NATSWithLogins{NATS: adapters.NewNATS(tenants.JetStream, tenants.URL, tenants.Logins)}, tenants
+	return lc, tenants
 }
 
 // tenantClient connects with creds as a tenant's application would: the
@@ -189,13 +196,7 @@ func TestNATSTenantLoginsSurviveARestart(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	cfg := natsfx.Config{DataDir: dir, EmbeddedAddr: "127.0.0.1:0", Name: "test"}
-	lc := fxtest.NewLifecycle(t)
-	emb, err := natsfx.NewEmbeddedFromConfig(lc, cfg, slog.New(slog.DiscardHandler))
-	require.NoError(t, err)
-	tenants, err := natsfx.NewTenants(lc, emb)
-	require.NoError(t, err)
-	lc.RequireStart()
+	lc, tenants := startDevServer(t, dir)
 	d := adapters.NewNATS(tenants.JetStream, tenants.URL, tenants.Logins)
 	res, err := d.Provision(ctx, domain.Resource{ID: "envc-events", EnvironmentID: "envc", Driver: "nats"})
 	require.NoError(t, err)
