@@ -44,8 +44,8 @@ bench: ## figures as RESULT lines
 	$(GO) run ./services/scheduler/cmd/kueuebench
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/schema/...
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./services/cost/internal/domain/
-	$(GO) run ./services/access/cmd/accessbench -policies deploy/policies
-	$(GO) run ./services/gateway/cmd/webhookbench
+	$(GO) run ./bench/accessbench -policies deploy/policies
+	$(GO) run ./bench/webhookbench
 	$(GO) test -run '^$$' -bench BenchmarkPortal -benchtime 1x ./services/gateway/internal/portal/
 	$(GO) run ./bench/soak
 	$(GO) test -run '^$$' -bench BenchmarkNotify -benchtime 1x ./services/gateway/internal/notify/

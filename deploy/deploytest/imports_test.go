@@ -22,7 +22,9 @@ const modulePrefix = "github.com/pave-platform/pave/"
 // Everything else under services/X talks to services/Y by events and rpc
 // only (the contracts live in pkg and schemas).
 var composers = map[string]string{
-	"cmd/pave/": "the pave command composes every service into one process (pave dev, its tests)",
+	"cmd/pave/":           "the pave command composes every service into one process (pave dev, its tests)",
+	"bench/accessbench/":  "runs the access service whole through its public Module (as pave dev does) and asks it on rpc.Authorize",
+	"bench/webhookbench/": "runs the gateway whole through its public Module (as pave dev does) and posts signed webhooks to it",
 	"services/gateway/internal/portal/platform_test.go":  "the portal's browser journey runs the whole platform, as cmd/pave does",
 	"services/gateway/internal/ports/auditreads_test.go": "records into the real audit ledger and reads it back, to check what the read counter appended",
 	"services/gateway/internal/notify/rig_test.go":       "the notify test rig decides its API calls with the real audit ledger as recorder, as the gateway does through access",

@@ -1,17 +1,22 @@
 // Command accessbench measures the decision point: in-process decisions
 // with 100 policies, 10,000 entities and 10,000 active just-in-time grants
-// (each decision applies the principal's grants first), and decisions over NATS
-// request/reply (each one recorded in the audit ledger), printing RESULT
-// lines.
+// (each decision applies the principal's grants first), and decisions over
+// NATS request/reply to the real access service (access.Module on the
+// platform, an embedded JetStream server with SyncAlways; each decision is
+// recorded in the signed audit ledger), printing RESULT lines. It uses
+// public APIs only: pkg/policy for the in-process part, pkg/rpc's
+// Authorize subject for the service.
+//
+//	go run ./bench/accessbench -policies deploy/policies
 package main
 
 import (
 	"context"
 	"flag"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"runtime/pprof"
 	"slices"
 	"sync"
@@ -20,16 +25,10 @@ import (
 	"time"
 
 	"github.com/cedar-policy/cedar-go"
-	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/pave-platform/pave/pkg/authn"
-	"github.com/pave-platform/pave/pkg/bus"
 	"github.com/pave-platform/pave/pkg/events"
 	"github.com/pave-platform/pave/pkg/policy"
-	"github.com/pave-platform/pave/services/access/audit"
-	"github.com/pave-platform/pave/services/access/internal/ports"
 )
 
 func main() {
@@ -55,7 +54,13 @@ func main() {
 const teams, users = 1000, 10000
 
 func run(dir string, n int, dur time.Duration) error {
-	policies, err := loadPolicies(dir)
+	tmp, err := os.MkdirTemp("", "accessbench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	policyDir := filepath.Join(tmp, "policies")
+	policies, err := writePolicies(dir, policyDir)
 	if err != nil {
 		return err
 	}
@@ -82,8 +87,9 @@ func run(dir string, n int, dur time.Duration) error {
 		lat[i] = time.Since(start)
 	}
 	fmt.Printf("RESULT access_decide_inprocess_cached p50_us=%.2f p99_us=%.2f\n", us(pct(lat, 50)), us(pct(lat, 99)))
-	// The access service decides with the cache on (policy.New defaults).
-	return overNATS(cached, grants, reqs, dur)
+	// The access service decides with the cache on (policy.New defaults),
+	// over the same 100 policies.
+	return overNATS(tmp, policyDir, reqs, dur)
 }
 
 // grantSet: 10,000 active grants, one per user, on a random team of the
@@ -112,7 +118,10 @@ func grantSet(ps []authn.Principal) *policy.Grants {
 	return g
 }
 
-func loadPolicies(dir string) (*policy.Policies, error) {
+// writePolicies writes the shipped policies and the team policies into
+// out, which the in-process engine and the access service
+// (PAVE_POLICIES_DIR) both load.
+func writePolicies(dir, out string) (*policy.Policies, error) {
 	fsys := fstest.MapFS{}
 	for _, name := range []string{"schema.cedarschema", "roles.cedar", "production.cedar"} {
 		raw, err := os.ReadFile(dir + "/" + name)
@@ -132,7 +141,15 @@ func loadPolicies(dir string) (*policy.Policies, error) {
 		extra = fmt.Appendf(extra, "@id(\"team%d-no-friday-prod\")\nforbid (principal, action in Action::\"team-write\", resource is Environment)\nwhen { resource.owner == Team::\"team%d\" && resource.stage == \"prod\" && context.second_approval };\n", i, i)
 	}
 	fsys["teams.cedar"] = &fstest.MapFile{Data: extra}
-	return policy.LoadFS(fsys, dir)
+	if err := os.MkdirAll(out, 0o700); err != nil {
+		return nil, err
+	}
+	for name, f := range fsys {
+		if err := os.WriteFile(filepath.Join(out, name), f.Data, 0o600); err != nil {
+			return nil, err
+		}
+	}
+	return policy.Load(policy.Config{PoliciesDir: out})
 }
 
 // population: 10,000 users, each with a role in one of 1,000 teams (the
@@ -169,41 +186,16 @@ func requests(ps []authn.Principal, k int) []policy.Request {
 	return out
 }
 
-func overNATS(engine *policy.Engine, grants *policy.Grants, reqs []policy.Request, dur time.Duration) error {
-	tmp, err := os.MkdirTemp("", "accessbench")
+// overNATS asks the running access service, as the gateway does. Its
+// grant index holds the grants the service itself issued (none here):
+// the 10,000 grants above are the in-process part's.
+func overNATS(dir, policyDir string, reqs []policy.Request, dur time.Duration) error {
+	nc, shutdown, err := startAccess(dir, policyDir)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: tmp, SyncAlways: true, NoLog: true, NoSigs: true})
-	if err != nil {
-		return err
-	}
-	go ns.Start()
-	defer ns.Shutdown()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		return fmt.Errorf("nats server did not start")
-	}
-	nc, err := nats.Connect(ns.ClientURL())
-	if err != nil {
-		return err
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return err
-	}
+	defer shutdown()
 	ctx := context.Background()
-	for _, cfg := range bus.CoreStreams(bus.DefaultStreamOptions()) {
-		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
-			return err
-		}
-	}
-	srv, err := ports.ServeAuthorize(nc, engine, grants, audit.NewLedger(js), nil, slog.New(slog.DiscardHandler))
-	if err != nil {
-		return err
-	}
-	defer srv.Stop()
 	client := newDecideClient(nc, 5*time.Second)
 
 	const seq = 2000
