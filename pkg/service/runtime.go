@@ -169,12 +169,15 @@ func (r *Runtime) pass(ctx context.Context, l Loop) {
 	}
 }
 
+// wait waits for the next tick. A tick that is ready when the context ends
+// does not count: select picks at random among ready cases, and a stopped
+// loop must not run one more pass.
 func wait(ctx context.Context, t *time.Ticker) bool {
 	select {
 	case <-ctx.Done():
 		return false
 	case <-t.C:
-		return true
+		return ctx.Err() == nil
 	}
 }
 

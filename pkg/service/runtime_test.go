@@ -135,3 +135,29 @@ func TestRuntimeHookStopsWhatAFailedStartRegistered(t *testing.T) {
 	require.ErrorContains(t, err, "store unavailable")
 	assert.True(t, closed.Load(), "what the failed start registered is closed")
 }
+
+// A loop whose ticks pile up while a pass runs does not run another pass
+// once the runtime stops: a tick ready at the same moment as the stop
+// must lose.
+func TestRuntimeRunsNoPassAfterStop(t *testing.T) {
+	_, b := newBus(t)
+	for range 20 {
+		rt := service.NewRuntime(b, nil, slog.New(slog.DiscardHandler))
+		var passes atomic.Int32
+		started := make(chan struct{}, 1)
+		rt.Every(service.Loop{Name: "slow", Every: time.Millisecond, AtStart: true, Pass: func(ctx context.Context) error {
+			passes.Add(1)
+			select {
+			case started <- struct{}{}:
+			default:
+			}
+			<-ctx.Done()
+			return nil
+		}})
+		require.NoError(t, rt.Start(context.Background()))
+		<-started
+		time.Sleep(5 * time.Millisecond) // ticks fire while the pass blocks
+		require.NoError(t, rt.Stop(context.Background()))
+		require.Equal(t, int32(1), passes.Load(), "a pass ran after the runtime stopped")
+	}
+}
