@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -67,75 +68,81 @@ func TestAttackNATSServiceUsersReachOnlyTheirSubjects(t *testing.T) {
 			refusedCall: []string{rpc.ResourceCredentials, rpc.GrantCredentials, rpc.EnvironmentReceipt},
 			refusedRead: []string{"PROVISIONING_LEDGER"}, refusedWrite: []string{"LIFECYCLE_ENVIRONMENTS"}},
 	}
+	// Each refused attempt waits out its timeout: the six users are tried
+	// at once (t.Run may be called from several goroutines).
+	var wg sync.WaitGroup
 	for _, tt := range tests {
-		t.Run(tt.user, func(t *testing.T) {
-			var v violations
-			nc, err := nats.Connect(url, nats.UserInfo(tt.user, readFile(t, natsfx.PasswordFile(credDir, tt.user))),
-				nats.CustomInboxPrefix(natsfx.InboxPrefix(tt.user)), nats.ErrorHandler(v.handler))
-			require.NoError(t, err, "pave dev gives %s a login", tt.user)
-			defer nc.Close()
-			js, err := jetstream.New(nc)
-			require.NoError(t, err)
-
-			// What the service does works with its login.
-			short, cancel := context.WithTimeout(ctx, 5*time.Second)
-			kv, err := js.KeyValue(short, tt.own)
-			require.NoError(t, err, "%s opens its bucket %s", tt.user, tt.own)
-			_, err = kv.Get(short, "attack-probe")
-			cancel()
-			assert.ErrorIs(t, err, jetstream.ErrKeyNotFound, "%s reads its bucket %s", tt.user, tt.own)
-			if tt.calls != "" {
-				_, err := nc.Request(tt.calls, []byte(`{}`), 5*time.Second)
-				assert.NoError(t, err, "%s gets an answer from %s, which it calls", tt.user, tt.calls)
-			}
-
-			// Another service's job is refused.
-			var wants []string
-			for _, subject := range tt.refusedPub {
-				short, cancel := context.WithTimeout(ctx, 2*time.Second)
-				_, err := js.Publish(short, subject, []byte(`{"forged":true}`))
-				cancel()
-				assert.Error(t, err, "%s cannot publish %s", tt.user, subject)
-				wants = append(wants, `Publish to "`+subject+`"`)
-			}
-			for _, subject := range tt.refusedCall {
-				_, err := nc.Request(subject, []byte(`{"environment_id":"x","resource_id":"db"}`), time.Second)
-				assert.Error(t, err, "%s gets no answer from %s", tt.user, subject)
-				wants = append(wants, `Publish to "`+subject+`"`)
-			}
-			for _, bucket := range tt.refusedRead {
-				short, cancel := context.WithTimeout(ctx, 2*time.Second)
-				kv, err := js.KeyValue(short, bucket)
-				if err == nil {
-					_, err = kv.Get(short, "anything")
-					if err == nil || errors.Is(err, jetstream.ErrKeyNotFound) {
-						_, err = kv.ListKeys(short)
-					}
-				}
-				cancel()
-				assert.Error(t, err, "%s cannot read %s", tt.user, bucket)
-				wants = append(wants, "KV_"+bucket)
-			}
-			for _, bucket := range tt.refusedWrite {
-				short, cancel := context.WithTimeout(ctx, 2*time.Second)
-				_, err := js.Publish(short, "$KV."+bucket+".attack-probe", []byte(`forged`))
-				cancel()
-				assert.Error(t, err, "%s cannot write %s", tt.user, bucket)
-				wants = append(wants, `Publish to "$KV.`+bucket+`.attack-probe"`)
-				own, err := p.js.KeyValue(ctx, bucket)
+		wg.Go(func() {
+			t.Run(tt.user, func(t *testing.T) {
+				var v violations
+				nc, err := nats.Connect(url, nats.UserInfo(tt.user, readFile(t, natsfx.PasswordFile(credDir, tt.user))),
+					nats.CustomInboxPrefix(natsfx.InboxPrefix(tt.user)), nats.ErrorHandler(v.handler))
+				require.NoError(t, err, "pave dev gives %s a login", tt.user)
+				defer nc.Close()
+				js, err := jetstream.New(nc)
 				require.NoError(t, err)
-				_, err = own.Get(ctx, "attack-probe")
-				assert.ErrorIs(t, err, jetstream.ErrKeyNotFound, "nothing was written to %s", bucket)
-			}
-			require.Eventually(t, func() bool {
-				for _, w := range wants {
-					if !v.has(w) {
-						return false
-					}
+
+				// What the service does works with its login.
+				short, cancel := context.WithTimeout(ctx, 5*time.Second)
+				kv, err := js.KeyValue(short, tt.own)
+				require.NoError(t, err, "%s opens its bucket %s", tt.user, tt.own)
+				_, err = kv.Get(short, "attack-probe")
+				cancel()
+				assert.ErrorIs(t, err, jetstream.ErrKeyNotFound, "%s reads its bucket %s", tt.user, tt.own)
+				if tt.calls != "" {
+					_, err := nc.Request(tt.calls, []byte(`{}`), 5*time.Second)
+					assert.NoError(t, err, "%s gets an answer from %s, which it calls", tt.user, tt.calls)
 				}
-				return true
-			}, 20*time.Second, 50*time.Millisecond, "the server did not refuse each attempt of %s: %s", tt.user, &v)
+
+				// Another service's job is refused.
+				var wants []string
+				for _, subject := range tt.refusedPub {
+					short, cancel := context.WithTimeout(ctx, 2*time.Second)
+					_, err := js.Publish(short, subject, []byte(`{"forged":true}`))
+					cancel()
+					assert.Error(t, err, "%s cannot publish %s", tt.user, subject)
+					wants = append(wants, `Publish to "`+subject+`"`)
+				}
+				for _, subject := range tt.refusedCall {
+					_, err := nc.Request(subject, []byte(`{"environment_id":"x","resource_id":"db"}`), time.Second)
+					assert.Error(t, err, "%s gets no answer from %s", tt.user, subject)
+					wants = append(wants, `Publish to "`+subject+`"`)
+				}
+				for _, bucket := range tt.refusedRead {
+					short, cancel := context.WithTimeout(ctx, 2*time.Second)
+					kv, err := js.KeyValue(short, bucket)
+					if err == nil {
+						_, err = kv.Get(short, "anything")
+						if err == nil || errors.Is(err, jetstream.ErrKeyNotFound) {
+							_, err = kv.ListKeys(short)
+						}
+					}
+					cancel()
+					assert.Error(t, err, "%s cannot read %s", tt.user, bucket)
+					wants = append(wants, "KV_"+bucket)
+				}
+				for _, bucket := range tt.refusedWrite {
+					short, cancel := context.WithTimeout(ctx, 2*time.Second)
+					_, err := js.Publish(short, "$KV."+bucket+".attack-probe", []byte(`forged`))
+					cancel()
+					assert.Error(t, err, "%s cannot write %s", tt.user, bucket)
+					wants = append(wants, `Publish to "$KV.`+bucket+`.attack-probe"`)
+					own, err := p.js.KeyValue(ctx, bucket)
+					require.NoError(t, err)
+					_, err = own.Get(ctx, "attack-probe")
+					assert.ErrorIs(t, err, jetstream.ErrKeyNotFound, "nothing was written to %s", bucket)
+				}
+				require.Eventually(t, func() bool {
+					for _, w := range wants {
+						if !v.has(w) {
+							return false
+						}
+					}
+					return true
+				}, 20*time.Second, 50*time.Millisecond, "the server did not refuse each attempt of %s: %s", tt.user, &v)
+			})
 		})
 	}
+	wg.Wait()
 	assert.Equal(t, auditBefore, streamMsgs(t, p.js, "AUDIT"), "no record was added to the ledger")
 }
