@@ -2,6 +2,7 @@ package cost
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/pave-platform/pave/pkg/events"
 	"github.com/pave-platform/pave/pkg/rpc"
 	"github.com/pave-platform/pave/services/cost/internal/adapters"
+	"github.com/pave-platform/pave/services/cost/internal/domain"
 )
 
 // environment sends what cost learns of one environment of team pay with
@@ -109,4 +111,59 @@ func (h *harness) meterMessages() uint64 {
 	info, err := st.Info(context.Background())
 	require.NoError(h.t, err)
 	return info.State.Msgs
+}
+
+// TestMetersReturnToTheirSizeAfterCycles: issue 15's "memory tracks what
+// is live" for cost. Rounds of environments created and deleted (each
+// round new ids) leave the meters in memory and in COST_METERS where they
+// were once the sweep has passed: nothing of a closed, swept round stays.
+func TestMetersReturnToTheirSizeAfterCycles(t *testing.T) {
+	h := newHarness(t)
+	h.cfg.MeterRetention = 32 * 24 * time.Hour
+	later := now.Add(33 * 24 * time.Hour)
+	var clock atomic.Pointer[time.Time]
+	set := func(at time.Time) { clock.Store(&at) }
+	set(now)
+	h.clock = func() time.Time { return *clock.Load() }
+	h.start()
+
+	h.environment("env-l", "live")
+	base := [4]int{1, 0, 1, 1}
+	require.Eventually(t, func() bool { return h.sizes() == base }, 10*time.Second, 20*time.Millisecond,
+		"meters in memory: %v, want %v", h.sizes(), base)
+	baseMsgs := h.meterMessages()
+
+	const rounds, perRound = 4, 15
+	for r := range rounds {
+		set(now) // the checks are planned now, the sweep runs past the retention
+		for i := range perRound {
+			env := fmt.Sprintf("env-r%d-%d", r, i)
+			h.environment(env, env)
+			h.publish(env+"/deprovisioned", events.TypeResourceDeprovisioned, t0.Add(time.Hour), events.ResourceDeprovisioned{
+				Saga: saga(env+".teardown.2", false), EnvironmentID: env, ResourceID: env + "-db", Existed: true})
+			h.publish(env+"/deleted", events.TypeEnvironmentTransitioned, t0.Add(time.Hour), events.EnvironmentTransitioned{
+				EnvironmentID: env, Team: "pay", Name: env, Template: "postgres-db", Version: "1.0.0", Stage: "dev",
+				From: "decommissioning", To: "deleted", Revision: 1, Seq: 6, At: t0.Add(time.Hour)})
+		}
+		grown := [4]int{1 + perRound, 0, 1 + perRound, 1 + perRound}
+		require.Eventually(t, func() bool {
+			return h.sizes() == grown && h.expired(later.Add(-h.cfg.MeterRetention)) == 3*perRound
+		}, 30*time.Second, 20*time.Millisecond, "round %d: meters in memory %v, want %v with %d expired (expired: %d)",
+			r, h.sizes(), grown, 3*perRound, h.expired(later.Add(-h.cfg.MeterRetention)))
+
+		set(later)
+		n, err := h.svc.app.Sweep(context.Background())
+		require.NoError(t, err)
+		assert.Equal(t, 3*perRound, n, "round %d: each environment's resource, plan and environment", r)
+		require.Equal(t, base, h.sizes(), "round %d: meters in memory after the sweep", r)
+		require.Equal(t, baseMsgs, h.meterMessages(), "round %d: messages in COST_METERS after the sweep", r)
+	}
+	assert.ElementsMatch(t, []string{"res.env-l-db", "plan.env-l.create.1", "env.env-l"}, h.meterKeys())
+}
+
+// expired counts the meters in memory that a sweep at horizon would forget.
+func (h *harness) expired(horizon time.Time) int {
+	var n int
+	h.svc.index.Read(func(s domain.Snapshot, _ []domain.Line) { n = domain.ExpiredAt(s, horizon).Len() })
+	return n
 }
