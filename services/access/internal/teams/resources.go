@@ -168,6 +168,15 @@ func (r *Resources) set(ctx context.Context, key, team string, ended bool) error
 		r.mu.Unlock()
 		return nil
 	}
+	// A live resource's every transition reports it again: when the index
+	// (which follows the bucket) already holds it for this team, a put
+	// would write the same value once more, a sync write for nothing.
+	r.mu.RLock()
+	held, ok := r.team[key]
+	r.mu.RUnlock()
+	if ok && held == team {
+		return nil
+	}
 	raw, _ := json.Marshal(entry{Team: team})
 	if _, err := r.kv.Put(ctx, key, raw); err != nil {
 		return fmt.Errorf("record %s: %w", key, err)
