@@ -42,10 +42,7 @@ func (h *harness) environment(env, name string) {
 func TestClosedMetersLeaveTheBucketAndMemory(t *testing.T) {
 	h := newHarness(t)
 	h.cfg.MeterRetention = 32 * 24 * time.Hour
-	var clock atomic.Pointer[time.Time]
-	set := func(at time.Time) { clock.Store(&at) }
-	set(now)
-	h.clock = func() time.Time { return *clock.Load() }
+	set := h.settableClock()
 	h.start()
 
 	h.environment("env-o", "old")
@@ -121,10 +118,7 @@ func TestMetersReturnToTheirSizeAfterCycles(t *testing.T) {
 	h := newHarness(t)
 	h.cfg.MeterRetention = 32 * 24 * time.Hour
 	later := now.Add(33 * 24 * time.Hour)
-	var clock atomic.Pointer[time.Time]
-	set := func(at time.Time) { clock.Store(&at) }
-	set(now)
-	h.clock = func() time.Time { return *clock.Load() }
+	set := h.settableClock()
 	h.start()
 
 	h.environment("env-l", "live")
@@ -166,4 +160,14 @@ func (h *harness) expired(horizon time.Time) int {
 	var n int
 	h.svc.index.Read(func(s domain.Snapshot, _ []domain.Line) { n = domain.ExpiredAt(s, horizon).Len() })
 	return n
+}
+
+// settableClock makes the harness's clock read what the returned set was
+// last given, starting at now; call it before start.
+func (h *harness) settableClock() (set func(time.Time)) {
+	var clock atomic.Pointer[time.Time]
+	set = func(at time.Time) { clock.Store(&at) }
+	set(now)
+	h.clock = func() time.Time { return *clock.Load() }
+	return set
 }
