@@ -2,13 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/base32"
-	"encoding/binary"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/fx"
 
@@ -25,13 +25,16 @@ import (
 // runAPIBench measures GET /v1/environments over real HTTP, through the
 // gateway (authentication, rate limit, authorization, audit) and
 // lifecycle, with -environments stored environments, and prints RESULT
-// lines. The environments are written straight into lifecycle's store
-// (the LIFECYCLE_ENVIRONMENTS bucket, in the JSON lifecycle keeps there):
-// building 10,000 through sagas would measure the sagas, not the list.
+// lines. The environments are made through lifecycle's public API, by
+// sagas like any other, from a template (bench-list) of one resource that
+// the http driver makes in a fake cloud API in this process: the list is
+// measured, not a provisioner, and nothing is written into another
+// service's store.
 func runAPIBench(args []string) error {
 	fs := flag.NewFlagSet("pave bench-api", flag.ContinueOnError)
 	n := fs.Int("environments", 10000, "environments stored")
 	requests := fs.Int("requests", 200, "list requests measured")
+	workers := fs.Int("workers", 64, "concurrent creates while filling")
 	templates := fs.String("templates", "deploy/templates", "template folder")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -41,13 +44,23 @@ func runAPIBench(args []string) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
+	tpls, err := benchTemplates(dir, *templates)
+	if err != nil {
+		return err
+	}
+	cloud := httptest.NewServer(fakeCloudAPI())
+	defer cloud.Close()
+	pools := filepath.Join(dir, "pools.yaml")
+	if err := os.WriteFile(pools, []byte(benchPools), 0o600); err != nil {
+		return err
+	}
 	for k, v := range map[string]string{
 		"PAVE_DATA_DIR": dir, "PAVE_HTTP_ADDR": "127.0.0.1:0", "PAVE_NATS_EMBEDDED_ADDR": "off",
 		"PAVE_BOOTSTRAP_TOKEN_FILE": filepath.Join(dir, "token"), "PAVE_RUNNER_POOL": "batch",
-		"PAVE_LOG_LEVEL": envOr("PAVE_LOG_LEVEL", "error"), "PAVE_TEMPLATES_DIR": *templates,
-		"PAVE_SCHEDULER_CONFIG": envOr("PAVE_SCHEDULER_CONFIG", "deploy/scheduler/pools.yaml"),
-		// The stored environments are ready: nothing for reconcile to do,
-		// and it must not run over 10,000 of them while we measure.
+		"PAVE_LOG_LEVEL": envOr("PAVE_LOG_LEVEL", "error"), "PAVE_TEMPLATES_DIR": tpls,
+		"PAVE_SCHEDULER_CONFIG": pools, "PAVE_PROVISIONING_HTTP_URL": cloud.URL,
+		// Reconcile must not run over 10,000 environments while we
+		// measure the list.
 		"PAVE_LIFECYCLE_RECONCILE_INTERVAL": "1h",
 		"PAVE_RATE_LIMIT_PER_MINUTE":        "100000", "PAVE_RATE_LIMIT_BURST": "100000",
 	} {
@@ -56,8 +69,9 @@ func runAPIBench(args []string) error {
 		}
 	}
 	var srv *httpfx.Server
+	var nc *nats.Conn
 	var js jetstream.JetStream
-	app := fx.New(devApp(io.Discard), fx.Populate(&srv, &js), fx.NopLogger)
+	app := fx.New(devApp(io.Discard), fx.Populate(&srv, &nc, &js), fx.NopLogger)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if err := app.Start(ctx); err != nil {
@@ -72,10 +86,14 @@ func runAPIBench(args []string) error {
 	base := "http://" + srv.Addr()
 
 	start := time.Now()
-	if err := storeEnvironments(ctx, js, *n); err != nil {
+	b := &envBench{nc: nc, js: js}
+	if err := b.watch(); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "stored %d environments in %s\n", *n, time.Since(start).Round(time.Millisecond))
+	if err := b.fill(*n, *workers); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "made %d environments in %s\n", *n, time.Since(start).Round(time.Millisecond))
 
 	client := &http.Client{Timeout: time.Minute}
 	list := func(path string) (time.Duration, int, error) {
@@ -121,44 +139,42 @@ func runAPIBench(args []string) error {
 	return nil
 }
 
-// storeEnvironments writes n ready environments of two teams into
-// lifecycle's bucket, as lifecycle stores them.
-func storeEnvironments(ctx context.Context, js jetstream.JetStream, n int) error {
-	kv, err := js.KeyValue(ctx, "LIFECYCLE_ENVIRONMENTS")
-	if err != nil {
-		return fmt.Errorf("open lifecycle's store: %w", err)
+// benchTemplates copies the template folder into dir with one more
+// template, bench-list, whose one resource is made by the http driver in
+// fakeCloudAPI, and returns the copy.
+func benchTemplates(dir, from string) (string, error) {
+	out := filepath.Join(dir, "templates")
+	if err := os.CopyFS(out, os.DirFS(from)); err != nil {
+		return "", fmt.Errorf("copy templates: %w", err)
 	}
-	enc := base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
-	now := time.Now().UTC()
+	return out, os.WriteFile(filepath.Join(out, "bench-list.yaml"), []byte(benchListTemplate), 0o600)
+}
+
+const benchListTemplate = `# pave bench-api's environments: one resource of the bench's fake cloud.
+name: bench-list
+version: 1.0.0
+description: An environment of one fake-cloud resource, for measuring the list.
+owner: platform
+cost_class: service
+resources:
+  - {name: api, driver: http, class: small, sanitize: keep}
+lifecycle:
+  stages: [dev]
+  ephemeral: false
+`
+
+// fill makes n ready bench-list environments of two teams, workers at a
+// time, through lifecycle's create API, and waits for each to be ready.
+func (b *envBench) fill(n, workers int) error {
 	work := make(chan int)
-	errs := make(chan error, 16)
+	errs := make(chan error, 1)
 	var wg sync.WaitGroup
-	for range 16 {
+	for range workers {
 		wg.Go(func() {
 			for i := range work {
-				var b [8]byte
-				binary.BigEndian.PutUint64(b[:], uint64(i+1)<<32) // the id keeps the top 60 bits
-				id := "env-" + enc.EncodeToString(b[:])[:12]
-				at := now.Add(-time.Duration(n-i) * time.Second)
-				team := []string{"payments", "search"}[i%2]
-				env := map[string]any{
-					"id": id, "team": team, "name": fmt.Sprintf("bench-%05d", i), "template": "redis-cache",
-					"version": "1.0.0", "stage": "dev", "parameters": map[string]any{},
-					"revision": 1, "revisions": []map[string]any{{"number": 1, "parameters": map[string]any{}, "created_at": at, "by": "bench"}},
-					"state": "ready", "resources": []map[string]any{{"name": "cache", "id": id + "-cache", "driver": "redis",
-						"class": "small", "state": "ready", "outputs": map[string]string{"host": "127.0.0.1", "port": "6379"}}},
-					"ephemeral": false, "created_at": at, "updated_at": at, "seq": 4,
-				}
-				raw, err := json.Marshal(env)
-				if err == nil {
-					_, err = kv.Put(ctx, "env."+id, raw)
-				}
-				if err == nil {
-					_, err = kv.Put(ctx, "name."+team+"."+env["name"].(string), []byte(id))
-				}
-				if err != nil {
+				if _, err := b.createIn([]string{"payments", "search"}[i%2], fmt.Sprintf("bench-%05d", i), "bench-list"); err != nil {
 					select {
-					case errs <- fmt.Errorf("store environment %s: %w", id, err):
+					case errs <- err:
 					default:
 					}
 					return
@@ -166,21 +182,80 @@ func storeEnvironments(ctx context.Context, js jetstream.JetStream, n int) error
 			}
 		})
 	}
+	var err error
+feed:
 	for i := range n {
 		select {
 		case work <- i:
-		case err := <-errs:
-			close(work)
-			wg.Wait()
-			return err
+		case err = <-errs:
+			break feed
 		}
 	}
 	close(work)
 	wg.Wait()
+	if err != nil {
+		return err
+	}
 	select {
 	case err := <-errs:
 		return err
 	default:
 		return nil
 	}
+}
+
+// fakeCloudAPI stands in for a cloud provisioner we cannot run here: the
+// http driver's protocol (see provisioning's adapters/httpdriver.go), with
+// resources kept in memory.
+func fakeCloudAPI() http.Handler {
+	var mu sync.Mutex
+	made := map[string]string{} // id -> name
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /resources", func(w http.ResponseWriter, r *http.Request) {
+		var res struct{ ID, Name string }
+		if err := json.NewDecoder(r.Body).Decode(&res); err != nil || res.ID == "" {
+			http.Error(w, "want a resource with an id", http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		made[res.ID] = res.Name
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		_ = json.NewEncoder(w).Encode(map[string]any{"external_ids": []string{"fake-" + res.ID},
+			"outputs": map[string]string{"url": "https://" + res.ID + ".fake-cloud.invalid"}})
+	})
+	mux.HandleFunc("PUT /resources/{id}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{}`)
+	})
+	mux.HandleFunc("POST /resources/{id}/sanitize", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("DELETE /resources/{id}", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		_, ok := made[r.PathValue("id")]
+		delete(made, r.PathValue("id"))
+		mu.Unlock()
+		if !ok {
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("GET /resources", func(w http.ResponseWriter, r *http.Request) {
+		type item struct {
+			ID   string `json:"id"`
+			Name string `json:"name"`
+		}
+		mu.Lock()
+		items := make([]item, 0, len(made))
+		for id, name := range made {
+			items = append(items, item{id, name})
+		}
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"resources": items})
+	})
+	return mux
 }

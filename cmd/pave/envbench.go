@@ -149,23 +149,29 @@ func (b *envBench) call(subject string, path map[string]string, body any) (rpc.R
 // returns the id and the time from request to ready.
 func (b *envBench) create() (string, time.Duration, error) {
 	start := time.Now()
-	name := fmt.Sprintf("bench-%06d", b.seq.Add(1))
-	rep, err := b.call(rpc.EnvironmentsCreate, nil, map[string]any{"team": "bench", "name": name, "template": "redis-cache", "stage": "dev"})
+	id, err := b.createIn("bench", fmt.Sprintf("bench-%06d", b.seq.Add(1)), "redis-cache")
+	return id, time.Since(start), err
+}
+
+// createIn starts an environment of team from template and waits until it
+// is ready; it returns the id.
+func (b *envBench) createIn(team, name, template string) (string, error) {
+	rep, err := b.call(rpc.EnvironmentsCreate, nil, map[string]any{"team": team, "name": name, "template": template, "stage": "dev"})
 	if err != nil || rep.Status != http.StatusAccepted {
-		return "", 0, fmt.Errorf("create %s: %v %+v", name, err, rep.Problem)
+		return "", fmt.Errorf("create %s: %v %+v", name, err, rep.Problem)
 	}
 	var out struct {
 		Environment struct{ ID, State string } `json:"environment"`
 	}
 	if err := json.Unmarshal(rep.Body, &out); err != nil {
-		return "", 0, err
+		return "", err
 	}
 	// The event may come before we listen: ask once more after listening.
 	ready := b.expect(out.Environment.ID, "ready")
 	if err := b.await(out.Environment.ID, "ready", ready); err != nil {
-		return "", 0, err
+		return "", err
 	}
-	return out.Environment.ID, time.Since(start), nil
+	return out.Environment.ID, nil
 }
 
 func (b *envBench) teardown(id string) error {
