@@ -15,6 +15,7 @@ import (
 
 	"github.com/pave-platform/pave/pkg/bus"
 	"github.com/pave-platform/pave/pkg/events"
+	"github.com/pave-platform/pave/pkg/kv"
 	"github.com/pave-platform/pave/pkg/service"
 	"github.com/pave-platform/pave/services/scheduler/internal/adapters"
 )
@@ -162,11 +163,11 @@ func (r *Runner) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, adapters.RunnersBucketConfig(r.so.Replicas))
+	beats, err := kv.Declare(ctx, js, adapters.RunnersBucketSpec(r.so.Replicas))
 	if err != nil {
 		return fmt.Errorf("heartbeat bucket: %w", err)
 	}
-	r.kv = kv
+	r.kv = beats
 	cfg := adapters.JobOutputConfig(r.so.Replicas, r.cfg.Output.TTL, r.cfg.Output.MaxBytes)
 	if r.outputs, err = js.CreateOrUpdateObjectStore(ctx, cfg); err != nil {
 		return fmt.Errorf("job output bucket: %w", err)
@@ -175,7 +176,7 @@ func (r *Runner) start(ctx context.Context) error {
 		return err
 	}
 	if r.watch, err = r.watchScheduler(ctx); err != nil {
-		_ = kv.Delete(ctx, r.cfg.ID)
+		_ = beats.Delete(ctx, r.cfg.ID)
 		return err
 	}
 	// Reports outlive the intake: they go on until Stop's ctx ends. The

@@ -27,6 +27,7 @@ import (
 
 	"github.com/pave-platform/pave/pkg/bus"
 	"github.com/pave-platform/pave/pkg/events"
+	"github.com/pave-platform/pave/pkg/kv"
 )
 
 // Bucket holds the live resources by key env.<id> or wl.<id>.
@@ -56,13 +57,12 @@ type Resources struct {
 // Open declares the bucket and loads it; later changes (by any instance)
 // follow through a watch until Close.
 func Open(ctx context.Context, js jetstream.JetStream, replicas int, log *slog.Logger) (*Resources, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: Bucket,
-		Description: "live environments and workloads by team", Storage: jetstream.FileStorage, Replicas: max(replicas, 1)})
+	bucket, err := kv.Declare(ctx, js, kv.Spec{Bucket: Bucket, Description: "live environments and workloads by team", Replicas: replicas})
 	if err != nil {
-		return nil, fmt.Errorf("declare bucket %s: %w", Bucket, err)
+		return nil, err
 	}
-	r := &Resources{kv: kv, log: log, team: map[string]string{}}
-	w, err := kv.WatchAll(ctx)
+	r := &Resources{kv: bucket, log: log, team: map[string]string{}}
+	w, err := bucket.WatchAll(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("watch bucket %s: %w", Bucket, err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/pave-platform/pave/pkg/events"
+	"github.com/pave-platform/pave/pkg/kv"
 )
 
 // Extensions the gateway stamps on every event it takes from outside
@@ -79,8 +80,8 @@ func (s *Stamper) load(ctx context.Context) ([]byte, error) {
 	if s.replicas < 1 {
 		s.replicas = 1
 	}
-	kv, err := s.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: StampBucket, History: 1,
-		Replicas: s.replicas, Storage: jetstream.FileStorage})
+	bucket, err := kv.Declare(ctx, s.js, kv.Spec{Bucket: StampBucket, Description: "the gateway's sender-stamp key",
+		Replicas: s.replicas, MaxBytes: 1 << 20})
 	if err != nil {
 		return nil, fmt.Errorf("stamp key bucket: %w", err)
 	}
@@ -88,8 +89,8 @@ func (s *Stamper) load(ctx context.Context) ([]byte, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, err
 	}
-	if _, err := kv.Create(ctx, "hmac", key); errors.Is(err, jetstream.ErrKeyExists) {
-		entry, err := kv.Get(ctx, "hmac")
+	if _, err := bucket.Create(ctx, "hmac", key); errors.Is(err, jetstream.ErrKeyExists) {
+		entry, err := bucket.Get(ctx, "hmac")
 		if err != nil {
 			return nil, fmt.Errorf("read stamp key: %w", err)
 		}

@@ -14,11 +14,11 @@ import (
 // RunnersBucket is where runners keep their heartbeats, one key per runner.
 const RunnersBucket = "SCHEDULER_RUNNERS"
 
-// RunnersBucketConfig is the bucket's configuration; the runner and the
+// RunnersBucketSpec is the bucket's declaration; the runner and the
 // scheduler both declare it with this.
-func RunnersBucketConfig(replicas int) jetstream.KeyValueConfig {
+func RunnersBucketSpec(replicas int) kv.Spec {
 	return kv.Spec{Bucket: RunnersBucket, Description: "runner heartbeats", History: 1, Replicas: replicas,
-		MaxBytes: 16 << 20}.Config()
+		MaxBytes: 16 << 20}
 }
 
 // RunnerWatch remembers when each runner's heartbeat last changed, by this
@@ -32,7 +32,7 @@ type RunnerWatch struct {
 
 // WatchRunners starts watching the heartbeats bucket.
 func WatchRunners(ctx context.Context, js jetstream.JetStream, replicas int) (*RunnerWatch, error) {
-	b, err := js.CreateOrUpdateKeyValue(ctx, RunnersBucketConfig(replicas))
+	b, err := kv.Declare(ctx, js, RunnersBucketSpec(replicas))
 	if err != nil {
 		return nil, fmt.Errorf("runners bucket: %w", err)
 	}
