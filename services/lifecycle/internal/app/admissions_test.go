@@ -15,56 +15,54 @@ import (
 	"github.com/pave-platform/pave/services/lifecycle/internal/domain"
 )
 
-var at = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-
 func TestCreateStaysQueuedUntilAdmittedAndSettlesWhenProvisioned(t *testing.T) {
 	h := newHarness(t)
-	env := h.create(t)
+	env := h.Create(t)
 	createID := app.SagaID(env.ID, app.OpCreate, 1)
 
 	assert.Equal(t, domain.StateQueued, env.State)
 	assert.Equal(t, "waiting for admission in pool platform", env.Reason)
 	var submit events.SubmitCommand
-	require.Equal(t, events.TypeSubmitCommand, h.lastSchedulerCommand(t, &submit))
+	require.Equal(t, events.TypeSubmitCommand, h.LastSchedulerCommand(t, &submit))
 	assert.Equal(t, events.SubmitCommand{
 		Workload: events.WorkloadSpec{ID: env.ID, Team: "payments", Pool: "platform", Kind: "environment",
 			Demand: map[string]int64{"environments": 1, "ops": 1}},
 		Saga: ref(createID, "admit", 1, false), SubmittedBy: "alice",
 	}, submit)
 
-	require.NoError(t, h.scheduler(t, events.TypeWorkloadWaiting, events.WorkloadWaiting{WorkloadID: env.ID, Team: "payments",
+	require.NoError(t, h.Scheduler(t, events.TypeWorkloadWaiting, events.WorkloadWaiting{WorkloadID: env.ID, Team: "payments",
 		Kind: "environment", Reason: "team quota exhausted for ops; borrowing limit reached", Position: 3,
 		Saga: ref(createID, "admit", 1, false), At: at}))
-	h.reconcile(t)
+	h.Reconcile(t)
 
-	waiting := h.env(t, env.ID)
+	waiting := h.Env(t, env.ID)
 	assert.Equal(t, domain.StateQueued, waiting.State, "reconcile does not move a create past its admission")
 	assert.Equal(t, "waiting for admission in pool platform: team quota exhausted for ops; borrowing limit reached (position 3)", waiting.Reason)
-	assert.Empty(t, h.commands(t, "CMD_PROVISIONING"), "nothing is provisioned before the admission")
+	assert.Empty(t, h.Commands(t, "CMD_PROVISIONING"), "nothing is provisioned before the admission")
 
-	require.NoError(t, h.scheduler(t, events.TypeWorkloadAdmitted, events.WorkloadAdmitted{WorkloadID: env.ID, Team: "payments",
+	require.NoError(t, h.Scheduler(t, events.TypeWorkloadAdmitted, events.WorkloadAdmitted{WorkloadID: env.ID, Team: "payments",
 		Pool: "platform", Kind: "environment", Demand: submit.Workload.Demand, Admission: 1,
 		Saga: ref(createID, "admit", 1, false), At: at}))
 
-	admitted := h.env(t, env.ID)
+	admitted := h.Env(t, env.ID)
 	assert.Equal(t, domain.StateProvisioning, admitted.State)
 	assert.Empty(t, admitted.Reason)
 	assert.Equal(t, "platform", admitted.Admission.Pool)
-	require.Len(t, h.commands(t, "CMD_PROVISIONING"), 1, "db is provisioned first")
+	require.Len(t, h.Commands(t, "CMD_PROVISIONING"), 1, "db is provisioned first")
 
-	h.provisioning(t, events.TypeResourceProvisioned, createID, "provision-db", "db")
-	h.provisioning(t, events.TypeResourceProvisioned, createID, "provision-app", "app")
+	h.Provisioning(t, events.TypeResourceProvisioned, createID, "provision-db", "db")
+	h.Provisioning(t, events.TypeResourceProvisioned, createID, "provision-app", "app")
 	var settle events.SettleCommand
-	require.Equal(t, events.TypeSettleCommand, h.lastSchedulerCommand(t, &settle))
+	require.Equal(t, events.TypeSettleCommand, h.LastSchedulerCommand(t, &settle))
 	assert.Equal(t, events.SettleCommand{WorkloadID: env.ID, Release: map[string]int64{"ops": 1},
 		Saga: ref(createID, "settle", 1, false)}, settle)
 
-	require.NoError(t, h.scheduler(t, events.TypeWorkloadSettled, events.WorkloadSettled{WorkloadID: env.ID,
+	require.NoError(t, h.Scheduler(t, events.TypeWorkloadSettled, events.WorkloadSettled{WorkloadID: env.ID,
 		Demand: map[string]int64{"environments": 1, "ops": 0}, Saga: ref(createID, "settle", 1, false), At: at}))
-	h.reconcile(t)
+	h.Reconcile(t)
 
-	assert.Equal(t, saga.StatusCompleted, h.saga(t, createID).Status)
-	assert.Equal(t, domain.StateReady, h.env(t, env.ID).State)
+	assert.Equal(t, saga.StatusCompleted, h.Saga(t, createID).Status)
+	assert.Equal(t, domain.StateReady, h.Env(t, env.ID).State)
 }
 
 func TestSchedulerRefusalFailsTheCreate(t *testing.T) {
@@ -86,21 +84,21 @@ func TestSchedulerRefusalFailsTheCreate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t)
-			env := h.create(t)
+			env := h.Create(t)
 			createID := app.SagaID(env.ID, app.OpCreate, 1)
 
-			require.NoError(t, h.scheduler(t, tt.typ, tt.data(createID)))
+			require.NoError(t, h.Scheduler(t, tt.typ, tt.data(createID)))
 
 			var release events.ReleaseCommand
-			require.Equal(t, events.TypeReleaseCommand, h.lastSchedulerCommand(t, &release), "not retried: compensated")
+			require.Equal(t, events.TypeReleaseCommand, h.LastSchedulerCommand(t, &release), "not retried: compensated")
 			assert.Equal(t, events.ReleaseCommand{WorkloadID: env.ID, Reason: "environment creation compensated",
 				Saga: ref(createID, "admit", 1, true)}, release)
-			require.NoError(t, h.scheduler(t, events.TypeWorkloadReleased, events.WorkloadReleased{WorkloadID: env.ID,
+			require.NoError(t, h.Scheduler(t, events.TypeWorkloadReleased, events.WorkloadReleased{WorkloadID: env.ID,
 				Reason: release.Reason, Saga: release.Saga, At: at}))
-			h.reconcile(t)
+			h.Reconcile(t)
 
-			assert.Equal(t, saga.StatusCompensated, h.saga(t, createID).Status)
-			failed := h.env(t, env.ID)
+			assert.Equal(t, saga.StatusCompensated, h.Saga(t, createID).Status)
+			failed := h.Env(t, env.ID)
 			assert.Equal(t, domain.StateFailed, failed.State)
 			assert.Equal(t, tt.wantReason, failed.Reason)
 		})
@@ -109,88 +107,88 @@ func TestSchedulerRefusalFailsTheCreate(t *testing.T) {
 
 func TestTeardownReleasesTheAdmissionLast(t *testing.T) {
 	h := newHarness(t)
-	env := h.create(t)
+	env := h.Create(t)
 	createID := app.SagaID(env.ID, app.OpCreate, 1)
-	require.NoError(t, h.scheduler(t, events.TypeWorkloadAdmitted, events.WorkloadAdmitted{WorkloadID: env.ID,
+	require.NoError(t, h.Scheduler(t, events.TypeWorkloadAdmitted, events.WorkloadAdmitted{WorkloadID: env.ID,
 		Saga: ref(createID, "admit", 1, false), At: at}))
-	h.provisioning(t, events.TypeResourceProvisioned, createID, "provision-db", "db")
-	h.provisioning(t, events.TypeResourceProvisioned, createID, "provision-app", "app")
-	require.NoError(t, h.scheduler(t, events.TypeWorkloadSettled, events.WorkloadSettled{WorkloadID: env.ID,
+	h.Provisioning(t, events.TypeResourceProvisioned, createID, "provision-db", "db")
+	h.Provisioning(t, events.TypeResourceProvisioned, createID, "provision-app", "app")
+	require.NoError(t, h.Scheduler(t, events.TypeWorkloadSettled, events.WorkloadSettled{WorkloadID: env.ID,
 		Saga: ref(createID, "settle", 1, false), At: at}))
-	h.reconcile(t)
-	require.Equal(t, domain.StateReady, h.env(t, env.ID).State)
+	h.Reconcile(t)
+	require.Equal(t, domain.StateReady, h.Env(t, env.ID).State)
 
-	gone, err := h.svc.Delete(context.Background(), alice, env.ID, "done")
+	gone, err := h.Svc.Delete(context.Background(), alice, env.ID, "done")
 	require.NoError(t, err)
 	teardownID := gone.Operation.ID
-	h.provisioning(t, events.TypeResourceDeprovisioned, teardownID, "deprovision-app", "app")
-	h.provisioning(t, events.TypeResourceSanitized, teardownID, "sanitize-db", "db")
-	h.provisioning(t, events.TypeResourceDeprovisioned, teardownID, "deprovision-db", "db")
+	h.Provisioning(t, events.TypeResourceDeprovisioned, teardownID, "deprovision-app", "app")
+	h.Provisioning(t, events.TypeResourceSanitized, teardownID, "sanitize-db", "db")
+	h.Provisioning(t, events.TypeResourceDeprovisioned, teardownID, "deprovision-db", "db")
 
 	var release events.ReleaseCommand
-	require.Equal(t, events.TypeReleaseCommand, h.lastSchedulerCommand(t, &release))
+	require.Equal(t, events.TypeReleaseCommand, h.LastSchedulerCommand(t, &release))
 	assert.Equal(t, events.ReleaseCommand{WorkloadID: env.ID, Reason: "environment torn down",
 		Saga: ref(teardownID, "release", 1, false)}, release)
-	assert.Equal(t, domain.StateDecommissioning, h.env(t, env.ID).State, "not deleted before the admission is back")
+	assert.Equal(t, domain.StateDecommissioning, h.Env(t, env.ID).State, "not deleted before the admission is back")
 
-	require.NoError(t, h.scheduler(t, events.TypeWorkloadReleased, events.WorkloadReleased{WorkloadID: env.ID, Existed: true,
+	require.NoError(t, h.Scheduler(t, events.TypeWorkloadReleased, events.WorkloadReleased{WorkloadID: env.ID, Existed: true,
 		Reason: release.Reason, Saga: release.Saga, At: at}))
-	h.reconcile(t)
+	h.Reconcile(t)
 
-	assert.Equal(t, saga.StatusCompleted, h.saga(t, teardownID).Status)
-	assert.Equal(t, domain.StateDeleted, h.env(t, env.ID).State)
+	assert.Equal(t, saga.StatusCompleted, h.Saga(t, teardownID).Status)
+	assert.Equal(t, domain.StateDeleted, h.Env(t, env.ID).State)
 }
 
 func TestDeletingAQueuedEnvironmentWithdrawsItsCreate(t *testing.T) {
 	h := newHarness(t)
-	env := h.create(t)
+	env := h.Create(t)
 	createID := app.SagaID(env.ID, app.OpCreate, 1)
 
-	gone, err := h.svc.Delete(context.Background(), alice, env.ID, "not needed")
+	gone, err := h.Svc.Delete(context.Background(), alice, env.ID, "not needed")
 	require.NoError(t, err)
 
 	assert.Equal(t, domain.StateDecommissioning, gone.State)
-	assert.Equal(t, saga.StatusCompensating, h.saga(t, createID).Status, "the create is aborted")
-	assert.Equal(t, saga.StatusRunning, h.saga(t, gone.Operation.ID).Status, "the teardown runs")
+	assert.Equal(t, saga.StatusCompensating, h.Saga(t, createID).Status, "the create is aborted")
+	assert.Equal(t, saga.StatusRunning, h.Saga(t, gone.Operation.ID).Status, "the teardown runs")
 	var release events.ReleaseCommand
-	require.Equal(t, events.TypeReleaseCommand, h.lastSchedulerCommand(t, &release))
+	require.Equal(t, events.TypeReleaseCommand, h.LastSchedulerCommand(t, &release))
 	assert.Equal(t, ref(createID, "admit", 1, true), release.Saga, "the queued workload is withdrawn")
 
 	// An admission that crossed the withdrawal provisions nothing: the
 	// saga withdraws once more and the environment stays in teardown.
-	require.NoError(t, h.scheduler(t, events.TypeWorkloadAdmitted, events.WorkloadAdmitted{WorkloadID: env.ID,
+	require.NoError(t, h.Scheduler(t, events.TypeWorkloadAdmitted, events.WorkloadAdmitted{WorkloadID: env.ID,
 		Saga: ref(createID, "admit", 1, false), At: at}))
-	require.NoError(t, h.scheduler(t, events.TypeWorkloadReleased, events.WorkloadReleased{WorkloadID: env.ID,
+	require.NoError(t, h.Scheduler(t, events.TypeWorkloadReleased, events.WorkloadReleased{WorkloadID: env.ID,
 		Saga: ref(createID, "admit", 1, true), At: at}))
-	require.NoError(t, h.scheduler(t, events.TypeWorkloadReleased, events.WorkloadReleased{WorkloadID: env.ID,
+	require.NoError(t, h.Scheduler(t, events.TypeWorkloadReleased, events.WorkloadReleased{WorkloadID: env.ID,
 		Saga: ref(createID, "admit", 2, true), At: at}))
-	h.reconcile(t)
+	h.Reconcile(t)
 
-	assert.Equal(t, saga.StatusCompensated, h.saga(t, createID).Status)
-	assert.Equal(t, domain.StateDecommissioning, h.env(t, env.ID).State)
-	for _, cmd := range h.commands(t, "CMD_PROVISIONING") {
+	assert.Equal(t, saga.StatusCompensated, h.Saga(t, createID).Status)
+	assert.Equal(t, domain.StateDecommissioning, h.Env(t, env.ID).State)
+	for _, cmd := range h.Commands(t, "CMD_PROVISIONING") {
 		assert.NotEqual(t, events.TypeProvisionCommand, cmd.Type(), "nothing is provisioned for a withdrawn create")
 	}
 }
 
 func TestWaitingReportsKeepTheNewestReason(t *testing.T) {
 	h := newHarness(t)
-	env := h.create(t)
+	env := h.Create(t)
 	createID := app.SagaID(env.ID, app.OpCreate, 1)
 	wait := func(reason string, position int, at time.Time) events.WorkloadWaiting {
 		return events.WorkloadWaiting{WorkloadID: env.ID, Team: "payments", Kind: "environment", Reason: reason,
 			Position: position, Saga: ref(createID, "admit", 1, false), At: at}
 	}
 
-	require.NoError(t, h.scheduler(t, events.TypeWorkloadWaiting, wait("pool platform is full", 1, at.Add(time.Minute))))
-	require.NoError(t, h.scheduler(t, events.TypeWorkloadWaiting, wait("team quota exhausted for ops", 2, at)),
+	require.NoError(t, h.Scheduler(t, events.TypeWorkloadWaiting, wait("pool platform is full", 1, at.Add(time.Minute))))
+	require.NoError(t, h.Scheduler(t, events.TypeWorkloadWaiting, wait("team quota exhausted for ops", 2, at)),
 		"an older report is absorbed")
 
-	got := h.env(t, env.ID)
+	got := h.Env(t, env.ID)
 	assert.Equal(t, "waiting for admission in pool platform: pool platform is full (position 1)", got.Reason)
 	assert.Equal(t, &domain.Admission{Pool: "platform", Waiting: "pool platform is full", Position: 1,
 		ReportedAt: at.Add(time.Minute)}, got.Admission)
-	assert.Equal(t, saga.StepStatusRunning, h.saga(t, createID).Steps[0].Status, "waiting is no answer for the saga")
+	assert.Equal(t, saga.StepStatusRunning, h.Saga(t, createID).Steps[0].Status, "waiting is no answer for the saga")
 }
 
 // recorder is a SagaDeliverer that keeps what it is given.
@@ -238,7 +236,7 @@ func TestHandleAdmissionMapsSchedulerEventsToSagaInputs(t *testing.T) {
 	for _, tt := range tests {
 		rec := &recorder{}
 
-		err := h.svc.HandleAdmission(rec)(context.Background(), h.event(t, tt.typ, tt.data))
+		err := h.Svc.HandleAdmission(rec)(context.Background(), h.Event(t, tt.typ, tt.data))
 
 		require.NoError(t, err, tt.name)
 		assert.Equal(t, tt.want, rec.got, tt.name)
@@ -257,7 +255,7 @@ func TestHandleAdmissionDeadLettersWhatCanNeverApply(t *testing.T) {
 		{"not json", events.TypeWorkloadAdmitted, "not an object"},
 	}
 	for _, tt := range tests {
-		err := h.scheduler(t, tt.typ, tt.data)
+		err := h.Scheduler(t, tt.typ, tt.data)
 
 		assert.True(t, bus.IsPermanent(err), "%s: %v", tt.name, err)
 	}
@@ -269,27 +267,27 @@ func TestReconcileCatchesUpWithTheAdmitStep(t *testing.T) {
 	ctx := context.Background()
 	t.Run("admitted saga, queued environment", func(t *testing.T) {
 		h := newHarness(t)
-		env := h.create(t)
+		env := h.Create(t)
 		createID := app.SagaID(env.ID, app.OpCreate, 1)
-		require.NoError(t, h.eng.Deliver(ctx, createID, saga.StepSucceeded{Ref: saga.Ref{ID: createID, Step: "admit", Attempt: 1}}))
+		require.NoError(t, h.Eng.Deliver(ctx, createID, saga.StepSucceeded{Ref: saga.Ref{ID: createID, Step: "admit", Attempt: 1}}))
 
-		h.reconcile(t)
+		h.Reconcile(t)
 
-		assert.Equal(t, domain.StateProvisioning, h.env(t, env.ID).State)
+		assert.Equal(t, domain.StateProvisioning, h.Env(t, env.ID).State)
 	})
 	t.Run("torn down environment, running create", func(t *testing.T) {
 		h := newHarness(t)
-		env := h.create(t)
+		env := h.Create(t)
 		createID := app.SagaID(env.ID, app.OpCreate, 1)
-		_, err := h.svc.Transition(ctx, env.ID, func(e domain.Environment) (domain.Environment, error) {
+		_, err := h.Svc.Transition(ctx, env.ID, func(e domain.Environment) (domain.Environment, error) {
 			return e.BeginTeardown(app.SagaID(e.ID, app.OpTeardown, e.Seq+1), "cancelled", at)
 		})
 		require.NoError(t, err)
-		require.Equal(t, saga.StatusRunning, h.saga(t, createID).Status)
+		require.Equal(t, saga.StatusRunning, h.Saga(t, createID).Status)
 
-		h.reconcile(t)
+		h.Reconcile(t)
 
-		assert.Equal(t, saga.StatusCompensating, h.saga(t, createID).Status)
-		assert.Equal(t, domain.StateDecommissioning, h.env(t, env.ID).State)
+		assert.Equal(t, saga.StatusCompensating, h.Saga(t, createID).Status)
+		assert.Equal(t, domain.StateDecommissioning, h.Env(t, env.ID).State)
 	})
 }

@@ -24,11 +24,11 @@ func TestDeletedEnvironmentsLeaveAndReconcileVisitsOnlyWhatCanChange(t *testing.
 	p.GrantCredentials, p.CostCheck = false, true
 	h := newHarnessWith(t, p)
 	ctx, cancel := context.WithCancel(context.Background())
-	wait, err := h.envs.Follow(ctx)
+	wait, err := h.Envs.Follow(ctx)
 	require.NoError(t, err)
 	t.Cleanup(func() { cancel(); wait() })
-	h.svc.WithRetention(time.Hour)
-	require.Eventually(t, func() bool { _, err := h.svc.ReconcileVisited(ctx); return err == nil && h.envs.Size() == 0 },
+	h.Svc.WithRetention(time.Hour)
+	require.Eventually(t, func() bool { _, err := h.Svc.ReconcileVisited(ctx); return err == nil && h.Envs.Size() == 0 },
 		10*time.Second, 10*time.Millisecond, "the index never caught up")
 
 	// n creates, each denied its budget (failed, holding nothing), then
@@ -36,53 +36,53 @@ func TestDeletedEnvironmentsLeaveAndReconcileVisitsOnlyWhatCanChange(t *testing.
 	const n = 5
 	var ids []string
 	for i := range n {
-		env, err := h.svc.Create(ctx, alice, domain.CreateRequest{Team: "payments", Name: fmt.Sprintf("pr-%d", i), Template: "shop"})
+		env, err := h.Svc.Create(ctx, alice, domain.CreateRequest{Team: "payments", Name: fmt.Sprintf("pr-%d", i), Template: "shop"})
 		require.NoError(t, err)
 		createID := app.SagaID(env.ID, app.OpCreate, 1)
-		deny := h.event(t, events.TypeCostCheckDenied, events.CostCheck{Saga: *ref(createID, app.StepBudget, 1, false),
+		deny := h.Event(t, events.TypeCostCheckDenied, events.CostCheck{Saga: *ref(createID, app.StepBudget, 1, false),
 			EnvironmentID: env.ID, Team: "payments", Decision: "denied", Reason: "over budget"})
-		require.NoError(t, h.svc.HandleCostCheck(h.eng)(ctx, deny))
+		require.NoError(t, h.Svc.HandleCostCheck(h.Eng)(ctx, deny))
 		ids = append(ids, env.ID)
 	}
 	// Queued while their sagas compensate: the pass applies the sagas' end.
-	visited, err := h.svc.ReconcileVisited(ctx)
+	visited, err := h.Svc.ReconcileVisited(ctx)
 	require.NoError(t, err)
 	assert.ElementsMatch(t, ids, visited)
 	for _, id := range ids {
-		require.Equal(t, domain.StateFailed, h.env(t, id).State)
+		require.Equal(t, domain.StateFailed, h.Env(t, id).State)
 	}
-	visited, err = h.svc.ReconcileVisited(ctx)
+	visited, err = h.Svc.ReconcileVisited(ctx)
 	require.NoError(t, err)
 	assert.Empty(t, visited, "failed environments that hold nothing are at rest: reconcile leaves them alone")
-	assert.Equal(t, n, h.envs.Size())
+	assert.Equal(t, n, h.Envs.Size())
 
 	for _, id := range ids[:2] {
-		_, err := h.svc.Delete(ctx, alice, id, "clean up")
+		_, err := h.Svc.Delete(ctx, alice, id, "clean up")
 		require.NoError(t, err)
 	}
-	visited, err = h.svc.ReconcileVisited(ctx)
+	visited, err = h.Svc.ReconcileVisited(ctx)
 	require.NoError(t, err)
 	assert.ElementsMatch(t, ids[:2], visited, "only the deleted ones, which wait for their purge")
-	assert.Equal(t, n, h.envs.Size(), "kept while their retention runs")
+	assert.Equal(t, n, h.Envs.Size(), "kept while their retention runs")
 
-	h.svc.WithRetention(time.Millisecond)
+	h.Svc.WithRetention(time.Millisecond)
 	for _, id := range ids[2:] {
-		_, err := h.svc.Delete(ctx, alice, id, "clean up")
+		_, err := h.Svc.Delete(ctx, alice, id, "clean up")
 		require.NoError(t, err)
 	}
 	require.Eventually(t, func() bool {
-		_, err := h.svc.ReconcileVisited(ctx)
-		return err == nil && h.envs.Size() == 0
-	}, 10*time.Second, 20*time.Millisecond, "deleted environments were not purged; index holds %d", h.envs.Size())
+		_, err := h.Svc.ReconcileVisited(ctx)
+		return err == nil && h.Envs.Size() == 0
+	}, 10*time.Second, 20*time.Millisecond, "deleted environments were not purged; index holds %d", h.Envs.Size())
 	for _, id := range ids {
-		_, err := h.svc.Get(ctx, alice, id)
+		_, err := h.Svc.Get(ctx, alice, id)
 		assert.ErrorIs(t, err, app.ErrNotFound, "purged: %s", id)
 	}
-	visited, err = h.svc.ReconcileVisited(ctx)
+	visited, err = h.Svc.ReconcileVisited(ctx)
 	require.NoError(t, err)
 	assert.Empty(t, visited)
-	assert.Zero(t, h.svc.Remembered(), "nothing remembered of environments that are gone")
-	names, err := h.envs.Names(ctx)
+	assert.Zero(t, h.Svc.Remembered(), "nothing remembered of environments that are gone")
+	names, err := h.Envs.Names(ctx)
 	require.NoError(t, err)
 	assert.Empty(t, names, "every name of a purged environment is free")
 }

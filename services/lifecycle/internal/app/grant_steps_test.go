@@ -12,6 +12,7 @@ import (
 	"github.com/pave-platform/pave/pkg/saga"
 	"github.com/pave-platform/pave/pkg/schema"
 	"github.com/pave-platform/pave/services/lifecycle/internal/app"
+	"github.com/pave-platform/pave/services/lifecycle/internal/apptest"
 	"github.com/pave-platform/pave/services/lifecycle/internal/domain"
 )
 
@@ -20,8 +21,8 @@ func TestCredentialStepsWithoutThePolicy(t *testing.T) {
 	p.GrantCredentials = false
 	defs := shopDefinitions(t, p)
 	for op, def := range defs {
-		assert.NotContains(t, stepNames(def), app.StepIssueCredentials, op)
-		assert.NotContains(t, stepNames(def), app.StepRevokeGrants, op)
+		assert.NotContains(t, apptest.StepNames(def), app.StepIssueCredentials, op)
+		assert.NotContains(t, apptest.StepNames(def), app.StepRevokeGrants, op)
 	}
 }
 
@@ -80,7 +81,7 @@ func TestCredentialCommands(t *testing.T) {
 // lastProvisioningCommand is the newest command for provisioning.
 func (h *harness) lastProvisioningCommand(t *testing.T) (string, map[string]any) {
 	t.Helper()
-	cmds := h.commands(t, "CMD_PROVISIONING")
+	cmds := h.Commands(t, "CMD_PROVISIONING")
 	require.NotEmpty(t, cmds)
 	var data map[string]any
 	require.NoError(t, json.Unmarshal(cmds[len(cmds)-1].Data(), &data))
@@ -89,12 +90,12 @@ func (h *harness) lastProvisioningCommand(t *testing.T) (string, map[string]any)
 
 func (h *harness) readyWithCredentials(t *testing.T) (domain.Environment, string) {
 	t.Helper()
-	env := h.create(t)
+	env := h.Create(t)
 	createID := app.SagaID(env.ID, app.OpCreate, 1)
-	require.NoError(t, h.scheduler(t, events.TypeWorkloadAdmitted, events.WorkloadAdmitted{WorkloadID: env.ID,
+	require.NoError(t, h.Scheduler(t, events.TypeWorkloadAdmitted, events.WorkloadAdmitted{WorkloadID: env.ID,
 		Saga: ref(createID, "admit", 1, false), At: at}))
-	h.provisioning(t, events.TypeResourceProvisioned, createID, "provision-db", "db")
-	h.provisioning(t, events.TypeResourceProvisioned, createID, "provision-app", "app")
+	h.Provisioning(t, events.TypeResourceProvisioned, createID, "provision-db", "db")
+	h.Provisioning(t, events.TypeResourceProvisioned, createID, "provision-app", "app")
 	return env, createID
 }
 
@@ -106,27 +107,27 @@ func TestCreateIssuesCredentialsBeforeReadyAndTeardownRevokesThemFirst(t *testin
 	require.Equal(t, events.TypeCredentialsSyncCommand, typ, "the resources are provisioned: their logins come next")
 	assert.Equal(t, env.ID, sync["environment_id"])
 	assert.Equal(t, "payments", sync["team"])
-	assert.Equal(t, events.TypeSubmitCommand, h.lastSchedulerCommand(t, &events.SubmitCommand{}), "no settle before the logins")
+	assert.Equal(t, events.TypeSubmitCommand, h.LastSchedulerCommand(t, &events.SubmitCommand{}), "no settle before the logins")
 
-	h.credentials(t, events.TypeCredentialsSynced, createID, app.StepIssueCredentials, false)
-	require.Equal(t, events.TypeSettleCommand, h.lastSchedulerCommand(t, &events.SettleCommand{}))
-	require.NoError(t, h.scheduler(t, events.TypeWorkloadSettled, events.WorkloadSettled{WorkloadID: env.ID,
+	h.Credentials(t, events.TypeCredentialsSynced, createID, app.StepIssueCredentials, false)
+	require.Equal(t, events.TypeSettleCommand, h.LastSchedulerCommand(t, &events.SettleCommand{}))
+	require.NoError(t, h.Scheduler(t, events.TypeWorkloadSettled, events.WorkloadSettled{WorkloadID: env.ID,
 		Saga: ref(createID, "settle", 1, false), At: at}))
-	h.reconcile(t)
-	require.Equal(t, domain.StateReady, h.env(t, env.ID).State)
+	h.Reconcile(t)
+	require.Equal(t, domain.StateReady, h.Env(t, env.ID).State)
 
-	before := len(h.commands(t, "CMD_PROVISIONING"))
-	gone, err := h.svc.Delete(context.Background(), alice, env.ID, "done")
+	before := len(h.Commands(t, "CMD_PROVISIONING"))
+	gone, err := h.Svc.Delete(context.Background(), alice, env.ID, "done")
 	require.NoError(t, err)
 	teardownID := gone.Operation.ID
-	cmds := h.commands(t, "CMD_PROVISIONING")
+	cmds := h.Commands(t, "CMD_PROVISIONING")
 	require.Len(t, cmds, before+1, "one command: the revocation, alone")
 	var revoke events.CredentialsRevokeCommand
 	require.NoError(t, json.Unmarshal(cmds[before].Data(), &revoke))
 	assert.Equal(t, events.TypeCredentialsRevokeCommand, cmds[before].Type())
 	assert.Equal(t, events.CredentialsRevokeCommand{Saga: *ref(teardownID, app.StepRevokeGrants, 1, false), EnvironmentID: env.ID}, revoke)
 
-	h.credentials(t, events.TypeCredentialsRevoked, teardownID, app.StepRevokeGrants, false)
+	h.Credentials(t, events.TypeCredentialsRevoked, teardownID, app.StepRevokeGrants, false)
 	typ, _ = h.lastProvisioningCommand(t)
 	assert.Equal(t, events.TypeDeprovisionCommand, typ, "the resources go once no login is left")
 }
@@ -135,14 +136,14 @@ func TestAFailedCredentialSyncCompensatesTheCreate(t *testing.T) {
 	h := newHarnessWith(t, app.DefaultStepPolicy())
 	env, createID := h.readyWithCredentials(t)
 
-	h.credentials(t, events.TypeCredentialsFailed, createID, app.StepIssueCredentials, false)
+	h.Credentials(t, events.TypeCredentialsFailed, createID, app.StepIssueCredentials, false)
 
 	typ, undo := h.lastProvisioningCommand(t)
 	require.Equal(t, events.TypeCredentialsRevokeCommand, typ, "the undo drops whatever was issued")
 	assert.Equal(t, true, undo["saga"].(map[string]any)["compensation"])
-	h.credentials(t, events.TypeCredentialsRevoked, createID, app.StepIssueCredentials, true)
+	h.Credentials(t, events.TypeCredentialsRevoked, createID, app.StepIssueCredentials, true)
 	typ, _ = h.lastProvisioningCommand(t)
 	assert.Equal(t, events.TypeDeprovisionCommand, typ, "then the resources are compensated")
-	assert.Equal(t, saga.StatusCompensating, h.saga(t, createID).Status)
+	assert.Equal(t, saga.StatusCompensating, h.Saga(t, createID).Status)
 	assert.Equal(t, env.ID, undo["environment_id"])
 }

@@ -1,208 +1,27 @@
 package app_test
 
 import (
-	"context"
-	"encoding/json"
-	"fmt"
-	"log/slog"
-	"strings"
-	"sync/atomic"
 	"testing"
 
-	"github.com/cloudevents/sdk-go/v2/event"
-	"github.com/nats-io/nats.go/jetstream"
-	"github.com/stretchr/testify/require"
-
-	"github.com/pave-platform/pave/pkg/authn"
-	"github.com/pave-platform/pave/pkg/bus"
 	"github.com/pave-platform/pave/pkg/events"
-	"github.com/pave-platform/pave/pkg/saga"
-	"github.com/pave-platform/pave/pkg/schema"
-	"github.com/pave-platform/pave/pkg/testkit"
-	"github.com/pave-platform/pave/services/lifecycle/internal/adapters"
 	"github.com/pave-platform/pave/services/lifecycle/internal/app"
-	"github.com/pave-platform/pave/services/lifecycle/internal/domain"
+	"github.com/pave-platform/pave/services/lifecycle/internal/apptest"
 )
 
-// shopYAML is a template of two resources: db first, then app, which
-// depends on it. Only db is sanitized on teardown; app keeps its data.
-const shopYAML = `
-name: shop
-version: 1.0.0
-description: A service and its database.
-owner: platform
-cost_class: service
-parameters: {type: object}
-resources:
-  - {name: app, driver: http, class: small, depends_on: [db], sanitize: keep}
-  - {name: db, driver: postgres, class: small, sanitize: drop}
-lifecycle: {stages: [dev]}
-`
+// harness is apptest's, with the helpers only app's tests use.
+type harness struct{ *apptest.Harness }
 
-var alice = authn.Principal{ID: "alice", Kind: "user", Teams: []string{"payments"}}
+var (
+	alice = apptest.Alice
+	at    = apptest.At
+)
 
-func shopCatalog(t *testing.T) *domain.Catalog {
-	t.Helper()
-	tpl, err := domain.ParseTemplate("shop.yaml", []byte(shopYAML))
-	require.NoError(t, err)
-	cat, err := domain.NewCatalog(tpl)
-	require.NoError(t, err)
-	return cat
-}
-
-// harness is the lifecycle service on an embedded JetStream server: the
-// real saga engine and environment store, its handlers called directly
-// with the answers a test makes up for provisioning and the scheduler.
-type harness struct {
-	js   jetstream.JetStream
-	bus  *bus.Bus
-	envs *adapters.KVEnvironments
-	eng  *saga.Engine
-	svc  *app.Service
-	ids  atomic.Int64
-}
-
-// newHarness runs the sagas without the grant-login steps, which the
-// tests of other steps need not answer; newHarnessWith takes any policy.
-func newHarness(t *testing.T) *harness {
-	t.Helper()
-	p := app.DefaultStepPolicy()
-	p.GrantCredentials = false
-	return newHarnessWith(t, p)
-}
+func newHarness(t *testing.T) *harness { return &harness{apptest.New(t)} }
 
 func newHarnessWith(t *testing.T, p app.StepPolicy) *harness {
-	t.Helper()
-	ctx := context.Background()
-	reg, err := schema.Default()
-	require.NoError(t, err)
-	b, err := bus.New(testkit.NATS(t).Conn(t), reg, schema.SubjectFor)
-	require.NoError(t, err)
-	js := b.JetStream()
-	opts := bus.DefaultStreamOptions()
-	streams := bus.CoreStreams(opts)
-	for _, s := range []string{"lifecycle", "provisioning", "scheduler", "cost"} {
-		streams = append(streams, bus.ServiceStreams(s, opts)...)
-	}
-	require.NoError(t, bus.EnsureStreams(ctx, js, streams...))
-	envs, err := adapters.NewKVEnvironments(ctx, js, 1)
-	require.NoError(t, err)
-	cat := shopCatalog(t)
-	eng, err := saga.NewEngine(ctx, js, b, "LIFECYCLE_SAGAS", app.Definitions(cat, p))
-	require.NoError(t, err)
-	return &harness{js: js, bus: b, envs: envs, eng: eng, svc: app.NewService(envs, eng, cat, "platform", b, slog.New(slog.DiscardHandler))}
-}
-
-func (h *harness) create(t *testing.T) domain.Environment {
-	t.Helper()
-	env, err := h.svc.Create(context.Background(), alice, domain.CreateRequest{Team: "payments", Name: "checkout", Template: "shop"})
-	require.NoError(t, err)
-	return env
-}
-
-func (h *harness) env(t *testing.T, id string) domain.Environment {
-	t.Helper()
-	env, err := h.svc.Get(context.Background(), alice, id)
-	require.NoError(t, err)
-	return env
-}
-
-func (h *harness) saga(t *testing.T, id string) saga.Instance {
-	t.Helper()
-	inst, err := h.eng.Get(context.Background(), id)
-	require.NoError(t, err)
-	return inst
-}
-
-func (h *harness) reconcile(t *testing.T) {
-	t.Helper()
-	require.NoError(t, h.svc.Reconcile(context.Background()))
-}
-
-// commands lists the commands published on stream, oldest first.
-func (h *harness) commands(t *testing.T, stream string) []event.Event {
-	t.Helper()
-	ctx := context.Background()
-	st, err := h.js.Stream(ctx, stream)
-	require.NoError(t, err)
-	info, err := st.Info(ctx)
-	require.NoError(t, err)
-	var out []event.Event
-	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
-		m, err := st.GetMsg(ctx, seq)
-		require.NoError(t, err)
-		e, err := bus.Decode(m.Header, m.Data)
-		require.NoError(t, err)
-		out = append(out, e)
-	}
-	return out
-}
-
-// lastSchedulerCommand is the newest command for the scheduler, decoded
-// into v; it returns the command's type.
-func (h *harness) lastSchedulerCommand(t *testing.T, v any) string {
-	t.Helper()
-	cmds := h.commands(t, "CMD_SCHEDULER")
-	require.NotEmpty(t, cmds, "no command for the scheduler")
-	last := cmds[len(cmds)-1]
-	require.NoError(t, json.Unmarshal(last.Data(), v))
-	return last.Type()
-}
-
-func (h *harness) event(t *testing.T, typ string, data any) event.Event {
-	t.Helper()
-	e, err := bus.NewEvent(fmt.Sprintf("test-%d", h.ids.Add(1)), "pave/test", typ, data)
-	require.NoError(t, err)
-	return e
-}
-
-// scheduler hands the scheduler's event to the admission handler.
-func (h *harness) scheduler(t *testing.T, typ string, data any) error {
-	t.Helper()
-	return h.svc.HandleAdmission(h.eng)(context.Background(), h.event(t, typ, data))
-}
-
-// provisioning answers the provisioning command of a saga's step for
-// resource with an event of type typ.
-func (h *harness) provisioning(t *testing.T, typ, sagaID, step, resource string) {
-	t.Helper()
-	envID, _, _ := strings.Cut(sagaID, ".")
-	data := map[string]any{"saga": ref(sagaID, step, 1, false), "environment_id": envID,
-		"resource_id": domain.ResourceID(envID, resource), "outputs": map[string]string{}}
-	require.NoError(t, h.svc.HandleProvisioningResult(h.eng)(context.Background(), h.event(t, typ, data)))
-}
-
-// credentials answers the credentials command of a saga's step with an
-// event of type typ (synced, revoked or failed).
-func (h *harness) credentials(t *testing.T, typ, sagaID, step string, compensation bool) {
-	t.Helper()
-	envID, _, _ := strings.Cut(sagaID, ".")
-	data := map[string]any{"saga": ref(sagaID, step, 1, compensation), "environment_id": envID}
-	switch typ {
-	case events.TypeCredentialsSynced:
-		data["issued"] = 0
-	case events.TypeCredentialsRevoked:
-		data["revoked"] = 0
-	default:
-		data["action"], data["reason"], data["retryable"] = "sync", "driver postgres is not configured", false
-	}
-	require.NoError(t, h.svc.HandleCredentialsResult(h.eng)(context.Background(), h.event(t, typ, data)))
-}
-
-// answer hands provisioning's event of type typ for resource to the
-// saga step r names (a forward or an undo command); reason is set on
-// failures, which are final.
-func (h *harness) answer(t *testing.T, typ string, r *events.Saga, resource string) {
-	t.Helper()
-	envID, _, _ := strings.Cut(r.ID, ".")
-	data := map[string]any{"saga": r, "environment_id": envID,
-		"resource_id": domain.ResourceID(envID, resource), "outputs": map[string]string{}}
-	if typ == events.TypeResourceFailed {
-		data["reason"], data["retryable"] = "refused by the test", false
-	}
-	require.NoError(t, h.svc.HandleProvisioningResult(h.eng)(context.Background(), h.event(t, typ, data)))
+	return &harness{apptest.NewWith(t, p)}
 }
 
 func ref(sagaID, step string, attempt int, compensation bool) *events.Saga {
-	return &events.Saga{ID: sagaID, Step: step, Attempt: attempt, Compensation: compensation}
+	return apptest.Ref(sagaID, step, attempt, compensation)
 }

@@ -12,11 +12,12 @@ import (
 	"github.com/pave-platform/pave/pkg/saga"
 	"github.com/pave-platform/pave/pkg/schema"
 	"github.com/pave-platform/pave/services/lifecycle/internal/app"
+	"github.com/pave-platform/pave/services/lifecycle/internal/apptest"
 )
 
 func shopDefinitions(t *testing.T, p app.StepPolicy) map[string]saga.Definition {
 	t.Helper()
-	cat := shopCatalog(t)
+	cat := apptest.ShopCatalog(t)
 	tpl, err := cat.Get("shop", "1.0.0")
 	require.NoError(t, err)
 	byName := map[string]saga.Definition{}
@@ -29,14 +30,6 @@ func shopDefinitions(t *testing.T, p app.StepPolicy) map[string]saga.Definition 
 		app.OpUpdate:   byName[app.DefinitionName(app.OpUpdate, tpl)],
 		app.OpTeardown: byName[app.DefinitionName(app.OpTeardown, tpl)],
 	}
-}
-
-func stepNames(d saga.Definition) []string {
-	var names []string
-	for _, s := range d.Steps {
-		names = append(names, s.Name)
-	}
-	return names
 }
 
 func testPolicy() app.StepPolicy {
@@ -56,7 +49,7 @@ func TestSagaStepsAroundTheScheduler(t *testing.T) {
 		{app.OpTeardown, []string{"revoke-grants", "deprovision-app", "sanitize-db", "deprovision-db", "release"}},
 	}
 	for _, tt := range tests {
-		assert.Equal(t, tt.want, stepNames(defs[tt.op]), tt.op)
+		assert.Equal(t, tt.want, apptest.StepNames(defs[tt.op]), tt.op)
 	}
 }
 

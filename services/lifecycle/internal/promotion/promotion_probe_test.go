@@ -1,4 +1,4 @@
-package app_test
+package promotion_test
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"github.com/pave-platform/pave/pkg/events"
 	"github.com/pave-platform/pave/pkg/saga"
 	"github.com/pave-platform/pave/services/lifecycle/internal/app"
+	"github.com/pave-platform/pave/services/lifecycle/internal/apptest"
 	"github.com/pave-platform/pave/services/lifecycle/internal/domain"
 	"github.com/pave-platform/pave/services/lifecycle/internal/promotion"
 )
@@ -23,7 +24,7 @@ import (
 // /healthz, must answer 200.
 func probedShopCatalog(t *testing.T) *domain.Catalog {
 	t.Helper()
-	yaml := shopYAML + "health_checks:\n  - {name: app-up, resource: app, output: url, path: /healthz}\n"
+	yaml := apptest.ShopYAML + "health_checks:\n  - {name: app-up, resource: app, output: url, path: /healthz}\n"
 	tpl, err := domain.ParseTemplate("shop.yaml", []byte(yaml))
 	require.NoError(t, err)
 	require.Equal(t, []domain.HealthCheck{{Name: "app-up", Resource: "app", Output: "url", Path: "/healthz", Status: 200}}, tpl.HealthChecks)
@@ -36,10 +37,10 @@ func probedShopCatalog(t *testing.T) *domain.Catalog {
 func (h *promotionHarness) answerUpdateAt(t *testing.T, envID string, n int, url string) {
 	t.Helper()
 	id := app.SagaID(envID, app.OpUpdate, n)
-	h.provisioning(t, events.TypeResourceUpdated, id, "update-db", "db")
-	data := map[string]any{"saga": ref(id, "update-app", 1, false), "environment_id": envID,
+	h.Provisioning(t, events.TypeResourceUpdated, id, "update-db", "db")
+	data := map[string]any{"saga": apptest.Ref(id, "update-app", 1, false), "environment_id": envID,
 		"resource_id": domain.ResourceID(envID, "app"), "outputs": map[string]string{"url": url}}
-	require.NoError(t, h.svc.HandleProvisioningResult(h.eng)(context.Background(), h.event(t, events.TypeResourceUpdated, data)))
+	require.NoError(t, h.Svc.HandleProvisioningResult(h.Eng)(context.Background(), h.Event(t, events.TypeResourceUpdated, data)))
 }
 
 // Issue 19, finding 4: verify checked only Pave's records. Now it probes
@@ -75,7 +76,7 @@ func TestVerifyProbesTheApplicationsHealthCheck(t *testing.T) {
 	got := h.promotion(t, rec.ID)
 	assert.Equal(t, domain.PromotionRolledBack, got.State)
 	assert.Contains(t, got.Reason, "health check app-up: GET "+srv.URL+"/healthz answered 503, want 200")
-	assert.Equal(t, shaB, h.env(t, tgt.ID).Commit(), "staging runs what it ran before")
+	assert.Equal(t, shaB, h.Env(t, tgt.ID).Commit(), "staging runs what it ran before")
 
 	// The application answers 200: promoted.
 	status.Store(http.StatusOK)

@@ -1,4 +1,4 @@
-package app_test
+package promotion_test
 
 import (
 	"context"
@@ -33,9 +33,9 @@ func TestAttackCIGateTrustsOnlyResultsBoundToTheTeam(t *testing.T) {
 	result := events.CICompleted{Provider: "ci", Repository: "acme/shop", Team: "payments", Application: "shop",
 		Commit: shaA, Conclusion: "success", Name: "build", DeliveryID: "forged"}
 	for name, e := range map[string]event.Event{
-		"unstamped":       h.event(t, events.TypeCICompleted, result),
-		"another team's":  stampedFor("other", h.event(t, events.TypeCICompleted, result)),
-		"push, unstamped": h.event(t, events.TypeGitPushed, events.GitPushed{Provider: "ci", Repository: "acme/shop", Team: "payments", Application: "shop", Branch: "main", Commit: shaA, DefaultBranch: true, DeliveryID: "p"}),
+		"unstamped":       h.Event(t, events.TypeCICompleted, result),
+		"another team's":  stampedFor("other", h.Event(t, events.TypeCICompleted, result)),
+		"push, unstamped": h.Event(t, events.TypeGitPushed, events.GitPushed{Provider: "ci", Repository: "acme/shop", Team: "payments", Application: "shop", Branch: "main", Commit: shaA, DefaultBranch: true, DeliveryID: "p"}),
 	} {
 		err := h.promoter.HandleGatewayEvent(context.Background(), e)
 		require.Error(t, err, name)
@@ -47,5 +47,5 @@ func TestAttackCIGateTrustsOnlyResultsBoundToTheTeam(t *testing.T) {
 	got := h.promotion(t, rec.ID)
 	assert.Equal(t, domain.PromotionRejected, got.State)
 	assert.Contains(t, got.Reason, "ci gate: no CI run recorded for commit "+shaA)
-	assert.Equal(t, 1, h.env(t, tgt.ID).Revision, "nothing was applied")
+	assert.Equal(t, 1, h.Env(t, tgt.ID).Revision, "nothing was applied")
 }

@@ -1,4 +1,4 @@
-package app_test
+package promotion_test
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pave-platform/pave/services/lifecycle/internal/apptest"
 	"github.com/pave-platform/pave/services/lifecycle/internal/domain"
 	"github.com/pave-platform/pave/services/lifecycle/internal/promotion"
 )
@@ -21,11 +22,11 @@ func TestARevisionNotHealthyInItsStageCannotBePromoted(t *testing.T) {
 	src := h.ready(t, "shop-dev", shaA, map[string]any{})
 	h.ready(t, "shop-staging", shaB, map[string]any{})
 	const shaC = "cccccccccccccccccccccccccccccccccccccccc"
-	_, err := h.svc.UpdateWithCommit(ctx, alice, src.ID, map[string]any{}, shaC)
+	_, err := h.Svc.UpdateWithCommit(ctx, apptest.Alice, src.ID, map[string]any{}, shaC)
 	require.NoError(t, err)
 	h.answerUpdate(t, src.ID, 2, true)
 	h.settle(t)
-	require.Equal(t, domain.StateDegraded, h.env(t, src.ID).State)
+	require.Equal(t, domain.StateDegraded, h.Env(t, src.ID).State)
 	h.ci(t, shaA, "success")
 	h.ci(t, shaC, "success")
 
@@ -50,7 +51,7 @@ func TestARevisionNotHealthyInItsStageCannotBePromoted(t *testing.T) {
 		assert.Equal(t, tt.field, verr.Fields[0].Field, tt.name)
 		assert.Contains(t, verr.Fields[0].Message, tt.want, tt.name)
 	}
-	list, err := h.promoter.ListPromotions(ctx, alice, "shop")
+	list, err := h.promoter.ListPromotions(ctx, apptest.Alice, "shop")
 	require.NoError(t, err)
 	assert.Empty(t, list, "nothing refused is recorded or applied")
 }

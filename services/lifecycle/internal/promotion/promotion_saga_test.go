@@ -1,4 +1,4 @@
-package app_test
+package promotion_test
 
 import (
 	"context"
@@ -20,6 +20,7 @@ import (
 	"github.com/pave-platform/pave/pkg/testkit"
 	"github.com/pave-platform/pave/services/lifecycle/internal/adapters"
 	"github.com/pave-platform/pave/services/lifecycle/internal/app"
+	"github.com/pave-platform/pave/services/lifecycle/internal/apptest"
 	"github.com/pave-platform/pave/services/lifecycle/internal/domain"
 	"github.com/pave-platform/pave/services/lifecycle/internal/promotion"
 )
@@ -49,7 +50,7 @@ func (f policy) Authorize(_ context.Context, p authn.Principal, action string, r
 // back from their streams and handed to the handlers, provisioning's
 // answers are made up by the test.
 type promotionHarness struct {
-	*harness
+	*apptest.Harness
 	promoter *promotion.Promoter
 	allow    bool
 	seen     map[string]uint64
@@ -67,7 +68,7 @@ func newPromotionHarness(t *testing.T) *promotionHarness {
 
 func newPromotionHarnessWith(t *testing.T, pp promotion.PromotionPolicy) *promotionHarness {
 	t.Helper()
-	return newPromotionHarnessOn(t, pp, shopCatalog(t))
+	return newPromotionHarnessOn(t, pp, apptest.ShopCatalog(t))
 }
 
 // newPromotionHarnessOn runs the promotions on a catalog of shop templates.
@@ -94,7 +95,7 @@ func newPromotionHarnessOn(t *testing.T, pp promotion.PromotionPolicy, cat *doma
 	eng, err := saga.NewEngine(ctx, js, b, "LIFECYCLE_SAGAS", append(app.Definitions(cat, p), promotion.PromotionSaga(pp)))
 	require.NoError(t, err)
 	svc := app.NewService(envs, eng, cat, "platform", b, slog.New(slog.DiscardHandler))
-	ph := &promotionHarness{harness: &harness{js: js, eng: eng, svc: svc}, allow: true, seen: map[string]uint64{}}
+	ph := &promotionHarness{Harness: &apptest.Harness{JS: js, Eng: eng, Svc: svc}, allow: true, seen: map[string]uint64{}}
 	ph.promoter = promotion.NewPromoter(svc, store.Applications(), store, store,
 		policy(func(authn.Principal, string, promotion.AccessResource) (bool, string) {
 			if ph.allow {
@@ -113,18 +114,18 @@ func newPromotionHarnessOn(t *testing.T, pp promotion.PromotionPolicy, cat *doma
 // ready creates a ready environment of the shop template running commit.
 func (h *promotionHarness) ready(t *testing.T, name, commit string, params map[string]any) domain.Environment {
 	t.Helper()
-	env, err := h.svc.CreateWithCommit(context.Background(), alice, domain.CreateRequest{Team: "payments", Name: name,
+	env, err := h.Svc.CreateWithCommit(context.Background(), apptest.Alice, domain.CreateRequest{Team: "payments", Name: name,
 		Template: "shop", Parameters: params}, commit)
 	require.NoError(t, err)
 	createID := app.SagaID(env.ID, app.OpCreate, 1)
-	require.NoError(t, h.scheduler(t, events.TypeWorkloadAdmitted, events.WorkloadAdmitted{WorkloadID: env.ID,
-		Saga: ref(createID, "admit", 1, false), At: at}))
-	h.provisioning(t, events.TypeResourceProvisioned, createID, "provision-db", "db")
-	h.provisioning(t, events.TypeResourceProvisioned, createID, "provision-app", "app")
-	require.NoError(t, h.scheduler(t, events.TypeWorkloadSettled, events.WorkloadSettled{WorkloadID: env.ID,
-		Saga: ref(createID, "settle", 1, false), At: at}))
-	h.reconcile(t)
-	env = h.env(t, env.ID)
+	require.NoError(t, h.Scheduler(t, events.TypeWorkloadAdmitted, events.WorkloadAdmitted{WorkloadID: env.ID,
+		Saga: apptest.Ref(createID, "admit", 1, false), At: apptest.At}))
+	h.Provisioning(t, events.TypeResourceProvisioned, createID, "provision-db", "db")
+	h.Provisioning(t, events.TypeResourceProvisioned, createID, "provision-app", "app")
+	require.NoError(t, h.Scheduler(t, events.TypeWorkloadSettled, events.WorkloadSettled{WorkloadID: env.ID,
+		Saga: apptest.Ref(createID, "settle", 1, false), At: apptest.At}))
+	h.Reconcile(t)
+	env = h.Env(t, env.ID)
 	require.Equal(t, domain.StateReady, env.State)
 	return env
 }
@@ -134,7 +135,7 @@ func (h *promotionHarness) ready(t *testing.T, name, commit string, params map[s
 func (h *promotionHarness) messages(t *testing.T, stream, subject string, handle func(event.Event) error) int {
 	t.Helper()
 	ctx := context.Background()
-	st, err := h.js.Stream(ctx, stream)
+	st, err := h.JS.Stream(ctx, stream)
 	require.NoError(t, err)
 	info, err := st.Info(ctx)
 	require.NoError(t, err)
@@ -165,7 +166,7 @@ func (h *promotionHarness) settle(t *testing.T) {
 		n += h.messages(t, "EVT_LIFECYCLE", "pave.evt.lifecycle.saga.progressed", func(e event.Event) error {
 			if h.hold {
 				h.held = append(h.held, e)
-			} else if err := h.svc.HandleSagaProgress(ctx, e); err != nil {
+			} else if err := h.Svc.HandleSagaProgress(ctx, e); err != nil {
 				return err
 			}
 			return h.promoter.HandleSagaProgress(ctx, e)
@@ -183,30 +184,30 @@ func (h *promotionHarness) settle(t *testing.T) {
 func (h *promotionHarness) answerUpdate(t *testing.T, envID string, n int, fail bool) {
 	t.Helper()
 	id := app.SagaID(envID, app.OpUpdate, n)
-	h.provisioning(t, events.TypeResourceUpdated, id, "update-db", "db")
+	h.Provisioning(t, events.TypeResourceUpdated, id, "update-db", "db")
 	if !fail {
-		h.provisioning(t, events.TypeResourceUpdated, id, "update-app", "app")
+		h.Provisioning(t, events.TypeResourceUpdated, id, "update-app", "app")
 		return
 	}
-	data := map[string]any{"saga": ref(id, "update-app", 1, false), "environment_id": envID,
+	data := map[string]any{"saga": apptest.Ref(id, "update-app", 1, false), "environment_id": envID,
 		"resource_id": domain.ResourceID(envID, "app"), "reason": "image shop:broken does not start", "retryable": false}
-	require.NoError(t, h.svc.HandleProvisioningResult(h.eng)(context.Background(), h.event(t, events.TypeResourceFailed, data)))
-	h.answer(t, events.TypeResourceUpdated, ref(id, "update-app", 1, true), "app")
-	data = map[string]any{"saga": ref(id, "update-db", 1, true), "environment_id": envID,
+	require.NoError(t, h.Svc.HandleProvisioningResult(h.Eng)(context.Background(), h.Event(t, events.TypeResourceFailed, data)))
+	h.Answer(t, events.TypeResourceUpdated, apptest.Ref(id, "update-app", 1, true), "app")
+	data = map[string]any{"saga": apptest.Ref(id, "update-db", 1, true), "environment_id": envID,
 		"resource_id": domain.ResourceID(envID, "db"), "outputs": map[string]string{}}
-	require.NoError(t, h.svc.HandleProvisioningResult(h.eng)(context.Background(), h.event(t, events.TypeResourceUpdated, data)))
+	require.NoError(t, h.Svc.HandleProvisioningResult(h.Eng)(context.Background(), h.Event(t, events.TypeResourceUpdated, data)))
 }
 
 func (h *promotionHarness) ci(t *testing.T, commit, conclusion string) {
 	t.Helper()
-	require.NoError(t, h.promoter.HandleGatewayEvent(context.Background(), stampedFor("payments", h.event(t, events.TypeCICompleted, events.CICompleted{
+	require.NoError(t, h.promoter.HandleGatewayEvent(context.Background(), stampedFor("payments", h.Event(t, events.TypeCICompleted, events.CICompleted{
 		Provider: "github", Repository: "acme/shop", Team: "payments", Application: "shop", Commit: commit,
 		Conclusion: conclusion, Name: "build", URL: "https://ci.example/1", DeliveryID: "d-" + conclusion}))))
 }
 
 func (h *promotionHarness) promotion(t *testing.T, id string) promotion.PromotionRecord {
 	t.Helper()
-	r, err := h.promoter.GetPromotion(context.Background(), alice, id)
+	r, err := h.promoter.GetPromotion(context.Background(), apptest.Alice, id)
 	require.NoError(t, err)
 	return r
 }
@@ -215,7 +216,7 @@ func (h *promotionHarness) promotion(t *testing.T, id string) promotion.Promotio
 func (h *promotionHarness) promotionEvents(t *testing.T, id string) []string {
 	t.Helper()
 	var out []string
-	for _, e := range h.commands(t, "EVT_LIFECYCLE") {
+	for _, e := range h.Commands(t, "EVT_LIFECYCLE") {
 		if strings.HasPrefix(e.ID(), id+"/") && strings.HasPrefix(e.Type(), "dev.pave.lifecycle.promotion.") {
 			out = append(out, strings.TrimSuffix(strings.TrimPrefix(e.Type(), "dev.pave.lifecycle.promotion."), ".v1"))
 		}
@@ -249,7 +250,7 @@ func TestPromotionWithCISuccessIsAppliedAndVerified(t *testing.T) {
 		{Gate: "policy", Passed: true, Detail: "alice may promote into shop-staging (stage dev)"},
 		{Gate: "approvals", Passed: true, Detail: "none required"},
 	}, got.Results)
-	env := h.env(t, tgt.ID)
+	env := h.Env(t, tgt.ID)
 	assert.Equal(t, domain.StateReady, env.State)
 	assert.Equal(t, shaA, env.Commit(), "the target runs the promoted commit")
 	assert.Contains(t, env.Revisions[1].By, "alice via promotion "+rec.ID)
@@ -281,7 +282,7 @@ func TestPromotionGatesRejectWithTheReason(t *testing.T) {
 			got := h.promotion(t, rec.ID)
 			assert.Equal(t, domain.PromotionRejected, got.State)
 			assert.Equal(t, tt.wantReason, got.Reason)
-			assert.Equal(t, 1, h.env(t, tgt.ID).Revision, "nothing was applied")
+			assert.Equal(t, 1, h.Env(t, tgt.ID).Revision, "nothing was applied")
 			assert.Equal(t, []string{"requested", "checked", "rejected"}, h.promotionEvents(t, rec.ID))
 		})
 	}
@@ -307,7 +308,7 @@ func TestPromotionWaitsForAnApproverWhoIsNotThePromoter(t *testing.T) {
 	assert.ErrorIs(t, err, promotion.ErrPromotionNotFound, "another team does not see it")
 	h.settle(t)
 	assert.Equal(t, domain.PromotionAwaitingApproval, h.promotion(t, rec.ID).State)
-	assert.Equal(t, 1, h.env(t, tgt.ID).Revision)
+	assert.Equal(t, 1, h.Env(t, tgt.ID).Revision)
 
 	_, err = h.promoter.Approve(ctx, carol, rec.ID)
 	require.NoError(t, err)
@@ -342,13 +343,13 @@ func TestFailedApplyRollsBackToThePreviousRevision(t *testing.T) {
 	assert.Equal(t, domain.PromotionRolledBack, got.State)
 	assert.Contains(t, got.Reason, "step apply: update "+tgt.ID+".update.2 failed")
 	assert.Contains(t, got.Reason, "image shop:broken does not start")
-	env := h.env(t, tgt.ID)
+	env := h.Env(t, tgt.ID)
 	assert.Equal(t, 3, env.Revision, "the rollback is a new revision")
 	assert.Equal(t, shaB, env.Commit(), "with the previous revision's commit")
 	assert.Equal(t, domain.StateReady, env.State)
 	assert.Equal(t, []string{"requested", "checked", "rollingback", "rolledback"}, h.promotionEvents(t, rec.ID))
 
-	hist, err := h.promoter.ListPromotions(context.Background(), alice, "shop")
+	hist, err := h.promoter.ListPromotions(context.Background(), apptest.Alice, "shop")
 	require.NoError(t, err)
 	require.Len(t, hist, 1)
 	raw, err := json.Marshal(hist[0])
@@ -396,16 +397,16 @@ func TestUnapprovedPromotionIsRejectedWhenTheWaitTimesOut(t *testing.T) {
 	require.Equal(t, domain.PromotionAwaitingApproval, h.promotion(t, rec.ID).State)
 
 	// The engine's timer fires the approvals step's deadline.
-	inst := h.saga(t, rec.ID)
+	inst := h.Saga(t, rec.ID)
 	require.Eventually(t, func() bool { return time.Now().After(inst.Deadline) }, time.Second, time.Millisecond)
-	require.NoError(t, h.eng.Deliver(ctx, rec.ID, saga.Timeout{Deadline: inst.Deadline}))
+	require.NoError(t, h.Eng.Deliver(ctx, rec.ID, saga.Timeout{Deadline: inst.Deadline}))
 	h.settle(t)
 
 	got := h.promotion(t, rec.ID)
 	assert.Equal(t, domain.PromotionRejected, got.State)
 	assert.Contains(t, got.Reason, "step approvals: attempt 1 timed out")
 	assert.Contains(t, got.Results, domain.GateResult{Gate: "approvals", Detail: "waiting for 1 approval(s) by a maintainer or above, not alice"})
-	assert.Equal(t, 1, h.env(t, tgt.ID).Revision, "nothing was applied")
+	assert.Equal(t, 1, h.Env(t, tgt.ID).Revision, "nothing was applied")
 	_, err = h.promoter.Approve(ctx, carol, rec.ID)
 	assert.ErrorIs(t, err, domain.ErrNotAwaiting, "a rejected promotion takes no approvals")
 }
@@ -415,7 +416,7 @@ func TestPushesToTheDefaultBranchBecomeTheCandidate(t *testing.T) {
 	ctx := context.Background()
 	push := func(commit string, defaultBranch bool, repo, application string) {
 		t.Helper()
-		require.NoError(t, h.promoter.HandleGatewayEvent(ctx, stampedFor("payments", h.event(t, events.TypeGitPushed, events.GitPushed{
+		require.NoError(t, h.promoter.HandleGatewayEvent(ctx, stampedFor("payments", h.Event(t, events.TypeGitPushed, events.GitPushed{
 			Provider: "github", Repository: repo, Team: "payments", Application: application, Branch: "main",
 			Commit: commit, DefaultBranch: defaultBranch, DeliveryID: "d-" + commit, Sender: "alice"}))))
 	}
@@ -460,15 +461,15 @@ func TestTargetNotHealthyInTimeIsRolledBack(t *testing.T) {
 	h.answerUpdate(t, tgt.ID, 2, false)
 	h.settle(t)
 	require.Equal(t, domain.PromotionRollingBack, h.promotion(t, rec.ID).State)
-	require.Equal(t, domain.StateUpdating, h.env(t, tgt.ID).State)
+	require.Equal(t, domain.StateUpdating, h.Env(t, tgt.ID).State)
 	h.hold = false
 	for _, e := range h.held {
-		require.NoError(t, h.svc.HandleSagaProgress(ctx, e))
+		require.NoError(t, h.Svc.HandleSagaProgress(ctx, e))
 	}
-	inst := h.saga(t, rec.ID)
+	inst := h.Saga(t, rec.ID)
 	require.Equal(t, saga.StatusCompensating, inst.Status)
 	require.Eventually(t, func() bool { return time.Now().After(inst.Deadline) }, time.Second, time.Millisecond)
-	require.NoError(t, h.eng.Deliver(ctx, rec.ID, saga.Timeout{Deadline: inst.Deadline}))
+	require.NoError(t, h.Eng.Deliver(ctx, rec.ID, saga.Timeout{Deadline: inst.Deadline}))
 	h.settle(t)
 	h.answerUpdate(t, tgt.ID, 3, false)
 	h.settle(t)
@@ -476,7 +477,7 @@ func TestTargetNotHealthyInTimeIsRolledBack(t *testing.T) {
 	got := h.promotion(t, rec.ID)
 	assert.Equal(t, domain.PromotionRolledBack, got.State)
 	assert.Equal(t, "step verify: verify: not healthy within 1ns: environment shop-staging is updating", got.Reason)
-	env := h.env(t, tgt.ID)
+	env := h.Env(t, tgt.ID)
 	assert.Equal(t, 3, env.Revision)
 	assert.Equal(t, shaB, env.Commit())
 	assert.Equal(t, []string{"requested", "checked", "applied", "rollingback", "rolledback"}, h.promotionEvents(t, rec.ID))
@@ -487,7 +488,7 @@ func TestPromotionSagaSteps(t *testing.T) {
 		ApplyTimeout: 20 * time.Minute, Retry: saga.RetryPolicy{MaxAttempts: 3, Backoff: time.Second}}
 	d := promotion.PromotionSaga(pp)
 	require.NoError(t, d.Validate())
-	assert.Equal(t, []string{"gates", "approvals", "apply", "verify"}, stepNames(d))
+	assert.Equal(t, []string{"gates", "approvals", "apply", "verify"}, apptest.StepNames(d))
 	gates, approvals, apply, verify := d.Steps[0], d.Steps[1], d.Steps[2], d.Steps[3]
 	assert.Nil(t, gates.Undo, "checking gates changes nothing")
 	assert.Equal(t, 3*time.Hour, approvals.Timeout, "approvals wait up to the approval timeout")
