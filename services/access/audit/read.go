@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/pave-platform/pave/pkg/bus"
 )
 
 // Walk hands every record of stream to fn in order, from the first
@@ -33,48 +35,17 @@ func WalkFrom(ctx context.Context, js jetstream.JetStream, stream string, seq ui
 }
 
 func walk(ctx context.Context, js jetstream.JetStream, stream string, cfg jetstream.OrderedConsumerConfig, fn func(seq uint64, raw []byte) bool) error {
-	s, err := js.Stream(ctx, stream)
-	if err != nil {
-		return fmt.Errorf("audit: %w", err)
-	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		return fmt.Errorf("audit: %w", err)
-	}
-	last := info.State.LastSeq
-	if info.State.Msgs == 0 || cfg.OptStartSeq > last {
-		return nil
-	}
-	c, err := s.OrderedConsumer(ctx, cfg)
-	if err != nil {
-		return fmt.Errorf("audit: %w", err)
-	}
-	for {
-		batch, err := c.Fetch(512, jetstream.FetchMaxWait(200*time.Millisecond))
+	err := bus.Scan(ctx, js, stream, cfg, func(m jetstream.Msg) (bool, error) {
+		meta, err := m.Metadata()
 		if err != nil {
-			return fmt.Errorf("audit: read: %w", err)
+			return false, err
 		}
-		got := 0
-		for m := range batch.Messages() {
-			got++
-			meta, err := m.Metadata()
-			if err != nil {
-				return err
-			}
-			if !fn(meta.Sequence.Stream, m.Data()) || meta.Sequence.Stream >= last {
-				return nil
-			}
-		}
-		if err := batch.Error(); err != nil {
-			return fmt.Errorf("audit: read: %w", err)
-		}
-		if got == 0 {
-			return nil // nothing at or after the start
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
+		return fn(meta.Sequence.Stream, m.Data()), nil
+	})
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
 	}
+	return nil
 }
 
 // Filter selects records; empty fields match everything. Teams, when not
@@ -180,7 +151,7 @@ func QueryPage(ctx context.Context, js jetstream.JetStream, stream string, f Fil
 	scanned := 0
 	for info.State.Msgs > 0 && hi >= first {
 		lo := max(first, hi-min(hi, pageWindow-1))
-		msgs, err := readRange(ctx, s, lo, hi)
+		msgs, err := readRange(ctx, js, stream, lo, hi)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -234,41 +205,19 @@ type rawMsg struct {
 }
 
 // readRange reads the messages of sequences lo to hi (those still stored).
-func readRange(ctx context.Context, s jetstream.Stream, lo, hi uint64) ([]rawMsg, error) {
-	c, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
-		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: lo})
+func readRange(ctx context.Context, js jetstream.JetStream, stream string, lo, hi uint64) ([]rawMsg, error) {
+	var out []rawMsg
+	err := bus.Scan(ctx, js, stream, jetstream.OrderedConsumerConfig{
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: lo}, func(m jetstream.Msg) (bool, error) {
+		meta, err := m.Metadata()
+		if err != nil || meta.Sequence.Stream > hi {
+			return false, err
+		}
+		out = append(out, rawMsg{seq: meta.Sequence.Stream, data: m.Data()})
+		return meta.Sequence.Stream < hi, nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
 	}
-	var out []rawMsg
-	for {
-		batch, err := c.Fetch(int(min(hi-lo+1, 512)), jetstream.FetchMaxWait(200*time.Millisecond))
-		if err != nil {
-			return nil, fmt.Errorf("audit: read: %w", err)
-		}
-		got := 0
-		for m := range batch.Messages() {
-			got++
-			meta, err := m.Metadata()
-			if err != nil {
-				return nil, err
-			}
-			if meta.Sequence.Stream > hi {
-				return out, nil
-			}
-			out = append(out, rawMsg{seq: meta.Sequence.Stream, data: m.Data()})
-			if meta.Sequence.Stream == hi {
-				return out, nil
-			}
-		}
-		if err := batch.Error(); err != nil {
-			return nil, fmt.Errorf("audit: read: %w", err)
-		}
-		if got == 0 {
-			return out, nil
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-	}
+	return out, nil
 }

@@ -2,11 +2,10 @@ package ports
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/pave-platform/pave/pkg/bus"
 )
 
 // The lifecycle service's events the gateway follows: they are its
@@ -21,38 +20,5 @@ const (
 // cfg selects, up to the last one stored when the scan started; each
 // returns false to stop early.
 func scanEvents(ctx context.Context, js jetstream.JetStream, cfg jetstream.OrderedConsumerConfig, each func(jetstream.Msg) bool) error {
-	cons, err := js.OrderedConsumer(ctx, lifecycleStream, cfg)
-	if err != nil {
-		return fmt.Errorf("read %s: %w", lifecycleStream, err)
-	}
-	info, err := cons.Info(ctx)
-	if err != nil {
-		return fmt.Errorf("read %s: %w", lifecycleStream, err)
-	}
-	pending := info.NumPending
-	for pending > 0 {
-		batch, err := cons.Fetch(int(min(pending, 1000)), jetstream.FetchMaxWait(2*time.Second))
-		if err != nil {
-			return fmt.Errorf("read %s: %w", lifecycleStream, err)
-		}
-		n := 0
-		for m := range batch.Messages() {
-			n++
-			md, err := m.Metadata()
-			if err != nil {
-				return fmt.Errorf("read %s: %w", lifecycleStream, err)
-			}
-			pending = md.NumPending
-			if !each(m) {
-				return nil
-			}
-		}
-		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
-			return fmt.Errorf("read %s: %w", lifecycleStream, err)
-		}
-		if n == 0 {
-			return nil
-		}
-	}
-	return nil
+	return bus.Scan(ctx, js, lifecycleStream, cfg, func(m jetstream.Msg) (bool, error) { return each(m), nil })
 }
