@@ -82,3 +82,25 @@ func Scan(ctx context.Context, js jetstream.JetStream, stream string, cfg jetstr
 	}
 	return nil
 }
+
+// Follow hands each, in stream order, the messages of stream that cfg
+// selects, those stored from cfg's start and those to come, until the
+// returned context is stopped (Closed tells when the last each has
+// returned): the live reader (the API's event feeds, the runner's stop
+// notices), as Scan is the reader of history. each runs on the consumer's
+// goroutine, one message at a time; it may block, and should return once
+// its reader is gone.
+func Follow(ctx context.Context, js jetstream.JetStream, stream string, cfg jetstream.OrderedConsumerConfig, each func(jetstream.Msg)) (jetstream.ConsumeContext, error) {
+	if cfg.InactiveThreshold == 0 {
+		cfg.InactiveThreshold = scanInactive
+	}
+	c, err := js.OrderedConsumer(ctx, stream, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("follow %s: %w", stream, err)
+	}
+	cc, err := c.Consume(each)
+	if err != nil {
+		return nil, fmt.Errorf("follow %s: %w", stream, err)
+	}
+	return cc, nil
+}

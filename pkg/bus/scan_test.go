@@ -62,3 +62,41 @@ func TestScanReadsWhatIsStoredAtItsStart(t *testing.T) {
 		return err == nil && info.State.Consumers == 0
 	}, 10*time.Second, 50*time.Millisecond, "the scans' consumers are gone")
 }
+
+// Follow reads what is stored from its start and what comes after, in
+// order, until it is stopped.
+func TestFollowReadsStoredThenNewUntilStopped(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	for i := range 5 {
+		e.publishOn(t, "a", newThing(t, fmt.Sprintf("t-%d", i), i))
+	}
+	got := make(chan int, 16)
+	cc, err := bus.Follow(ctx, e.js, "EVT_TEST", jetstream.OrderedConsumerConfig{
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: 3}, func(m jetstream.Msg) {
+		ev, err := bus.Decode(m.Headers(), m.Data())
+		if err == nil {
+			got <- dataOf(t, ev).N
+		}
+	})
+	require.NoError(t, err)
+	e.publishOn(t, "b", newThing(t, "t-5", 5))
+	var seen []int
+	for len(seen) < 4 {
+		select {
+		case n := <-got:
+			seen = append(seen, n)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("followed %v, want [2 3 4 5]", seen)
+		}
+	}
+	assert.Equal(t, []int{2, 3, 4, 5}, seen)
+	cc.Stop()
+	select {
+	case <-cc.Closed():
+	case <-time.After(10 * time.Second):
+		t.Fatal("not closed after Stop")
+	}
+	_, err = bus.Follow(ctx, e.js, "EVT_NOPE", jetstream.OrderedConsumerConfig{}, func(jetstream.Msg) {})
+	assert.ErrorIs(t, err, jetstream.ErrStreamNotFound)
+}

@@ -35,13 +35,9 @@ type stopNotice struct {
 // ordered consumer: every runner sees every event, none is acked, and
 // after a reconnect it resumes where it was.
 func (r *Runner) watchScheduler(ctx context.Context) (jetstream.ConsumeContext, error) {
-	cons, err := r.bus.JetStream().OrderedConsumer(ctx, "EVT_SCHEDULER", jetstream.OrderedConsumerConfig{
+	cc, err := bus.Follow(ctx, r.bus.JetStream(), "EVT_SCHEDULER", jetstream.OrderedConsumerConfig{
 		FilterSubjects: stopSubjects, DeliverPolicy: jetstream.DeliverNewPolicy,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("watch scheduler events: %w", err)
-	}
-	cc, err := cons.Consume(r.onStopEvent)
+	}, r.onStopEvent)
 	if err != nil {
 		return nil, fmt.Errorf("watch scheduler events: %w", err)
 	}

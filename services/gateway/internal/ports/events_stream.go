@@ -142,14 +142,8 @@ func teamEvents(js jetstream.JetStream, log *slog.Logger) http.Handler {
 				}
 				pos[name] = start
 			}
-			cons, err := js.OrderedConsumer(ctx, name, jetstream.OrderedConsumerConfig{
-				DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: start + 1})
-			if err != nil {
-				log.ErrorContext(ctx, "event feed", "stream", name, "error", err)
-				httpfx.WriteProblem(w, http.StatusServiceUnavailable, "Service Unavailable", "the events cannot be read; try again", nil)
-				return
-			}
-			cc, err := cons.Consume(func(m jetstream.Msg) {
+			cc, err := bus.Follow(ctx, js, name, jetstream.OrderedConsumerConfig{
+				DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: start + 1}, func(m jetstream.Msg) {
 				select {
 				case msgs <- feedMsg{stream: name, m: m}:
 				case <-ctx.Done():

@@ -14,6 +14,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/pave-platform/pave/pkg/bus"
 	"github.com/pave-platform/pave/pkg/events"
 	"github.com/pave-platform/pave/pkg/httpfx"
 	"github.com/pave-platform/pave/pkg/rpc"
@@ -71,17 +72,11 @@ func environmentEvents(c Caller, js jetstream.JetStream, log *slog.Logger) http.
 		}
 		ctx, cancel := context.WithCancel(r.Context())
 		defer cancel()
-		cons, err := js.OrderedConsumer(ctx, lifecycleStream, jetstream.OrderedConsumerConfig{
+		msgs := make(chan jetstream.Msg, 64)
+		cc, err := bus.Follow(ctx, js, lifecycleStream, jetstream.OrderedConsumerConfig{
 			FilterSubjects: []string{subjectTransitioned, subjectProgressed},
 			DeliverPolicy:  jetstream.DeliverByStartSequencePolicy, OptStartSeq: start,
-		})
-		if err != nil {
-			log.ErrorContext(r.Context(), "event stream", "error", err)
-			httpfx.WriteProblem(w, http.StatusServiceUnavailable, "Service Unavailable", "the lifecycle events cannot be read; try again", nil)
-			return
-		}
-		msgs := make(chan jetstream.Msg, 64)
-		cc, err := cons.Consume(func(m jetstream.Msg) {
+		}, func(m jetstream.Msg) {
 			select {
 			case msgs <- m:
 			case <-ctx.Done():

@@ -159,46 +159,26 @@ func Replay(ctx context.Context, js jetstream.JetStream, from uint64, apply func
 	if from > 0 {
 		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, from+1
 	}
-	c, err := s.OrderedConsumer(ctx, cfg)
-	if err != nil {
-		return 0, 0, fmt.Errorf("scheduler log: %w", err)
-	}
 	var n int64
-	for {
-		batch, err := c.FetchNoWait(1024)
+	err = bus.Scan(ctx, js, LogStream, cfg, func(m jetstream.Msg) (bool, error) {
+		meta, err := m.Metadata()
 		if err != nil {
-			return 0, 0, fmt.Errorf("scheduler log: replay: %w", err)
+			return false, err
 		}
-		got := 0
-		for m := range batch.Messages() {
-			got++
-			meta, err := m.Metadata()
-			if err != nil {
-				return 0, 0, err
-			}
-			e, err := bus.Decode(m.Headers(), m.Data())
-			if err != nil {
-				return 0, 0, fmt.Errorf("scheduler log: event %d: %w", meta.Sequence.Stream, err)
-			}
-			if err := apply(meta.Sequence.Stream, e); err != nil {
-				return 0, 0, fmt.Errorf("scheduler log: event %d (%s): %w", meta.Sequence.Stream, e.Type(), err)
-			}
-			n++
-			if meta.Sequence.Stream >= last {
-				return last, n, nil
-			}
+		e, err := bus.Decode(m.Headers(), m.Data())
+		if err != nil {
+			return false, fmt.Errorf("scheduler log: event %d: %w", meta.Sequence.Stream, err)
 		}
-		if err := batch.Error(); err != nil {
-			return 0, 0, fmt.Errorf("scheduler log: replay: %w", err)
+		if err := apply(meta.Sequence.Stream, e); err != nil {
+			return false, fmt.Errorf("scheduler log: event %d (%s): %w", meta.Sequence.Stream, e.Type(), err)
 		}
-		if got == 0 {
-			select {
-			case <-ctx.Done():
-				return 0, 0, ctx.Err()
-			case <-time.After(10 * time.Millisecond):
-			}
-		}
+		n++
+		return meta.Sequence.Stream < last, nil
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("scheduler log: replay: %w", err)
 	}
+	return last, n, nil
 }
 
 // JetStreamLog is the scheduler's log on LogStream.
