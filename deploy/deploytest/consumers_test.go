@@ -14,19 +14,11 @@ import (
 // durable consumers, pulls, pushes and ordered consumers.
 var rawConsumer = regexp.MustCompile(`\.(CreateOrUpdateConsumer|CreateConsumer|UpdateConsumer|PullSubscribe|OrderedConsumer|Consume|Fetch|FetchNoWait|Messages)\(`)
 
-// orderedReaders may read a stream with an ordered consumer: they read
-// a log from a point and never acknowledge, so there is no ack policy
-// for the bus to apply. Work (anything acknowledged) goes through the
-// bus router.
+// orderedReaders may read a stream with an ordered consumer by hand.
+// Services read history with bus.Scan and follow a stream with
+// bus.Follow; only a benchmark tool is left here.
 var orderedReaders = map[string]string{
-	"services/access/audit/read.go":                       "reads the audit ledger to verify and list it",
-	"services/scheduler/internal/adapters/log.go":         "replays the scheduler's own log at election",
-	"services/scheduler/runner/watch.go":                  "every runner follows the scheduler's stop events (fan-out, no acks)",
-	"services/gateway/internal/ports/sse.go":              "streams lifecycle events to an HTTP client",
-	"services/gateway/internal/ports/lifecycle_events.go": "scans lifecycle events for an operation's progress",
-	"services/scheduler/cmd/kueuebench/main.go":           "a benchmark tool that follows the log",
-	"services/gateway/internal/ports/events_stream.go":    "streams a team's events to an HTTP client (live feed)",
-	"services/gateway/internal/notify/scan.go":            "reads event streams from a time to replay them to a subscription",
+	"services/scheduler/cmd/kueuebench/main.go": "a benchmark tool that follows the log",
 }
 
 // Every consumer of work runs through pkg/bus (its router applies the
