@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -178,28 +179,79 @@ func (t *Table[T]) Upsert(ctx context.Context, key string, fn func(v *T, exists 
 }
 
 func (t *Table[T]) mutate(ctx context.Context, key string, create bool, fn func(*T, bool) error) (T, uint64, error) {
+	var (
+		exists, fnFailed, writeFailed bool
+		rev, written                  uint64
+		seen                          T // what fn made of the value, answered when fn says no
+	)
+	get := func() (T, uint64, error) {
+		v, r, err := t.Get(ctx, key)
+		exists, rev = err == nil, r
+		if create && errors.Is(err, ErrNotFound) {
+			return v, 0, nil
+		}
+		return v, r, err
+	}
+	change := func(v T) (T, error) {
+		err := fn(&v, exists)
+		seen, fnFailed = v, err != nil
+		return v, err
+	}
+	put := func(v T, r uint64) (err error) {
+		written, err = t.Write(ctx, key, v, r)
+		writeFailed = err != nil && !errors.Is(err, ErrConflict)
+		return err
+	}
+	v, err := Retry(ctx, ErrConflict, get, put, change)
 	var zero T
+	switch {
+	case err == nil:
+		return v, written, nil
+	case fnFailed && errors.Is(err, ErrUnchanged):
+		return seen, rev, nil
+	case fnFailed:
+		return seen, rev, err
+	case writeFailed:
+		return v, 0, err
+	}
+	return zero, 0, addKey(key, err) // a failed read, the end of ctx, or too many lost races
+}
+
+// addKey names key in an error that does not name it yet.
+func addKey(key string, err error) error {
+	if strings.Contains(err.Error(), key) {
+		return err
+	}
+	return fmt.Errorf("write %s: %w", key, err)
+}
+
+// Retry is the compare-and-set loop, the one in Pave: it reads with get,
+// applies change, and writes with put at the revision it read; when put's
+// error matches conflict another writer won, and it reads again, pausing a
+// little longer each time, at most maxAttempts times. Table.Update runs
+// on it; so does a store that keeps a Table behind an interface of its
+// own, so that the interface's decorators see every write. change must be
+// pure; its error stops the loop, and Retry answers the value read with
+// it. A failed write answers the value it tried to write.
+func Retry[T any](ctx context.Context, conflict error, get func() (T, uint64, error), put func(T, uint64) error, change func(T) (T, error)) (T, error) {
 	for attempt := range maxAttempts {
-		v, rev, err := t.Get(ctx, key)
-		exists := err == nil
-		if err != nil && !(create && errors.Is(err, ErrNotFound)) {
-			return zero, 0, err
+		cur, rev, err := get()
+		if err != nil {
+			return cur, err
 		}
-		if err := fn(&v, exists); err != nil {
-			if errors.Is(err, ErrUnchanged) {
-				return v, rev, nil
-			}
-			return v, rev, err
+		next, err := change(cur)
+		if err != nil {
+			return cur, err
 		}
-		n, err := t.Write(ctx, key, v, rev)
-		if !errors.Is(err, ErrConflict) {
-			return v, n, err
+		if err := put(next, rev); !errors.Is(err, conflict) {
+			return next, err
 		}
 		if err := backoff(ctx, attempt); err != nil {
-			return zero, 0, fmt.Errorf("write %s: %w", key, err)
+			return cur, err
 		}
 	}
-	return zero, 0, fmt.Errorf("write %s: kept losing the race with other writers: %w", key, ErrConflict)
+	var zero T
+	return zero, fmt.Errorf("kept losing the race with other writers: %w", conflict)
 }
 
 // backoff waits a little longer after each lost race, so that writers

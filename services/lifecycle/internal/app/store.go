@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/pave-platform/pave/pkg/kv"
 	"github.com/pave-platform/pave/services/lifecycle/internal/domain"
 )
 
@@ -32,24 +33,10 @@ type Environments interface {
 }
 
 // mutate applies change to the stored environment, re-reading and
-// re-applying on a concurrent write. change must be pure.
+// re-applying on a concurrent write (kv.Retry, through the interface, so
+// that its decorators see the write). change must be pure.
 func mutate(ctx context.Context, s Environments, id string, change func(domain.Environment) (domain.Environment, error)) (domain.Environment, error) {
-	for {
-		cur, rev, err := s.Get(ctx, id)
-		if err != nil {
-			return domain.Environment{}, err
-		}
-		next, err := change(cur)
-		if err != nil {
-			return cur, err
-		}
-		err = s.Update(ctx, next, rev)
-		if errors.Is(err, ErrConflict) {
-			if ctx.Err() != nil {
-				return cur, ctx.Err()
-			}
-			continue
-		}
-		return next, err
-	}
+	return kv.Retry(ctx, ErrConflict,
+		func() (domain.Environment, uint64, error) { return s.Get(ctx, id) },
+		func(e domain.Environment, rev uint64) error { return s.Update(ctx, e, rev) }, change)
 }

@@ -12,36 +12,23 @@ import (
 
 	"github.com/pave-platform/pave/pkg/bus"
 	"github.com/pave-platform/pave/pkg/events"
+	"github.com/pave-platform/pave/pkg/kv"
 	"github.com/pave-platform/pave/pkg/saga"
 	"github.com/pave-platform/pave/services/lifecycle/internal/app"
 	"github.com/pave-platform/pave/services/lifecycle/internal/domain"
 )
 
-// mutate applies change to the stored promotion with compare-and-set,
-// then publishes the events it added.
+// mutate applies change to the stored promotion with compare-and-set
+// (kv.Retry), then publishes the events it added.
 func (s *Promoter) mutate(ctx context.Context, id string, change func(PromotionRecord) (PromotionRecord, error)) (PromotionRecord, error) {
-	for {
-		cur, rev, err := s.proms.Get(ctx, id)
-		if err != nil {
-			return cur, err
-		}
-		next, err := change(cur)
-		if err != nil {
-			return cur, err
-		}
-		err = s.proms.Update(ctx, next, rev)
-		if errors.Is(err, app.ErrConflict) {
-			if ctx.Err() != nil {
-				return cur, ctx.Err()
-			}
-			continue
-		}
-		if err != nil {
-			return cur, err
-		}
-		s.flush(ctx, next)
-		return next, nil
+	next, err := kv.Retry(ctx, app.ErrConflict,
+		func() (PromotionRecord, uint64, error) { return s.proms.Get(ctx, id) },
+		func(r PromotionRecord, rev uint64) error { return s.proms.Update(ctx, r, rev) }, change)
+	if err != nil {
+		return next, err
 	}
+	s.flush(ctx, next)
+	return next, nil
 }
 
 // withEvent adds an event of type typ with the promotion as it is now.
