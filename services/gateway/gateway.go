@@ -57,6 +57,8 @@ type Config struct {
 	Policies policy.Config
 	// Automate holds the automations file and the incident hooks' secrets.
 	Automate automate.Config
+	// Notify holds the outbound subscriptions' delivery settings.
+	Notify notify.Config
 }
 
 // Validate names the variable that is out of range.
@@ -119,14 +121,10 @@ func newGrantIndex(gc Config, nc *nats.Conn) (*policy.Grants, *policy.Incidents,
 
 // newNotify assembles the outbound subscriptions and alerts (its
 // consumers start with the gateway's runtime).
-func newNotify(b *bus.Bus, so bus.StreamOptions, log *slog.Logger) (*notify.Service, error) {
-	cfg, err := notify.LoadConfig()
-	if err != nil {
-		return nil, err
-	}
+func newNotify(c Config, b *bus.Bus, so bus.StreamOptions, log *slog.Logger) (*notify.Service, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	return notify.New(ctx, cfg, b, so, log.With("service", Name, "component", "notify"))
+	return notify.New(ctx, c.Notify, b, so, log.With("service", Name, "component", "notify"))
 }
 
 // openAutomate opens the custom event types, automations and runs.

@@ -78,12 +78,6 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// LoadConfig reads the configuration from the environment.
-func LoadConfig() (Config, error) {
-	var c Config
-	return c, config.Load(&c)
-}
-
 func (c Config) schedule() domain.Schedule {
 	return domain.Schedule{Base: c.RetryBase, Max: c.RetryMax, MaxAge: c.RetryFor}
 }
