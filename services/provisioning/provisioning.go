@@ -6,6 +6,7 @@
 //	       └─ one result: pave.evt.provisioning.resource.{provisioned,updated,sanitized,deprovisioned,failed}
 //	pave.provisioning.credentials (request/reply) ─ sealed login from the ledger
 //	sweeper (every PAVE_PROVISIONING_SWEEP_INTERVAL) ─ inventories vs ledger ─ resource.orphaned
+//	tombstone sweep (hourly) ─ tombstones older than PAVE_PROVISIONING_TOMBSTONE_RETENTION leave the ledger
 //	pave.evt.access.grant.{activated,revoked} (EVT_ACCESS, durable "provisioning-grants")
 //	pave.cmd.provisioning.credentials-{sync,revoke} ─ grant store (KV PROVISIONING_GRANTS, CAS)
 //	  └─ grant logins (paveg_<hash>: a PostgreSQL role, a Redis ACL user) ─ credentials.{synced,revoked,failed}
@@ -156,7 +157,8 @@ func (p parts) build(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	deps := app.Deps{Ledger: ledger, Drivers: p.Drivers, Sealer: p.Sealer, Publisher: p.Bus, Gone: gone,
-		MaxDeliver: ports.MaxDeliver, Lease: 2 * p.Cfg.AckWait, Log: log, Receipts: receipts}
+		MaxDeliver: ports.MaxDeliver, Lease: 2 * p.Cfg.AckWait, Log: log, Receipts: receipts,
+		TombstoneRetention: p.Cfg.TombstoneRetention}
 	grants, err := p.newGrants(ctx, deps, ledger)
 	if err != nil {
 		return err
@@ -173,6 +175,10 @@ func (p parts) build(ctx context.Context, log *slog.Logger) error {
 	})
 	if p.Cfg.DriftInterval > 0 {
 		p.RT.Every(ports.DriftSweeper(drift, p.Cfg.DriftInterval, log))
+	}
+	if p.Cfg.TombstoneRetention > 0 {
+		p.RT.Every(ports.TombstoneSweeper(&app.Tombstones{Ledger: ledger, Retention: p.Cfg.TombstoneRetention},
+			tombstoneSweepEvery, log))
 	}
 	if p.Cfg.SweepInterval > 0 {
 		sweep := &app.Sweep{Ledger: ledger, Drivers: p.Drivers, Publisher: p.Bus, Remove: p.Cfg.SweepRemove}
@@ -239,7 +245,18 @@ type Config struct {
 	// ReceiptTTL is how long an environment's teardown receipt is kept
 	// after its last step.
 	ReceiptTTL time.Duration `env:"PAVE_PROVISIONING_RECEIPT_TTL" envDefault:"720h"`
+	// TombstoneRetention is how long the ledger keeps the tombstone of a
+	// deleted resource (0: for ever). While it is kept a late provision of
+	// the id is refused; after it, a provision command that old is refused
+	// by its age. A command leaves CMD_PROVISIONING within minutes while
+	// provisioning runs (MaxDeliver deliveries of at most
+	// PAVE_PROVISIONING_ACK_WAIT each), so the window is what an outage
+	// may last without a queued command being answered by its age.
+	TombstoneRetention time.Duration `env:"PAVE_PROVISIONING_TOMBSTONE_RETENTION" envDefault:"720h"`
 }
+
+// tombstoneSweepEvery is how often tombstones past the retention go.
+const tombstoneSweepEvery = time.Hour
 
 // Validate names every variable that is wrong.
 func (c Config) Validate() error {
@@ -278,6 +295,9 @@ func (c Config) Validate() error {
 	}
 	if _, err := adapters.ParseKey(c.Key); c.Key != "" && err != nil {
 		errs = append(errs, config.Invalidf("PAVE_PROVISIONING_KEY", "want 32 bytes, base64: %v", err))
+	}
+	if c.TombstoneRetention != 0 && c.TombstoneRetention < 24*time.Hour {
+		errs = append(errs, config.Invalidf("PAVE_PROVISIONING_TOMBSTONE_RETENTION", "must be 0 (keep every tombstone) or at least 24h, far longer than a command waits in CMD_PROVISIONING, got %s", c.TombstoneRetention))
 	}
 	if c.SweepInterval < 0 || c.SweepInterval > 0 && c.SweepInterval < time.Second {
 		errs = append(errs, config.Invalid("PAVE_PROVISIONING_SWEEP_INTERVAL", "must be 0 (off) or at least 1s"))
