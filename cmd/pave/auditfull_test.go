@@ -162,3 +162,46 @@ func countedReads(t *testing.T, p *platform) int {
 	}
 	return n
 }
+
+// The runbook's other way out of a full AUDIT: shorten PAVE_AUDIT_RETENTION
+// and restart. pave dev starts with AUDIT full, the archiver lets the
+// archived records leave, writes are taken again without anyone raising a
+// limit, and `pave audit verify` passes across the archive and the stream.
+func TestFullAuditRecoversWhenTheArchiverFreesSpace(t *testing.T) {
+	t.Setenv("PAVE_STREAM_MAX_BYTES", "1048576")
+	t.Setenv("PAVE_STREAM_FILL_INTERVAL", "1s")
+	t.Setenv("PAVE_AUDIT_ARCHIVE", "dir:"+t.TempDir())
+	t.Setenv("PAVE_AUDIT_SEGMENT_RECORDS", "5")
+	t.Setenv("PAVE_AUDIT_ARCHIVE_INTERVAL", "100ms")
+	t.Setenv("PAVE_AUDIT_RETENTION", "0") // every record stays in AUDIT too
+	dir := t.TempDir()
+	base, app, js := startDevJS(t, dir)
+	token, err := readToken(dir)
+	require.NoError(t, err)
+	p := &platform{t: t, base: base, token: token, js: js}
+	fillAudit(t, p)
+	require.Eventually(t, func() bool {
+		_, ready := getJSON(t, p.base+"/readyz", "")
+		return strings.Contains(strings.Join(anyStrings(ready["warnings"]), " "), "stream AUDIT is ")
+	}, 30*time.Second, 100*time.Millisecond, "/readyz never warned of AUDIT")
+	code, out := p.do(http.MethodPost, "/v1/teams", map[string]any{"name": "refused"})
+	require.Equal(t, http.StatusServiceUnavailable, code, "a write with AUDIT full: %v", out)
+	stopDev(t, app)
+
+	t.Setenv("PAVE_AUDIT_RETENTION", "1ms")
+	base, app, js = startDevJS(t, dir)
+	t.Cleanup(func() { stopDev(t, app) })
+	p = &platform{t: t, base: base, token: token, js: js}
+	require.Eventually(t, func() bool {
+		code, out = p.do(http.MethodPost, "/v1/teams", map[string]any{"name": "after"})
+		return code == http.StatusCreated
+	}, 60*time.Second, 200*time.Millisecond, "writes were still refused once archived records could leave: %d %v", &code, &out)
+	assert.NotContains(t, teamNames(t, p), "refused")
+
+	t.Setenv("PAVE_SERVER", base)
+	t.Setenv("PAVE_TOKEN", token)
+	var verify bytes.Buffer
+	require.NoError(t, runAccess("audit", []string{"verify"}, &verify), verify.String())
+	assert.Contains(t, verify.String(), "audit chain ok")
+	assert.Contains(t, verify.String(), "archived segments")
+}
