@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -192,10 +193,12 @@ func TestFullAuditRecoversWhenTheArchiverFreesSpace(t *testing.T) {
 	base, app, js = startDevJS(t, dir)
 	t.Cleanup(func() { stopDev(t, app) })
 	p = &platform{t: t, base: base, token: token, js: js}
+	var last string
 	require.Eventually(t, func() bool {
-		code, out = p.do(http.MethodPost, "/v1/teams", map[string]any{"name": "after"})
+		code, out := p.do(http.MethodPost, "/v1/teams", map[string]any{"name": "after"})
+		last = fmt.Sprintf("%d %v", code, out)
 		return code == http.StatusCreated
-	}, 60*time.Second, 200*time.Millisecond, "writes were still refused once archived records could leave: %d %v", &code, &out)
+	}, 60*time.Second, 200*time.Millisecond, "writes were still refused once archived records could leave: %s", &last)
 	assert.NotContains(t, teamNames(t, p), "refused")
 
 	t.Setenv("PAVE_SERVER", base)
