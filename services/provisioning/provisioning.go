@@ -159,7 +159,7 @@ func (p parts) build(ctx context.Context, log *slog.Logger) error {
 	deps := app.Deps{Ledger: ledger, Drivers: p.Drivers, Sealer: p.Sealer, Publisher: p.Bus, Gone: gone,
 		MaxDeliver: ports.MaxDeliver, Lease: 2 * p.Cfg.AckWait, Log: log, Receipts: receipts,
 		TombstoneRetention: p.Cfg.TombstoneRetention}
-	grants, err := p.newGrants(ctx, deps, ledger)
+	grants, grantStore, err := p.newGrants(ctx, deps, ledger)
 	if err != nil {
 		return err
 	}
@@ -177,8 +177,8 @@ func (p parts) build(ctx context.Context, log *slog.Logger) error {
 		p.RT.Every(ports.DriftSweeper(drift, p.Cfg.DriftInterval, log))
 	}
 	if p.Cfg.TombstoneRetention > 0 {
-		p.RT.Every(ports.TombstoneSweeper(&app.Tombstones{Ledger: ledger, Retention: p.Cfg.TombstoneRetention},
-			tombstoneSweepEvery, log))
+		p.RT.Every(ports.TombstoneSweeper(&app.Tombstones{Ledger: ledger, Grants: grantStore,
+			Retention: p.Cfg.TombstoneRetention}, tombstoneSweepEvery, log))
 	}
 	if p.Cfg.SweepInterval > 0 {
 		sweep := &app.Sweep{Ledger: ledger, Drivers: p.Drivers, Publisher: p.Bus, Remove: p.Cfg.SweepRemove}
@@ -189,16 +189,16 @@ func (p parts) build(ctx context.Context, log *slog.Logger) error {
 
 // newGrants builds the grant-login handlers over their store. Access's
 // event stream is declared here too, so that provisioning can start first.
-func (p parts) newGrants(ctx context.Context, deps app.Deps, ledger *adapters.KVLedger) (*app.Grants, error) {
+func (p parts) newGrants(ctx context.Context, deps app.Deps, ledger *adapters.KVLedger) (*app.Grants, *adapters.KVGrants, error) {
 	if err := bus.EnsureStreams(ctx, p.JetStream, bus.ServiceStreams("access", p.Streams)...); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	store, err := adapters.NewKVGrants(ctx, p.JetStream, p.Streams.Replicas)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	return &app.Grants{Store: store, Ledger: ledger, Drivers: deps.Drivers, Sealer: deps.Sealer,
-		Publisher: p.Bus, Gone: deps.Gone, MaxDeliver: ports.MaxDeliver, Lease: deps.Lease, Log: deps.Log}, nil
+		Publisher: p.Bus, Gone: deps.Gone, MaxDeliver: ports.MaxDeliver, Lease: deps.Lease, Log: deps.Log}, store, nil
 }
 
 // Config is the provisioning service's configuration. A driver whose

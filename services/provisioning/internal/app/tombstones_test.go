@@ -109,3 +109,53 @@ func (f *fixture) lastFailure(t *testing.T) string {
 	require.False(t, failed.Retryable)
 	return failed.Reason
 }
+
+// Grants that ended (revoked, or expired) longer ago than the retention
+// leave PROVISIONING_GRANTS; a live grant, and an ended one whose login
+// is still issued, stay. A late activation of a removed grant issues
+// nothing: its expiry is long past.
+func TestEndedGrantsLeaveTheGrantStore(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	const retention = 30 * 24 * time.Hour
+	var clock atomic.Pointer[time.Time]
+	set := func(at time.Time) { clock.Store(&at) }
+	t0 := time.Now().UTC()
+	set(t0)
+	store, err := adapters.NewKVGrants(ctx, f.js, 1)
+	require.NoError(t, err)
+	g := &app.Grants{Store: store, Ledger: f.ledger, Drivers: f.drivers, Sealer: f.deps.Sealer, Publisher: f.pub,
+		Now: func() time.Time { return *clock.Load() }}
+	sweep := &app.Tombstones{Ledger: f.ledger, Grants: store, Retention: retention, Now: g.Now}
+	require.NoError(t, f.provision(t, "p1", "env1-db", nil))
+	require.NoError(t, g.Sync(ctx, "c1", syncCmd()))
+
+	live := activated("grt-live")
+	live.ExpiresAt = t0.Add(3 * retention)
+	require.NoError(t, g.Activated(ctx, live))
+	old := activated("grt-old")
+	require.NoError(t, g.Activated(ctx, old))
+	require.NoError(t, g.Revoked(ctx, revoked("grt-old")))
+	require.NoError(t, g.Revoked(ctx, revoked("grt-never-seen")))
+	require.Len(t, f.grantRoles(t), 1, "grt-live's login")
+	grants, err := store.ListGrants(ctx)
+	require.NoError(t, err)
+	require.Len(t, grants, 3)
+
+	n, err := sweep.Sweep(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, n, "nothing ended before the horizon yet")
+
+	set(t0.Add(retention + 2*time.Hour))
+	n, err = sweep.Sweep(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 2, n, "the revoked grants go")
+	grants, err = store.ListGrants(ctx)
+	require.NoError(t, err)
+	require.Len(t, grants, 1)
+	assert.Equal(t, "grt-live", grants[0].GrantID)
+
+	require.NoError(t, g.Activated(ctx, old), "the late activation of a removed grant")
+	assert.Len(t, f.grantRoles(t), 1, "it issued nothing: only grt-live's login exists")
+}
