@@ -28,6 +28,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"PAVE_PROVISIONING_KEY": "c2hvcnQ="}, "PAVE_PROVISIONING_KEY: want 32 bytes"},
 		{map[string]string{"PAVE_PROVISIONING_KEY": key32(), "PAVE_PROVISIONING_KEY_FILE": "/k"}, "not both"},
 		{map[string]string{"PAVE_PROVISIONING_SWEEP_INTERVAL": "10ms"}, "PAVE_PROVISIONING_SWEEP_INTERVAL"},
+		{map[string]string{"PAVE_PROVISIONING_TOMBSTONE_RETENTION": "1h"}, "PAVE_PROVISIONING_TOMBSTONE_RETENTION: must be 0 (keep every tombstone) or at least 24h"},
 		{map[string]string{"PAVE_PROVISIONING_SWEEP_REMOVE": "maybe"}, "PAVE_PROVISIONING_SWEEP_REMOVE"},
 		{map[string]string{"PAVE_PROVISIONING_DRIFT_INTERVAL": "-1s"}, "PAVE_PROVISIONING_DRIFT_INTERVAL"},
 		{map[string]string{"PAVE_PROVISIONING_DRIFT_INTERVAL": "10ms"}, "PAVE_PROVISIONING_DRIFT_INTERVAL"},

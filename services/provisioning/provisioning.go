@@ -6,6 +6,7 @@
 //	       └─ one result: pave.evt.provisioning.resource.{provisioned,updated,sanitized,deprovisioned,failed}
 //	pave.provisioning.credentials (request/reply) ─ sealed login from the ledger
 //	sweeper (every PAVE_PROVISIONING_SWEEP_INTERVAL) ─ inventories vs ledger ─ resource.orphaned
+//	tombstone sweep (hourly) ─ tombstones older than PAVE_PROVISIONING_TOMBSTONE_RETENTION leave the ledger
 //	pave.evt.access.grant.{activated,revoked} (EVT_ACCESS, durable "provisioning-grants")
 //	pave.cmd.provisioning.credentials-{sync,revoke} ─ grant store (KV PROVISIONING_GRANTS, CAS)
 //	  └─ grant logins (paveg_<hash>: a PostgreSQL role, a Redis ACL user) ─ credentials.{synced,revoked,failed}
@@ -156,8 +157,9 @@ func (p parts) build(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	deps := app.Deps{Ledger: ledger, Drivers: p.Drivers, Sealer: p.Sealer, Publisher: p.Bus, Gone: gone,
-		MaxDeliver: ports.MaxDeliver, Lease: 2 * p.Cfg.AckWait, Log: log, Receipts: receipts}
-	grants, err := p.newGrants(ctx, deps, ledger)
+		MaxDeliver: ports.MaxDeliver, Lease: 2 * p.Cfg.AckWait, Log: log, Receipts: receipts,
+		TombstoneRetention: p.Cfg.TombstoneRetention}
+	grants, grantStore, err := p.newGrants(ctx, deps, ledger)
 	if err != nil {
 		return err
 	}
@@ -174,6 +176,10 @@ func (p parts) build(ctx context.Context, log *slog.Logger) error {
 	if p.Cfg.DriftInterval > 0 {
 		p.RT.Every(ports.DriftSweeper(drift, p.Cfg.DriftInterval, log))
 	}
+	if p.Cfg.TombstoneRetention > 0 {
+		p.RT.Every(ports.TombstoneSweeper(&app.Tombstones{Ledger: ledger, Grants: grantStore,
+			Retention: p.Cfg.TombstoneRetention}, tombstoneSweepEvery, log))
+	}
 	if p.Cfg.SweepInterval > 0 {
 		sweep := &app.Sweep{Ledger: ledger, Drivers: p.Drivers, Publisher: p.Bus, Remove: p.Cfg.SweepRemove}
 		p.RT.Every(ports.Sweeper(sweep, p.Cfg.SweepInterval, log))
@@ -183,16 +189,16 @@ func (p parts) build(ctx context.Context, log *slog.Logger) error {
 
 // newGrants builds the grant-login handlers over their store. Access's
 // event stream is declared here too, so that provisioning can start first.
-func (p parts) newGrants(ctx context.Context, deps app.Deps, ledger *adapters.KVLedger) (*app.Grants, error) {
+func (p parts) newGrants(ctx context.Context, deps app.Deps, ledger *adapters.KVLedger) (*app.Grants, *adapters.KVGrants, error) {
 	if err := bus.EnsureStreams(ctx, p.JetStream, bus.ServiceStreams("access", p.Streams)...); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	store, err := adapters.NewKVGrants(ctx, p.JetStream, p.Streams.Replicas)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	return &app.Grants{Store: store, Ledger: ledger, Drivers: deps.Drivers, Sealer: deps.Sealer,
-		Publisher: p.Bus, Gone: deps.Gone, MaxDeliver: ports.MaxDeliver, Lease: deps.Lease, Log: deps.Log}, nil
+		Publisher: p.Bus, Gone: deps.Gone, MaxDeliver: ports.MaxDeliver, Lease: deps.Lease, Log: deps.Log}, store, nil
 }
 
 // Config is the provisioning service's configuration. A driver whose
@@ -239,7 +245,18 @@ type Config struct {
 	// ReceiptTTL is how long an environment's teardown receipt is kept
 	// after its last step.
 	ReceiptTTL time.Duration `env:"PAVE_PROVISIONING_RECEIPT_TTL" envDefault:"720h"`
+	// TombstoneRetention is how long the ledger keeps the tombstone of a
+	// deleted resource (0: for ever). While it is kept a late provision of
+	// the id is refused; after it, a provision command that old is refused
+	// by its age. A command leaves CMD_PROVISIONING within minutes while
+	// provisioning runs (MaxDeliver deliveries of at most
+	// PAVE_PROVISIONING_ACK_WAIT each), so the window is what an outage
+	// may last without a queued command being answered by its age.
+	TombstoneRetention time.Duration `env:"PAVE_PROVISIONING_TOMBSTONE_RETENTION" envDefault:"720h"`
 }
+
+// tombstoneSweepEvery is how often tombstones past the retention go.
+const tombstoneSweepEvery = time.Hour
 
 // Validate names every variable that is wrong.
 func (c Config) Validate() error {
@@ -278,6 +295,9 @@ func (c Config) Validate() error {
 	}
 	if _, err := adapters.ParseKey(c.Key); c.Key != "" && err != nil {
 		errs = append(errs, config.Invalidf("PAVE_PROVISIONING_KEY", "want 32 bytes, base64: %v", err))
+	}
+	if c.TombstoneRetention != 0 && c.TombstoneRetention < 24*time.Hour {
+		errs = append(errs, config.Invalidf("PAVE_PROVISIONING_TOMBSTONE_RETENTION", "must be 0 (keep every tombstone) or at least 24h, far longer than a command waits in CMD_PROVISIONING, got %s", c.TombstoneRetention))
 	}
 	if c.SweepInterval < 0 || c.SweepInterval > 0 && c.SweepInterval < time.Second {
 		errs = append(errs, config.Invalid("PAVE_PROVISIONING_SWEEP_INTERVAL", "must be 0 (off) or at least 1s"))

@@ -237,3 +237,23 @@ func TestTransientFailuresEndInFailedAfterTheLastDelivery(t *testing.T) {
 	assert.True(t, failed.Retryable, "the cause was transient")
 	assert.True(t, strings.Contains(failed.Reason, "connection refused"), failed.Reason)
 }
+
+// A provision command that waited in CMD_PROVISIONING longer than the
+// tombstone retention (its event's time 31 days back) is answered failed
+// and creates nothing: the tombstone that would have refused it may be
+// gone. A fresh command for the same resource is made.
+func TestAProvisionOlderThanTheTombstoneRetentionIsRefused(t *testing.T) {
+	admin := testkit.Postgres(t).URL()
+	s := start(t, map[string]string{"PAVE_PROVISIONING_POSTGRES_URL": admin, "PAVE_PROVISIONING_SWEEP_INTERVAL": "0"})
+	e, err := bus.NewEvent("saga-old/provision/1", "pave/lifecycle", events.TypeProvisionCommand, provisionCommand("env1-db", "postgres"))
+	require.NoError(t, err)
+	e.SetTime(time.Now().Add(-31 * 24 * time.Hour))
+	require.NoError(t, s.bus.Publish(context.Background(), e))
+	failed := await[events.ResourceFailed](t, s, events.TypeResourceFailed, "env1-db")
+	assert.False(t, failed.Retryable)
+	assert.Contains(t, failed.Reason, "longer ago than the tombstone retention")
+
+	s.send(t, "saga-new/provision/1", events.TypeProvisionCommand, provisionCommand("env1-db", "postgres"))
+	done := await[events.ResourceProvisioned](t, s, events.TypeResourceProvisioned, "env1-db")
+	assert.Equal(t, "pave_env1_db", done.Outputs["database"], "a command issued now is made")
+}

@@ -35,7 +35,7 @@ var (
 type KV struct {
 	kv     jetstream.KeyValue
 	raw    *kv.Table[json.RawMessage]
-	stream jetstream.Stream
+	forget *kv.Forgetter
 }
 
 // OpenKV creates or updates bucket name.
@@ -44,33 +44,19 @@ func OpenKV(ctx context.Context, js jetstream.JetStream, name string, replicas i
 	if err != nil {
 		return nil, err
 	}
-	stream, err := js.Stream(ctx, "KV_"+name)
+	f, err := kv.NewForgetter(ctx, js, b)
 	if err != nil {
-		return nil, fmt.Errorf("open bucket %s: %w", name, err)
+		return nil, err
 	}
-	return &KV{kv: b, raw: kv.Over[json.RawMessage](b), stream: stream}, nil
+	return &KV{kv: b, raw: kv.Over[json.RawMessage](b), forget: f}, nil
 }
 
-// Forget removes key's value when stale says it may go, and answers
+// Forget removes key's value when stale says it may go (kv.Forgetter), and answers
 // whether the key is gone. It removes the value it checked and nothing
 // written after it (the purge stops at its revision), and leaves no
 // delete marker: a forgotten key takes no room at all.
 func (k *KV) Forget(ctx context.Context, key string, stale func(cur []byte) bool) (bool, error) {
-	e, err := k.kv.Get(ctx, key)
-	switch {
-	case errors.Is(err, jetstream.ErrKeyNotFound):
-		return true, nil
-	case err != nil:
-		return false, fmt.Errorf("get %s: %w", key, err)
-	case !stale(e.Value()):
-		return false, nil
-	}
-	subject := "$KV." + k.kv.Bucket() + "." + key
-	if err := k.stream.Purge(ctx, jetstream.WithPurgeSubject(subject), jetstream.WithPurgeSequence(e.Revision()+1)); err != nil {
-		return false, fmt.Errorf("forget %s: %w", key, err)
-	}
-	_, err = k.kv.Get(ctx, key)
-	return errors.Is(err, jetstream.ErrKeyNotFound), nil
+	return k.forget.Forget(ctx, key, stale)
 }
 
 // Bucket is the underlying bucket.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -23,12 +24,16 @@ const GrantsBucket = "PROVISIONING_GRANTS"
 // KVGrants is the grant store on JetStream KV: three typed tables over
 // one bucket.
 type KVGrants struct {
+	forget  *kv.Forgetter
 	grants  *kv.Table[domain.Grant]
 	targets *kv.Table[domain.Target]
 	issued  *kv.Table[domain.Issued]
 }
 
-var _ app.GrantStore = (*KVGrants)(nil)
+var (
+	_ app.GrantStore      = (*KVGrants)(nil)
+	_ app.GrantTombstones = (*KVGrants)(nil)
+)
 
 // NewKVGrants declares the bucket (idempotently) and returns the store.
 func NewKVGrants(ctx context.Context, js jetstream.JetStream, replicas int) (*KVGrants, error) {
@@ -41,7 +46,11 @@ func NewKVGrants(ctx context.Context, js jetstream.JetStream, replicas int) (*KV
 	if err != nil {
 		return nil, err
 	}
-	return &KVGrants{grants: kv.Over[domain.Grant](b), targets: kv.Over[domain.Target](b), issued: kv.Over[domain.Issued](b)}, nil
+	f, err := kv.NewForgetter(ctx, js, b)
+	if err != nil {
+		return nil, err
+	}
+	return &KVGrants{forget: f, grants: kv.Over[domain.Grant](b), targets: kv.Over[domain.Target](b), issued: kv.Over[domain.Issued](b)}, nil
 }
 
 // grantKey hashes the grant id: access may use characters a KV key may not.
@@ -70,6 +79,15 @@ func (s *KVGrants) PutGrant(ctx context.Context, g domain.Grant) (domain.Grant, 
 // ListGrants reads every grant, revoked ones included.
 func (s *KVGrants) ListGrants(ctx context.Context) ([]domain.Grant, error) {
 	return list(ctx, s.grants, "grant.>", func(g *domain.Grant, rev uint64) { g.Revision = rev })
+}
+
+// ForgetGrant removes grant id's record, every revision and without a
+// marker, if stale says the record as stored may go; true when it is gone.
+func (s *KVGrants) ForgetGrant(ctx context.Context, id string, stale func(domain.Grant) bool) (bool, error) {
+	return s.forget.Forget(ctx, grantKey(id), func(raw []byte) bool {
+		var g domain.Grant
+		return json.Unmarshal(raw, &g) == nil && stale(g)
+	})
 }
 
 // GetTarget reads an environment's record; app.ErrNotFound if unknown.

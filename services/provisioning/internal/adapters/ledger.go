@@ -19,11 +19,15 @@ const LedgerBucket = "PROVISIONING_LEDGER"
 
 // KVLedger is the resource ledger on JetStream KV; every write is a
 // compare-and-set on the key's revision.
-type KVLedger struct{ kv jetstream.KeyValue }
+type KVLedger struct {
+	kv     jetstream.KeyValue
+	forget *kv.Forgetter
+}
 
 var (
-	_ app.Ledger       = (*KVLedger)(nil)
-	_ app.LedgerLister = (*KVLedger)(nil)
+	_ app.Ledger          = (*KVLedger)(nil)
+	_ app.LedgerLister    = (*KVLedger)(nil)
+	_ app.TombstoneLedger = (*KVLedger)(nil)
 )
 
 // NewKVLedger declares the bucket (idempotently) and returns the ledger.
@@ -36,7 +40,11 @@ func NewKVLedger(ctx context.Context, js jetstream.JetStream, replicas int) (*KV
 	if err != nil {
 		return nil, err
 	}
-	return &KVLedger{kv: b}, nil
+	f, err := kv.NewForgetter(ctx, js, b)
+	if err != nil {
+		return nil, err
+	}
+	return &KVLedger{kv: b, forget: f}, nil
 }
 
 // Get reads a record; app.ErrNotFound if the id was never recorded.
@@ -111,6 +119,16 @@ func (l *KVLedger) List(ctx context.Context) ([]domain.Record, error) {
 			out = append(out, r)
 		}
 	}
+}
+
+// Forget removes id's record, every revision and without a marker, if
+// stale says the record as stored may go; true when it is gone. A record
+// that does not decode stays.
+func (l *KVLedger) Forget(ctx context.Context, id string, stale func(domain.Record) bool) (bool, error) {
+	return l.forget.Forget(ctx, id, func(raw []byte) bool {
+		var r domain.Record
+		return json.Unmarshal(raw, &r) == nil && stale(r)
+	})
 }
 
 func decodeRecord(e jetstream.KeyValueEntry) (domain.Record, error) {

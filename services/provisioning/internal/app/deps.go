@@ -139,6 +139,16 @@ type Deps struct {
 	Now   func() time.Time
 	// Receipts, when set, keeps each environment's teardown receipt.
 	Receipts Receipts
+	// TombstoneRetention is how long the ledger keeps a tombstone (see
+	// Tombstones); a provision issued longer ago than it is refused when
+	// the ledger does not hold its id. Zero: tombstones are kept for ever.
+	TombstoneRetention time.Duration
+}
+
+// outlivesTombstones reports whether a command issued at issued is older
+// than any tombstone the ledger still keeps.
+func (d Deps) outlivesTombstones(issued time.Time) bool {
+	return d.TombstoneRetention > 0 && !issued.IsZero() && d.now().Sub(issued) > d.TombstoneRetention
 }
 
 func (d Deps) now() time.Time {

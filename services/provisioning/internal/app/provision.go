@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/pave-platform/pave/pkg/events"
 	"github.com/pave-platform/pave/services/provisioning/internal/domain"
@@ -19,22 +20,34 @@ func NewProvision(d Deps) *Provision { return &Provision{d} }
 
 // Handle applies one provision command and publishes its one result.
 func (h *Provision) Handle(ctx context.Context, commandID string, c events.ProvisionCommand) error {
+	return h.HandleIssued(ctx, commandID, time.Time{}, c)
+}
+
+// HandleIssued is Handle for a command issued at issued (its event's
+// time; zero when unknown). A command for an id the ledger does not hold
+// that was issued longer ago than the tombstone retention is refused: the
+// id's tombstone may have been removed since, and a provision after its
+// deprovision must create nothing.
+func (h *Provision) HandleIssued(ctx context.Context, commandID string, issued time.Time, c events.ProvisionCommand) error {
 	r := resourceOf(c.EnvironmentID, c.Team, c.Resource)
 	a := answer{commandID: commandID, saga: c.Saga, environmentID: c.EnvironmentID, resourceID: r.ID}
-	rec, err := h.provision(ctx, commandID, r)
+	rec, err := h.provision(ctx, commandID, issued, r)
 	if err != nil {
 		return h.settle(ctx, a, events.ActionProvision, h.release(ctx, commandID, r.ID, err))
 	}
 	return h.ready(ctx, a, events.TypeResourceProvisioned, rec)
 }
 
-func (h *Provision) provision(ctx context.Context, commandID string, r domain.Resource) (domain.Record, error) {
+func (h *Provision) provision(ctx context.Context, commandID string, issued time.Time, r domain.Resource) (domain.Record, error) {
 	if err := r.Validate(); err != nil {
 		return domain.Record{}, err
 	}
 	rec, err := h.Ledger.Get(ctx, r.ID)
 	found := err == nil
 	switch {
+	case errors.Is(err, ErrNotFound) && h.outlivesTombstones(issued):
+		return domain.Record{}, domain.Refused("resource %s: the command was issued at %s, longer ago than the tombstone retention, so a deprovision it lost to may be forgotten; it creates nothing",
+			r.ID, issued.UTC().Format(time.RFC3339))
 	case errors.Is(err, ErrNotFound):
 	case err != nil:
 		return domain.Record{}, fmt.Errorf("read ledger for %s: %w", r.ID, err)

@@ -52,6 +52,18 @@ type Target struct {
 	Revision  uint64    `json:"-"`
 }
 
+// EndedBefore reports whether g granted nothing after horizon: it expired,
+// or was revoked, before it. Its record may then go, as a late activation
+// of it grants nothing (its expiry is past) as long as the horizon is
+// further back than the longest grant (PAVE_ACCESS_MAX_GRANT).
+func (g Grant) EndedBefore(horizon time.Time) bool {
+	end := g.ExpiresAt
+	if g.Revoked && g.RevokedAt.After(end) {
+		end = g.RevokedAt
+	}
+	return end.Before(horizon)
+}
+
 // Live reports whether g still grants anything at now.
 func (g Grant) Live(now time.Time) bool { return !g.Revoked && now.Before(g.ExpiresAt) }
 

@@ -14,8 +14,8 @@ const (
 	StateProvisioning   State = "provisioning"
 	StateReady          State = "ready"
 	StateDeprovisioning State = "deprovisioning"
-	// StateDeleted is a tombstone: kept forever so that a late provision
-	// of the same id creates nothing.
+	// StateDeleted is a tombstone: kept for the tombstone retention so
+	// that a late provision of the same id creates nothing.
 	StateDeleted State = "deleted"
 )
 
@@ -154,6 +154,12 @@ func (r Record) Tombstone(commandID string, existed bool, now time.Time) Record 
 	r.Existed = existed
 	r.UpdatedAt = now
 	return r
+}
+
+// TombstonedBefore reports whether r is a tombstone last written before
+// horizon: its retention is over and it may leave the ledger.
+func (r Record) TombstonedBefore(horizon time.Time) bool {
+	return r.State == StateDeleted && r.UpdatedAt.Before(horizon)
 }
 
 // Abandon marks the resource deleted without its driver: its server was

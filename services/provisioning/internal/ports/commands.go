@@ -57,7 +57,9 @@ func (c Commands) Handle(ctx context.Context, e event.Event) error {
 	var err error
 	switch e.Type() {
 	case events.TypeProvisionCommand:
-		err = handle(ctx, e, c.Provision.Handle)
+		err = handle(ctx, e, func(ctx context.Context, id string, cmd events.ProvisionCommand) error {
+			return c.Provision.HandleIssued(ctx, id, e.Time(), cmd)
+		})
 	case events.TypeUpdateCommand:
 		err = handle(ctx, e, c.Update.Handle)
 	case events.TypeSanitizeCommand:

@@ -27,6 +27,20 @@ func Sweeper(s *app.Sweep, interval time.Duration, log *slog.Logger) service.Loo
 	})
 }
 
+// TombstoneSweeper removes the ledger's tombstones past their retention,
+// every interval.
+func TombstoneSweeper(t *app.Tombstones, interval time.Duration, log *slog.Logger) service.Loop {
+	return periodic("ledger tombstone sweep", interval, func(ctx context.Context) {
+		n, err := t.Sweep(ctx)
+		if n > 0 {
+			log.InfoContext(ctx, "ledger tombstones past their retention removed", "removed", n)
+		}
+		if err != nil && ctx.Err() == nil {
+			log.ErrorContext(ctx, "ledger tombstone sweep", "error", err)
+		}
+	})
+}
+
 // DriftSweeper is the credential drift sweep d as a loop, every interval (> 0).
 func DriftSweeper(d *app.Drift, interval time.Duration, log *slog.Logger) service.Loop {
 	return periodic("credential drift sweep", interval, func(ctx context.Context) {
