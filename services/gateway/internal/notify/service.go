@@ -52,19 +52,25 @@ func (s *Service) Handler() http.Handler { return s.API.Handler() }
 
 // FanoutSpec is the durable consumer of one event stream.
 func FanoutSpec(stream string) bus.ConsumerSpec {
-	// The bus keeps one NATS subject and event subject on one worker, so
-	// the events of one type about one subject are numbered in stream
-	// order. Never dead-lettered for a transient error: a lost fan-out
-	// would lose deliveries.
+	// A lane per NATS subject and event subject: the events of one type
+	// about one subject are numbered in stream order, and subjects are
+	// fanned out in parallel (on four hashed workers, 500 events/s queued
+	// behind each other's round trips). Never dead-lettered for a
+	// transient error: a lost fan-out would lose deliveries.
 	return bus.ConsumerSpec{Stream: stream, Durable: "gateway-notify-" + strings.ToLower(stream),
-		MaxDeliver: math.MaxInt32, Concurrency: 4, Backoff: bus.Backoff{Base: 100 * time.Millisecond, Max: 5 * time.Second}}
+		MaxDeliver: math.MaxInt32, Lanes: fanoutLanes, Backoff: bus.Backoff{Base: 100 * time.Millisecond, Max: 5 * time.Second}}
 }
 
-// DeliverSpec is the deliverer's durable consumer.
+// fanoutLanes bounds the events one stream's fan-out works on at once.
+const fanoutLanes = 64
+
+// DeliverSpec is the deliverer's durable consumer: a lane per ordering
+// key (subscription and subject), PAVE_NOTIFY_WORKERS of them at once, so
+// a slow or failing receiver holds up only its own keys.
 func DeliverSpec(c Config) bus.ConsumerSpec {
 	return bus.ConsumerSpec{Stream: "CMD_GATEWAY", Durable: "gateway-notify-deliver",
 		FilterSubjects: []string{events.SubjectNotifyDeliver}, MaxDeliver: math.MaxInt32,
-		AckWait: 2*c.Timeout + 5*time.Second, MaxAckPending: c.MaxPending, Concurrency: c.Workers,
+		AckWait: 2*c.Timeout + 5*time.Second, MaxAckPending: c.MaxPending, Lanes: c.Workers,
 		Backoff: bus.Backoff{Base: min(10*time.Millisecond, c.Poll), Max: c.Poll}}
 }
 
