@@ -27,6 +27,7 @@ type Service struct {
 	log       *slog.Logger
 	so        bus.StreamOptions
 	js        jetstream.JetStream
+	bus       *bus.Bus
 }
 
 // New opens the tables and loads the index; nothing runs until Register.
@@ -44,7 +45,7 @@ func New(ctx context.Context, cfg Config, b *bus.Bus, so bus.StreamOptions, log 
 	fan := NewFanout(st, index, b, log)
 	del := NewDeliverer(st, index, b, NewGuard(cfg).Client(cfg.Timeout), cfg, log)
 	return &Service{Config: cfg, Stores: st, Index: index, Fanout: fan, Deliverer: del,
-		API: NewAPI(cfg, st, index, fan, js, log), log: log, so: so, js: js}, nil
+		API: NewAPI(cfg, st, index, fan, js, log), log: log, so: so, js: js, bus: b}, nil
 }
 
 // Handler serves the notify routes.
@@ -76,7 +77,8 @@ func DeliverSpec(c Config) bus.ConsumerSpec {
 
 // Register declares the followed streams (with their owners'
 // configuration, so the order services start in does not matter) and
-// puts the consumers and the index's watch on rt.
+// puts the consumers and the index's watch on rt; what a fan-out that
+// died left unacknowledged is fanned out first, in order.
 func (s *Service) Register(ctx context.Context, rt *service.Runtime) error {
 	for _, name := range s.Config.Streams {
 		cfg, ok := streamConfig(name, s.so)
@@ -85,6 +87,10 @@ func (s *Service) Register(ctx context.Context, rt *service.Runtime) error {
 		}
 		if err := bus.EnsureStreams(ctx, s.js, cfg); err != nil {
 			return err
+		}
+		if err := s.Fanout.Recover(ctx, s.bus, name); err != nil {
+			// Nothing is lost: the consumer redelivers them, later.
+			s.log.WarnContext(ctx, "fan-out not recovered in order", "stream", name, "error", err)
 		}
 		rt.Handle(FanoutSpec(name), s.Fanout.Handle)
 	}
