@@ -38,7 +38,13 @@ type ConsumerSpec struct {
 	AckWait        time.Duration // also the handler's deadline; default 30s
 	MaxAckPending  int           // default 1024
 	Concurrency    int           // workers; one ordering key always goes to the same worker; default 4
-	Backoff        Backoff       // default 100ms doubling to 30s
+	// Lanes, when set, replaces the Concurrency workers with a lane per
+	// ordering key, at most Lanes running at once: a key waits only for
+	// its own earlier messages, never for another key that hashed to the
+	// same worker. Order holds per key only, so a consumer that needs the
+	// stream's total order keeps Concurrency 1.
+	Lanes   int
+	Backoff Backoff // default 100ms doubling to 30s
 	// InactiveThreshold, when set, lets the server delete the consumer
 	// once nobody has pulled from it that long: for a consumer one process
 	// names for itself (an in-memory index fed from the stream's start),
@@ -91,6 +97,7 @@ type Subscription struct {
 	cc       jetstream.ConsumeContext
 	advisory *nats.Subscription
 	workers  []chan jetstream.Msg
+	lanes    *lanes // instead of workers when spec.Lanes is set
 	wg       sync.WaitGroup
 	draining atomic.Bool
 	// sendMu guards the worker channels against a send after close.
@@ -130,11 +137,21 @@ func (b *Bus) subscribe(ctx context.Context, spec ConsumerSpec, h func(context.C
 	if s.advisory, err = b.watchMaxDeliveries(s); err != nil {
 		return nil, err
 	}
-	s.workers = make([]chan jetstream.Msg, spec.Concurrency)
-	for i := range s.workers {
-		s.workers[i] = make(chan jetstream.Msg, 16)
-		s.wg.Add(1)
-		go s.work(s.workers[i])
+	if spec.Lanes > 0 {
+		s.lanes = newLanes(spec.Lanes, func(m jetstream.Msg) {
+			if s.draining.Load() {
+				_ = m.Nak()
+				return
+			}
+			s.process(m)
+		})
+	} else {
+		s.workers = make([]chan jetstream.Msg, spec.Concurrency)
+		for i := range s.workers {
+			s.workers[i] = make(chan jetstream.Msg, 16)
+			s.wg.Add(1)
+			go s.work(s.workers[i])
+		}
 	}
 	// Short pull expiry and heartbeat: after a server restart the pull is
 	// re-issued within seconds rather than after the default 30 s.
@@ -153,11 +170,21 @@ func (b *Bus) subscribe(ctx context.Context, spec ConsumerSpec, h func(context.C
 // to one worker. Commands for different entities on one NATS subject run
 // in parallel; events of one entity stay in order.
 func (s *Subscription) dispatch(m jetstream.Msg) {
+	var subject string
+	if hs := m.Headers(); hs != nil {
+		subject = hs.Get(headerPrefix + "subject")
+	}
+	if s.lanes != nil {
+		if s.draining.Load() {
+			_ = m.Nak()
+			return
+		}
+		s.lanes.add(m.Subject()+"\x00"+subject, m)
+		return
+	}
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(m.Subject()))
-	if hs := m.Headers(); hs != nil {
-		_, _ = h.Write([]byte(hs.Get(headerPrefix + "subject")))
-	}
+	_, _ = h.Write([]byte(subject))
 	s.sendMu.RLock()
 	defer s.sendMu.RUnlock()
 	if s.closed || s.draining.Load() {
@@ -210,6 +237,10 @@ func (s *Subscription) closeWorkers() {
 		return
 	}
 	s.closed = true
+	if s.lanes != nil {
+		s.lanes.close()
+		s.wg.Go(s.lanes.wait)
+	}
 	for _, ch := range s.workers {
 		close(ch)
 	}

@@ -164,15 +164,16 @@ func benchCrash(b *testing.B) {
 	_, secret := r.subscribe("ana", map[string]any{"team": "alpha", "url": srv.URL + "/hook"})
 	br.secret = secret
 	const published = 2000
+	var ids []string // in the order published; each subject's in its order
 	for i := range published / 2 {
-		r.transition("alpha", "env-"+strconv.Itoa(i%20), i/20+1, "ready", "updating")
+		ids = append(ids, r.transition("alpha", "env-"+strconv.Itoa(i%20), i/20+1, "ready", "updating"))
 	}
 	waitCount(b, br, published/4, time.Minute)
 	r.nc.Close() // the deliverer dies with deliveries in flight
 	r.stop()
 	r.connect()
 	for i := published / 2; i < published; i++ {
-		r.transition("alpha", "env-"+strconv.Itoa(i%20), i/20+1, "ready", "updating")
+		ids = append(ids, r.transition("alpha", "env-"+strconv.Itoa(i%20), i/20+1, "ready", "updating"))
 	}
 	r.start()
 	waitCount(b, br, published, 3*time.Minute)
@@ -181,4 +182,16 @@ func benchCrash(b *testing.B) {
 	fmt.Printf("RESULT notify_crash_published %d events\n", published)
 	fmt.Printf("RESULT notify_crash_delivered %d events\n", len(br.first))
 	fmt.Printf("RESULT notify_crash_sent_again %d deliveries\n", br.repeats)
+	// An event that arrived before one published earlier on its subject.
+	late, latest := 0, map[int]time.Time{}
+	for i, id := range ids {
+		t, ok := br.first["/hook "+id]
+		if ok && t.Before(latest[i%20]) {
+			late++
+		}
+		if t.After(latest[i%20]) {
+			latest[i%20] = t
+		}
+	}
+	fmt.Printf("RESULT notify_crash_out_of_order %d events\n", late)
 }

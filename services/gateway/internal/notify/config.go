@@ -45,7 +45,7 @@ type Config struct {
 	Streams []string `env:"PAVE_NOTIFY_STREAMS" envSeparator:"," envDefault:"EVT_LIFECYCLE,EVT_PROVISIONING,EVT_ACCESS,EVT_COST,EVT_SCHEDULER,EVT_GATEWAY,EVT_RUNNER,EVT_PLATFORM"`
 	// MaxPending is how many deliveries may wait unacknowledged at once.
 	MaxPending int `env:"PAVE_NOTIFY_MAX_PENDING" envDefault:"10000"`
-	// Workers deliver in parallel (one ordering key stays on one worker).
+	// Workers bounds the lanes delivering at once (a lane per ordering key).
 	Workers int `env:"PAVE_NOTIFY_WORKERS" envDefault:"32"`
 	// Replicas of the buckets (the platform's stream replicas; not read
 	// from the environment).

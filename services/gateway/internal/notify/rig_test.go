@@ -190,6 +190,9 @@ type receiver struct {
 	order  map[string][]string
 	bodies map[string][]byte
 	hits   int
+	// changed lists ids sent again with another body than the first
+	// time: a receiver deduping on webhook-id would drop a change.
+	changed []string
 }
 
 func newReceiver(t testing.TB) *receiver {
@@ -258,6 +261,9 @@ func (rc *receiver) handle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rc.seen[id]++
+	if rc.seen[id] > 1 && !bytes.Equal(rc.bodies[id], body) {
+		rc.changed = append(rc.changed, id)
+	}
 	if rc.seen[id] == 1 {
 		var e struct {
 			Subject string `json:"subject"`

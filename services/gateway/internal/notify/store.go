@@ -28,9 +28,10 @@ const (
 // latest are what an operator reads.
 const maxAttemptsKept = 20
 
-// maxRecent bounds a chain's memory of the events it numbered (a
-// redelivered event gets the same number).
-const maxRecent = 256
+// maxRecent bounds a chain's memory of the deliveries it numbered (a
+// redelivered event gets the same number): a token of 12 characters
+// each, so a chain stays about 2 KiB, read and written on every step.
+const maxRecent = 128
 
 // Stores are notify's tables.
 type Stores struct {
@@ -111,16 +112,56 @@ func (d *Delivery) record(a Attempt) {
 }
 
 // Chain numbers one ordering key's deliveries and says which is done.
+// Tail holds a token of each of the last numbered delivery ids, the last
+// one numbered Next, the one before Next-1, and so on.
 type Chain struct {
-	Next   uint64     `json:"next"`
-	Done   uint64     `json:"done"`
-	Recent []Assigned `json:"recent"`
+	Next uint64   `json:"next"`
+	Done uint64   `json:"done"`
+	Tail []string `json:"tail,omitempty"`
+	// Recent is the form chains were stored in before Tail (whole ids
+	// with their numbers, about 18 KiB a chain); read, never written.
+	Recent []Assigned `json:"recent,omitempty"`
 }
 
-// Assigned is an event's number in a chain.
+// Assigned is an event's number in a chain (the earlier form).
 type Assigned struct {
 	ID string `json:"id"`
 	N  uint64 `json:"n"`
+}
+
+// idToken is the chain's token of a delivery id: 60 bits of its hash,
+// no collision to fear among a chain's last few hundred.
+func idToken(id string) string { return hashKey(id)[:12] }
+
+// upgrade turns the earlier form into Tail (its numbers were consecutive,
+// ending at Next).
+func (c *Chain) upgrade() {
+	if len(c.Recent) == 0 {
+		return
+	}
+	if len(c.Tail) == 0 {
+		for _, a := range c.Recent {
+			c.Tail = append(c.Tail, idToken(a.ID))
+		}
+	}
+	c.Recent = nil
+}
+
+// number is id's number in c: the one it got before, else the next.
+func (c *Chain) number(id string) (n uint64, fresh bool) {
+	c.upgrade()
+	tok := idToken(id)
+	for i, t := range c.Tail {
+		if t == tok {
+			return c.Next - uint64(len(c.Tail)-1-i), false
+		}
+	}
+	c.Next++
+	c.Tail = append(c.Tail, tok)
+	if len(c.Tail) > maxRecent {
+		c.Tail = append([]string(nil), c.Tail[len(c.Tail)-maxRecent:]...)
+	}
+	return c.Next, true
 }
 
 // Assign numbers delivery id in chain key: the next number, or the one it
@@ -128,17 +169,9 @@ type Assigned struct {
 func (s *Stores) Assign(ctx context.Context, key, id string) (uint64, error) {
 	var n uint64
 	_, _, err := s.Chains.Upsert(ctx, key, func(c *Chain, _ bool) error {
-		for _, a := range c.Recent {
-			if a.ID == id {
-				n = a.N
-				return kv.ErrUnchanged
-			}
-		}
-		c.Next++
-		n = c.Next
-		c.Recent = append(c.Recent, Assigned{ID: id, N: n})
-		if len(c.Recent) > maxRecent {
-			c.Recent = c.Recent[len(c.Recent)-maxRecent:]
+		var fresh bool
+		if n, fresh = c.number(id); !fresh {
+			return kv.ErrUnchanged
 		}
 		return nil
 	})

@@ -1,0 +1,122 @@
+package bus_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pave-platform/pave/pkg/bus"
+)
+
+// More keys than lanes and more messages per key than a lane's turn:
+// every key's messages are handled in the order they were stored.
+func TestLanesKeepOrderPerKey(t *testing.T) {
+	env := newEnv(t)
+	var mu sync.Mutex
+	seen := map[string][]int{}
+	spec := env.spec("lanes-order")
+	spec.Lanes = 2
+	env.subscribe(t, spec, func(_ context.Context, e event.Event) error {
+		th := dataOf(t, e)
+		mu.Lock()
+		defer mu.Unlock()
+		seen[th.Key] = append(seen[th.Key], th.N)
+		return nil
+	})
+	const perKey = 150
+	keys := []string{"a", "b", "c", "d", "e"}
+	for i := range perKey {
+		for _, k := range keys {
+			ev, err := bus.NewEvent(fmt.Sprintf("%s-%d", k, i), "pave/test", testType, thing{N: i, Key: k})
+			require.NoError(t, err)
+			env.publishOn(t, k, ev)
+		}
+	}
+	require.Eventually(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		total := 0
+		for _, v := range seen {
+			total += len(v)
+		}
+		return total == perKey*len(keys)
+	}, 20*time.Second, 10*time.Millisecond)
+	for _, k := range keys {
+		for i, n := range seen[k] {
+			require.Equal(t, i, n, "subject %s out of order at %d", k, i)
+		}
+	}
+}
+
+// A key whose handler is stuck holds up only its own messages: the
+// other key's are handled meanwhile (with one worker per hash they
+// would wait behind it).
+func TestALaneWaitsOnlyForItsOwnKey(t *testing.T) {
+	env := newEnv(t)
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var fast []string
+	slowDone := 0
+	spec := env.spec("lanes-hol")
+	spec.Lanes = 4
+	spec.AckWait = 30 * time.Second
+	env.subscribe(t, spec, func(_ context.Context, e event.Event) error {
+		if dataOf(t, e).Key == "slow" {
+			<-release
+			mu.Lock()
+			slowDone++
+			mu.Unlock()
+			return nil
+		}
+		mu.Lock()
+		fast = append(fast, e.ID())
+		mu.Unlock()
+		return nil
+	})
+	var once sync.Once
+	unstick := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(unstick) // before the subscription's drain, which waits for it
+	publish := func(key, id string, n int) {
+		ev, err := bus.NewEvent(id, "pave/test", testType, thing{N: n, Key: key})
+		require.NoError(t, err)
+		env.publishOn(t, key, ev)
+	}
+	publish("slow", "slow-0", 0)
+	publish("slow", "slow-1", 1)
+	for i := range 20 {
+		publish("fast", fmt.Sprintf("fast-%d", i), i)
+	}
+	require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(fast) == 20 },
+		10*time.Second, 10*time.Millisecond, "the fast key waited behind the stuck one")
+	mu.Lock()
+	assert.Zero(t, slowDone)
+	mu.Unlock()
+	unstick()
+	require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return slowDone == 2 },
+		10*time.Second, 10*time.Millisecond)
+}
+
+// Stopping a consumer on lanes gives back what it had not started;
+// the next subscriber gets all of it.
+func TestLanesDrainGivesBackWhatWasNotStarted(t *testing.T) {
+	env := newEnv(t)
+	rec := newRecorder()
+	spec := env.spec("lanes-close")
+	spec.Lanes = 2
+	sub, err := env.bus.Subscribe(context.Background(), spec, rec.handle)
+	require.NoError(t, err)
+	for i, id := range ids("lclose", 200) {
+		env.publishOn(t, fmt.Sprint(i%8), newThing(t, id, i))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, sub.Stop(ctx))
+	env.subscribe(t, spec, rec.handle)
+	require.Eventually(t, func() bool { return rec.distinct() == 200 }, 20*time.Second, 10*time.Millisecond)
+}
