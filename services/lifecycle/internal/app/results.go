@@ -117,6 +117,9 @@ func (s *Service) HandleSagaProgress(ctx context.Context, e event.Event) error {
 	if err := json.Unmarshal(e.Data(), &p); err != nil {
 		return bus.Permanent(fmt.Errorf("progress %s: %w", e.ID(), err))
 	}
+	if !saga.Status(p.Status).Terminal() {
+		return nil // only an end moves the environment: nothing to read
+	}
 	return s.HandleSagaEnd(ctx, p.SagaID, p.Status, p.Reason)
 }
 
