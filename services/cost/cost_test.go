@@ -212,6 +212,8 @@ func (h *harness) publishAgain() {
 type watcher struct {
 	mu   sync.Mutex
 	msgs [][]byte
+	// subjects are the messages' CloudEvent subjects, in the same order.
+	subjects []string
 }
 
 func (w *watcher) count() int {
@@ -232,6 +234,7 @@ func (h *harness) watch(subject string) *watcher {
 	sub, err := h.nc.Subscribe(subject, func(m *nats.Msg) {
 		w.mu.Lock()
 		w.msgs = append(w.msgs, m.Data)
+		w.subjects = append(w.subjects, m.Header.Get("ce-subject"))
 		w.mu.Unlock()
 	})
 	require.NoError(h.t, err)
