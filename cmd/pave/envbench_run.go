@@ -71,7 +71,12 @@ func (b *envBench) run(sagas, workers int, steady time.Duration) error {
 		seenMu.Unlock()
 	}
 
+	stop := make(chan struct{})
+	if os.Getenv("PAVE_BENCH_BACKLOG") != "" {
+		go b.probeBacklogs(stop)
+	}
 	rate, err := b.throughput(sagas, workers)
+	close(stop)
 	if err != nil {
 		return err
 	}

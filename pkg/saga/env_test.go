@@ -99,15 +99,20 @@ func stopEngine(t *testing.T, eng *saga.Engine) {
 	require.NoError(t, eng.Stop(ctx))
 }
 
-// waitFor polls the instance until it reaches status.
+// waitFor polls the instance until it reaches status. A terminal status
+// is reached once the saga has also published what its last transition
+// emitted: the write that ends it holds its last progress event until
+// the publish is acknowledged and a second write removes it, and a read
+// between the two (likely under load) sees that event still in the outbox.
 func waitFor(t *testing.T, eng *saga.Engine, id string, status saga.Status) saga.Instance {
 	t.Helper()
 	var inst saga.Instance
 	require.Eventually(t, func() bool {
 		var err error
 		inst, err = eng.Get(context.Background(), id)
-		return err == nil && inst.Status == status
-	}, 20*time.Second, 20*time.Millisecond, "saga %s never reached %s; last: %s %s", id, status, inst.Status, steps(inst))
+		return err == nil && inst.Status == status && (!status.Terminal() || len(inst.Outbox) == 0)
+	}, 20*time.Second, 20*time.Millisecond, "saga %s never reached %s with its outbox published; last: %s %s, %d in the outbox",
+		id, status, inst.Status, steps(inst), len(inst.Outbox))
 	return inst
 }
 

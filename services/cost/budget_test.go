@@ -52,8 +52,11 @@ func (h *harness) gate(answers *watcher, env string) events.CostCheck {
 	ok := assert.Eventually(h.t, func() bool {
 		answers.mu.Lock()
 		defer answers.mu.Unlock()
-		for _, raw := range answers.msgs {
+		for i, raw := range answers.msgs {
 			if json.Unmarshal(raw, &c) == nil && c.Saga.ID == id {
+				// The saga is the answer's subject: lifecycle's consumer
+				// handles different sagas' answers side by side.
+				assert.Equal(h.t, id, answers.subjects[i], "CloudEvent subject of the answer")
 				return true
 			}
 		}

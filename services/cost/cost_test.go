@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -24,6 +25,8 @@ import (
 	"github.com/pave-platform/pave/pkg/rpc"
 	"github.com/pave-platform/pave/pkg/schema"
 	"github.com/pave-platform/pave/pkg/testkit"
+	"github.com/pave-platform/pave/services/cost/internal/adapters"
+	"github.com/pave-platform/pave/services/cost/internal/domain"
 )
 
 var (
@@ -212,6 +215,8 @@ func (h *harness) publishAgain() {
 type watcher struct {
 	mu   sync.Mutex
 	msgs [][]byte
+	// subjects are the messages' CloudEvent subjects, in the same order.
+	subjects []string
 }
 
 func (w *watcher) count() int {
@@ -232,6 +237,7 @@ func (h *harness) watch(subject string) *watcher {
 	sub, err := h.nc.Subscribe(subject, func(m *nats.Msg) {
 		w.mu.Lock()
 		w.msgs = append(w.msgs, m.Data)
+		w.subjects = append(w.subjects, m.Header.Get("ce-subject"))
 		w.mu.Unlock()
 	})
 	require.NoError(h.t, err)
@@ -348,4 +354,38 @@ func TestRefusesANegativePriceNamingTheField(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "drivers.postgres.small: price -1 is negative")
 	assert.Contains(t, err.Error(), file)
+}
+
+// TestTransitionsAreStoredOnlyWhenCostReadsThem: a create and teardown is
+// six transitions; cost reads of them whether the environment is pending,
+// running or finished (and when it finished), so it stores three, and
+// what it stores says so.
+func TestTransitionsAreStoredOnlyWhenCostReadsThem(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	ctx := context.Background()
+	st, err := h.bus.JetStream().Stream(ctx, "KV_"+adapters.MetersBucket)
+	require.NoError(t, err)
+	info, err := st.Info(ctx)
+	require.NoError(t, err)
+	before := info.State.LastSeq
+
+	states := []string{"", "requested", "queued", "provisioning", "ready", "decommissioning", "deleted"}
+	for seq := 1; seq < len(states); seq++ {
+		h.publish(fmt.Sprintf("env-w/transition/%d", seq), events.TypeEnvironmentTransitioned, t0, events.EnvironmentTransitioned{
+			EnvironmentID: "env-w", Team: "pay", Name: "w", Template: "postgres-db", Version: "1.0.0", Stage: "dev",
+			From: states[seq-1], To: states[seq], Revision: 1, Seq: seq, At: t0.Add(time.Duration(seq) * time.Minute)})
+	}
+	meters, err := h.bus.JetStream().KeyValue(ctx, adapters.MetersBucket)
+	require.NoError(t, err)
+	var env domain.Environment
+	require.Eventually(t, func() bool {
+		entry, err := meters.Get(ctx, "env.env-w")
+		return err == nil && json.Unmarshal(entry.Value(), &env) == nil && env.State == "deleted"
+	}, 30*time.Second, 20*time.Millisecond, "the environment never read deleted at cost; last: %+v", env)
+	info, err = st.Info(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, uint64(3), info.State.LastSeq-before, "requested, ready and deleted are stored; the moves between them are not")
+	assert.Equal(t, 6, env.Seq)
+	assert.Equal(t, t0.Add(6*time.Minute), env.At, "a finished environment's time is when it finished")
 }

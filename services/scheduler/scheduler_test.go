@@ -308,10 +308,22 @@ func TestEnvironmentAdmissionThroughCommands(t *testing.T) {
 		return false
 	}, 10*time.Second, 50*time.Millisecond)
 
-	// Admitted events carry the saga back to it.
+	// Admitted events carry the saga back to it. Every workload event
+	// names its workload as CloudEvent subject, so a consumer (lifecycle's
+	// admissions) handles different workloads side by side instead of one
+	// after the other on the shared NATS subject.
 	var admitted []events.WorkloadAdmitted
 	for _, e := range h.logEvents() {
 		var a events.WorkloadAdmitted
+		var w struct {
+			WorkloadID string `json:"workload_id"`
+			Workload   struct {
+				ID string `json:"id"`
+			} `json:"workload"`
+		}
+		if json.Unmarshal(e.Data(), &w) == nil && w.WorkloadID+w.Workload.ID != "" {
+			assert.Equal(t, w.WorkloadID+w.Workload.ID, e.Subject(), "subject of %s %s", e.Type(), e.ID())
+		}
 		if e.Type() == events.TypeWorkloadAdmitted {
 			require.NoError(t, json.Unmarshal(e.Data(), &a))
 			admitted = append(admitted, a)

@@ -50,6 +50,9 @@ func (s *Service) HandleCheck(ctx context.Context, e event.Event) error {
 	if err != nil {
 		return err
 	}
+	// The saga's consumer keeps order per CloudEvent subject: answers to
+	// different sagas are handled side by side.
+	ans.SetSubject(c.Saga.ID)
 	return s.pub.Publish(ctx, ans)
 }
 

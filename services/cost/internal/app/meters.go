@@ -54,7 +54,9 @@ func (s *Service) HandleResource(ctx context.Context, e event.Event) error {
 }
 
 // HandleTransition keeps what cost needs of each environment: team,
-// template, stage and state. Only a later transition replaces it.
+// template, stage and state. Only a later transition replaces it, and
+// only when it changes what cost reads (domain.Environment.Covers): a
+// create and a teardown are stored three times, not once per transition.
 func (s *Service) HandleTransition(ctx context.Context, e event.Event) error {
 	var t events.EnvironmentTransitioned
 	if err := json.Unmarshal(e.Data(), &t); err != nil {
@@ -64,8 +66,12 @@ func (s *Service) HandleTransition(ctx context.Context, e event.Event) error {
 		if env.ID != "" && env.Seq >= t.Seq {
 			return false
 		}
-		*env = domain.Environment{ID: t.EnvironmentID, Team: t.Team, Name: t.Name, Template: t.Template,
+		next := domain.Environment{ID: t.EnvironmentID, Team: t.Team, Name: t.Name, Template: t.Template,
 			Version: t.Version, Stage: t.Stage, State: t.To, Seq: t.Seq, At: t.At.UTC()}
+		if env.ID != "" && env.Covers(next) {
+			return false
+		}
+		*env = next
 		return true
 	})
 }

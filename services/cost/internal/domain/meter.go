@@ -102,8 +102,11 @@ type Environment struct {
 	Template string `json:"template"`
 	Version  string `json:"version"`
 	Stage    string `json:"stage"`
-	State    string `json:"state"`
-	Seq      int    `json:"seq"`
+	// State is the latest state that changed what cost reads: a move
+	// within the pending states, or within the others, is not stored
+	// (see Covers).
+	State string `json:"state"`
+	Seq   int    `json:"seq"`
 	// At is when it entered State.
 	At time.Time `json:"at,omitzero"`
 }
@@ -112,6 +115,25 @@ type Environment struct {
 // still commits budget.
 func (e Environment) Pending() bool {
 	return e.State == "requested" || e.State == "queued" || e.State == "provisioning"
+}
+
+// finished says the environment ended; At then starts its retention.
+func (e Environment) finished() bool { return e.State == "deleted" || e.State == "failed" }
+
+// Covers says whether e already holds everything cost reads of next, a
+// later transition of the same environment: the same facts, and a state
+// of the same kind, pending or neither pending nor finished (cost reads
+// no more of the state, and At only of a finished one). Such a
+// transition need not be stored; a finished state always is.
+func (e Environment) Covers(next Environment) bool {
+	if e.ID != next.ID || e.Team != next.Team || e.Name != next.Name || e.Template != next.Template ||
+		e.Version != next.Version || e.Stage != next.Stage {
+		return false
+	}
+	if e.finished() || next.finished() {
+		return false
+	}
+	return e.Pending() == next.Pending()
 }
 
 // JobMeter is everything cost knows of one job workload.

@@ -118,7 +118,7 @@ func (j JobMeter) ClosedBefore(t time.Time) bool {
 
 // FinishedBefore says the environment ended (deleted, or failed) before t.
 func (e Environment) FinishedBefore(t time.Time) bool {
-	return (e.State == "deleted" || e.State == "failed") && e.At.Before(t)
+	return e.finished() && e.At.Before(t)
 }
 
 // CheckRetained refuses a window that starts before horizon (zero: all

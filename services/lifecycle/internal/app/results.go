@@ -117,6 +117,9 @@ func (s *Service) HandleSagaProgress(ctx context.Context, e event.Event) error {
 	if err := json.Unmarshal(e.Data(), &p); err != nil {
 		return bus.Permanent(fmt.Errorf("progress %s: %w", e.ID(), err))
 	}
+	if !saga.Status(p.Status).Terminal() {
+		return nil // only an end moves the environment: nothing to read
+	}
 	return s.HandleSagaEnd(ctx, p.SagaID, p.Status, p.Reason)
 }
 
@@ -127,7 +130,7 @@ func (s *Service) HandleSagaEnd(ctx context.Context, sagaID, status, reason stri
 	if !ok {
 		return nil
 	}
-	_, err := s.Transition(ctx, envID, func(env domain.Environment) (domain.Environment, error) {
+	env, err := s.Transition(ctx, envID, func(env domain.Environment) (domain.Environment, error) {
 		if env.Operation == nil || env.Operation.ID != sagaID {
 			return env, errNoChange // an older operation's late news
 		}
@@ -137,16 +140,16 @@ func (s *Service) HandleSagaEnd(ctx context.Context, sagaID, status, reason stri
 		return nil
 	}
 	if err == nil {
-		return s.releaseIfFree(ctx, envID)
+		return s.releaseIfFree(ctx, env)
 	}
 	return err
 }
 
-// releaseIfFree frees the name of an environment that no longer needs it:
-// deleted, or failed holding nothing.
-func (s *Service) releaseIfFree(ctx context.Context, envID string) error {
-	env, _, err := s.envs.Get(ctx, envID)
-	if err != nil || !env.NameFree() {
+// releaseIfFree frees the name of an environment, as just stored, that
+// no longer needs it: deleted, or failed holding nothing. No write after
+// the end's can hold the name again, so it is not read once more.
+func (s *Service) releaseIfFree(ctx context.Context, env domain.Environment) error {
+	if !env.NameFree() {
 		return nil
 	}
 	return s.envs.Release(ctx, env.Team, env.Name, env.ID)

@@ -271,6 +271,10 @@ func (s *Service) flush(ctx context.Context, env domain.Environment) {
 	for _, ev := range s.sent.unpublished(env) {
 		e, err := bus.NewEvent(fmt.Sprintf("%s/transition/%d", ev.EnvironmentID, ev.Seq), "pave/lifecycle", events.TypeEnvironmentTransitioned, ev)
 		if err == nil {
+			// Consumers keep order per CloudEvent subject, so one
+			// environment's transitions stay in order and different
+			// environments' are handled side by side.
+			e.SetSubject(ev.EnvironmentID)
 			err = s.pub.Publish(ctx, e)
 		}
 		if err != nil {

@@ -115,6 +115,12 @@ func (t *tx) emit(eventType string, data any) error {
 	if err != nil {
 		return err
 	}
+	if w := eventWorkload(e.Data()); w != "" {
+		// Consumers keep order per NATS subject and CloudEvent subject:
+		// without one, every workload's admissions (say) share a key and
+		// are handled one after the other.
+		e.SetSubject(w)
+	}
 	msg, err := t.l.bus.Message(t.ctx, e) // validated and encoded once, here
 	if err != nil {
 		return err
@@ -127,6 +133,23 @@ func (t *tx) emit(eventType string, data any) error {
 		t.changed = true
 	}
 	return nil
+}
+
+// eventWorkload is the workload an event's data is about ("" for none).
+func eventWorkload(data []byte) string {
+	var d struct {
+		WorkloadID string `json:"workload_id"`
+		Workload   struct {
+			ID string `json:"id"`
+		} `json:"workload"`
+	}
+	if json.Unmarshal(data, &d) != nil {
+		return ""
+	}
+	if d.WorkloadID != "" {
+		return d.WorkloadID
+	}
+	return d.Workload.ID
 }
 
 // Rebuild restores the latest snapshot, replays the log after it (all of
