@@ -16,10 +16,10 @@ import (
 // cost's took them one at a time).
 func TestTransitionEventsNameTheirEnvironment(t *testing.T) {
 	h := newHarness(t)
-	env := h.create(t)
+	env := h.Create(t)
 
 	var seen int
-	for _, e := range h.commands(t, "EVT_LIFECYCLE") {
+	for _, e := range h.Commands(t, "EVT_LIFECYCLE") {
 		if e.Type() != events.TypeEnvironmentTransitioned {
 			continue
 		}
