@@ -100,6 +100,9 @@ type Subscription struct {
 	lanes    *lanes // instead of workers when spec.Lanes is set
 	wg       sync.WaitGroup
 	draining atomic.Bool
+	// stopping closes when Stop begins: a dispatch waiting for a full
+	// worker gives its message back instead of holding sendMu.
+	stopping chan struct{}
 	// sendMu guards the worker channels against a send after close.
 	sendMu sync.RWMutex
 	closed bool
@@ -133,7 +136,7 @@ func (b *Bus) subscribe(ctx context.Context, spec ConsumerSpec, h func(context.C
 	if err != nil {
 		return nil, fmt.Errorf("consumer %s/%s: %w", spec.Stream, spec.Durable, err)
 	}
-	s := &Subscription{bus: b, spec: spec, handler: h}
+	s := &Subscription{bus: b, spec: spec, handler: h, stopping: make(chan struct{})}
 	if s.advisory, err = b.watchMaxDeliveries(s); err != nil {
 		return nil, err
 	}
@@ -191,7 +194,11 @@ func (s *Subscription) dispatch(m jetstream.Msg) {
 		_ = m.Nak() // another instance takes it at once
 		return
 	}
-	s.workers[h.Sum32()%uint32(len(s.workers))] <- m
+	select {
+	case s.workers[h.Sum32()%uint32(len(s.workers))] <- m:
+	case <-s.stopping:
+		_ = m.Nak()
+	}
 }
 
 func (s *Subscription) work(ch <-chan jetstream.Msg) {
@@ -212,6 +219,7 @@ func (s *Subscription) Stop(ctx context.Context) error {
 	if s.draining.Swap(true) {
 		return nil
 	}
+	close(s.stopping)
 	_ = s.advisory.Unsubscribe()
 	s.cc.Drain()
 	select {

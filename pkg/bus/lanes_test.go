@@ -120,3 +120,49 @@ func TestLanesDrainGivesBackWhatWasNotStarted(t *testing.T) {
 	env.subscribe(t, spec, rec.handle)
 	require.Eventually(t, func() bool { return rec.distinct() == 200 }, 20*time.Second, 10*time.Millisecond)
 }
+
+// Stopping a consumer whose worker is stuck in a handler, with that
+// worker's queue full, ends when Stop's context does: the dispatch that
+// waits for the full queue gives its message back instead of holding up
+// the stop.
+func TestStopEndsWhileAWorkerIsStuckWithAFullQueue(t *testing.T) {
+	env := newEnv(t)
+	release := make(chan struct{})
+	var once sync.Once
+	unstick := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(unstick)
+	started := make(chan struct{}, 1)
+	spec := env.spec("stuck-full")
+	spec.Concurrency = 1
+	spec.AckWait = 30 * time.Second
+	sub, err := env.bus.Subscribe(context.Background(), spec, func(context.Context, event.Event) error {
+		select {
+		case started <- struct{}{}:
+		default:
+		}
+		<-release
+		return nil
+	})
+	require.NoError(t, err)
+	for i := range 40 { // one in the handler, 16 queued, the rest at the dispatch
+		env.publishOn(t, "k", newThing(t, fmt.Sprintf("stuck-%d", i), i))
+	}
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the handler never started")
+	}
+	time.Sleep(200 * time.Millisecond) // let the queue fill behind it
+	stopped := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		stopped <- sub.Stop(ctx)
+	}()
+	select {
+	case err := <-stopped:
+		assert.ErrorIs(t, err, context.DeadlineExceeded, "the stuck handler had not finished")
+	case <-time.After(20 * time.Second):
+		t.Fatal("Stop did not end with its context: the dispatch held the workers' lock")
+	}
+}
