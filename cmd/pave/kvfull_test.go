@@ -54,14 +54,7 @@ func TestFullKVBucketRefusesCreatesCleanlyAndRecovers(t *testing.T) {
 	s, err := p.js.Stream(context.Background(), stream)
 	require.NoError(t, err)
 	require.NoError(t, s.Purge(context.Background(), jetstream.WithPurgeSubject("$KV."+bucket+".filler.>")))
-	var id string
-	require.Eventually(t, func() bool {
-		code, out := p.do(http.MethodPost, "/v1/environments", body)
-		if code == http.StatusAccepted {
-			id = out["environment"].(map[string]any)["id"].(string)
-		}
-		return code == http.StatusAccepted
-	}, 30*time.Second, 200*time.Millisecond, "creates were still refused once the bucket had room")
+	id := p.createOnceAccepted(t, body, "creates were still refused once the bucket had room")
 	p.waitState(id, "ready")
 	assert.Equal(t, "ready", p.waitState(before, "ready")["state"], "the environment made before is untouched")
 	require.Eventually(t, func() bool { return len(streamAlerts(t, p.js, stream)) == 2 },

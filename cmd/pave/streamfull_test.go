@@ -74,14 +74,7 @@ func TestFullStreamRefusesCreatesCleanlyAndRecovers(t *testing.T) {
 	// The operator raises the limit (as PAVE_STREAM_MAX_BYTES would at the
 	// next start); within a reading, creates are taken again.
 	raiseLimit(t, p.js, "EVT_LIFECYCLE", 64<<20)
-	var id string
-	require.Eventually(t, func() bool {
-		code, out := p.do(http.MethodPost, "/v1/environments", body)
-		if code == http.StatusAccepted {
-			id = out["environment"].(map[string]any)["id"].(string)
-		}
-		return code == http.StatusAccepted
-	}, 30*time.Second, 200*time.Millisecond, "creates were still refused after the limit was raised")
+	id := p.createOnceAccepted(t, body, "creates were still refused after the limit was raised")
 	p.waitState(id, "ready")
 	assert.Equal(t, "ready", p.waitState(before, "ready")["state"], "the environment made before is untouched")
 	require.Eventually(t, func() bool {
@@ -105,6 +98,21 @@ func fillToLimit(t *testing.T, js jetstream.JetStream, stream, subject string) {
 			return
 		}
 	}
+}
+
+// createOnceAccepted posts body to /v1/environments until it is
+// accepted (within 30 s) and returns the new environment's id.
+func (p *platform) createOnceAccepted(t *testing.T, body any, why string) string {
+	t.Helper()
+	var id string
+	require.Eventually(t, func() bool {
+		code, out := p.do(http.MethodPost, "/v1/environments", body)
+		if code == http.StatusAccepted {
+			id = out["environment"].(map[string]any)["id"].(string)
+		}
+		return code == http.StatusAccepted
+	}, 30*time.Second, 200*time.Millisecond, why)
+	return id
 }
 
 func raiseLimit(t *testing.T, js jetstream.JetStream, stream string, maxBytes int64) {

@@ -18,40 +18,9 @@ import (
 // every key's messages are handled in the order they were stored.
 func TestLanesKeepOrderPerKey(t *testing.T) {
 	env := newEnv(t)
-	var mu sync.Mutex
-	seen := map[string][]int{}
 	spec := env.spec("lanes-order")
 	spec.Lanes = 2
-	env.subscribe(t, spec, func(_ context.Context, e event.Event) error {
-		th := dataOf(t, e)
-		mu.Lock()
-		defer mu.Unlock()
-		seen[th.Key] = append(seen[th.Key], th.N)
-		return nil
-	})
-	const perKey = 150
-	keys := []string{"a", "b", "c", "d", "e"}
-	for i := range perKey {
-		for _, k := range keys {
-			ev, err := bus.NewEvent(fmt.Sprintf("%s-%d", k, i), "pave/test", testType, thing{N: i, Key: k})
-			require.NoError(t, err)
-			env.publishOn(t, k, ev)
-		}
-	}
-	require.Eventually(t, func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		total := 0
-		for _, v := range seen {
-			total += len(v)
-		}
-		return total == perKey*len(keys)
-	}, 20*time.Second, 10*time.Millisecond)
-	for _, k := range keys {
-		for i, n := range seen[k] {
-			require.Equal(t, i, n, "subject %s out of order at %d", k, i)
-		}
-	}
+	assertOrderPerKey(t, env, spec, 150)
 }
 
 // A key whose handler is stuck holds up only its own messages: the

@@ -136,10 +136,18 @@ func TestDeduplicatesRepublishedID(t *testing.T) {
 
 func TestPerSubjectOrdering(t *testing.T) {
 	env := newEnv(t)
-	var mu sync.Mutex
-	seen := map[string][]int{}
 	spec := env.spec("order")
 	spec.Concurrency = 4
+	assertOrderPerKey(t, env, spec, 100)
+}
+
+// assertOrderPerKey publishes perKey messages on each of five keys,
+// interleaved, and checks that spec's consumer handles every key's in the
+// order they were stored.
+func assertOrderPerKey(t *testing.T, env *env, spec bus.ConsumerSpec, perKey int) {
+	t.Helper()
+	var mu sync.Mutex
+	seen := map[string][]int{}
 	env.subscribe(t, spec, func(_ context.Context, e event.Event) error {
 		th := dataOf(t, e)
 		mu.Lock()
@@ -147,7 +155,6 @@ func TestPerSubjectOrdering(t *testing.T) {
 		seen[th.Key] = append(seen[th.Key], th.N)
 		return nil
 	})
-	const perKey = 100
 	keys := []string{"a", "b", "c", "d", "e"}
 	for i := range perKey {
 		for _, k := range keys {
@@ -156,15 +163,18 @@ func TestPerSubjectOrdering(t *testing.T) {
 			env.publishOn(t, k, ev)
 		}
 	}
-	require.Eventually(t, func() bool {
+	total := func() int {
 		mu.Lock()
 		defer mu.Unlock()
-		total := 0
+		n := 0
 		for _, v := range seen {
-			total += len(v)
+			n += len(v)
 		}
-		return total == perKey*len(keys)
-	}, 10*time.Second, 10*time.Millisecond)
+		return n
+	}
+	if !assert.Eventually(t, func() bool { return total() == perKey*len(keys) }, 20*time.Second, 10*time.Millisecond) {
+		t.Fatalf("handled %d of %d messages", total(), perKey*len(keys))
+	}
 	for _, k := range keys {
 		for i, n := range seen[k] {
 			require.Equal(t, i, n, "subject %s out of order at %d", k, i)
