@@ -105,6 +105,8 @@ type tx struct {
 	// pass finds.
 	again    bool
 	admitted []admittedWork // counted in Metrics once appended
+	inputs   []*input       // answered once the batch is appended
+	flushed  chan struct{}  // a committer's flush mark: closed when it is reached
 }
 
 // emit validates an event, applies it and keeps it for the append.
@@ -246,7 +248,7 @@ func (l *Leader) Run(ctx context.Context, replayed int64) error {
 			t.runs = append(t.runs, runCommand(m))
 		}
 	}
-	if err := l.commit(t, nil); err != nil {
+	if err := l.commit(t); err != nil {
 		return err
 	}
 	err := l.loop(ctx)
@@ -287,9 +289,15 @@ func (l *Leader) newTx(ctx context.Context) *tx {
 	return &tx{l: l, ctx: ctx, now: l.now()}
 }
 
-func (l *Leader) loop(ctx context.Context) error {
+func (l *Leader) loop(ctx context.Context) (err error) {
 	tick := time.NewTicker(l.opts.Tick)
 	defer tick.Stop()
+	c := l.startCommitter()
+	defer func() {
+		if serr := c.stop(); err == nil {
+			err = serr
+		}
+	}()
 	again := false
 	for {
 		var batch []*input
@@ -302,6 +310,8 @@ func (l *Leader) loop(ctx context.Context) error {
 				batch = append(batch, in)
 			case <-ctx.Done():
 				return nil
+			case err := <-c.failed:
+				return c.fail(err)
 			default:
 			}
 		} else {
@@ -312,6 +322,11 @@ func (l *Leader) loop(ctx context.Context) error {
 				timed = true
 			case <-ctx.Done():
 				return nil
+			case err := <-c.failed:
+				return c.fail(err)
+			case c.out() <- c.pending:
+				c.handed()
+				continue
 			}
 		}
 	drain:
@@ -324,6 +339,7 @@ func (l *Leader) loop(ctx context.Context) error {
 			}
 		}
 		t := l.newTx(ctx)
+		t.inputs = batch
 		for _, in := range batch {
 			in.res, in.err = in.do(t)
 		}
@@ -340,41 +356,49 @@ func (l *Leader) loop(ctx context.Context) error {
 			}
 		}
 		again = t.again
-		if err := l.commit(t, batch); err != nil {
+		if err := c.add(t); err != nil {
 			return err
 		}
 		// Also under a steady stream of inputs, where the tick may
 		// never win the select.
 		if timed || t.now.Sub(l.kept) >= l.opts.Tick {
 			l.kept = t.now
-			l.housekeep(ctx, t.now)
+			if err := l.housekeep(ctx, c, t.now); err != nil {
+				return err
+			}
 		}
 	}
 }
 
 // housekeep forgets workloads that ended before the retention window and
 // writes a snapshot when one is due. It runs in the loop, between
-// batches, where the state is exactly the log up to log.Last().
-func (l *Leader) housekeep(ctx context.Context, now time.Time) {
+// batches; a snapshot waits until the committer has appended every batch
+// handed to it, so that the state is exactly the log up to log.Last().
+func (l *Leader) housekeep(ctx context.Context, c *committer, now time.Time) error {
 	if l.opts.FinishedRetention > 0 {
 		if n := l.core.Forget(now.Add(-l.opts.FinishedRetention)); n > 0 {
 			l.logger.Debug("scheduler: forgot ended workloads", "count", n)
 		}
 	}
-	if l.opts.Snapshots == nil || l.opts.SnapshotEvery <= 0 || now.Sub(l.snapAt) < l.opts.SnapshotEvery ||
-		l.log.Last() == l.snapSeq {
-		return
+	if l.opts.Snapshots == nil || l.opts.SnapshotEvery <= 0 || now.Sub(l.snapAt) < l.opts.SnapshotEvery {
+		return nil
+	}
+	if err := c.flush(); err != nil {
+		return err
+	}
+	if l.log.Last() == l.snapSeq {
+		return nil
 	}
 	select {
 	case l.saving <- struct{}{}:
 	default:
-		return // the last one is still being written
+		return nil // the last one is still being written
 	}
 	raw, seq, err := l.encodeSnapshot(now)
 	if err != nil {
 		<-l.saving
 		l.logger.Error("scheduler: snapshot not taken", "error", err)
-		return
+		return nil
 	}
 	l.snapAt = now
 	l.wg.Go(func() {
@@ -388,6 +412,7 @@ func (l *Leader) housekeep(ctx context.Context, now time.Time) {
 		l.logger.Debug("scheduler: snapshot written", "seq", seq, "bytes", len(raw))
 	})
 	l.snapSeq = seq
+	return nil
 }
 
 func (l *Leader) encodeSnapshot(now time.Time) ([]byte, uint64, error) {
@@ -420,22 +445,6 @@ func (l *Leader) snapshotAtStop(ctx context.Context) {
 	}
 	l.snapSeq = seq
 	l.logger.Info("scheduler: snapshot written at stop", "seq", seq, "bytes", len(raw))
-}
-
-// commit appends the batch's events, answers its inputs and dispatches
-// the jobs it admitted. A failed append means the state is ahead of the
-// log: the leader stops and a new one rebuilds.
-func (l *Leader) commit(t *tx, batch []*input) error {
-	if err := l.log.Append(t.ctx, t.msgs); err != nil {
-		l.release(batch, err)
-		return err
-	}
-	l.release(batch, nil)
-	l.opts.Metrics.committed(t.admitted)
-	for _, r := range t.runs {
-		l.dispatch <- r
-	}
-	return nil
 }
 
 func (l *Leader) release(batch []*input, err error) {

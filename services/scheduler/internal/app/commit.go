@@ -1,0 +1,171 @@
+package app
+
+// commit appends the batch's events, answers its inputs and dispatches
+// the jobs it admitted. A failed append means the state is ahead of the
+// log: the leader stops and a new one rebuilds.
+func (l *Leader) commit(t *tx) error {
+	if err := l.log.Append(t.ctx, t.msgs); err != nil {
+		l.release(t.inputs, err)
+		return err
+	}
+	l.release(t.inputs, nil)
+	l.opts.Metrics.committed(t.admitted)
+	for _, r := range t.runs {
+		l.dispatch <- r
+	}
+	return nil
+}
+
+// committer commits the loop's batches one after the other while the
+// loop works out the next ones, so the log's writes (an fsync each) and
+// the decisions overlap instead of taking turns: the batches decided
+// while an append is in flight wait as one, and go as one append when it
+// is done. What an answer or a dispatch stands for is still in the log
+// before it goes out: a batch is committed only after the ones before it,
+// and the state it saw is theirs. After a failed append no later batch is
+// appended; their inputs get the error.
+type committer struct {
+	l      *Leader
+	next   chan *tx   // unbuffered: taken once the committer is free
+	failed chan error // the failed append, once
+	done   chan struct{}
+	// The loop's side: the batches decided but not handed over yet, as
+	// one, up to limit events; what failed, once the loop has read it.
+	pending *tx
+	limit   int
+	err     error
+}
+
+func (l *Leader) startCommitter() *committer {
+	c := &committer{l: l, next: make(chan *tx), failed: make(chan error, 1), done: make(chan struct{}),
+		limit: l.opts.MaxBatch}
+	go c.run()
+	return c
+}
+
+func (c *committer) run() {
+	defer close(c.done)
+	var err error
+	for t := range c.next {
+		switch {
+		case t.flushed != nil:
+			close(t.flushed)
+		case err != nil:
+			c.l.release(t.inputs, err)
+		default:
+			if err = c.l.commit(t); err != nil {
+				c.failed <- err
+			}
+		}
+	}
+}
+
+// add takes a batch the loop decided. It goes over at once if the
+// committer is free, and otherwise waits with the others decided
+// meanwhile, for the loop's select on out; only once limit events wait
+// does the loop wait for the committer. add returns the error of an
+// append that failed, and then answers t's inputs with it.
+func (c *committer) add(t *tx) error {
+	if c.err != nil {
+		c.l.release(t.inputs, c.err)
+		return c.err
+	}
+	if len(t.msgs)+len(t.inputs)+len(t.runs) == 0 {
+		return nil
+	}
+	if c.pending == nil {
+		c.pending = &tx{ctx: t.ctx}
+	}
+	p := c.pending
+	p.msgs = append(p.msgs, t.msgs...)
+	p.runs = append(p.runs, t.runs...)
+	p.inputs = append(p.inputs, t.inputs...)
+	p.admitted = append(p.admitted, t.admitted...)
+	if len(p.msgs) < c.limit {
+		select {
+		case c.out() <- p:
+			c.pending = nil
+			return nil
+		case err := <-c.failed:
+			return c.fail(err)
+		default:
+			return c.err
+		}
+	}
+	return c.handPending()
+}
+
+// out is the committer's intake while batches wait, else nil (a select
+// case on it is never ready).
+func (c *committer) out() chan<- *tx {
+	if c.pending == nil || c.err != nil {
+		return nil
+	}
+	return c.next
+}
+
+// handed is called by the loop when its select handed the pending
+// batches over on out.
+func (c *committer) handed() { c.pending = nil }
+
+// handPending waits until the committer takes the pending batches.
+func (c *committer) handPending() error {
+	if c.err != nil || c.pending == nil {
+		return c.fail(c.err)
+	}
+	select {
+	case c.next <- c.pending:
+		c.pending = nil
+		return nil
+	case err := <-c.failed:
+		return c.fail(err)
+	}
+}
+
+// fail records what failed and answers the pending inputs with it.
+func (c *committer) fail(err error) error {
+	if err == nil {
+		return nil
+	}
+	c.err = err
+	if c.pending != nil {
+		c.l.release(c.pending.inputs, err)
+		c.pending = nil
+	}
+	return err
+}
+
+// flush returns once every batch decided is committed, or with the error
+// of the append that failed.
+func (c *committer) flush() error {
+	if err := c.handPending(); err != nil {
+		return err
+	}
+	mark := &tx{flushed: make(chan struct{})}
+	select {
+	case c.next <- mark:
+	case err := <-c.failed:
+		return c.fail(err)
+	}
+	<-mark.flushed
+	select {
+	case err := <-c.failed:
+		return c.fail(err)
+	default:
+		return c.err
+	}
+}
+
+// stop commits what was decided and ends the committer; the error is that
+// of a failed append the loop has not returned yet.
+func (c *committer) stop() error {
+	err := c.handPending()
+	close(c.next)
+	<-c.done
+	select {
+	case ferr := <-c.failed:
+		err = c.fail(ferr)
+	default:
+	}
+	return err
+}
