@@ -1,18 +1,46 @@
 package app
 
-// commit appends the batch's events, answers its inputs and dispatches
-// the jobs it admitted. A failed append means the state is ahead of the
-// log: the leader stops and a new one rebuilds.
+import "github.com/pave-platform/pave/pkg/events"
+
+// queuedRun is a job to dispatch once the first logged events of its
+// batch are in the log: those up to its admission.
+type queuedRun struct {
+	run    events.RunCommand
+	logged int
+}
+
+// dispatch queues a run command behind the events emitted so far.
+func (t *tx) dispatch(r events.RunCommand) {
+	t.runs = append(t.runs, queuedRun{run: r, logged: len(t.msgs)})
+}
+
+// commitChunk is how many events are appended before the jobs admitted
+// among them are dispatched: a large batch's first admissions need not
+// wait for its last events.
+const commitChunk = 128
+
+// commit appends the batch's events, dispatching each admitted job as soon
+// as its admission is in the log, then answers the batch's inputs. A
+// failed append means the state is ahead of the log: the leader stops and
+// a new one rebuilds.
 func (l *Leader) commit(t *tx) error {
-	if err := l.log.Append(t.ctx, t.msgs); err != nil {
-		l.release(t.inputs, err)
-		return err
+	runs := t.runs
+	for start := 0; start < len(t.msgs); start += commitChunk {
+		end := min(start+commitChunk, len(t.msgs))
+		if err := l.log.Append(t.ctx, t.msgs[start:end]); err != nil {
+			l.release(t.inputs, err)
+			return err
+		}
+		for len(runs) > 0 && runs[0].logged <= end {
+			l.dispatch <- runs[0].run
+			runs = runs[1:]
+		}
+	}
+	for _, r := range runs { // held runs of a batch that logged nothing
+		l.dispatch <- r.run
 	}
 	l.release(t.inputs, nil)
 	l.opts.Metrics.committed(t.admitted)
-	for _, r := range t.runs {
-		l.dispatch <- r
-	}
 	return nil
 }
 
@@ -77,8 +105,10 @@ func (c *committer) add(t *tx) error {
 		c.pending = &tx{ctx: t.ctx}
 	}
 	p := c.pending
+	for _, r := range t.runs {
+		p.runs = append(p.runs, queuedRun{run: r.run, logged: len(p.msgs) + r.logged})
+	}
 	p.msgs = append(p.msgs, t.msgs...)
-	p.runs = append(p.runs, t.runs...)
 	p.inputs = append(p.inputs, t.inputs...)
 	p.admitted = append(p.admitted, t.admitted...)
 	if len(p.msgs) < c.limit {

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync/atomic"
 	"testing"
@@ -79,11 +80,12 @@ func startGatedLeader(t *testing.T) (*Leader, *gatedLog, <-chan error) {
 	b, err := bus.New(nc, reg, schema.SubjectFor)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
-	require.NoError(t, bus.EnsureStreams(ctx, b.JetStream(), bus.ServiceStreams("scheduler", bus.DefaultStreamOptions())...))
+	so := bus.DefaultStreamOptions()
+	require.NoError(t, bus.EnsureStreams(ctx, b.JetStream(), append(bus.ServiceStreams("scheduler", so), bus.ServiceStreams("runner", so)...)...))
 	g := &gatedLog{js: b.JetStream(), entered: make(chan []*nats.Msg), gate: make(chan error), closed: make(chan struct{})}
 	cfg := SchedulerConfig{
-		Pools: []domain.Pool{{Name: "p", Capacity: domain.Vector{"cpu": 4}}},
-		Teams: []domain.Team{{Name: "a", Weight: 1, Nominal: map[string]domain.Vector{"p": {"cpu": 4}}}},
+		Pools: []domain.Pool{{Name: "p", Capacity: domain.Vector{"cpu": 1000}}},
+		Teams: []domain.Team{{Name: "a", Weight: 1, Nominal: map[string]domain.Vector{"p": {"cpu": 1000}}}},
 	}
 	l, _, err := Rebuild(ctx, b, cfg, Options{Tick: time.Hour, RunnerTimeout: time.Hour, Log: g},
 		"leader", 1, neverSeen{}, slog.New(slog.DiscardHandler))
@@ -215,4 +217,50 @@ func logged(t *testing.T, g *gatedLog) []*nats.Msg {
 		msgs = append(msgs, &nats.Msg{Header: m.Header, Data: m.Data})
 	}
 	return msgs
+}
+
+// A job admitted early in a large batch is dispatched once its admission
+// is in the log, not after the batch's last events: its run command is in
+// CMD_RUNNER while the rest of the batch still waits to be appended.
+func TestAnAdmissionIsDispatchedOnceItIsLoggedNotAfterItsWholeBatch(t *testing.T) {
+	l, g, _ := startGatedLeader(t)
+	js := g.js
+	const n = 2 * commitChunk // submitted, then admitted: 4 chunks, the admissions in the last two
+	g.hold.Store(true)
+	answer := make(chan error, 1)
+	go func() {
+		_, err := l.Do(context.Background(), func(t *tx) (any, error) {
+			for i := range n {
+				if _, err := t.Submit(events.SubmitCommand{SubmittedBy: "dev", Workload: events.WorkloadSpec{
+					ID: fmt.Sprintf("w%d", i), Team: "a", Pool: "p", Kind: events.WorkloadKindJob,
+					Demand: map[string]int64{"cpu": 1}, Job: &events.JobSpec{Command: "true"}}}); err != nil {
+					return nil, err
+				}
+			}
+			return nil, nil
+		})
+		answer <- err
+	}()
+	for range 2 { // the submissions
+		<-g.entered
+		g.gate <- nil
+	}
+	third := <-g.entered // the first admissions are in it
+	g.gate <- nil
+	last := <-g.entered // the rest wait at the gate
+	require.Equal(t, commitChunk, len(third))
+	require.Equal(t, commitChunk, len(last))
+	runs, err := js.Stream(context.Background(), "CMD_RUNNER")
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		info, err := runs.Info(context.Background())
+		return err == nil && info.State.Msgs == commitChunk
+	}, 10*time.Second, 5*time.Millisecond, "the jobs admitted in the third chunk were not dispatched before the fourth was appended")
+	assert.False(t, answered(answer), "answered before its whole batch was in the log")
+	g.gate <- nil
+	require.NoError(t, <-answer)
+	require.Eventually(t, func() bool {
+		info, err := runs.Info(context.Background())
+		return err == nil && info.State.Msgs == n
+	}, 10*time.Second, 5*time.Millisecond)
 }

@@ -98,7 +98,7 @@ type tx struct {
 	ctx     context.Context
 	now     time.Time
 	msgs    []*nats.Msg // the emitted events, encoded for the log
-	runs    []events.RunCommand
+	runs    []queuedRun
 	changed bool
 	// again: the pass admitted work and stopped; the admissions may make
 	// another decision possible (a preemption, mostly), which the next
@@ -245,7 +245,7 @@ func (l *Leader) Run(ctx context.Context, replayed int64) error {
 	for _, m := range l.core.metas {
 		if m.outcome == "" && m.spec.Kind == events.WorkloadKindJob && m.admission > 0 && m.runner == "" &&
 			l.core.state.Status(m.spec.ID) == domain.StatusAdmitted {
-			t.runs = append(t.runs, runCommand(m))
+			t.dispatch(runCommand(m))
 		}
 	}
 	if err := l.commit(t); err != nil {
@@ -510,7 +510,7 @@ func (l *Leader) pass(t *tx) error {
 			case held[id]:
 				l.held[id].run = runCommand(m)
 			default:
-				t.runs = append(t.runs, runCommand(m))
+				t.dispatch(runCommand(m))
 			}
 		}
 		t.again = len(d.Admit)+len(d.Preempt)+len(d.Cancel) > 0
