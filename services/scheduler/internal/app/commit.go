@@ -45,28 +45,25 @@ func (l *Leader) commit(t *tx) error {
 }
 
 // committer commits the loop's batches one after the other while the
-// loop works out the next ones, so the log's writes (an fsync each) and
-// the decisions overlap instead of taking turns: the batches decided
-// while an append is in flight wait as one, and go as one append when it
-// is done. What an answer or a dispatch stands for is still in the log
-// before it goes out: a batch is committed only after the ones before it,
-// and the state it saw is theirs. After a failed append no later batch is
+// loop works out the next one, so the log's writes (an fsync each) and
+// the decisions overlap instead of taking turns. What an answer or a
+// dispatch stands for is still in the log before it goes out: a batch is
+// committed only after the one before it, and the state it saw is that
+// of the batches before it. After a failed append no later batch is
 // appended; their inputs get the error.
 type committer struct {
 	l      *Leader
 	next   chan *tx   // unbuffered: taken once the committer is free
 	failed chan error // the failed append, once
 	done   chan struct{}
-	// The loop's side: the batches decided but not handed over yet, as
-	// one, up to limit events; what failed, once the loop has read it.
+	// The loop's side: the batch decided but not handed over yet; what
+	// failed, once the loop has read it.
 	pending *tx
-	limit   int
 	err     error
 }
 
 func (l *Leader) startCommitter() *committer {
-	c := &committer{l: l, next: make(chan *tx), failed: make(chan error, 1), done: make(chan struct{}),
-		limit: l.opts.MaxBatch}
+	c := &committer{l: l, next: make(chan *tx), failed: make(chan error, 1), done: make(chan struct{})}
 	go c.run()
 	return c
 }
@@ -88,11 +85,10 @@ func (c *committer) run() {
 	}
 }
 
-// add takes a batch the loop decided. It goes over at once if the
-// committer is free, and otherwise waits with the others decided
-// meanwhile, for the loop's select on out; only once limit events wait
-// does the loop wait for the committer. add returns the error of an
-// append that failed, and then answers t's inputs with it.
+// add takes a batch the loop decided: it goes over at once if the
+// committer is free, else it waits for the loop's next handPending. It
+// returns the error of an append that failed, and then answers the
+// inputs with it.
 func (c *committer) add(t *tx) error {
 	if c.err != nil {
 		c.l.release(t.inputs, c.err)
@@ -101,44 +97,19 @@ func (c *committer) add(t *tx) error {
 	if len(t.msgs)+len(t.inputs)+len(t.runs) == 0 {
 		return nil
 	}
-	if c.pending == nil {
-		c.pending = &tx{ctx: t.ctx}
-	}
-	p := c.pending
-	for _, r := range t.runs {
-		p.runs = append(p.runs, queuedRun{run: r.run, logged: len(p.msgs) + r.logged})
-	}
-	p.msgs = append(p.msgs, t.msgs...)
-	p.inputs = append(p.inputs, t.inputs...)
-	p.admitted = append(p.admitted, t.admitted...)
-	if len(p.msgs) < c.limit {
-		select {
-		case c.out() <- p:
-			c.pending = nil
-			return nil
-		case err := <-c.failed:
-			return c.fail(err)
-		default:
-			return c.err
-		}
-	}
-	return c.handPending()
-}
-
-// out is the committer's intake while batches wait, else nil (a select
-// case on it is never ready).
-func (c *committer) out() chan<- *tx {
-	if c.pending == nil || c.err != nil {
+	c.pending = t
+	select {
+	case c.next <- t:
+		c.pending = nil
+		return nil
+	case err := <-c.failed:
+		return c.fail(err)
+	default:
 		return nil
 	}
-	return c.next
 }
 
-// handed is called by the loop when its select handed the pending
-// batches over on out.
-func (c *committer) handed() { c.pending = nil }
-
-// handPending waits until the committer takes the pending batches.
+// handPending waits until the committer takes the pending batch.
 func (c *committer) handPending() error {
 	if c.err != nil || c.pending == nil {
 		return c.fail(c.err)

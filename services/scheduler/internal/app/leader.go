@@ -300,6 +300,12 @@ func (l *Leader) loop(ctx context.Context) (err error) {
 	}()
 	again := false
 	for {
+		// One batch waits for the committer at most: what comes in
+		// meanwhile is decided in one pass once it is handed over,
+		// rather than in a pass of its own whose result would wait too.
+		if err := c.handPending(); err != nil {
+			return err
+		}
 		var batch []*input
 		timed := false
 		if again {
@@ -324,9 +330,6 @@ func (l *Leader) loop(ctx context.Context) (err error) {
 				return nil
 			case err := <-c.failed:
 				return c.fail(err)
-			case c.out() <- c.pending:
-				c.handed()
-				continue
 			}
 		}
 	drain:
