@@ -75,8 +75,10 @@ type Leader struct {
 	snapAt  time.Time
 	saving  chan struct{}
 	kept    time.Time // the last housekeeping
-	wg      sync.WaitGroup
-	stopped chan struct{} // closed when Run returns
+	// queueCounted is when the queue gauge was last set.
+	queueCounted time.Time
+	wg           sync.WaitGroup
+	stopped      chan struct{} // closed when Run returns
 }
 
 // RunnerClock says when a runner was last heard of.
@@ -521,7 +523,13 @@ func (l *Leader) pass(t *tx) error {
 			break
 		}
 	}
-	l.opts.Metrics.setQueue(d.Waiting, c.metas)
+	// The queue gauge is read every few seconds; counting it on every
+	// pass (a map lookup per queued workload) cost a fifth of the pass
+	// under a deep queue. Once a tick keeps it a tick or two behind.
+	if t.now.Sub(l.queueCounted) >= l.opts.Tick {
+		l.queueCounted = t.now
+		l.opts.Metrics.setQueue(d.Waiting, c.metas)
+	}
 	c.waits = make(map[string]string, len(d.Waiting))
 	for _, w := range d.Waiting {
 		c.waits[w.ID] = w.Reason
