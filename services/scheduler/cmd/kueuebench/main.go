@@ -25,6 +25,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -163,7 +164,7 @@ func run(nPools, nTeams int, scale float64) error {
 		}
 	}
 	rec := newRecorder(specs)
-	stopWatch, err := rec.watch(ctx, b.JetStream())
+	stopWatch, err := rec.watch(ctx, nc, b.JetStream())
 	if err != nil {
 		return err
 	}
@@ -268,17 +269,39 @@ type recorder struct {
 	// Where an admission's time goes besides the job itself: from the
 	// admission to the runner's start (dispatch), and from the job's end
 	// to the scheduler's record of it (report).
-	admittedAt map[string]time.Time
-	startedAt  map[string]time.Time
-	dispatch   map[string][]time.Duration
-	reported   map[string][]time.Duration
+	startedAt map[string]time.Time
+	reported  map[string][]time.Duration
+	// stamps of each admission (workload/admission), to split the
+	// admission-to-start time into its legs.
+	stamps map[string]*stamps
+}
+
+// stamps are the moments of one admission on its way to the job's start:
+// the pass that admitted it, the log's store of the admitted event
+// (JetStream's clock), the run command's arrival at NATS (this process's
+// clock), and the job's process start (the runner's); one machine's clock.
+type stamps struct {
+	class                                 string
+	admitted, logged, dispatched, started time.Time
+}
+
+func admissionKey(id string, admission int) string { return fmt.Sprintf("%s/%d", id, admission) }
+
+func (r *recorder) stampsOf(id string, admission int) *stamps {
+	k := admissionKey(id, admission)
+	s := r.stamps[k]
+	if s == nil {
+		s = &stamps{class: r.class[id]}
+		r.stamps[k] = s
+	}
+	return s
 }
 
 func newRecorder(specs []events.WorkloadSpec) *recorder {
 	r := &recorder{class: map[string]string{}, units: map[string]int64{}, waited: map[string][]time.Duration{},
 		admitted: map[string]bool{}, finished: map[string]bool{}, total: len(specs), done: make(chan struct{}),
-		admittedAt: map[string]time.Time{}, startedAt: map[string]time.Time{},
-		dispatch: map[string][]time.Duration{}, reported: map[string][]time.Duration{}}
+		startedAt: map[string]time.Time{},
+		reported:  map[string][]time.Duration{}, stamps: map[string]*stamps{}}
 	for _, s := range specs {
 		r.class[s.ID] = s.Labels["class"]
 		r.units[s.ID] = s.Demand["units"]
@@ -286,7 +309,7 @@ func newRecorder(specs []events.WorkloadSpec) *recorder {
 	return r
 }
 
-func (r *recorder) watch(ctx context.Context, js jetstream.JetStream) (func(), error) {
+func (r *recorder) watch(ctx context.Context, nc *nats.Conn, js jetstream.JetStream) (func(), error) {
 	c, err := js.OrderedConsumer(ctx, "EVT_SCHEDULER", jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{"pave.evt.scheduler.workload.>"}, DeliverPolicy: jetstream.DeliverNewPolicy})
 	if err != nil {
@@ -294,14 +317,37 @@ func (r *recorder) watch(ctx context.Context, js jetstream.JetStream) (func(), e
 	}
 	cc, err := c.Consume(func(m jetstream.Msg) {
 		e, err := bus.Decode(m.Headers(), m.Data())
-		if err == nil {
-			r.apply(e.Type(), e.Data())
+		md, merr := m.Metadata()
+		if err == nil && merr == nil {
+			r.apply(e.Type(), e.Data(), md.Timestamp)
 		}
 	})
 	if err != nil {
 		return nil, err
 	}
-	return cc.Stop, nil
+	// CMD_RUNNER is a work queue, which admits no second consumer: the
+	// run commands are seen as NATS carries them to it.
+	sub, err := nc.Subscribe(events.RunnerSubjectRun+">", func(m *nats.Msg) {
+		at := time.Now()
+		e, err := bus.Decode(m.Header, m.Data)
+		var cmd events.RunCommand
+		if err == nil && json.Unmarshal(e.Data(), &cmd) == nil {
+			r.dispatched(cmd.WorkloadID, cmd.Admission, at)
+		}
+	})
+	if err != nil {
+		cc.Stop()
+		return nil, err
+	}
+	return func() { cc.Stop(); _ = sub.Unsubscribe() }, nil
+}
+
+func (r *recorder) dispatched(id string, admission int, at time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.class[id] != "" {
+		r.stampsOf(id, admission).dispatched = at
+	}
 }
 
 func (r *recorder) advance(at time.Time) {
@@ -313,7 +359,7 @@ func (r *recorder) advance(at time.Time) {
 	}
 }
 
-func (r *recorder) apply(typ string, data []byte) {
+func (r *recorder) apply(typ string, data []byte, stored time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var d struct {
@@ -334,17 +380,15 @@ func (r *recorder) apply(typ string, data []byte) {
 		}
 		r.advance(d.At)
 		r.running += r.units[d.WorkloadID]
-		r.admittedAt[d.WorkloadID] = d.At
+		st := r.stampsOf(d.WorkloadID, d.Admission)
+		st.admitted, st.logged = d.At, stored
 		if !r.admitted[d.WorkloadID] {
 			r.admitted[d.WorkloadID] = true
 			r.waited[r.class[d.WorkloadID]] = append(r.waited[r.class[d.WorkloadID]], time.Duration(d.WaitedMS)*time.Millisecond)
 		}
 	case events.TypeWorkloadStarted:
 		r.startedAt[d.WorkloadID] = d.At
-		if at, ok := r.admittedAt[d.WorkloadID]; ok {
-			c := r.class[d.WorkloadID]
-			r.dispatch[c] = append(r.dispatch[c], d.At.Sub(at))
-		}
+		r.stampsOf(d.WorkloadID, d.Admission).started = d.At
 	case events.TypeWorkloadPreempted, events.TypeWorkloadRequeued:
 		r.advance(d.At)
 		r.running -= r.units[d.WorkloadID]
@@ -377,6 +421,48 @@ func mean(ds []time.Duration) float64 {
 		sum += d
 	}
 	return sum.Seconds() / float64(len(ds))
+}
+
+// quantile is the q-quantile of ds (nearest rank); 0 for none.
+func quantile(ds []time.Duration, q float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[min(len(s)-1, int(q*float64(len(s))))]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// legs are an admission's ways to its start, per class: in all, and split
+// where the admission was logged and its run command stored.
+type legs struct{ total, log, dispatch, pickup []time.Duration }
+
+func (r *recorder) legs() map[string]*legs {
+	out := map[string]*legs{}
+	for _, s := range r.stamps {
+		if s.admitted.IsZero() || s.started.IsZero() {
+			continue
+		}
+		l := out[s.class]
+		if l == nil {
+			l = &legs{}
+			out[s.class] = l
+		}
+		l.total = append(l.total, s.started.Sub(s.admitted))
+		if !s.logged.IsZero() && !s.dispatched.IsZero() {
+			l.log = append(l.log, s.logged.Sub(s.admitted))
+			l.dispatch = append(l.dispatch, s.dispatched.Sub(s.logged))
+			l.pickup = append(l.pickup, s.started.Sub(s.dispatched))
+		}
+	}
+	for _, c := range classes {
+		if out[c.name] == nil {
+			out[c.name] = &legs{}
+		}
+	}
+	return out
 }
 
 func (r *recorder) finishedCount() int {
@@ -417,13 +503,20 @@ func (r *recorder) report(wall, submitted time.Duration, quota, scale float64) {
 	for _, n := range names {
 		fmt.Printf("RESULT scheduler.kueue_baseline.time_to_admission_%s_s %.1f s (kueue %.1f)\n", n, mean(r.waited[n]), kueue[n+"_s"])
 	}
+	legs := r.legs()
 	for _, n := range names {
-		fmt.Printf("RESULT scheduler.kueue_baseline.admission_to_start_%s_ms %.0f ms (the admitted event to the job's process start)\n",
-			n, 1000*mean(r.dispatch[n]))
+		l := legs[n]
+		fmt.Printf("RESULT scheduler.kueue_baseline.admission_to_start_%s_ms %.0f ms (mean; the admitted event to the job's process start)\n",
+			n, 1000*mean(l.total))
+		fmt.Printf("RESULT scheduler.kueue_baseline.admission_to_start_%s_p50_ms %.0f ms\n", n, ms(quantile(l.total, 0.5)))
+		fmt.Printf("RESULT scheduler.kueue_baseline.admission_to_start_%s_p99_ms %.0f ms\n", n, ms(quantile(l.total, 0.99)))
+		fmt.Printf("RESULT scheduler.kueue_baseline.admission_to_start_%s_legs_ms log=%.0f/%.0f dispatch=%.0f/%.0f pickup=%.0f/%.0f (p50/p99: pass to logged; logged to run command sent; sent to process start)\n",
+			n, ms(quantile(l.log, 0.5)), ms(quantile(l.log, 0.99)), ms(quantile(l.dispatch, 0.5)), ms(quantile(l.dispatch, 0.99)),
+			ms(quantile(l.pickup, 0.5)), ms(quantile(l.pickup, 0.99)))
 	}
 	for _, n := range names {
-		fmt.Printf("RESULT scheduler.kueue_baseline.overhead_%s_ms dispatch=%.0f report=%.0f (admitted to started; job end to recorded)\n",
-			n, 1000*mean(r.dispatch[n]), 1000*mean(r.reported[n]))
+		fmt.Printf("RESULT scheduler.kueue_baseline.overhead_%s_ms dispatch=%.0f report=%.0f (mean: admitted to started; job end to recorded)\n",
+			n, 1000*mean(legs[n].total), 1000*mean(r.reported[n]))
 	}
 	fmt.Printf("RESULT scheduler.kueue_baseline.failed %d (preemptions %d)\n", len(r.failures), r.preempted)
 	for i, f := range r.failures {

@@ -19,6 +19,16 @@ func (l *Leader) Submit(ctx context.Context, cmd events.SubmitCommand) (Submitte
 	return res.(Submitted), nil
 }
 
+// Queue queues a workload like Submit, without the answer's view (the
+// submit command's consumer).
+func (l *Leader) Queue(ctx context.Context, cmd events.SubmitCommand) error {
+	_, err := l.Do(ctx, func(t *tx) (any, error) {
+		_, err := t.queue(cmd)
+		return nil, err
+	})
+	return err
+}
+
 // Release gives an admission back (command).
 func (l *Leader) Release(ctx context.Context, cmd events.ReleaseCommand) error {
 	_, err := l.Do(ctx, func(t *tx) (any, error) { return nil, t.Release(cmd) })

@@ -63,33 +63,42 @@ type Submitted struct {
 	Existing bool
 }
 
-// Submit queues a workload. A known id is answered with its current
-// state, and a saga's repeated step gets the outcome again.
+// Submit queues a workload and answers with its view. A known id is
+// answered with its current state, and a saga's repeated step gets the
+// outcome again.
 func (t *tx) Submit(cmd events.SubmitCommand) (Submitted, error) {
+	existing, err := t.queue(cmd)
+	if !existing && err != nil {
+		return Submitted{}, err
+	}
+	c := t.l.core
+	return Submitted{View: c.view(c.metas[cmd.Workload.ID]), Existing: existing}, err
+}
+
+// queue is Submit without the view, which costs a walk of the queue (the
+// workload's position): a submit command has no one to show it to.
+func (t *tx) queue(cmd events.SubmitCommand) (existing bool, err error) {
 	c, spec := t.l.core, cmd.Workload
 	if m := c.metas[spec.ID]; m != nil {
-		return Submitted{View: c.view(m), Existing: true}, t.answerAgain(m, cmd.Saga)
+		return true, t.answerAgain(m, cmd.Saga)
 	}
 	if err := t.checkSpec(spec); err != nil {
-		return Submitted{}, t.reject(spec, cmd.Saga, err)
+		return false, t.reject(spec, cmd.Saga, err)
 	}
 	if _, ok := c.state.Team(spec.Team); !ok {
 		if d, ok := t.l.cfg.DefaultTeamFor(spec.Team); ok {
 			if err := t.emit(events.TypeTeamConfigured, teamEvent(d, SourceDefault, t.now)); err != nil {
-				return Submitted{}, err
+				return false, err
 			}
 		}
 	}
-	err := t.emit(events.TypeWorkloadSubmitted, events.WorkloadSubmitted{
+	err = t.emit(events.TypeWorkloadSubmitted, events.WorkloadSubmitted{
 		Workload: spec, Saga: cmd.Saga, SubmittedBy: cmd.SubmittedBy, SubmittedAt: t.now})
 	var fe *domain.FieldError
 	if errors.As(err, &fe) {
-		return Submitted{}, t.reject(spec, cmd.Saga, &InputError{Field: apiField(fe.Field), Message: fe.Err.Error() + detail(fe.Detail)})
+		return false, t.reject(spec, cmd.Saga, &InputError{Field: apiField(fe.Field), Message: fe.Err.Error() + detail(fe.Detail)})
 	}
-	if err != nil {
-		return Submitted{}, err
-	}
-	return Submitted{View: c.view(c.metas[spec.ID])}, nil
+	return false, err
 }
 
 // answerAgain repeats, for a saga's retried step, the outcome it waits for.

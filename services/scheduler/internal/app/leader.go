@@ -75,8 +75,10 @@ type Leader struct {
 	snapAt  time.Time
 	saving  chan struct{}
 	kept    time.Time // the last housekeeping
-	wg      sync.WaitGroup
-	stopped chan struct{} // closed when Run returns
+	// queueCounted is when the queue gauge was last set.
+	queueCounted time.Time
+	wg           sync.WaitGroup
+	stopped      chan struct{} // closed when Run returns
 }
 
 // RunnerClock says when a runner was last heard of.
@@ -98,13 +100,15 @@ type tx struct {
 	ctx     context.Context
 	now     time.Time
 	msgs    []*nats.Msg // the emitted events, encoded for the log
-	runs    []events.RunCommand
+	runs    []queuedRun
 	changed bool
 	// again: the pass admitted work and stopped; the admissions may make
 	// another decision possible (a preemption, mostly), which the next
 	// pass finds.
 	again    bool
 	admitted []admittedWork // counted in Metrics once appended
+	inputs   []*input       // answered once the batch is appended
+	flushed  chan struct{}  // a committer's flush mark: closed when it is reached
 }
 
 // emit validates an event, applies it and keeps it for the append.
@@ -243,10 +247,10 @@ func (l *Leader) Run(ctx context.Context, replayed int64) error {
 	for _, m := range l.core.metas {
 		if m.outcome == "" && m.spec.Kind == events.WorkloadKindJob && m.admission > 0 && m.runner == "" &&
 			l.core.state.Status(m.spec.ID) == domain.StatusAdmitted {
-			t.runs = append(t.runs, runCommand(m))
+			t.dispatch(runCommand(m))
 		}
 	}
-	if err := l.commit(t, nil); err != nil {
+	if err := l.commit(t); err != nil {
 		return err
 	}
 	err := l.loop(ctx)
@@ -287,11 +291,23 @@ func (l *Leader) newTx(ctx context.Context) *tx {
 	return &tx{l: l, ctx: ctx, now: l.now()}
 }
 
-func (l *Leader) loop(ctx context.Context) error {
+func (l *Leader) loop(ctx context.Context) (err error) {
 	tick := time.NewTicker(l.opts.Tick)
 	defer tick.Stop()
+	c := l.startCommitter()
+	defer func() {
+		if serr := c.stop(); err == nil {
+			err = serr
+		}
+	}()
 	again := false
 	for {
+		// One batch waits for the committer at most: what comes in
+		// meanwhile is decided in one pass once it is handed over,
+		// rather than in a pass of its own whose result would wait too.
+		if err := c.handPending(); err != nil {
+			return err
+		}
 		var batch []*input
 		timed := false
 		if again {
@@ -302,6 +318,8 @@ func (l *Leader) loop(ctx context.Context) error {
 				batch = append(batch, in)
 			case <-ctx.Done():
 				return nil
+			case err := <-c.failed:
+				return c.fail(err)
 			default:
 			}
 		} else {
@@ -312,6 +330,8 @@ func (l *Leader) loop(ctx context.Context) error {
 				timed = true
 			case <-ctx.Done():
 				return nil
+			case err := <-c.failed:
+				return c.fail(err)
 			}
 		}
 	drain:
@@ -324,6 +344,7 @@ func (l *Leader) loop(ctx context.Context) error {
 			}
 		}
 		t := l.newTx(ctx)
+		t.inputs = batch
 		for _, in := range batch {
 			in.res, in.err = in.do(t)
 		}
@@ -340,41 +361,49 @@ func (l *Leader) loop(ctx context.Context) error {
 			}
 		}
 		again = t.again
-		if err := l.commit(t, batch); err != nil {
+		if err := c.add(t); err != nil {
 			return err
 		}
 		// Also under a steady stream of inputs, where the tick may
 		// never win the select.
 		if timed || t.now.Sub(l.kept) >= l.opts.Tick {
 			l.kept = t.now
-			l.housekeep(ctx, t.now)
+			if err := l.housekeep(ctx, c, t.now); err != nil {
+				return err
+			}
 		}
 	}
 }
 
 // housekeep forgets workloads that ended before the retention window and
 // writes a snapshot when one is due. It runs in the loop, between
-// batches, where the state is exactly the log up to log.Last().
-func (l *Leader) housekeep(ctx context.Context, now time.Time) {
+// batches; a snapshot waits until the committer has appended every batch
+// handed to it, so that the state is exactly the log up to log.Last().
+func (l *Leader) housekeep(ctx context.Context, c *committer, now time.Time) error {
 	if l.opts.FinishedRetention > 0 {
 		if n := l.core.Forget(now.Add(-l.opts.FinishedRetention)); n > 0 {
 			l.logger.Debug("scheduler: forgot ended workloads", "count", n)
 		}
 	}
-	if l.opts.Snapshots == nil || l.opts.SnapshotEvery <= 0 || now.Sub(l.snapAt) < l.opts.SnapshotEvery ||
-		l.log.Last() == l.snapSeq {
-		return
+	if l.opts.Snapshots == nil || l.opts.SnapshotEvery <= 0 || now.Sub(l.snapAt) < l.opts.SnapshotEvery {
+		return nil
+	}
+	if err := c.flush(); err != nil {
+		return err
+	}
+	if l.log.Last() == l.snapSeq {
+		return nil
 	}
 	select {
 	case l.saving <- struct{}{}:
 	default:
-		return // the last one is still being written
+		return nil // the last one is still being written
 	}
 	raw, seq, err := l.encodeSnapshot(now)
 	if err != nil {
 		<-l.saving
 		l.logger.Error("scheduler: snapshot not taken", "error", err)
-		return
+		return nil
 	}
 	l.snapAt = now
 	l.wg.Go(func() {
@@ -388,6 +417,7 @@ func (l *Leader) housekeep(ctx context.Context, now time.Time) {
 		l.logger.Debug("scheduler: snapshot written", "seq", seq, "bytes", len(raw))
 	})
 	l.snapSeq = seq
+	return nil
 }
 
 func (l *Leader) encodeSnapshot(now time.Time) ([]byte, uint64, error) {
@@ -420,22 +450,6 @@ func (l *Leader) snapshotAtStop(ctx context.Context) {
 	}
 	l.snapSeq = seq
 	l.logger.Info("scheduler: snapshot written at stop", "seq", seq, "bytes", len(raw))
-}
-
-// commit appends the batch's events, answers its inputs and dispatches
-// the jobs it admitted. A failed append means the state is ahead of the
-// log: the leader stops and a new one rebuilds.
-func (l *Leader) commit(t *tx, batch []*input) error {
-	if err := l.log.Append(t.ctx, t.msgs); err != nil {
-		l.release(batch, err)
-		return err
-	}
-	l.release(batch, nil)
-	l.opts.Metrics.committed(t.admitted)
-	for _, r := range t.runs {
-		l.dispatch <- r
-	}
-	return nil
 }
 
 func (l *Leader) release(batch []*input, err error) {
@@ -501,7 +515,7 @@ func (l *Leader) pass(t *tx) error {
 			case held[id]:
 				l.held[id].run = runCommand(m)
 			default:
-				t.runs = append(t.runs, runCommand(m))
+				t.dispatch(runCommand(m))
 			}
 		}
 		t.again = len(d.Admit)+len(d.Preempt)+len(d.Cancel) > 0
@@ -509,7 +523,13 @@ func (l *Leader) pass(t *tx) error {
 			break
 		}
 	}
-	l.opts.Metrics.setQueue(d.Waiting, c.metas)
+	// The queue gauge is read every few seconds; counting it on every
+	// pass (a map lookup per queued workload) cost a fifth of the pass
+	// under a deep queue. Once a tick keeps it a tick or two behind.
+	if t.now.Sub(l.queueCounted) >= l.opts.Tick {
+		l.queueCounted = t.now
+		l.opts.Metrics.setQueue(d.Waiting, c.metas)
+	}
 	c.waits = make(map[string]string, len(d.Waiting))
 	for _, w := range d.Waiting {
 		c.waits[w.ID] = w.Reason

@@ -80,6 +80,6 @@ func (t *tx) releaseHeld(by string, h *heldRun) {
 		return // its admission has not been emitted yet; nothing to hold
 	}
 	if m := t.l.core.current(h.run.WorkloadID, h.run.Admission); m != nil && t.l.core.state.Status(m.spec.ID) == domain.StatusAdmitted {
-		t.runs = append(t.runs, h.run)
+		t.dispatch(h.run)
 	}
 }

@@ -37,7 +37,7 @@ func Commands(l *app.Leader) bus.Handler {
 		case events.TypeSubmitCommand:
 			var c events.SubmitCommand
 			if err = unmarshal(e, &c); err == nil {
-				_, err = l.Submit(ctx, c)
+				err = l.Queue(ctx, c)
 			}
 		case events.TypeReleaseCommand:
 			var c events.ReleaseCommand
