@@ -41,7 +41,7 @@ bench: ## figures as RESULT lines
 	$(GO) run ./cmd/pave bench-environments
 	$(GO) run ./cmd/pave bench-api
 	$(GO) run ./services/scheduler/cmd/schedbench
-	$(GO) run ./services/scheduler/cmd/kueuebench
+	$(GO) run ./bench/kueuebench
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/schema/...
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./services/cost/internal/domain/
 	$(GO) run ./bench/accessbench -policies deploy/policies

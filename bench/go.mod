@@ -9,6 +9,7 @@ require (
 	github.com/pave-platform/pave/pkg v0.0.0
 	github.com/pave-platform/pave/services/access v0.0.0
 	github.com/pave-platform/pave/services/gateway v0.0.0
+	github.com/pave-platform/pave/services/scheduler v0.0.0
 	go.uber.org/fx v1.24.0
 )
 

@@ -25,6 +25,7 @@ var composers = map[string]string{
 	"cmd/pave/":           "the pave command composes every service into one process (pave dev, its tests)",
 	"bench/accessbench/":  "runs the access service whole through its public Module (as pave dev does) and asks it on rpc.Authorize",
 	"bench/webhookbench/": "runs the gateway whole through its public Module (as pave dev does) and posts signed webhooks to it",
+	"bench/kueuebench/":   "runs the scheduler and its runners whole (scheduler.New, runner.New) and replays the Kueue trace through their commands",
 	"services/gateway/internal/portal/platform_test.go":  "the portal's browser journey runs the whole platform, as cmd/pave does",
 	"services/gateway/internal/ports/auditreads_test.go": "records into the real audit ledger and reads it back, to check what the read counter appended",
 	"services/gateway/internal/notify/rig_test.go":       "the notify test rig decides its API calls with the real audit ledger as recorder, as the gateway does through access",
